@@ -1,0 +1,204 @@
+#include "features/feature_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+namespace featmon {
+
+namespace {
+
+std::string_view FieldOf(const Event& e, EventField f) {
+  switch (f) {
+    case EventField::kUserId: return e.user_id;
+    case EventField::kItemId: return e.item_id;
+    case EventField::kCategory: return e.category;
+    case EventField::kRequestId: return e.request_id;
+    default: return {};
+  }
+}
+
+// Finds or inserts the tile, keeping the list sorted. Events arrive mostly in
+// order, so the newest tile is checked first.
+template <typename V>
+V& TileFor(Tiles<V>& tiles, int64_t tile) {
+  if (!tiles.empty() && tiles.back().first == tile) return tiles.back().second;
+  if (tiles.empty() || tiles.back().first < tile) return tiles.emplace_back(tile, V{}).second;
+  auto it = std::lower_bound(tiles.begin(), tiles.end(), tile,
+                             [](const auto& p, int64_t t) { return p.first < t; });
+  if (it != tiles.end() && it->first == tile) return it->second;
+  return tiles.insert(it, {tile, V{}})->second;
+}
+
+// Drops tiles at or before `cutoff`, which no window ending at or after the
+// entity's latest event can see.
+template <typename V>
+void Prune(Tiles<V>& tiles, int64_t cutoff) {
+  auto it = std::find_if(tiles.begin(), tiles.end(), [cutoff](const auto& p) { return p.first > cutoff; });
+  tiles.erase(tiles.begin(), it);
+}
+
+// Tile range (first, last] a window of `window_ms` ending at as_of reads.
+struct TileRange {
+  int64_t after;  // exclusive
+  int64_t last;   // inclusive
+  bool Contains(int64_t t) const { return t > after && t <= last; }
+};
+TileRange RangeFor(int64_t as_of_ms, int64_t window_ms, int64_t tile_ms) {
+  return {TileOf(as_of_ms - window_ms, tile_ms), TileOf(as_of_ms, tile_ms)};
+}
+
+double Decay(double value, int64_t from_ms, int64_t to_ms, int64_t half_life_ms) {
+  return value * std::exp2(-static_cast<double>(to_ms - from_ms) / static_cast<double>(half_life_ms));
+}
+
+void InsertLastN(LastNState& s, std::string_view value, int64_t ts, int n) {
+  auto& v = s.values;
+  auto same = std::find_if(v.begin(), v.end(), [&](const auto& p) { return p.first == value; });
+  if (same != v.end()) {
+    if (same->second >= ts) return;  // an older click of a value we already hold
+    v.erase(same);
+  }
+  // Newest first; equal timestamps keep arrival order (the later one after).
+  auto pos = std::find_if(v.begin(), v.end(), [ts](const auto& p) { return p.second < ts; });
+  if (pos - v.begin() >= n) return;
+  v.insert(pos, {std::string(value), ts});
+  if (static_cast<int>(v.size()) > n) v.pop_back();
+}
+
+}  // namespace
+
+void FeatureEngine::Apply(const Event& event, EntityKind kind, EntityState* state) const {
+  const auto& specs = set_->series(kind);
+  if (state->series.size() != specs.size()) *state = NewEntityState(*set_, kind);
+  state->last_event_ts_ms = std::max(state->last_event_ts_ms, event.ts_ms);
+  const uint32_t bit = SourceBit(event.type);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const SeriesSpec& spec = specs[i];
+    if (!(spec.sources & bit)) continue;
+    SeriesState& series = state->series[i];
+    const int64_t tile = spec.tiled() ? TileOf(event.ts_ms, spec.tile_ms) : 0;
+    const int64_t cutoff = spec.tiled() ? TileOf(state->last_event_ts_ms - spec.retention_ms, spec.tile_ms) : 0;
+    switch (spec.kind) {
+      case SeriesKind::kTiledCount: {
+        auto& tiles = std::get<Tiles<int64_t>>(series);
+        if (tile > cutoff) TileFor(tiles, tile) += 1;
+        Prune(tiles, cutoff);
+        break;
+      }
+      case SeriesKind::kTiledSum: {
+        auto& tiles = std::get<Tiles<double>>(series);
+        if (tile > cutoff) TileFor(tiles, tile) += event.value;
+        Prune(tiles, cutoff);
+        break;
+      }
+      case SeriesKind::kTiledDistinct: {
+        auto& tiles = std::get<Tiles<HyperLogLog>>(series);
+        std::string_view value = FieldOf(event, spec.field);
+        if (tile > cutoff && !value.empty()) TileFor(tiles, tile).Add(value);
+        Prune(tiles, cutoff);
+        break;
+      }
+      case SeriesKind::kLastN: {
+        std::string_view value = FieldOf(event, spec.field);
+        if (!value.empty()) InsertLastN(std::get<LastNState>(series), value, event.ts_ms, spec.n);
+        break;
+      }
+      case SeriesKind::kLatestTs: {
+        auto& s = std::get<LatestTsState>(series);
+        s.ts_ms = std::max(s.ts_ms, event.ts_ms);
+        break;
+      }
+      case SeriesKind::kDecayed: {
+        auto& s = std::get<DecayedState>(series);
+        if (s.ref_ts_ms == 0) {
+          s = {1.0, event.ts_ms};
+        } else if (event.ts_ms >= s.ref_ts_ms) {
+          s.value = Decay(s.value, s.ref_ts_ms, event.ts_ms, spec.half_life_ms) + 1.0;
+          s.ref_ts_ms = event.ts_ms;
+        } else {
+          s.value += Decay(1.0, event.ts_ms, s.ref_ts_ms, spec.half_life_ms);
+        }
+        break;
+      }
+    }
+  }
+}
+
+std::vector<FeatureValue> FeatureEngine::Read(EntityKind kind, const std::vector<const EntityState*>& shards,
+                                              int64_t as_of_ms) const {
+  const auto& specs = set_->series(kind);
+  const auto& features = set_->features(kind);
+  std::vector<FeatureValue> out(features.size());
+  for (size_t fi = 0; fi < features.size(); ++fi) {
+    const CompiledFeature& f = features[fi];
+    if (f.aggregation == Aggregation::kRatio) continue;  // second pass
+    const SeriesSpec& spec = specs[f.series];
+    const TileRange range = spec.tiled() ? RangeFor(as_of_ms, f.window_ms, spec.tile_ms) : TileRange{0, 0};
+    switch (spec.kind) {
+      case SeriesKind::kTiledCount: {
+        int64_t total = 0;
+        for (const EntityState* s : shards) {
+          for (const auto& [tile, count] : std::get<Tiles<int64_t>>(s->series[f.series]))
+            if (range.Contains(tile)) total += count;
+        }
+        out[fi] = FeatureValue::Int(total);
+        break;
+      }
+      case SeriesKind::kTiledSum: {
+        double total = 0;
+        for (const EntityState* s : shards) {
+          for (const auto& [tile, sum] : std::get<Tiles<double>>(s->series[f.series]))
+            if (range.Contains(tile)) total += sum;
+        }
+        out[fi] = FeatureValue::Double(total);
+        break;
+      }
+      case SeriesKind::kTiledDistinct: {
+        HyperLogLog merged;
+        for (const EntityState* s : shards) {
+          for (const auto& [tile, hll] : std::get<Tiles<HyperLogLog>>(s->series[f.series]))
+            if (range.Contains(tile)) merged.Merge(hll);
+        }
+        out[fi] = FeatureValue::Int(static_cast<int64_t>(std::llround(merged.Estimate())));
+        break;
+      }
+      case SeriesKind::kLastN: {
+        LastNState merged;
+        for (const EntityState* s : shards) {
+          for (const auto& [value, ts] : std::get<LastNState>(s->series[f.series]).values)
+            if (ts <= as_of_ms) InsertLastN(merged, value, ts, f.n);
+        }
+        FeatureValue v;
+        v.type = FeatureValue::Type::kStrings;
+        for (auto& [value, ts] : merged.values) v.strings.push_back(std::move(value));
+        out[fi] = std::move(v);
+        break;
+      }
+      case SeriesKind::kLatestTs: {
+        int64_t latest = 0;
+        for (const EntityState* s : shards) latest = std::max(latest, std::get<LatestTsState>(s->series[f.series]).ts_ms);
+        out[fi] = latest > 0 ? FeatureValue::Int(latest) : FeatureValue::Null();
+        break;
+      }
+      case SeriesKind::kDecayed: {
+        double total = 0;
+        for (const EntityState* s : shards) {
+          const auto& d = std::get<DecayedState>(s->series[f.series]);
+          if (d.ref_ts_ms != 0) total += Decay(d.value, d.ref_ts_ms, as_of_ms, spec.half_life_ms);
+        }
+        out[fi] = FeatureValue::Double(total);
+        break;
+      }
+    }
+  }
+  for (size_t fi = 0; fi < features.size(); ++fi) {
+    const CompiledFeature& f = features[fi];
+    if (f.aggregation != Aggregation::kRatio) continue;
+    double den = out[f.denominator].AsDouble();
+    out[fi] = den == 0 ? FeatureValue::Null() : FeatureValue::Double(out[f.numerator].AsDouble() / den);
+  }
+  return out;
+}
+
+}  // namespace featmon

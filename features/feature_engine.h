@@ -1,0 +1,56 @@
+// Applies events to entity state and reads feature values out of it.
+// Pure: no I/O, no clock; time is the event's own and the as_of the caller
+// passes.
+//
+//   FeatureEngine engine(&set);
+//   if (!set.IsLate(ev.type, ev.ts_ms, stream_time)) engine.Apply(ev, EntityKind::kUser, &state);
+//   std::vector<FeatureValue> values = engine.Read(EntityKind::kUser, {&state}, as_of_ms);
+//
+// Thread-safety: const methods may run concurrently; Apply mutates only the
+// state it is given.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "features/entity_state.h"
+#include "features/event.h"
+#include "features/feature_spec.h"
+
+namespace featmon {
+
+struct FeatureValue {
+  enum class Type { kNull, kInt, kDouble, kStrings };
+  Type type = Type::kNull;
+  int64_t i = 0;
+  double d = 0;
+  std::vector<std::string> strings;
+
+  static FeatureValue Null() { return {}; }
+  static FeatureValue Int(int64_t v) { FeatureValue f; f.type = Type::kInt; f.i = v; return f; }
+  static FeatureValue Double(double v) { FeatureValue f; f.type = Type::kDouble; f.d = v; return f; }
+  double AsDouble() const { return type == Type::kInt ? static_cast<double>(i) : type == Type::kDouble ? d : 0.0; }
+};
+
+class FeatureEngine {
+ public:
+  explicit FeatureEngine(const FeatureSet* set) : set_(set) {}
+
+  // Folds one event into the state of the entity of `kind` it names, and
+  // drops tiles no window can see any more. Late-event filtering is the
+  // caller's (FeatureSet::IsLate), because it depends on stream time.
+  void Apply(const Event& event, EntityKind kind, EntityState* state) const;
+
+  // Feature values at as_of_ms, merging the entity's states from all shards.
+  // An empty `shards` yields defaults: 0, null, [].
+  std::vector<FeatureValue> Read(EntityKind kind, const std::vector<const EntityState*>& shards,
+                                 int64_t as_of_ms) const;
+
+  const FeatureSet& set() const { return *set_; }
+
+ private:
+  const FeatureSet* set_;
+};
+
+}  // namespace featmon

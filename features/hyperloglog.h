@@ -1,0 +1,52 @@
+// HyperLogLog distinct counter, precision 14 (16384 registers, ~0.8% standard
+// error), with an HLL++-style sparse mode: below kMaxSparse entries it keeps
+// sorted 25-bit register indexes, whose linear-counting estimate is exact for
+// all practical purposes up to thousands of values. The dense estimate is
+// Ertl's improved estimator ("New cardinality estimation algorithms for
+// HyperLogLog sketches", 2017), unbiased over the whole range without the
+// empirical bias tables of HLL++.
+//
+// Not thread-safe; a value type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace featmon {
+
+class ByteReader;
+
+class HyperLogLog {
+ public:
+  static constexpr int kPrecision = 14;
+  static constexpr uint32_t kRegisters = 1u << kPrecision;
+  static constexpr int kSparsePrecision = 25;
+  static constexpr size_t kMaxSparse = 2048;  // sparse entries before going dense (8 KiB)
+
+  void Add(std::string_view value);
+  void AddHash(uint64_t hash);
+  void Merge(const HyperLogLog& other);
+  double Estimate() const;
+  bool empty() const { return sparse_.empty() && dense_.empty(); }
+  bool is_sparse() const { return dense_.empty(); }
+
+  void EncodeTo(std::string* out) const;
+  static Status DecodeFrom(ByteReader* in, HyperLogLog* out);
+
+  static uint64_t Hash(std::string_view value);
+
+ private:
+  void ToDense();
+  void SetRegister(uint32_t reg, uint8_t rank) {
+    if (dense_[reg] < rank) dense_[reg] = rank;
+  }
+  // Sparse entry: (25-bit index << 6) | rank over the remaining 39 bits.
+  std::vector<uint32_t> sparse_;
+  std::vector<uint8_t> dense_;
+};
+
+}  // namespace featmon

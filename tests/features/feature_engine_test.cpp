@@ -1,0 +1,195 @@
+#include "features/feature_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include "tests/features/test_specs.h"
+
+namespace featmon {
+namespace {
+
+using namespace featmon::testing;
+
+class FeatureEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto compiled = FeatureSet::Compile(DefaultSpecs());
+    ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
+    set_ = std::make_unique<FeatureSet>(std::move(*compiled));
+    engine_ = std::make_unique<FeatureEngine>(set_.get());
+  }
+  Event Ev(EventType type, std::string user, std::string item, int64_t ts) {
+    Event e;
+    e.type = type;
+    e.user_id = std::move(user);
+    e.item_id = std::move(item);
+    e.ts_ms = ts;
+    return e;
+  }
+  int FeatureIndex(EntityKind k, const std::string& name) {
+    const auto& f = set_->features(k);
+    for (size_t i = 0; i < f.size(); ++i)
+      if (f[i].name == name) return static_cast<int>(i);
+    ADD_FAILURE() << "no feature " << name;
+    return 0;
+  }
+  FeatureValue Get(EntityKind k, const EntityState& s, const std::string& name, int64_t as_of) {
+    return engine_->Read(k, {&s}, as_of)[FeatureIndex(k, name)];
+  }
+  std::unique_ptr<FeatureSet> set_;
+  std::unique_ptr<FeatureEngine> engine_;
+};
+
+TEST_F(FeatureEngineTest, UnknownEntityGetsDefaults) {
+  auto values = engine_->Read(EntityKind::kUser, {}, 1000 * kDay);
+  EXPECT_EQ(values[FeatureIndex(EntityKind::kUser, "views_1h")].type, FeatureValue::Type::kInt);
+  EXPECT_EQ(values[FeatureIndex(EntityKind::kUser, "views_1h")].i, 0);
+  EXPECT_EQ(values[FeatureIndex(EntityKind::kUser, "ctr_24h")].type, FeatureValue::Type::kNull);
+  EXPECT_EQ(values[FeatureIndex(EntityKind::kUser, "last_clicked_items")].type, FeatureValue::Type::kStrings);
+  EXPECT_TRUE(values[FeatureIndex(EntityKind::kUser, "last_clicked_items")].strings.empty());
+  EXPECT_EQ(values[FeatureIndex(EntityKind::kUser, "last_event_ts_ms")].type, FeatureValue::Type::kNull);
+}
+
+TEST_F(FeatureEngineTest, CountsCtrAndLatest) {
+  const int64_t t0 = 1000 * kDay;
+  EntityState user;
+  for (int i = 0; i < 4; ++i) engine_->Apply(Ev(EventType::kView, "u", "i" + std::to_string(i), t0 + i), EntityKind::kUser, &user);
+  engine_->Apply(Ev(EventType::kClick, "u", "i1", t0 + 10), EntityKind::kUser, &user);
+  EXPECT_EQ(Get(EntityKind::kUser, user, "views_1h", t0 + kMin).i, 4);
+  EXPECT_EQ(Get(EntityKind::kUser, user, "clicks_24h", t0 + kMin).i, 1);
+  EXPECT_DOUBLE_EQ(Get(EntityKind::kUser, user, "ctr_24h", t0 + kMin).d, 0.25);
+  EXPECT_EQ(Get(EntityKind::kUser, user, "distinct_items_viewed_24h", t0 + kMin).i, 4);
+  EXPECT_EQ(Get(EntityKind::kUser, user, "last_event_ts_ms", t0 + kMin).i, t0 + 10);
+  // Two hours on, the 1h window is empty, the 24h one is not.
+  EXPECT_EQ(Get(EntityKind::kUser, user, "views_1h", t0 + 2 * kHour).i, 0);
+  EXPECT_EQ(Get(EntityKind::kUser, user, "views_24h", t0 + 2 * kHour).i, 4);
+  // Eight days on, everything windowed is gone and ctr is null again.
+  EXPECT_EQ(Get(EntityKind::kUser, user, "views_7d", t0 + 8 * kDay).i, 0);
+  EXPECT_EQ(Get(EntityKind::kUser, user, "ctr_7d", t0 + 8 * kDay).type, FeatureValue::Type::kNull);
+}
+
+TEST_F(FeatureEngineTest, LastClickedItemsNewestFirstDistinctCapped) {
+  const int64_t t0 = 1000 * kDay;
+  EntityState user;
+  for (int i = 0; i < 30; ++i) engine_->Apply(Ev(EventType::kClick, "u", "i" + std::to_string(i), t0 + i * 1000), EntityKind::kUser, &user);
+  engine_->Apply(Ev(EventType::kClick, "u", "i3", t0 + 100'000), EntityKind::kUser, &user);   // re-click moves to front
+  engine_->Apply(Ev(EventType::kClick, "u", "i29", t0 + 50), EntityKind::kUser, &user);       // an older click changes nothing
+  engine_->Apply(Ev(EventType::kClick, "u", "late", t0 + 15'500), EntityKind::kUser, &user);  // late but recent enough to rank
+  auto items = Get(EntityKind::kUser, user, "last_clicked_items", t0 + kHour).strings;
+  ASSERT_EQ(items.size(), 20u);
+  EXPECT_EQ(items[0], "i3");
+  EXPECT_EQ(items[1], "i29");
+  EXPECT_EQ(items[14], "i16");
+  EXPECT_EQ(items[15], "late");  // between i16 and i15
+  EXPECT_EQ(std::count(items.begin(), items.end(), "i3"), 1);
+}
+
+// The window guarantee, checked against a naive scan of the raw
+// events: with tile T the value at as_of counts every event in
+// (as_of - W + T, as_of] and none at or before as_of - W - T.
+TEST_F(FeatureEngineTest, WindowBoundsHoldOnRandomStreams) {
+  std::mt19937_64 rng(42);
+  const int64_t base = 2000 * kDay;
+  struct Window { std::string name; int64_t w, t; };
+  const Window windows[] = {{"views_1h", kHour, 5 * kMin}, {"views_24h", kDay, kHour}, {"views_7d", 7 * kDay, kHour}};
+  for (int round = 0; round < 40; ++round) {
+    EntityState item;
+    std::vector<int64_t> ts;
+    const int64_t span = (round % 3 == 0 ? 2 * kHour : 9 * kDay);
+    int64_t stream_time = 0;
+    for (int i = 0; i < 300; ++i) {
+      int64_t t = base + static_cast<int64_t>(rng() % span);
+      stream_time = std::max(stream_time, t);
+      if (set_->IsLate(EventType::kView, t, stream_time)) continue;
+      ts.push_back(t);
+      engine_->Apply(Ev(EventType::kView, "u" + std::to_string(i), "x", t), EntityKind::kItem, &item);
+    }
+    // as_of at or after the newest event, as lookups at "now" are.
+    for (int q = 0; q < 20; ++q) {
+      int64_t as_of = stream_time + static_cast<int64_t>(rng() % (2 * kHour));
+      for (const Window& w : windows) {
+        int64_t must = 0, may = 0;
+        for (int64_t t : ts) {
+          if (t > as_of - w.w + w.t && t <= as_of) ++must;
+          if (t > as_of - w.w - w.t) ++may;
+        }
+        int64_t got = Get(EntityKind::kItem, item, w.name, as_of).i;
+        EXPECT_GE(got, must) << w.name << " round " << round;
+        EXPECT_LE(got, may) << w.name << " round " << round;
+      }
+    }
+  }
+}
+
+TEST_F(FeatureEngineTest, ShardsMergeLikeOneState) {
+  const int64_t t0 = 1000 * kDay;
+  EntityState whole, a, b;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 500; ++i) {
+    Event e = Ev(i % 5 == 0 ? EventType::kClick : EventType::kView, "u" + std::to_string(rng() % 40), "it", t0 + i * 1000);
+    engine_->Apply(e, EntityKind::kItem, &whole);
+    engine_->Apply(e, EntityKind::kItem, (i % 2 ? &a : &b));
+  }
+  auto merged = engine_->Read(EntityKind::kItem, {&a, &b}, t0 + kHour);
+  auto single = engine_->Read(EntityKind::kItem, {&whole}, t0 + kHour);
+  ASSERT_EQ(merged.size(), single.size());
+  for (size_t i = 0; i < merged.size(); ++i) {
+    EXPECT_EQ(merged[i].i, single[i].i) << set_->features(EntityKind::kItem)[i].name;
+    EXPECT_DOUBLE_EQ(merged[i].d, single[i].d) << set_->features(EntityKind::kItem)[i].name;
+  }
+}
+
+TEST_F(FeatureEngineTest, OldTilesArePruned) {
+  const int64_t t0 = 1000 * kDay;
+  EntityState user;
+  for (int d = 0; d < 30; ++d) engine_->Apply(Ev(EventType::kView, "u", "i", t0 + d * kDay), EntityKind::kUser, &user);
+  // hourly views series keeps at most 7 days of tiles
+  EXPECT_LE(std::get<Tiles<int64_t>>(user.series[2]).size(), 8u);
+  EXPECT_EQ(std::get<Tiles<int64_t>>(user.series[0]).size(), 1u);
+}
+
+TEST_F(FeatureEngineTest, StateRoundTripsThroughEncoding) {
+  const int64_t t0 = 1000 * kDay;
+  EntityState user;
+  for (int i = 0; i < 3000; ++i)
+    engine_->Apply(Ev(i % 4 ? EventType::kView : EventType::kClick, "u", "i" + std::to_string(i), t0 + i * 60'000), EntityKind::kUser, &user);
+  std::string bytes;
+  EncodeEntityState(*set_, EntityKind::kUser, user, &bytes);
+  EntityState back;
+  ASSERT_TRUE(DecodeEntityState(*set_, EntityKind::kUser, bytes, &back).ok());
+  int64_t peek = 0;
+  ASSERT_TRUE(PeekLastEventTs(bytes, &peek));
+  EXPECT_EQ(peek, user.last_event_ts_ms);
+  auto a = engine_->Read(EntityKind::kUser, {&user}, t0 + 3000 * 60'000);
+  auto b = engine_->Read(EntityKind::kUser, {&back}, t0 + 3000 * 60'000);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].i, b[i].i);
+    EXPECT_EQ(a[i].strings, b[i].strings);
+  }
+  // Every truncation is reported, never a crash.
+  for (size_t cut = 0; cut < bytes.size(); cut += 7) {
+    EntityState tmp;
+    EXPECT_FALSE(DecodeEntityState(*set_, EntityKind::kUser, std::string_view(bytes).substr(0, cut), &tmp).ok());
+  }
+}
+
+TEST_F(FeatureEngineTest, DecayedCountHalvesPerHalfLife) {
+  FeatureSpec d = Spec("decayed", EntityKind::kUser, kClicks, Aggregation::kDecayedCount);
+  d.half_life_ms = kHour;
+  auto set = FeatureSet::Compile({d});
+  ASSERT_TRUE(set.ok());
+  FeatureEngine engine(&*set);
+  EntityState s;
+  const int64_t t0 = 1000 * kDay;
+  engine.Apply(Ev(EventType::kClick, "u", "i", t0), EntityKind::kUser, &s);
+  engine.Apply(Ev(EventType::kClick, "u", "i", t0 + kHour), EntityKind::kUser, &s);
+  engine.Apply(Ev(EventType::kClick, "u", "i", t0 - kHour), EntityKind::kUser, &s);  // out of order
+  EXPECT_NEAR(engine.Read(EntityKind::kUser, {&s}, t0 + kHour)[0].d, 1 + 0.5 + 0.25, 1e-12);
+  EXPECT_NEAR(engine.Read(EntityKind::kUser, {&s}, t0 + 2 * kHour)[0].d, (1 + 0.5 + 0.25) / 2, 1e-12);
+}
+
+}  // namespace
+}  // namespace featmon
