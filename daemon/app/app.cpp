@@ -1,0 +1,129 @@
+#include "daemon/app/app.h"
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/app/feature_api.h"
+#include "daemon/app/ingest_pipeline.h"
+#include "daemon/http/http_server.h"
+#include "daemon/kafka/embedded_broker.h"
+#include "daemon/kafka/kafka_client.h"
+#include "daemon/metrics/metrics.h"
+#include "daemon/store/rocksdb_store.h"
+
+#ifndef FEATMON_VERSION
+#define FEATMON_VERSION "0.0.0"
+#endif
+
+namespace featmon {
+
+const char* FeatmonVersion() { return FEATMON_VERSION; }
+
+Result<std::unique_ptr<App>> App::Start(AppOptions options) {
+  std::unique_ptr<App> app(new App());
+  app->options_ = std::move(options);
+  const Config& cfg = app->options_.config;
+  const Clock* clock = app->options_.clock ? app->options_.clock : &SystemClock::Instance();
+  app->options_.clock = clock;
+
+  auto features = FeatureSet::Compile(cfg.features);
+  if (!features.ok()) return Status::InvalidArgument(cfg.source + ": features: " + features.status().message());
+  app->features_ = std::make_unique<FeatureSet>(std::move(*features));
+  app->metrics_ = std::make_unique<Metrics>(FeatmonVersion());
+
+  app->bootstrap_ = cfg.kafka.brokers;
+  if (app->options_.embedded_kafka) {
+    auto broker = EmbeddedBroker::Start({1, cfg.kafka.embedded_partitions,
+                                         {cfg.kafka.views_topic, cfg.kafka.clicks_topic, cfg.kafka.dead_letter_topic}});
+    if (!broker.ok()) return broker.status();
+    app->broker_ = std::move(*broker);
+    app->bootstrap_ = app->broker_->bootstrap();
+    spdlog::info("embedded Kafka broker at {}", app->bootstrap_);
+  }
+
+  RocksDbStoreOptions store_options;
+  store_options.path = cfg.store.data_dir;
+  store_options.block_cache_bytes = cfg.store.block_cache_bytes;
+  store_options.entity_ttl_ms = app->features_->LongestWindowMs() + cfg.ingest.entity_ttl_grace_ms;
+  store_options.clock = clock;
+  auto store = RocksDbStore::Open(store_options);
+  if (!store.ok()) return store.status();
+  app->store_ = std::move(*store);
+
+  KafkaClientOptions kafka;
+  kafka.brokers = app->bootstrap_;
+  kafka.group_id = cfg.kafka.group_id;
+  kafka.topics = {cfg.kafka.views_topic, cfg.kafka.clicks_topic};
+  kafka.properties = cfg.kafka.properties;
+  auto dlq = KafkaDeadLetterProducer::Create(kafka, cfg.kafka.dead_letter_topic);
+  if (!dlq.ok()) return dlq.status();
+  app->dead_letters_ = std::move(*dlq);
+
+  IngestPipelineOptions ingest;
+  ingest.views_topic = cfg.kafka.views_topic;
+  ingest.clicks_topic = cfg.kafka.clicks_topic;
+  ingest.commit_interval_ms = cfg.ingest.commit_interval_ms;
+  ingest.cache_max_entities = cfg.ingest.cache_max_entities;
+  ingest.poll_batch = cfg.ingest.poll_batch;
+  ingest.decoder.max_future_skew_ms = cfg.ingest.max_future_skew_ms;
+  ingest.decoder.max_id_bytes = cfg.ingest.max_id_bytes;
+  app->pipeline_ = std::make_unique<IngestPipeline>(ingest, app->features_.get(), app->store_.get(),
+                                                     app->dead_letters_.get(), app->metrics_.get(), clock);
+  auto consumer = KafkaConsumer::Create(kafka, app->pipeline_.get());
+  if (!consumer.ok()) return consumer.status();
+  app->consumer_ = std::move(*consumer);
+  app->pipeline_->set_source(app->consumer_.get());
+
+  FeatureApiOptions api_options;
+  api_options.version = FeatmonVersion();
+  if (app->broker_) api_options.embedded_kafka_bootstrap = app->bootstrap_;
+  api_options.max_id_bytes = cfg.ingest.max_id_bytes;
+  app->api_ = std::make_unique<FeatureApi>(api_options, app->features_.get(), app->store_.get(), app->pipeline_.get(),
+                                           app->metrics_.get(), clock);
+  HttpServerOptions http;
+  Status st = ParseHostPort(cfg.http.listen, &http.host, &http.port);
+  if (!st.ok()) return Status::InvalidArgument(cfg.source + ": http.listen: " + st.message());
+  http.threads = cfg.http.threads;
+  auto server = HttpServer::Start(http, [api = app->api_.get()](const HttpRequest& r) { return api->Handle(r); });
+  if (!server.ok()) return server.status();
+  app->http_ = std::move(*server);
+
+  app->ingest_thread_ = std::thread([a = app.get()] { a->IngestLoop(); });
+  return app;
+}
+
+void App::IngestLoop() {
+  int64_t last_error_log = 0;
+  while (!stop_.load()) {
+    Status st = pipeline_->RunOnce(100);
+    if (!st.ok()) {
+      const int64_t now = options_.clock->MonotonicNs();
+      if (now - last_error_log > 5'000'000'000) {
+        spdlog::error("ingest: {}", st.ToString());
+        last_error_log = now;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  // Final commit, then leave the group; the revoke callback commits once more
+  // if anything arrived in between.
+  final_status_ = pipeline_->Commit();
+  if (!final_status_.ok()) spdlog::error("final commit failed: {}", final_status_.ToString());
+  Status closed = consumer_->Close();
+  if (!closed.ok()) spdlog::warn("{}", closed.ToString());
+}
+
+Status App::Stop() {
+  if (stopped_) return final_status_;
+  stopped_ = true;
+  RequestStop();
+  if (ingest_thread_.joinable()) ingest_thread_.join();
+  if (http_) http_->Stop();
+  (void)dead_letters_->Flush(5000);
+  return final_status_;
+}
+
+App::~App() { (void)Stop(); }
+
+uint16_t App::http_port() const { return http_->port(); }
+
+}  // namespace featmon

@@ -1,0 +1,68 @@
+// The composition root: builds every adapter from the config, wires them,
+// runs the ingest thread, and stops them in reverse order. No logic lives
+// here beyond that.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "daemon/config/config.h"
+
+namespace featmon {
+
+class EmbeddedBroker;
+class RocksDbStore;
+class KafkaConsumer;
+class KafkaDeadLetterProducer;
+class Metrics;
+class IngestPipeline;
+class FeatureApi;
+class HttpServer;
+class FeatureSet;
+
+struct AppOptions {
+  Config config;                 // validated configuration
+  bool embedded_kafka = false;   // start an in-process broker and use it
+  const Clock* clock = nullptr;  // Default: SystemClock
+};
+
+class App {
+ public:
+  static Result<std::unique_ptr<App>> Start(AppOptions options);
+  ~App();
+
+  // Asks the ingest loop to finish; Stop() then persists and shuts down.
+  void RequestStop() { stop_.store(true); }
+  // Persists state and offsets, leaves the group, stops HTTP. Idempotent.
+  Status Stop();
+
+  uint16_t http_port() const;
+  const std::string& kafka_bootstrap() const { return bootstrap_; }
+
+ private:
+  App() = default;
+  void IngestLoop();
+
+  AppOptions options_;
+  std::string bootstrap_;
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::unique_ptr<FeatureSet> features_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<RocksDbStore> store_;
+  std::unique_ptr<KafkaDeadLetterProducer> dead_letters_;
+  std::unique_ptr<IngestPipeline> pipeline_;
+  std::unique_ptr<KafkaConsumer> consumer_;
+  std::unique_ptr<FeatureApi> api_;
+  std::unique_ptr<HttpServer> http_;
+  std::thread ingest_thread_;
+  std::atomic<bool> stop_{false};
+  Status final_status_;
+  bool stopped_ = false;
+};
+
+const char* FeatmonVersion();
+
+}  // namespace featmon

@@ -1,0 +1,295 @@
+#include "daemon/app/feature_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cmath>
+
+namespace featmon {
+
+namespace {
+
+HttpResponse JsonError(int status, const std::string& message) {
+  std::string body = "{\"error\":";
+  AppendJsonString(&body, message);
+  body += "}";
+  return {status, "application/json", std::move(body)};
+}
+
+void AppendInt(std::string* out, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, end);
+}
+
+void AppendDouble(std::string* out, double v) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, end);
+}
+
+bool PercentDecode(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size()) return false;  // needs two hex digits
+      int v = 0;
+      auto [end, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
+      if (ec != std::errc() || end != in.data() + i + 3) return false;
+      out->push_back(static_cast<char>(v));
+      i += 2;
+    } else {
+      out->push_back(in[i]);
+    }
+  }
+  return true;
+}
+
+// Value of `name` in a query string, percent-decoded; nullopt when absent.
+std::optional<std::string> QueryParam(const std::string& query, std::string_view name) {
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t amp = query.find('&', pos);
+    if (amp == std::string::npos) amp = query.size();
+    std::string_view part(query.data() + pos, amp - pos);
+    size_t eq = part.find('=');
+    if (part.substr(0, eq) == name) {
+      std::string value;
+      if (eq == std::string_view::npos || !PercentDecode(part.substr(eq + 1), &value)) return std::string();
+      return value;
+    }
+    pos = amp + 1;
+  }
+  return std::nullopt;
+}
+
+bool ParseEntity(std::string_view s, EntityKind* kind) {
+  if (s == "user") *kind = EntityKind::kUser;
+  else if (s == "item") *kind = EntityKind::kItem;
+  else return false;
+  return true;
+}
+
+}  // namespace
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  static const char* kHex = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 15]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+FeatureApi::FeatureApi(FeatureApiOptions options, const FeatureSet* features, StateStore* store,
+                       const IngestPipeline* pipeline, Metrics* metrics, const Clock* clock)
+    : options_(std::move(options)),
+      features_(features),
+      engine_(features),
+      store_(store),
+      pipeline_(pipeline),
+      metrics_(metrics),
+      clock_(clock) {
+  for (const char* route : {"features", "features_batch", "status", "healthz", "readyz", "metrics", "other"})
+    route_latency_[route] = &metrics_->HttpRequestDuration(route);
+}
+
+HttpResponse FeatureApi::Handle(const HttpRequest& request) {
+  const int64_t start = clock_->MonotonicNs();
+  const size_t q = request.target.find('?');
+  const std::string path = request.target.substr(0, q);
+  const std::string query = q == std::string::npos ? "" : request.target.substr(q + 1);
+  std::string route = "other";
+  HttpResponse response = Route(request, path, query, &route);
+  route_latency_[route]->Observe(static_cast<double>(clock_->MonotonicNs() - start) / 1e9);
+  return response;
+}
+
+HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& path, const std::string& query,
+                               std::string* route) {
+  constexpr std::string_view kFeatures = "/v1/features/";
+  if (path == "/v1/features/batch") {
+    *route = "features_batch";
+    if (request.method != "POST") return JsonError(405, "use POST for /v1/features/batch");
+    return Batch(request.body);
+  }
+  if (path.rfind(kFeatures, 0) == 0) {
+    *route = "features";
+    if (request.method != "GET") return JsonError(405, "use GET for feature lookups");
+    std::string_view rest = std::string_view(path).substr(kFeatures.size());
+    size_t slash = rest.find('/');
+    EntityKind kind;
+    if (slash == std::string_view::npos || !ParseEntity(rest.substr(0, slash), &kind))
+      return JsonError(404, "expected /v1/features/user/{id} or /v1/features/item/{id}");
+    std::string id;
+    if (!PercentDecode(rest.substr(slash + 1), &id)) return JsonError(400, "bad percent-encoding in id");
+    return Single(kind, id, query);
+  }
+  if (request.method != "GET") return JsonError(405, "method not allowed");
+  if (path == "/healthz") {
+    *route = "healthz";
+    return {200, "application/json", "{\"status\":\"ok\"}"};
+  }
+  if (path == "/readyz") {
+    *route = "readyz";
+    return Ready();
+  }
+  if (path == "/metrics") {
+    *route = "metrics";
+    return MetricsText();
+  }
+  if (path == "/v1/status") {
+    *route = "status";
+    return Status_();
+  }
+  return JsonError(404, "no route for " + path);
+}
+
+Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, int64_t as_of_ms, std::string* out) {
+  std::vector<std::string> raw;
+  Status st = store_->GetAllShards(kind, id, &raw);
+  if (!st.ok()) return st;
+  std::vector<EntityState> states(raw.size());
+  std::vector<const EntityState*> shards;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    st = DecodeEntityState(*features_, kind, raw[i], &states[i]);
+    if (!st.ok()) return st;
+    shards.push_back(&states[i]);
+  }
+  std::vector<FeatureValue> values = engine_.Read(kind, shards, as_of_ms);
+  const auto& defs = features_->features(kind);
+  out->append("{\"entity\":\"");
+  out->append(EntityKindName(kind));
+  out->append("\",\"id\":");
+  AppendJsonString(out, id);
+  out->append(shards.empty() ? ",\"found\":false" : ",\"found\":true");
+  out->append(",\"as_of_ms\":");
+  AppendInt(out, as_of_ms);
+  out->append(",\"features\":{");
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out->push_back(',');
+    AppendJsonString(out, defs[i].name);
+    out->push_back(':');
+    const FeatureValue& v = values[i];
+    switch (v.type) {
+      case FeatureValue::Type::kNull: out->append("null"); break;
+      case FeatureValue::Type::kInt: AppendInt(out, v.i); break;
+      case FeatureValue::Type::kDouble: AppendDouble(out, v.d); break;
+      case FeatureValue::Type::kStrings:
+        out->push_back('[');
+        for (size_t j = 0; j < v.strings.size(); ++j) {
+          if (j) out->push_back(',');
+          AppendJsonString(out, v.strings[j]);
+        }
+        out->push_back(']');
+        break;
+    }
+  }
+  out->append("}}");
+  return Status::Ok();
+}
+
+HttpResponse FeatureApi::Single(EntityKind kind, const std::string& id, const std::string& query) {
+  if (id.empty()) return JsonError(400, "empty id");
+  if (id.size() > options_.max_id_bytes) return JsonError(400, "id longer than " + std::to_string(options_.max_id_bytes) + " bytes");
+  int64_t as_of = clock_->NowMs();
+  if (auto param = QueryParam(query, "as_of_ms")) {
+    auto [end, ec] = std::from_chars(param->data(), param->data() + param->size(), as_of);
+    if (ec != std::errc() || end != param->data() + param->size() || as_of <= 0)
+      return JsonError(400, "as_of_ms must be a positive integer (epoch milliseconds)");
+  }
+  HttpResponse res;
+  Status st = LookupJson(kind, id, as_of, &res.body);
+  if (!st.ok()) return JsonError(503, st.ToString());
+  return res;
+}
+
+HttpResponse FeatureApi::Batch(const std::string& body) {
+  nlohmann::json req = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (req.is_discarded() || !req.is_object()) return JsonError(400, "body must be a JSON object");
+  EntityKind kind;
+  if (!req.contains("entity") || !req["entity"].is_string() || !ParseEntity(req["entity"].get<std::string>(), &kind))
+    return JsonError(400, "\"entity\" must be \"user\" or \"item\"");
+  if (!req.contains("ids") || !req["ids"].is_array()) return JsonError(400, "\"ids\" must be an array of strings");
+  const auto& ids = req["ids"];
+  if (ids.size() > options_.max_batch_ids)
+    return JsonError(400, "at most " + std::to_string(options_.max_batch_ids) + " ids per batch");
+  int64_t as_of = clock_->NowMs();
+  if (req.contains("as_of_ms")) {
+    if (!req["as_of_ms"].is_number_integer() || req["as_of_ms"].get<int64_t>() <= 0)
+      return JsonError(400, "\"as_of_ms\" must be a positive integer");
+    as_of = req["as_of_ms"].get<int64_t>();
+  }
+  HttpResponse res;
+  res.body = "{\"results\":[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!ids[i].is_string() || ids[i].get_ref<const std::string&>().empty())
+      return JsonError(400, "ids[" + std::to_string(i) + "] must be a non-empty string");
+    const std::string& id = ids[i].get_ref<const std::string&>();
+    if (id.size() > options_.max_id_bytes) return JsonError(400, "ids[" + std::to_string(i) + "] is too long");
+    if (i) res.body.push_back(',');
+    Status st = LookupJson(kind, id, as_of, &res.body);
+    if (!st.ok()) return JsonError(503, st.ToString());
+  }
+  res.body += "]}";
+  return res;
+}
+
+HttpResponse FeatureApi::Status_() {
+  IngestSnapshot snap = pipeline_->Snapshot();
+  nlohmann::json j;
+  j["version"] = options_.version;
+  if (!options_.embedded_kafka_bootstrap.empty()) j["embedded_kafka_bootstrap"] = options_.embedded_kafka_bootstrap;
+  j["assigned_partitions"] = nlohmann::json::array();
+  for (const auto& p : snap.partitions) {
+    nlohmann::json e = {{"topic", p.tp.topic}, {"partition", p.tp.partition}, {"committed_offset", p.committed_offset},
+                        {"processed_offset", p.processed_offset}, {"high_watermark", p.high_watermark},
+                        {"stream_time_ms", p.stream_time_ms}, {"consumed", p.consumed}};
+    e["lag"] = p.high_watermark >= 0 && p.processed_offset >= 0 ? nlohmann::json(std::max<int64_t>(0, p.high_watermark - p.processed_offset))
+                                                                : nlohmann::json(nullptr);
+    j["assigned_partitions"].push_back(e);
+  }
+  j["consumed_total"] = snap.consumed_total;
+  j["rejected_total"] = snap.rejected_total;
+  j["late_dropped_total"] = snap.late_dropped_total;
+  j["commits"] = snap.commits;
+  j["last_error"] = snap.last_error;
+  j["entities_estimate"] = store_->ApproximateEntityCount();
+  return {200, "application/json", j.dump()};
+}
+
+HttpResponse FeatureApi::Ready() {
+  if (!pipeline_->has_assignment()) return {503, "application/json", "{\"ready\":false,\"reason\":\"no partitions assigned yet\"}"};
+  if (!pipeline_->healthy()) {
+    std::string body = "{\"ready\":false,\"reason\":";
+    AppendJsonString(&body, "state commits are failing: " + pipeline_->Snapshot().last_error);
+    return {503, "application/json", body + "}"};
+  }
+  return {200, "application/json", "{\"ready\":true}"};
+}
+
+HttpResponse FeatureApi::MetricsText() {
+  metrics_->StoreEntities().Set(static_cast<double>(store_->ApproximateEntityCount()));
+  metrics_->StoreDiskBytes().Set(static_cast<double>(store_->DiskBytes()));
+  return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_->Serialize()};
+}
+
+}  // namespace featmon

@@ -1,0 +1,63 @@
+// The HTTP API of featmond: feature lookups, status, health and metrics.
+//
+//   GET  /v1/features/{user|item}/{id}[?as_of_ms=N]
+//   POST /v1/features/batch   {"entity":"user","ids":[...],"as_of_ms":N}
+//   GET  /v1/status, /healthz, /readyz, /metrics
+//
+// Lookups read committed state only (what the last commit wrote), so an
+// answer never shows an event whose offset is not yet persisted.
+// Thread-safety: Handle may run on several I/O threads at once.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "common/clock.h"
+#include "daemon/app/ingest_pipeline.h"
+#include "daemon/http/http_server.h"
+#include "daemon/metrics/metrics.h"
+#include "daemon/store/state_store.h"
+#include "features/feature_engine.h"
+
+namespace featmon {
+
+struct FeatureApiOptions {
+  std::string version;                   // reported by /v1/status
+  std::string embedded_kafka_bootstrap;  // set when --embedded-kafka is on
+  size_t max_batch_ids = 1000;           // larger batches get 400. Default: 1000
+  size_t max_id_bytes = 256;             // longer ids get 400. Default: 256
+};
+
+class FeatureApi {
+ public:
+  FeatureApi(FeatureApiOptions options, const FeatureSet* features, StateStore* store,
+             const IngestPipeline* pipeline, Metrics* metrics, const Clock* clock);
+  HttpResponse Handle(const HttpRequest& request);
+
+  // One entity as the JSON object the API returns; exposed for tests and the batch route.
+  Status LookupJson(EntityKind kind, std::string_view id, int64_t as_of_ms, std::string* out);
+
+ private:
+  HttpResponse Route(const HttpRequest& request, const std::string& path, const std::string& query,
+                     std::string* route);
+  HttpResponse Single(EntityKind kind, const std::string& id, const std::string& query);
+  HttpResponse Batch(const std::string& body);
+  HttpResponse Status_();
+  HttpResponse Ready();
+  HttpResponse MetricsText();
+
+  FeatureApiOptions options_;
+  const FeatureSet* features_;
+  FeatureEngine engine_;
+  StateStore* store_;
+  const IngestPipeline* pipeline_;
+  Metrics* metrics_;
+  const Clock* clock_;
+  std::map<std::string, prometheus::Histogram*> route_latency_;
+};
+
+// JSON string literal of `s`, quotes included.
+void AppendJsonString(std::string* out, std::string_view s);
+
+}  // namespace featmon

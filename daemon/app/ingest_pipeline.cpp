@@ -1,0 +1,310 @@
+#include "daemon/app/ingest_pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace featmon {
+
+namespace {
+constexpr int64_t kRejectLogIntervalNs = 10'000'000'000;  // one log line per reason per 10 s
+constexpr int kDeadLetterFlushMs = 10'000;
+}  // namespace
+
+struct IngestPipeline::Partition {
+  TopicPartition tp;
+  EventType type;
+  ShardId shard = 0;
+  int64_t next_offset = -1;       // next offset to process; -1 = take whatever comes first
+  int64_t committed_offset = -1;
+  int64_t high_watermark = -1;
+  int64_t stream_time_ms = 0;
+  bool dirty = false;
+  uint64_t consumed = 0;
+  prometheus::Counter* consumed_counter = nullptr;
+  prometheus::Counter* late_counter = nullptr;
+  prometheus::Gauge* lag_gauge = nullptr;
+  uint64_t pending_consumed = 0;  // added to the counter once per batch
+  uint64_t pending_late = 0;
+};
+
+IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* features, StateStore* store,
+                               DeadLetterSink* dead_letters, Metrics* metrics, const Clock* clock)
+    : options_(std::move(options)),
+      features_(features),
+      engine_(features),
+      store_(store),
+      dead_letters_(dead_letters),
+      metrics_(metrics),
+      clock_(clock),
+      decoder_(options_.decoder) {
+  last_commit_ns_ = clock_->MonotonicNs();
+  for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
+    metrics_->EventsConsumed(topic);
+    metrics_->EventsLateDropped(topic);
+    for (RejectReason r : kAllRejectReasons)
+      reject_counters_[{topic, r}] = &metrics_->EventsRejected(topic, std::string(RejectReasonName(r)));
+  }
+}
+
+IngestPipeline::~IngestPipeline() = default;
+
+IngestPipeline::Partition* IngestPipeline::FindPartition(const InputMessage& msg) {
+  for (auto& p : partitions_) {
+    if (p->tp.partition == msg.partition && p->tp.topic == msg.topic) return p.get();
+  }
+  return nullptr;
+}
+
+Status IngestPipeline::RunOnce(int poll_timeout_ms) {
+  if (commit_failing_) {
+    Status st = Commit();
+    if (!st.ok()) return st;
+  }
+  batch_.clear();
+  Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
+  if (!st.ok()) {
+    PublishSnapshot(st.ToString());
+    return st;
+  }
+  Partition* last = nullptr;
+  for (const InputMessage& msg : batch_) {
+    // Messages come in runs from one partition; remember the last one found.
+    Partition* p = (last && last->tp.partition == msg.partition && last->tp.topic == msg.topic) ? last : FindPartition(msg);
+    if (!p) continue;  // not (or no longer) ours
+    last = p;
+    Process(msg, p);
+  }
+  uint64_t consumed = 0, late = 0;
+  for (auto& p : partitions_) {
+    if (p->pending_consumed) p->consumed_counter->Increment(static_cast<double>(p->pending_consumed));
+    if (p->pending_late) p->late_counter->Increment(static_cast<double>(p->pending_late));
+    consumed += p->pending_consumed;
+    late += p->pending_late;
+    p->pending_consumed = p->pending_late = 0;
+  }
+  consumed_total_ += consumed;
+  late_total_ += late;
+  const bool interval_up = clock_->MonotonicNs() - last_commit_ns_ >= options_.commit_interval_ms * 1'000'000;
+  if (interval_up || cache_.size() > options_.cache_max_entities * 2) return Commit();
+  return Status::Ok();
+}
+
+void IngestPipeline::Process(const InputMessage& msg, Partition* p) {
+  if (p->next_offset >= 0 && msg.offset < p->next_offset) return;  // already in the state
+  p->next_offset = msg.offset + 1;
+  p->dirty = true;
+  ++p->consumed;
+  ++p->pending_consumed;
+  auto decoded = decoder_.Decode(p->type, msg.payload, clock_->NowMs());
+  if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+    Reject(msg, p, rejection->reason, rejection->detail);
+    return;
+  }
+  const Event& event = std::get<Event>(decoded);
+  if (features_->IsLate(event.type, event.ts_ms, p->stream_time_ms)) {
+    ++p->pending_late;
+    return;
+  }
+  p->stream_time_ms = std::max(p->stream_time_ms, event.ts_ms);
+  for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
+    if (features_->series(kind).empty()) continue;
+    Status st = ApplyToEntity(event, kind, p->shard);
+    if (!st.ok()) {
+      // A stored value we cannot read must not stall ingestion; it is
+      // replaced by a fresh state and the operator is told.
+      spdlog::error("entity {} {} in shard {}: {}; starting it afresh", EntityKindName(kind), event.EntityId(kind),
+                    p->shard, st.ToString());
+    }
+  }
+}
+
+Status IngestPipeline::ApplyToEntity(const Event& event, EntityKind kind, ShardId shard) {
+  const std::string& id = event.EntityId(kind);
+  std::string key = EntityKey(shard, kind, id);
+  auto [it, inserted] = cache_.try_emplace(std::move(key));
+  CacheEntry& entry = it->second;
+  Status status;
+  if (inserted) {
+    auto stored = store_->Get(shard, kind, id);
+    if (!stored.ok()) {
+      cache_.erase(it);
+      return stored.status();
+    }
+    if (stored->has_value()) {
+      status = DecodeEntityState(*features_, kind, **stored, &entry.state);
+      if (!status.ok()) entry.state = NewEntityState(*features_, kind);
+    } else {
+      entry.state = NewEntityState(*features_, kind);
+    }
+  }
+  engine_.Apply(event, kind, &entry.state);
+  if (!entry.dirty) {
+    entry.dirty = true;
+    dirty_entries_.push_back(&entry);
+    dirty_keys_.push_back(&it->first);
+  }
+  return status;
+}
+
+void IngestPipeline::Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail) {
+  reject_counters_[{p->tp.topic, reason}]->Increment();
+  ++rejected_total_;
+  Status st = dead_letters_->Send(msg, RejectReasonName(reason), detail);
+  if (!st.ok()) spdlog::error("dead letter for {}/{}@{} not sent: {}", msg.topic, msg.partition, msg.offset, st.ToString());
+  dead_letters_pending_ = true;
+  const int64_t now = clock_->MonotonicNs();
+  if (now - last_reject_log_ns_[reason] >= kRejectLogIntervalNs) {
+    spdlog::warn("rejected {}/{}@{}: {}: {} ({} similar messages not logged)", msg.topic, msg.partition, msg.offset,
+                 RejectReasonName(reason), detail, suppressed_logs_[reason]);
+    last_reject_log_ns_[reason] = now;
+    suppressed_logs_[reason] = 0;
+  } else {
+    ++suppressed_logs_[reason];
+  }
+}
+
+Status IngestPipeline::Commit() {
+  const int64_t start = clock_->MonotonicNs();
+  last_commit_ns_ = start;
+  CommitBatch batch;
+  for (auto& p : partitions_) {
+    if (p->dirty) batch.checkpoints.push_back({p->tp, Checkpoint{p->next_offset, p->stream_time_ms}});
+  }
+  if (batch.checkpoints.empty() && dirty_entries_.empty()) {
+    UpdateLag();
+    return Status::Ok();
+  }
+  if (dead_letters_pending_) {
+    Status st = dead_letters_->Flush(kDeadLetterFlushMs);
+    if (!st.ok()) {
+      commit_failing_ = true;
+      healthy_ = false;
+      metrics_->CommitFailures().Increment();
+      PublishSnapshot(st.ToString());
+      return st;
+    }
+    dead_letters_pending_ = false;
+  }
+  batch.entities.resize(dirty_entries_.size());
+  for (size_t i = 0; i < dirty_entries_.size(); ++i) {
+    const std::string& key = *dirty_keys_[i];
+    batch.entities[i].key = key;
+    EncodeEntityState(*features_, static_cast<EntityKind>(key[2]), dirty_entries_[i]->state, &batch.entities[i].value);
+  }
+  Status st = store_->Commit(batch);
+  if (!st.ok()) {
+    commit_failing_ = true;
+    healthy_ = false;
+    metrics_->CommitFailures().Increment();
+    spdlog::error("commit failed, holding offsets and retrying: {}", st.ToString());
+    PublishSnapshot(st.ToString());
+    return st;
+  }
+  commit_failing_ = false;
+  healthy_ = true;
+  ++commits_;
+  for (CacheEntry* e : dirty_entries_) e->dirty = false;
+  dirty_entries_.clear();
+  dirty_keys_.clear();
+  std::vector<std::pair<TopicPartition, int64_t>> offsets;
+  for (auto& p : partitions_) {
+    if (!p->dirty) continue;
+    p->dirty = false;
+    p->committed_offset = p->next_offset;
+    offsets.emplace_back(p->tp, p->next_offset);
+  }
+  metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - start) / 1e9);
+  if (source_) source_->CommitForMonitoring(offsets);
+  if (cache_.size() > options_.cache_max_entities) {
+    // Everything is clean now; drop arbitrary entries (hash order) down to 90%.
+    const size_t target = options_.cache_max_entities * 9 / 10;
+    for (auto it = cache_.begin(); it != cache_.end() && cache_.size() > target;) it = cache_.erase(it);
+  }
+  metrics_->CacheEntities().Set(static_cast<double>(cache_.size()));
+  UpdateLag();
+  return Status::Ok();
+}
+
+void IngestPipeline::UpdateLag() {
+  if (source_) {
+    auto marks = source_->HighWatermarks();
+    for (auto& p : partitions_) {
+      for (const auto& m : marks) {
+        if (m.tp == p->tp) p->high_watermark = m.high_watermark;
+      }
+      if (p->high_watermark >= 0 && p->next_offset >= 0)
+        p->lag_gauge->Set(static_cast<double>(std::max<int64_t>(0, p->high_watermark - p->next_offset)));
+    }
+  }
+  PublishSnapshot(commit_failing_ ? snapshot_.last_error : "");
+}
+
+Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::vector<int64_t>* start_offsets) {
+  start_offsets->assign(tps.size(), -1);
+  for (size_t i = 0; i < tps.size(); ++i) {
+    const TopicPartition& tp = tps[i];
+    auto p = std::make_unique<Partition>();
+    p->tp = tp;
+    if (tp.topic == options_.views_topic) p->type = EventType::kView;
+    else if (tp.topic == options_.clicks_topic) p->type = EventType::kClick;
+    else return Status::InvalidArgument("assigned unknown topic " + tp.topic);
+    auto shard = store_->RegisterShard(tp);
+    if (!shard.ok()) return shard.status();
+    p->shard = *shard;
+    auto cp = store_->LoadCheckpoint(tp);
+    if (!cp.ok()) return cp.status();
+    if (cp->has_value()) {
+      p->next_offset = p->committed_offset = (*cp)->next_offset;
+      p->stream_time_ms = (*cp)->stream_time_ms;
+      (*start_offsets)[i] = p->next_offset;
+    }
+    p->consumed_counter = &metrics_->EventsConsumed(tp.topic);
+    p->late_counter = &metrics_->EventsLateDropped(tp.topic);
+    p->lag_gauge = &metrics_->ConsumerLag(tp.topic, tp.partition);
+    spdlog::info("assigned {}/{} (shard {}), resuming at {}", tp.topic, tp.partition, p->shard,
+                 p->next_offset >= 0 ? std::to_string(p->next_offset) : std::string("the start"));
+    partitions_.push_back(std::move(p));
+  }
+  assigned_count_ = static_cast<int>(partitions_.size());
+  PublishSnapshot("");
+  return Status::Ok();
+}
+
+void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
+  Status st = Commit();
+  if (!st.ok()) spdlog::error("commit on revoke failed; the next owner replays from the last commit: {}", st.ToString());
+  // States of revoked partitions may change elsewhere now: forget them all,
+  // including any that failed to commit (their offsets were not stored either).
+  cache_.clear();
+  dirty_entries_.clear();
+  dirty_keys_.clear();
+  commit_failing_ = false;
+  partitions_.erase(std::remove_if(partitions_.begin(), partitions_.end(),
+                                   [&](const auto& p) { return std::find(tps.begin(), tps.end(), p->tp) != tps.end(); }),
+                    partitions_.end());
+  assigned_count_ = static_cast<int>(partitions_.size());
+  spdlog::info("revoked {} partitions", tps.size());
+  PublishSnapshot("");
+}
+
+void IngestPipeline::PublishSnapshot(const std::string& error) {
+  IngestSnapshot s;
+  for (const auto& p : partitions_) {
+    s.partitions.push_back({p->tp, p->committed_offset, p->next_offset, p->high_watermark, p->stream_time_ms, p->consumed});
+  }
+  s.consumed_total = consumed_total_;
+  s.rejected_total = rejected_total_;
+  s.late_dropped_total = late_total_;
+  s.commits = commits_;
+  s.last_error = error;
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_ = std::move(s);
+}
+
+IngestSnapshot IngestPipeline::Snapshot() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_;
+}
+
+}  // namespace featmon

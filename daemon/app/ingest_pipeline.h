@@ -1,0 +1,128 @@
+// The ingest loop: messages in, decoded and validated, folded into entity
+// states held in a record cache, and written with the offsets that produced
+// them in one atomic store commit every commit interval.
+//
+// Exactly-once rests on three rules:
+//  1. a commit writes entity states and the next offset of every partition
+//     that fed them in one WriteBatch;
+//  2. on assignment a partition resumes at its stored offset, and anything
+//     below it that Kafka still hands over is skipped;
+//  3. late-event decisions use the partition's stream time, which is stored
+//     with its offset, so a replay decides exactly as the first pass did.
+// Dead letters are flushed before the offsets that skip them are committed
+// (at least once: a crash between the two can send a dead letter twice).
+//
+// Thread-safety: everything but Snapshot() runs on the ingest thread
+// (RebalanceListener callbacks arrive inside Poll, on that thread).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "daemon/codec/event_decoder.h"
+#include "daemon/kafka/message_source.h"
+#include "daemon/metrics/metrics.h"
+#include "daemon/store/state_store.h"
+#include "features/feature_engine.h"
+
+namespace featmon {
+
+struct IngestPipelineOptions {
+  std::string views_topic = "views";      // topic of ViewEvent. Default: views
+  std::string clicks_topic = "clicks";    // topic of ClickEvent. Default: clicks
+  int64_t commit_interval_ms = 200;       // state + offsets write period. Default: 200ms
+  size_t cache_max_entities = 1'000'000;  // states kept in memory after a commit. Default: 1,000,000
+  size_t poll_batch = 10'000;             // messages per poll. Default: 10,000
+  DecoderOptions decoder;                 // validation limits
+};
+
+struct PartitionStatus {
+  TopicPartition tp;
+  int64_t committed_offset = -1;  // next offset persisted in the store
+  int64_t processed_offset = -1;  // next offset processed (committed or not)
+  int64_t high_watermark = -1;
+  int64_t stream_time_ms = 0;
+  uint64_t consumed = 0;          // messages taken since assignment
+};
+
+struct IngestSnapshot {
+  std::vector<PartitionStatus> partitions;
+  uint64_t consumed_total = 0;
+  uint64_t rejected_total = 0;
+  uint64_t late_dropped_total = 0;
+  uint64_t commits = 0;
+  std::string last_error;         // empty when healthy
+};
+
+class IngestPipeline final : public RebalanceListener {
+ public:
+  IngestPipeline(IngestPipelineOptions options, const FeatureSet* features, StateStore* store,
+                 DeadLetterSink* dead_letters, Metrics* metrics, const Clock* clock);
+  ~IngestPipeline() override;
+
+  void set_source(MessageSource* source) { source_ = source; }
+
+  // One step: poll a batch, process it, commit when the interval is up.
+  // While a commit keeps failing, it retries that commit and polls nothing,
+  // so offsets never move past state that was not written.
+  Status RunOnce(int poll_timeout_ms);
+  // Writes everything processed so far.
+  Status Commit();
+
+  Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
+  void OnRevoked(const std::vector<TopicPartition>& partitions) override;
+
+  IngestSnapshot Snapshot() const;
+  bool has_assignment() const { return assigned_count_.load() > 0; }
+  bool healthy() const { return healthy_.load(); }
+
+ private:
+  struct Partition;
+  struct CacheEntry {
+    EntityState state;
+    bool dirty = false;
+  };
+  Partition* FindPartition(const InputMessage& msg);
+  void Process(const InputMessage& msg, Partition* p);
+  Status ApplyToEntity(const Event& event, EntityKind kind, ShardId shard);
+  void Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail);
+  void PublishSnapshot(const std::string& error);
+  void UpdateLag();
+
+  IngestPipelineOptions options_;
+  const FeatureSet* features_;
+  FeatureEngine engine_;
+  StateStore* store_;
+  DeadLetterSink* dead_letters_;
+  Metrics* metrics_;
+  const Clock* clock_;
+  MessageSource* source_ = nullptr;
+  EventDecoder decoder_;
+
+  std::vector<std::unique_ptr<Partition>> partitions_;
+  std::unordered_map<std::string, CacheEntry> cache_;
+  std::vector<CacheEntry*> dirty_entries_;
+  std::vector<const std::string*> dirty_keys_;
+  std::vector<InputMessage> batch_;
+  bool dead_letters_pending_ = false;
+  bool commit_failing_ = false;
+  int64_t last_commit_ns_ = 0;
+  uint64_t commits_ = 0;
+  std::map<std::pair<std::string, RejectReason>, prometheus::Counter*> reject_counters_;
+  std::map<RejectReason, int64_t> last_reject_log_ns_;
+  std::map<RejectReason, uint64_t> suppressed_logs_;
+  std::atomic<uint64_t> consumed_total_{0}, rejected_total_{0}, late_total_{0};
+  std::atomic<int> assigned_count_{0};
+  std::atomic<bool> healthy_{true};
+
+  mutable std::mutex snapshot_mu_;
+  IngestSnapshot snapshot_;
+};
+
+}  // namespace featmon

@@ -1,0 +1,59 @@
+// Decodes one Kafka message into a validated Event, detecting the encoding
+// per message:
+//   - Confluent wire format: magic byte 0, 4-byte schema id, message-index
+//     varints, then protobuf (a protobuf message never starts with byte 0);
+//   - JSON in protobuf's JSON mapping, when the payload starts with '{'
+//     (user_id and userId both accepted, ts_ms as number or string);
+//   - binary protobuf otherwise.
+// A message that cannot be used yields a Rejection with a reason from a fixed
+// set (a Prometheus label value) and a human-readable detail.
+//
+// Not thread-safe: holds scratch messages reused across calls.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "features/event.h"
+
+namespace featmon {
+
+enum class RejectReason { kDecodeError, kMissingUserId, kMissingItemId, kIdTooLong, kInvalidTimestamp, kFutureTimestamp };
+inline constexpr RejectReason kAllRejectReasons[] = {
+    RejectReason::kDecodeError, RejectReason::kMissingUserId,     RejectReason::kMissingItemId,
+    RejectReason::kIdTooLong,   RejectReason::kInvalidTimestamp, RejectReason::kFutureTimestamp};
+std::string_view RejectReasonName(RejectReason r);  // "decode_error", ...
+
+enum class Encoding { kProtobuf, kConfluent, kJson };
+
+struct Rejection {
+  RejectReason reason;
+  std::string detail;
+};
+
+struct DecoderOptions {
+  // Events more than this far ahead of the wall clock are rejected. Default: 5 minutes.
+  int64_t max_future_skew_ms = 5 * 60'000;
+  // Longest accepted user_id / item_id / other id, in bytes. Default: 256.
+  size_t max_id_bytes = 256;
+};
+
+class EventDecoder {
+ public:
+  explicit EventDecoder(DecoderOptions options);
+  ~EventDecoder();
+
+  // `now_ms` is the wall clock, given by the caller; it only bounds future timestamps.
+  std::variant<Event, Rejection> Decode(EventType type, std::string_view payload, int64_t now_ms);
+  static Encoding Detect(std::string_view payload);
+
+ private:
+  struct Scratch;
+  DecoderOptions options_;
+  std::unique_ptr<Scratch> scratch_;
+};
+
+}  // namespace featmon

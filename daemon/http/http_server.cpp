@@ -1,0 +1,180 @@
+#include "daemon/http/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace featmon {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  HttpHandler handler;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+  std::atomic<size_t> connections{0};
+  std::atomic<bool> stopped{false};
+  uint16_t port = 0;
+
+  void Accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {}
+  ~Session() { server_->connections.fetch_sub(1); }
+
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(server_->options.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
+    stream_.expires_after(std::chrono::milliseconds(server_->options.idle_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+ private:
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::eof) {
+      Close();
+      return;
+    }
+    if (ec) {
+      int status = ec == http::error::body_limit ? 413 : ec == http::error::header_limit ? 431 : 400;
+      Send(status, "{\"error\":\"" + std::string(status == 413 ? "body too large" : status == 431 ? "headers too large" : "malformed request") + "\"}", false);
+      return;
+    }
+    auto& req = parser_->get();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    request.body = std::move(req.body());
+    request.header_authorization = std::string(req[http::field::authorization]);
+    HttpResponse response;
+    try {
+      response = server_->handler(request);
+    } catch (const std::exception& e) {
+      // Handlers should not throw; if one does, the client gets a 500, the server lives.
+      spdlog::error("http handler threw: {}", e.what());
+      response = {500, "application/json", "{\"error\":\"internal error\"}"};
+    }
+    res_ = {};
+    res_.version(req.version());
+    res_.result(static_cast<http::status>(response.status));
+    res_.set(http::field::content_type, response.content_type);
+    res_.set(http::field::server, "featmond");
+    res_.body() = std::move(response.body);
+    res_.keep_alive(req.keep_alive());
+    res_.prepare_payload();
+    Write();
+  }
+
+  void Send(int status, std::string body, bool keep_alive) {
+    res_ = {};
+    res_.version(11);
+    res_.result(static_cast<http::status>(status));
+    res_.set(http::field::content_type, "application/json");
+    res_.body() = std::move(body);
+    res_.keep_alive(keep_alive);
+    res_.prepare_payload();
+    Write();
+  }
+
+  void Write() {
+    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec || !self->res_.keep_alive()) {
+        self->Close();
+        return;
+      }
+      self->Read();
+    });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl* server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopped) return;
+    if (!ec) {
+      if (connections.fetch_add(1) >= options.max_connections) {
+        connections.fetch_sub(1);
+        beast::error_code ignored;
+        socket.close(ignored);  // over the cap: refuse rather than queue
+      } else {
+        socket.set_option(tcp::no_delay(true));
+        std::make_shared<Session>(std::move(socket), this)->Read();
+      }
+    }
+    Accept();
+  });
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options, HttpHandler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->handler = std::move(handler);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options.host, ec);
+  if (ec) return Status::InvalidArgument("http listen address '" + options.host + "': " + ec.message());
+  tcp::endpoint endpoint(address, options.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::Unavailable("http listen on " + options.host + ":" + std::to_string(options.port) + ": " + ec.message());
+  impl->port = impl->acceptor.local_endpoint().port();
+  impl->Accept();
+  for (int i = 0; i < std::max(1, options.threads); ++i) {
+    impl->threads.emplace_back([io = &impl->io] {
+      try {
+        io->run();
+      } catch (const std::exception& e) {
+        spdlog::critical("http I/O thread: {}", e.what());
+      }
+    });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+void HttpServer::Stop() {
+  if (impl_->stopped.exchange(true)) return;
+  asio::post(impl_->io, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+}  // namespace featmon

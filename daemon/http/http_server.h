@@ -1,0 +1,61 @@
+// A small HTTP/1.1 server on Boost.Beast: keep-alive, bounded headers and
+// bodies, read/idle timeouts, a cap on connections. Routing is the caller's:
+// it hands in one handler, called on an I/O thread for every request.
+//
+//   auto server = HttpServer::Start({"127.0.0.1", 0, 2}, [](const HttpRequest& req) {
+//     return HttpResponse{200, "text/plain", "hello"};
+//   });
+//   uint16_t port = (*server)->port();
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace featmon {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, undecoded
+  std::string body;
+  std::string header_authorization;  // for bearer tokens (issue 5)
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";    // address to bind. Default: loopback
+  uint16_t port = 8080;              // 0 picks a free port. Default: 8080
+  int threads = 2;                   // I/O threads. Default: 2
+  size_t max_body_bytes = 1 << 20;   // larger bodies get 413. Default: 1 MiB
+  size_t max_header_bytes = 8192;    // larger headers get 431. Default: 8 KiB
+  int idle_timeout_ms = 30'000;      // a connection silent this long is closed. Default: 30s
+  size_t max_connections = 10'000;   // further connections are closed at once. Default: 10,000
+};
+
+class HttpServer {
+ public:
+  static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options, HttpHandler handler);
+  ~HttpServer();
+  uint16_t port() const;
+  // Stops accepting, closes connections, joins the I/O threads. Idempotent.
+  void Stop();
+
+ struct Impl;  // defined in the .cpp; public so its sessions can name it
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace featmon

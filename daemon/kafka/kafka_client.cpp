@@ -1,0 +1,238 @@
+#include "daemon/kafka/kafka_client.h"
+
+#include <spdlog/spdlog.h>
+
+namespace featmon {
+
+Result<rd_kafka_conf_t*> MakeKafkaConf(const std::map<std::string, std::string>& settings) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [key, value] : settings) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Status::InvalidArgument("kafka property '" + key + "': " + err);
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int level, const char* fac, const char* buf) {
+    if (level <= 3) spdlog::error("kafka {}: {}", fac, buf);
+    else if (level <= 4) spdlog::warn("kafka {}: {}", fac, buf);
+    else spdlog::debug("kafka {}: {}", fac, buf);
+  });
+  return conf;
+}
+
+namespace {
+std::vector<TopicPartition> ToVector(const rd_kafka_topic_partition_list_t* parts) {
+  std::vector<TopicPartition> out;
+  for (int i = 0; i < parts->cnt; ++i) out.push_back({parts->elems[i].topic, parts->elems[i].partition});
+  return out;
+}
+}  // namespace
+
+Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaClientOptions& options,
+                                                             RebalanceListener* listener) {
+  std::map<std::string, std::string> settings = {
+      {"bootstrap.servers", options.brokers},
+      {"group.id", options.group_id},
+      {"enable.auto.commit", "false"},        // offsets live in RocksDB; Kafka's are for lag only
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"partition.assignment.strategy", "range"},  // co-partitioned topics land on one instance
+      {"enable.partition.eof", "false"},
+      {"queued.min.messages", "200000"},
+  };
+  for (const auto& [k, v] : options.properties) settings[k] = v;
+  auto conf = MakeKafkaConf(settings);
+  if (!conf.ok()) return conf.status();
+
+  std::unique_ptr<KafkaConsumer> c(new KafkaConsumer());
+  c->listener_ = listener;
+  rd_kafka_conf_set_opaque(*conf, c.get());
+  rd_kafka_conf_set_rebalance_cb(*conf, &KafkaConsumer::RebalanceCb);
+  char err[512];
+  c->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof(err));
+  if (!c->rk_) {
+    rd_kafka_conf_destroy(*conf);
+    return Status::InvalidArgument(std::string("creating kafka consumer: ") + err);
+  }
+  rd_kafka_poll_set_consumer(c->rk_);
+  c->queue_ = rd_kafka_queue_get_consumer(c->rk_);
+
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size()));
+  for (const auto& t : options.topics) rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk_, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e) return Status::Unavailable(std::string("subscribing: ") + rd_kafka_err2str(e));
+  return c;
+}
+
+KafkaConsumer::~KafkaConsumer() {
+  (void)Close();
+}
+
+void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                                void* opaque) {
+  auto* self = static_cast<KafkaConsumer*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::vector<TopicPartition> tps = ToVector(parts);
+    std::vector<int64_t> offsets(tps.size(), -1);
+    Status st = self->listener_->OnAssigned(tps, &offsets);
+    if (!st.ok()) {
+      // Without our stored positions we cannot consume exactly once: take nothing.
+      spdlog::error("cannot resume assigned partitions: {}", st.ToString());
+      self->rebalance_error_ = st;
+      rd_kafka_assign(rk, nullptr);
+      return;
+    }
+    for (int i = 0; i < parts->cnt; ++i) {
+      parts->elems[i].offset = offsets[i] >= 0 ? offsets[i] : RD_KAFKA_OFFSET_INVALID;
+    }
+    self->assignment_ = tps;
+    rd_kafka_assign(rk, parts);
+  } else {
+    self->listener_->OnRevoked(ToVector(parts));
+    self->assignment_.clear();
+    rd_kafka_assign(rk, nullptr);
+  }
+}
+
+void KafkaConsumer::ReleaseBatch() {
+  for (size_t i = 0; i < batch_len_; ++i) rd_kafka_message_destroy(batch_[i]);
+  batch_len_ = 0;
+}
+
+Status KafkaConsumer::Poll(size_t max, int timeout_ms, std::vector<InputMessage>* out) {
+  ReleaseBatch();
+  if (closed_) return Status::Unavailable("consumer closed");
+  if (batch_.size() < max) batch_.resize(max);
+  ssize_t n = rd_kafka_consume_batch_queue(queue_, timeout_ms, batch_.data(), max);
+  if (n < 0) return Status::IOError(std::string("consume: ") + rd_kafka_err2str(rd_kafka_last_error()));
+  batch_len_ = static_cast<size_t>(n);
+  if (!rebalance_error_.ok()) {
+    Status st = rebalance_error_;
+    rebalance_error_ = Status::Ok();
+    return st;
+  }
+  for (size_t i = 0; i < batch_len_; ++i) {
+    rd_kafka_message_t* m = batch_[i];
+    if (m->err) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        spdlog::warn("kafka consume error: {}", rd_kafka_message_errstr(m));
+      continue;
+    }
+    InputMessage msg;
+    msg.topic = rd_kafka_topic_name(m->rkt);
+    msg.partition = m->partition;
+    msg.offset = m->offset;
+    msg.payload = std::string_view(static_cast<const char*>(m->payload), m->len);
+    if (m->key) msg.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+    out->push_back(msg);
+  }
+  return Status::Ok();
+}
+
+void KafkaConsumer::CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>& next_offsets) {
+  if (next_offsets.empty() || closed_) return;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size()));
+  for (const auto& [tp, off] : next_offsets)
+    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = off;
+  rd_kafka_commit(rk_, list, 1 /* async */);
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+std::vector<PartitionLag> KafkaConsumer::HighWatermarks() {
+  std::vector<PartitionLag> out;
+  for (const auto& tp : assignment_) {
+    int64_t low = -1, high = -1;
+    rd_kafka_get_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &low, &high);
+    out.push_back({tp, high});
+  }
+  return out;
+}
+
+Status KafkaConsumer::Close() {
+  if (closed_ || !rk_) return Status::Ok();
+  ReleaseBatch();
+  closed_ = true;
+  rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_);  // serves the final revoke
+  if (queue_) rd_kafka_queue_destroy(queue_);
+  rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+  if (e) return Status::IOError(std::string("closing consumer: ") + rd_kafka_err2str(e));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<KafkaDeadLetterProducer>> KafkaDeadLetterProducer::Create(const KafkaClientOptions& options,
+                                                                                 std::string topic) {
+  std::map<std::string, std::string> settings = {
+      {"bootstrap.servers", options.brokers},
+      {"enable.idempotence", "true"},
+      {"linger.ms", "20"},
+  };
+  for (const auto& [k, v] : options.properties) {
+    // Consumer-only settings would make the producer refuse to start.
+    if (k.rfind("security.", 0) == 0 || k.rfind("sasl.", 0) == 0 || k.rfind("ssl.", 0) == 0 || k == "client.id")
+      settings[k] = v;
+  }
+  auto conf = MakeKafkaConf(settings);
+  if (!conf.ok()) return conf.status();
+  std::unique_ptr<KafkaDeadLetterProducer> p(new KafkaDeadLetterProducer());
+  p->topic_ = std::move(topic);
+  rd_kafka_conf_set_opaque(*conf, p.get());
+  rd_kafka_conf_set_dr_msg_cb(*conf, &KafkaDeadLetterProducer::DeliveryCb);
+  char err[512];
+  p->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof(err));
+  if (!p->rk_) {
+    rd_kafka_conf_destroy(*conf);
+    return Status::InvalidArgument(std::string("creating dead-letter producer: ") + err);
+  }
+  return p;
+}
+
+KafkaDeadLetterProducer::~KafkaDeadLetterProducer() {
+  if (!rk_) return;
+  rd_kafka_flush(rk_, 5000);
+  rd_kafka_destroy(rk_);
+}
+
+void KafkaDeadLetterProducer::DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  if (msg->err) {
+    static_cast<KafkaDeadLetterProducer*>(opaque)->failed_.fetch_add(1);
+    spdlog::error("dead-letter delivery failed: {}", rd_kafka_err2str(msg->err));
+  }
+}
+
+Status KafkaDeadLetterProducer::Send(const InputMessage& msg, std::string_view reason, std::string_view detail) {
+  rd_kafka_headers_t* h = rd_kafka_headers_new(5);
+  const std::string partition = std::to_string(msg.partition), offset = std::to_string(msg.offset);
+  rd_kafka_header_add(h, "featmon.reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
+  rd_kafka_header_add(h, "featmon.error", -1, detail.data(), static_cast<ssize_t>(detail.size()));
+  rd_kafka_header_add(h, "featmon.source.topic", -1, msg.topic.data(), static_cast<ssize_t>(msg.topic.size()));
+  rd_kafka_header_add(h, "featmon.source.partition", -1, partition.data(), static_cast<ssize_t>(partition.size()));
+  rd_kafka_header_add(h, "featmon.source.offset", -1, offset.data(), static_cast<ssize_t>(offset.size()));
+  rd_kafka_resp_err_t e;
+  for (int attempt = 0;; ++attempt) {
+    e = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(msg.payload.data()), msg.payload.size()),
+                          RD_KAFKA_V_KEY(const_cast<char*>(msg.key.data()), msg.key.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 100) break;
+    rd_kafka_poll(rk_, 10);  // local queue full: let deliveries drain
+  }
+  if (e) {
+    rd_kafka_headers_destroy(h);  // ownership passes to librdkafka only on success
+    return Status::Unavailable(std::string("dead-letter produce: ") + rd_kafka_err2str(e));
+  }
+  rd_kafka_poll(rk_, 0);
+  return Status::Ok();
+}
+
+Status KafkaDeadLetterProducer::Flush(int timeout_ms) {
+  rd_kafka_resp_err_t e = rd_kafka_flush(rk_, timeout_ms);
+  if (e) return Status::Unavailable(std::string("dead-letter flush: ") + rd_kafka_err2str(e));
+  if (int64_t failed = failed_.exchange(0); failed > 0)
+    return Status::Unavailable(std::to_string(failed) + " dead-letter messages were not delivered");
+  return Status::Ok();
+}
+
+}  // namespace featmon

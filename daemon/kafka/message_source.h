@@ -1,0 +1,63 @@
+// What the ingest pipeline needs from Kafka, as narrow interfaces a test can
+// replace: a source of messages with rebalance notifications, and a sink for
+// dead letters.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/topic_partition.h"
+
+namespace featmon {
+
+struct InputMessage {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string_view key;
+  std::string_view payload;
+};
+
+// Called on the polling thread, inside MessageSource::Poll.
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  // Fills start_offsets (parallel to `partitions`) with where to resume; a
+  // negative value means "no stored position: use auto.offset.reset".
+  virtual Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) = 0;
+  // Called before partitions go away: persist what was consumed from them.
+  virtual void OnRevoked(const std::vector<TopicPartition>& partitions) = 0;
+};
+
+struct PartitionLag {
+  TopicPartition tp;
+  int64_t high_watermark = -1;  // next offset the broker will write; -1 unknown
+};
+
+class MessageSource {
+ public:
+  virtual ~MessageSource() = default;
+  // Appends up to `max` messages, waiting at most timeout_ms for the first.
+  // Their bytes stay valid until the next Poll or Close.
+  virtual Status Poll(size_t max, int timeout_ms, std::vector<InputMessage>* out) = 0;
+  // Best-effort commit to the group, for lag monitoring only.
+  virtual void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>& next_offsets) = 0;
+  // Cached high watermarks of the assigned partitions (no network round trip).
+  virtual std::vector<PartitionLag> HighWatermarks() = 0;
+  // Leaves the group (triggering OnRevoked) and releases the client.
+  virtual Status Close() = 0;
+};
+
+// Unusable input goes here, unchanged, with headers naming why.
+class DeadLetterSink {
+ public:
+  virtual ~DeadLetterSink() = default;
+  virtual Status Send(const InputMessage& msg, std::string_view reason, std::string_view detail) = 0;
+  // Waits until everything sent is acknowledged; called before offsets move past it.
+  virtual Status Flush(int timeout_ms) = 0;
+};
+
+}  // namespace featmon

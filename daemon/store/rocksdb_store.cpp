@@ -1,0 +1,248 @@
+#include "daemon/store/rocksdb_store.h"
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "features/byte_codec.h"
+#include "features/entity_state.h"
+
+namespace featmon {
+
+namespace {
+
+constexpr char kFormatKey[] = "format";
+constexpr char kFormatValue[] = "featmon-state-v1";
+constexpr char kShardPrefix[] = "shard/";
+constexpr char kCheckpointPrefix[] = "ckpt/";
+
+std::string PartitionKey(const char* prefix, const TopicPartition& tp) {
+  return std::string(prefix) + tp.topic + "/" + std::to_string(tp.partition);
+}
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  return Status::IOError(what + ": " + s.ToString());
+}
+
+// Drops entity states whose latest event is older than the TTL. Stateless and
+// exception-free, so RocksDB may call it from any compaction thread.
+class ExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  ExpiryFilter(const Clock* clock, int64_t ttl_ms) : clock_(clock), ttl_ms_(ttl_ms) {}
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
+    int64_t last_ts;
+    if (ttl_ms_ <= 0 || !PeekLastEventTs(std::string_view(value.data(), value.size()), &last_ts)) return false;
+    return clock_->NowMs() - last_ts > ttl_ms_;
+  }
+  const char* Name() const override { return "featmon.ExpiryFilter"; }
+
+ private:
+  const Clock* clock_;
+  int64_t ttl_ms_;
+};
+
+}  // namespace
+
+std::string EntityKey(ShardId shard, EntityKind kind, std::string_view id) {
+  std::string key;
+  key.reserve(3 + id.size());
+  key.push_back(static_cast<char>(shard >> 8));
+  key.push_back(static_cast<char>(shard & 0xff));
+  key.push_back(static_cast<char>(kind));
+  key.append(id);
+  return key;
+}
+
+Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptions& options) {
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(options.path, ec);
+  if (existed && !std::filesystem::is_directory(options.path, ec))
+    return Status::InvalidArgument("data dir " + options.path + " is not a directory");
+  if (existed && !std::filesystem::is_empty(options.path, ec) &&
+      !std::filesystem::exists(std::filesystem::path(options.path) / "CURRENT", ec)) {
+    return Status::InvalidArgument("data dir " + options.path +
+                                   " is not empty and holds no RocksDB database; refusing to use it "
+                                   "(point --data-dir at an empty or featmon directory)");
+  }
+
+  std::unique_ptr<RocksDbStore> store(new RocksDbStore());
+  const Clock* clock = options.clock ? options.clock : &SystemClock::Instance();
+  auto filter = std::make_shared<ExpiryFilter>(clock, options.entity_ttl_ms);
+  store->filter_ = filter;
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.format_version = 5;
+
+  rocksdb::ColumnFamilyOptions entity_cf;
+  entity_cf.OptimizeLevelStyleCompaction(64 << 20);
+  entity_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  entity_cf.compression = rocksdb::kLZ4Compression;
+  entity_cf.bottommost_compression = rocksdb::kZSTD;
+  entity_cf.compaction_filter = filter.get();
+  entity_cf.memtable_prefix_bloom_size_ratio = 0.05;
+  entity_cf.memtable_whole_key_filtering = true;
+  // Revisit every file at least daily so the expiry filter sees idle data.
+  entity_cf.periodic_compaction_seconds = 24 * 3600;
+
+  rocksdb::ColumnFamilyOptions meta_cf;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, entity_cf},
+                                                      {"meta", meta_cf}};
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &store->handles_, &db);
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() && s.ToString().find("meta") != std::string::npos)
+      return Status::InvalidArgument("data dir " + options.path + " holds a RocksDB database that is not featmon's: " + s.ToString());
+    return FromRocks(s, "opening " + options.path);
+  }
+  store->db_.reset(db);
+  store->entities_ = store->handles_[0];
+  store->meta_ = store->handles_[1];
+  store->write_options_.sync = options.sync_writes;
+
+  std::string format;
+  s = db->Get(rocksdb::ReadOptions(), store->meta_, kFormatKey, &format);
+  if (s.IsNotFound()) {
+    // A new store has no keys at all; anything else without our marker is foreign.
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), store->entities_));
+    it->SeekToFirst();
+    if (it->Valid())
+      return Status::InvalidArgument("data dir " + options.path + " holds data without a featmon format marker; refusing to use it");
+    s = db->Put(rocksdb::WriteOptions(), store->meta_, kFormatKey, kFormatValue);
+    if (!s.ok()) return FromRocks(s, "writing format marker");
+  } else if (!s.ok()) {
+    return FromRocks(s, "reading format marker");
+  } else if (format != kFormatValue) {
+    return Status::InvalidArgument("data dir " + options.path + " has format '" + format + "', this featmond reads '" + kFormatValue + "'");
+  }
+
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), store->meta_));
+  for (it->Seek(kShardPrefix); it->Valid() && it->key().starts_with(kShardPrefix); it->Next()) {
+    std::string rest = it->key().ToString().substr(sizeof(kShardPrefix) - 1);
+    size_t slash = rest.rfind('/');
+    if (slash == std::string::npos || it->value().size() != 2) return Status::Corruption("bad shard registry entry " + it->key().ToString());
+    TopicPartition tp{rest.substr(0, slash), std::stoi(rest.substr(slash + 1))};
+    ShardId id = static_cast<ShardId>((static_cast<uint8_t>(it->value()[0]) << 8) | static_cast<uint8_t>(it->value()[1]));
+    store->shards_[tp] = id;
+    store->shard_list_.push_back(id);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading shard registry");
+  return store;
+}
+
+RocksDbStore::~RocksDbStore() {
+  if (!db_) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close().PermitUncheckedError();
+}
+
+Result<ShardId> RocksDbStore::RegisterShard(const TopicPartition& tp) {
+  {
+    std::shared_lock lock(shards_mu_);
+    auto it = shards_.find(tp);
+    if (it != shards_.end()) return it->second;
+  }
+  std::unique_lock lock(shards_mu_);
+  if (shard_list_.size() >= 65535) return Status::Internal("more than 65535 input partitions");
+  ShardId id = static_cast<ShardId>(shard_list_.empty() ? 0 : *std::max_element(shard_list_.begin(), shard_list_.end()) + 1);
+  std::string value{static_cast<char>(id >> 8), static_cast<char>(id & 0xff)};
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  auto s = db_->Put(sync, meta_, PartitionKey(kShardPrefix, tp), value);
+  if (!s.ok()) return FromRocks(s, "registering shard");
+  shards_[tp] = id;
+  shard_list_.push_back(id);
+  return id;
+}
+
+std::vector<ShardId> RocksDbStore::Shards() const {
+  std::shared_lock lock(shards_mu_);
+  return shard_list_;
+}
+
+Result<std::optional<Checkpoint>> RocksDbStore::LoadCheckpoint(const TopicPartition& tp) {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), meta_, PartitionKey(kCheckpointPrefix, tp), &value);
+  if (s.IsNotFound()) return std::optional<Checkpoint>();
+  if (!s.ok()) return FromRocks(s, "reading checkpoint");
+  ByteReader in(value);
+  Checkpoint cp;
+  if (!in.ReadFixed(&cp.next_offset) || !in.ReadFixed(&cp.stream_time_ms) || !in.done())
+    return Status::Corruption("checkpoint of " + tp.topic + "/" + std::to_string(tp.partition));
+  return std::optional<Checkpoint>(cp);
+}
+
+Result<std::optional<std::string>> RocksDbStore::Get(ShardId shard, EntityKind kind, std::string_view id) {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), entities_, EntityKey(shard, kind, id), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading entity");
+  return std::optional<std::string>(std::move(value));
+}
+
+Status RocksDbStore::GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) {
+  values->clear();
+  std::vector<ShardId> shards = Shards();
+  if (shards.empty()) return Status::Ok();
+  std::vector<std::string> keys;
+  keys.reserve(shards.size());
+  for (ShardId s : shards) keys.push_back(EntityKey(s, kind, id));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> out(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), entities_, keys.size(), slices.data(), out.data(), statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading entity");
+    values->emplace_back(out[i].data(), out[i].size());
+  }
+  return Status::Ok();
+}
+
+Status RocksDbStore::Commit(const CommitBatch& batch) {
+  rocksdb::WriteBatch wb;
+  for (const EntityWrite& w : batch.entities) wb.Put(entities_, w.key, w.value).PermitUncheckedError();
+  for (const auto& [tp, cp] : batch.checkpoints) {
+    std::string value;
+    PutFixed(&value, cp.next_offset);
+    PutFixed(&value, cp.stream_time_ms);
+    wb.Put(meta_, PartitionKey(kCheckpointPrefix, tp), value).PermitUncheckedError();
+  }
+  return FromRocks(db_->Write(write_options_, &wb), "committing state");
+}
+
+uint64_t RocksDbStore::ApproximateEntityCount() const {
+  uint64_t n = 0;
+  db_->GetIntProperty(entities_, "rocksdb.estimate-num-keys", &n);
+  return n;
+}
+
+uint64_t RocksDbStore::DiskBytes() const {
+  uint64_t sst = 0;  // SST files of entity states; the WAL and memtables are not counted
+  db_->GetIntProperty(entities_, "rocksdb.total-sst-files-size", &sst);
+  return sst;
+}
+
+Status RocksDbStore::CompactAll() {
+  rocksdb::CompactRangeOptions opts;
+  opts.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocks(db_->CompactRange(opts, entities_, nullptr, nullptr), "compacting");
+}
+
+}  // namespace featmon

@@ -1,0 +1,70 @@
+// The persistent state of featmond behind a narrow interface: entity states
+// sharded by input partition, and per-partition checkpoints (next offset and
+// stream time). A Commit writes both atomically, which is what makes the
+// state exactly-once: after a crash, state and offsets agree.
+//
+// Key layout of entity states: shard (u16 big-endian) | entity kind (u8) | id.
+// A shard is one input (topic, partition), numbered in a persistent registry,
+// so a partition's state is one contiguous key range that a later version can
+// hand to another instance.
+//
+// Thread-safety: Get/MultiGet/Shards may run concurrently with one writer
+// calling Commit/RegisterShard.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/topic_partition.h"
+#include "features/event.h"
+
+namespace featmon {
+
+struct Checkpoint {
+  int64_t next_offset = 0;     // first offset not yet reflected in the state
+  int64_t stream_time_ms = 0;  // largest event time seen on the partition
+};
+
+using ShardId = uint16_t;
+
+struct EntityWrite {
+  std::string key;    // EntityKey(...)
+  std::string value;  // EncodeEntityState(...)
+};
+
+struct CommitBatch {
+  std::vector<EntityWrite> entities;
+  std::vector<std::pair<TopicPartition, Checkpoint>> checkpoints;
+};
+
+std::string EntityKey(ShardId shard, EntityKind kind, std::string_view id);
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // The shard of an input partition, registering (and persisting) a new one.
+  virtual Result<ShardId> RegisterShard(const TopicPartition& tp) = 0;
+  // Every shard known to this store.
+  virtual std::vector<ShardId> Shards() const = 0;
+
+  virtual Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) = 0;
+
+  // One entity's state in one shard; nullopt when absent.
+  virtual Result<std::optional<std::string>> Get(ShardId shard, EntityKind kind, std::string_view id) = 0;
+  // One entity's state in every shard, present ones only.
+  virtual Status GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) = 0;
+
+  // Writes entity states and checkpoints in one atomic batch.
+  virtual Status Commit(const CommitBatch& batch) = 0;
+
+  // Approximate numbers for /metrics: live keys and bytes on disk.
+  virtual uint64_t ApproximateEntityCount() const = 0;
+  virtual uint64_t DiskBytes() const = 0;
+};
+
+}  // namespace featmon
