@@ -1,0 +1,85 @@
+#include "daemon/config/config.h"
+
+#include <gtest/gtest.h>
+
+namespace featmon {
+namespace {
+
+TEST(ConfigTest, EmbeddedDefaultDefinesTheDocumentedFeatures) {
+  auto cfg = LoadDefaultConfig();
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  auto set = FeatureSet::Compile(cfg->features);
+  ASSERT_TRUE(set.ok());
+  std::vector<std::string> user, item;
+  for (const auto& f : set->features(EntityKind::kUser)) user.push_back(f.name);
+  for (const auto& f : set->features(EntityKind::kItem)) item.push_back(f.name);
+  EXPECT_EQ(user, (std::vector<std::string>{"views_1h", "clicks_1h", "views_24h", "clicks_24h", "views_7d", "clicks_7d",
+                                            "ctr_24h", "ctr_7d", "last_clicked_items", "distinct_items_viewed_24h",
+                                            "last_event_ts_ms"}));
+  EXPECT_EQ(item, (std::vector<std::string>{"views_1h", "clicks_1h", "views_24h", "clicks_24h", "views_7d", "clicks_7d",
+                                            "ctr_24h", "ctr_7d", "distinct_users_viewed_24h", "last_event_ts_ms"}));
+  EXPECT_EQ(cfg->kafka.views_topic, "views");
+  EXPECT_EQ(cfg->kafka.dead_letter_topic, "featmon.dlq");
+  EXPECT_EQ(cfg->http.listen, "127.0.0.1:8080");
+  EXPECT_EQ(cfg->ingest.max_future_skew_ms, 300'000);
+}
+
+TEST(ConfigTest, FileOverridesKeysAndKeepsDefaultFeatures) {
+  auto cfg = LoadConfigString("kafka:\n  brokers: k1:9092,k2:9092\n  properties: {security.protocol: SASL_SSL}\n"
+                              "ingest: {commit_interval: 1s}\n", "my.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->kafka.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(cfg->kafka.properties.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(cfg->ingest.commit_interval_ms, 1000);
+  EXPECT_EQ(cfg->features.size(), 21u);
+}
+
+TEST(ConfigTest, CustomFeatures) {
+  auto cfg = LoadConfigString(R"(
+features:
+  item:
+    - {name: dwell_sum_1h, sources: [clicks], aggregation: sum, field: value, window: 1h}
+    - {name: clicks_decayed, sources: [clicks], aggregation: decayed_count, half_life: 6h}
+    - {name: categories_seen, sources: [views], aggregation: approx_distinct, field: category, window: 2d, tile: 2h}
+)", "custom.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->features.size(), 3u);
+  EXPECT_EQ(cfg->features[2].tile_ms, 2 * 3600'000);
+}
+
+void ExpectError(const std::string& yaml, const std::string& fragment) {
+  auto cfg = LoadConfigString(yaml, "bad.yaml");
+  ASSERT_FALSE(cfg.ok()) << yaml;
+  EXPECT_NE(cfg.status().message().find("bad.yaml"), std::string::npos) << cfg.status().message();
+  EXPECT_NE(cfg.status().message().find(fragment), std::string::npos) << cfg.status().message();
+}
+
+TEST(ConfigTest, ErrorsNameFileKeyAndProblem) {
+  ExpectError("kafka: {brokerz: x}", "kafka.brokerz: unknown key");
+  ExpectError("ingest: {commit_interval: 5x}", "ingest.commit_interval: unknown duration unit 'x'");
+  ExpectError("http: {listen: nowhere}", "http.listen");
+  ExpectError("http: {threads: 0}", "http.threads: 0 is out of range");
+  ExpectError("features:\n  user:\n    - {name: a, sources: [views], aggregation: count, window: 1h}\n"
+              "    - {name: b, sources: [taps], aggregation: count, window: 1h}\n",
+              "features.user[1].sources[0]: 'taps' is not views or clicks");
+  ExpectError("features:\n  user:\n    - {name: a, sources: [views], aggregation: median, window: 1h}\n",
+              "features.user[0].aggregation: 'median'");
+  ExpectError("features:\n  user:\n    - {name: r, aggregation: ratio, numerator: x, denominator: y}\n",
+              "feature 'r' (user): numerator 'x'");
+  ExpectError("kafka: [1, 2", "line");
+}
+
+TEST(ConfigTest, HostPort) {
+  std::string host;
+  uint16_t port;
+  ASSERT_TRUE(ParseHostPort("0.0.0.0:80", &host, &port).ok());
+  EXPECT_EQ(host, "0.0.0.0");
+  EXPECT_EQ(port, 80);
+  ASSERT_TRUE(ParseHostPort("[::1]:0", &host, &port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_FALSE(ParseHostPort("host:99999", &host, &port).ok());
+  EXPECT_FALSE(ParseHostPort(":80", &host, &port).ok());
+}
+
+}  // namespace
+}  // namespace featmon

@@ -1,0 +1,91 @@
+#include "daemon/store/rocksdb_store.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "features/feature_engine.h"
+#include "tests/daemon/temp_dir.h"
+#include "tests/features/test_specs.h"
+
+namespace featmon {
+namespace {
+
+using testing::TempDir;
+
+TEST(RocksDbStoreTest, CommitsStatesAndCheckpointsTogetherAndReopens) {
+  TempDir dir;
+  TopicPartition tp{"views", 3};
+  {
+    auto store = RocksDbStore::Open({dir.path()});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto shard = (*store)->RegisterShard(tp);
+    ASSERT_TRUE(shard.ok());
+    EXPECT_EQ(*(*store)->RegisterShard(tp), *shard);
+    CommitBatch batch;
+    batch.entities.push_back({EntityKey(*shard, EntityKind::kUser, "u1"), "state-u1"});
+    batch.checkpoints.push_back({tp, {42, 1000}});
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  auto store = RocksDbStore::Open({dir.path()});
+  ASSERT_TRUE(store.ok());
+  auto cp = (*store)->LoadCheckpoint(tp);
+  ASSERT_TRUE(cp.ok() && cp->has_value());
+  EXPECT_EQ((*cp)->next_offset, 42);
+  EXPECT_EQ((*cp)->stream_time_ms, 1000);
+  EXPECT_FALSE((*(*store)->LoadCheckpoint({"views", 4})).has_value());
+  ShardId second = *(*store)->RegisterShard({"clicks", 0});
+  EXPECT_NE(second, *(*store)->RegisterShard(tp));
+  CommitBatch batch;
+  batch.entities.push_back({EntityKey(second, EntityKind::kUser, "u1"), "clicks-u1"});
+  ASSERT_TRUE((*store)->Commit(batch).ok());
+  std::vector<std::string> values;
+  ASSERT_TRUE((*store)->GetAllShards(EntityKind::kUser, "u1", &values).ok());
+  EXPECT_EQ(values.size(), 2u);
+  ASSERT_TRUE((*store)->GetAllShards(EntityKind::kItem, "u1", &values).ok());
+  EXPECT_TRUE(values.empty());
+}
+
+TEST(RocksDbStoreTest, ExpiryFilterDropsIdleEntitiesOnCompaction) {
+  TempDir dir;
+  auto set = FeatureSet::Compile(testing::DefaultSpecs());
+  ASSERT_TRUE(set.ok());
+  FeatureEngine engine(&*set);
+  ManualClock clock(100 * testing::kDay);
+  RocksDbStoreOptions options{dir.path()};
+  options.entity_ttl_ms = 8 * testing::kDay;
+  options.clock = &clock;
+  auto store = RocksDbStore::Open(options);
+  ASSERT_TRUE(store.ok());
+  ShardId shard = *(*store)->RegisterShard({"views", 0});
+  CommitBatch batch;
+  for (auto [id, age] : {std::pair{"old", 9 * testing::kDay}, {"fresh", testing::kDay}}) {
+    EntityState s;
+    Event e;
+    e.user_id = id;
+    e.item_id = "i";
+    e.ts_ms = clock.NowMs() - age;
+    engine.Apply(e, EntityKind::kUser, &s);
+    batch.entities.push_back({EntityKey(shard, EntityKind::kUser, id), ""});
+    EncodeEntityState(*set, EntityKind::kUser, s, &batch.entities.back().value);
+  }
+  ASSERT_TRUE((*store)->Commit(batch).ok());
+  ASSERT_TRUE((*store)->CompactAll().ok());
+  EXPECT_FALSE((*(*store)->Get(shard, EntityKind::kUser, "old")).has_value());
+  EXPECT_TRUE((*(*store)->Get(shard, EntityKind::kUser, "fresh")).has_value());
+}
+
+TEST(RocksDbStoreTest, RefusesForeignDirectoryWithoutTouchingIt) {
+  TempDir dir;
+  std::ofstream(dir.sub("notes.txt")) << "precious";
+  auto store = RocksDbStore::Open({dir.path()});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("refusing"), std::string::npos);
+  std::ifstream in(dir.sub("notes.txt"));
+  std::string content;
+  in >> content;
+  EXPECT_EQ(content, "precious");
+}
+
+}  // namespace
+}  // namespace featmon
