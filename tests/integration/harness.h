@@ -1,0 +1,194 @@
+// Real processes for integration tests: the broker (featmon-broker) and the
+// daemon (featmond) each run as their own process, found next to the test
+// binary by the paths CMake passes in. HTTP goes over real sockets.
+#pragma once
+
+#include <utility>  // Boost 1.74 asio needs std::exchange under C++20
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace featmon::testing {
+
+class Process {
+ public:
+  // Starts argv[0] with its stdout to `stdout_path` (or a pipe the test can read when empty).
+  Process(std::vector<std::string> argv, const std::string& log_path, bool pipe_stdout = false) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    int fds[2] = {-1, -1};
+    if (pipe_stdout) {
+      EXPECT_EQ(pipe(fds), 0);
+      posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+      posix_spawn_file_actions_addclose(&fa, fds[0]);
+      posix_spawn_file_actions_addopen(&fa, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    } else {
+      posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    }
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    int rc = posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    EXPECT_EQ(rc, 0) << "cannot start " << argv[0];
+    if (pipe_stdout) {
+      close(fds[1]);
+      out_ = fdopen(fds[0], "r");
+    }
+  }
+  ~Process() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_) fclose(out_);
+  }
+  std::string ReadLine() {
+    char buf[512];
+    if (!out_ || !fgets(buf, sizeof(buf), out_)) return "";
+    std::string s(buf);
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    return s;
+  }
+  void Signal(int sig) { kill(pid_, sig); }
+  // Waits for exit; returns the exit code, or -1 on timeout, or 128+signal.
+  int Wait(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+  void KillHard() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    exited_ = true;
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  FILE* out_ = nullptr;
+};
+
+inline uint16_t FreePort() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+struct HttpResult {
+  int status = 0;  // 0: no connection
+  std::string body;
+  nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
+};
+
+inline HttpResult Http(uint16_t port, const std::string& method, const std::string& target, const std::string& body = "") {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  try {
+    boost::asio::io_context io;
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    http::request<http::string_body> req(method == "POST" ? http::verb::post : http::verb::get, target, 11);
+    req.set(http::field::host, "127.0.0.1");
+    req.body() = body;
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(stream, buf, res);
+    return {static_cast<int>(res.result_int()), res.body()};
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+// Polls until pred() or the timeout; returns pred()'s last value.
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds timeout, std::chrono::milliseconds every = std::chrono::milliseconds(100)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return pred();
+}
+
+// A broker process; its bootstrap address is the first line it prints.
+class BrokerProcess {
+ public:
+  BrokerProcess(const std::string& log_dir, int partitions)
+      : proc_({FEATMON_BROKER_BIN, "--partitions", std::to_string(partitions)}, log_dir + "/broker.log", true) {
+    bootstrap_ = proc_.ReadLine();
+    EXPECT_FALSE(bootstrap_.empty()) << "broker printed no address";
+  }
+  const std::string& bootstrap() const { return bootstrap_; }
+
+ private:
+  Process proc_;
+  std::string bootstrap_;
+};
+
+// A featmond process with a config file written by the test.
+class DaemonProcess {
+ public:
+  DaemonProcess(const std::string& dir, const std::string& bootstrap, uint16_t port, const std::string& extra_yaml = "") {
+    config_ = dir + "/featmond.yaml";
+    std::ofstream(config_) << "kafka:\n  group_id: featmond-test\n  properties:\n    session.timeout.ms: \"6000\"\n"
+                              "    heartbeat.interval.ms: \"500\"\ningest:\n  commit_interval: 50ms\n"
+                           << extra_yaml;
+    args_ = {FEATMOND_BIN, "--config", config_, "--data-dir", dir + "/data", "--kafka-brokers", bootstrap,
+             "--http-listen", "127.0.0.1:" + std::to_string(port)};
+    log_ = dir + "/featmond.log";
+    port_ = port;
+    Start();
+  }
+  void Start() { proc_ = std::make_unique<Process>(args_, log_); }
+  Process& proc() { return *proc_; }
+  uint16_t port() const { return port_; }
+  const std::string& log() const { return log_; }
+  bool WaitReady(std::chrono::milliseconds timeout) {
+    return WaitFor([&] { return Http(port_, "GET", "/readyz").status == 200; }, timeout);
+  }
+  // True once every assigned partition has committed up to its high watermark
+  // and `expected` messages were consumed in total since the last start.
+  bool CaughtUp(int64_t expected_offsets_total) {
+    auto s = Http(port_, "GET", "/v1/status").json();
+    if (s.is_discarded() || !s.contains("assigned_partitions") || s["assigned_partitions"].empty()) return false;
+    int64_t committed = 0;
+    for (const auto& p : s["assigned_partitions"]) committed += std::max<int64_t>(0, p["committed_offset"].get<int64_t>());
+    return committed == expected_offsets_total;
+  }
+
+ private:
+  std::vector<std::string> args_;
+  std::string config_, log_;
+  uint16_t port_;
+  std::unique_ptr<Process> proc_;
+};
+
+}  // namespace featmon::testing
