@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <spdlog/spdlog.h>
 
 namespace featmon {
 
@@ -9,8 +10,12 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(const EmbeddedBrok
   std::unique_ptr<EmbeddedBroker> b(new EmbeddedBroker());
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  // The mock cluster is owned by a client handle; this one never connects anywhere.
+  // The mock cluster is owned by a client handle; this one never connects
+  // anywhere, so its complaints about having no brokers are noise.
   rd_kafka_conf_set(conf, "bootstrap.servers", "", err, sizeof(err));
+  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int level, const char* fac, const char* buf) {
+    spdlog::debug("embedded broker {}: {}", fac, buf);
+  });
   b->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (!b->rk_) {
     rd_kafka_conf_destroy(conf);
