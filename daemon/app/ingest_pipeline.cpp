@@ -186,11 +186,16 @@ Status IngestPipeline::Commit() {
     }
     dead_letters_pending_ = false;
   }
+  // Sorted keys let RocksDB's skiplist reuse its last insert position
+  // (its sequential-insert splice): far fewer comparisons than random order.
+  std::vector<size_t> order(dirty_entries_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [this](size_t a, size_t b) { return *dirty_keys_[a] < *dirty_keys_[b]; });
   batch.entities.resize(dirty_entries_.size());
-  for (size_t i = 0; i < dirty_entries_.size(); ++i) {
-    const std::string& key = *dirty_keys_[i];
+  for (size_t i = 0; i < order.size(); ++i) {
+    const std::string& key = *dirty_keys_[order[i]];
     batch.entities[i].key = key;
-    EncodeEntityState(*features_, static_cast<EntityKind>(key[2]), dirty_entries_[i]->state, &batch.entities[i].value);
+    EncodeEntityState(*features_, static_cast<EntityKind>(key[2]), dirty_entries_[order[i]]->state, &batch.entities[i].value);
   }
   Status st = store_->Commit(batch);
   if (!st.ok()) {

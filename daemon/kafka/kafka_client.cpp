@@ -47,6 +47,12 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaClientOp
 
   std::unique_ptr<KafkaConsumer> c(new KafkaConsumer());
   c->listener_ = listener;
+  // Positions come only from our store: a partition without a checkpoint
+  // starts per auto.offset.reset, never at the group's committed offset
+  // (which would skip history after the data directory was lost).
+  const std::string& reset = settings["auto.offset.reset"];
+  c->reset_offset_ = (reset == "latest" || reset == "largest" || reset == "end") ? RD_KAFKA_OFFSET_END
+                                                                                 : RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_conf_set_opaque(*conf, c.get());
   rd_kafka_conf_set_rebalance_cb(*conf, &KafkaConsumer::RebalanceCb);
   char err[512];
@@ -85,7 +91,7 @@ void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
       return;
     }
     for (int i = 0; i < parts->cnt; ++i) {
-      parts->elems[i].offset = offsets[i] >= 0 ? offsets[i] : RD_KAFKA_OFFSET_INVALID;
+      parts->elems[i].offset = offsets[i] >= 0 ? offsets[i] : self->reset_offset_;
     }
     self->assignment_ = tps;
     rd_kafka_assign(rk, parts);

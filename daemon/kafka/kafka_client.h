@@ -44,6 +44,7 @@ class KafkaConsumer final : public MessageSource {
   size_t batch_len_ = 0;
   std::vector<TopicPartition> assignment_;
   Status rebalance_error_;
+  int64_t reset_offset_ = RD_KAFKA_OFFSET_BEGINNING;  // where a partition with no stored checkpoint starts
   bool closed_ = false;
 };
 

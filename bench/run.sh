@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# featmon benchmarks, one command (scripts/dev.sh bench calls this). Prints a
+# table; every featmon figure stands beside a reference measured in the same
+# run on the same machine:
+#   ingest  2M events (1M users, 100k items) broker -> persisted state, exactly-once on,
+#           vs a plain librdkafka consumer reading the same topics from the same broker
+#   lookup  single-user GETs under wrk vs redis-benchmark HGETALL of the same features
+#   size    bytes on disk and RSS after ingesting 1M users
+# Env: EVENTS (2000000), USERS (1000000), ITEMS (100000), PARTITIONS (16 per topic),
+#      DURATION (10 s per load test), CONNECTIONS (50), FEATMON_CONFIG (extra YAML).
+set -euo pipefail
+BUILD=${1:-$(dirname "$0")/../build}
+BUILD=$(cd "$BUILD" && pwd)
+EVENTS=${EVENTS:-2000000} USERS=${USERS:-1000000} ITEMS=${ITEMS:-100000}
+PARTITIONS=${PARTITIONS:-16} DURATION=${DURATION:-10} CONNECTIONS=${CONNECTIONS:-50}
+WORK=$(mktemp -d /tmp/featmon-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+status() { curl -sf "http://127.0.0.1:$HTTP/v1/status"; }
+
+echo "== broker ($PARTITIONS partitions per topic) and $EVENTS events from $USERS users, $ITEMS items"
+"$BUILD/tools/featmon-broker" --partitions "$PARTITIONS" > "$WORK/broker.out" 2> "$WORK/broker.err" &
+PIDS+=($!)
+for _ in $(seq 50); do [[ -s $WORK/broker.out ]] && break; sleep 0.1; done
+BOOT=$(head -1 "$WORK/broker.out")
+# lz4 batches keep 2M events inside the mock broker's ~5 MiB per partition.
+NOW=$(date +%s%3N)
+"$BUILD/tools/featmon-gen" --brokers "$BOOT" --rate 0 --count "$EVENTS" --users "$USERS" --items "$ITEMS" \
+  --start-ts-ms $((NOW - 3 * 3600 * 1000)) --step-ms $((3 * 3600 * 1000 / EVENTS)) \
+  --producer-config compression.type=lz4,linger.ms=50 2> "$WORK/gen.err"
+
+echo "== reference: plain librdkafka consumer"
+PLAIN=$("$BUILD/bench/plain_consumer" "$BOOT" "$PARTITIONS" "$EVENTS" views clicks)
+PLAIN_RATE=$(sed 's/.*rate=\([0-9]*\).*/\1/' <<< "$PLAIN")
+
+echo "== featmond ingest (exactly-once: state + offsets in one WriteBatch per commit)"
+HTTP=$(free_port)
+printf 'kafka:\n  group_id: bench-%s\n%s\n' "$RANDOM" "${FEATMON_CONFIG:-}" > "$WORK/featmond.yaml"
+"$BUILD/daemon/featmond" --config "$WORK/featmond.yaml" --kafka-brokers "$BOOT" --data-dir "$WORK/data" \
+  --http-listen "127.0.0.1:$HTTP" > "$WORK/featmond.log" 2>&1 &
+DAEMON=$!
+PIDS+=($DAEMON)
+INGEST=$(HTTP=$HTTP EVENTS=$EVENTS python3 - <<'PY'
+import json, os, time, urllib.request
+url, events = "http://127.0.0.1:%s/v1/status" % os.environ["HTTP"], int(os.environ["EVENTS"])
+first, deadline = None, time.time() + 600
+while time.time() < deadline:
+    try:
+        s = json.load(urllib.request.urlopen(url))
+    except Exception:
+        time.sleep(0.02); continue
+    if s["consumed_total"] > 0 and first is None:
+        first = time.time()
+    if sum(max(0, p["committed_offset"]) for p in s["assigned_partitions"]) >= events:
+        t = time.time() - first
+        print("%.0f %.2f" % (events / t, t)); break
+    time.sleep(0.02)
+PY
+)
+INGEST_RATE=${INGEST% *}
+RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/$DAEMON/status)
+DISK=$(du -sb "$WORK/data" | cut -f1)
+
+echo "== lookups: wrk -c$CONNECTIONS -d${DURATION}s on /v1/features/user/{random of $USERS}"
+WRK=$(USERS=$USERS wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$(dirname "$0")/lookup.lua" "http://127.0.0.1:$HTTP" | grep wrk_rps)
+kill -TERM $DAEMON; wait $DAEMON || true
+
+echo "== reference: redis-benchmark HGETALL of the same features, one hash per user"
+RPORT=$(free_port)
+redis-server --port "$RPORT" --save '' --appendonly no --daemonize no > "$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+python3 "$(dirname "$0")/redis_load.py" "$USERS" | redis-cli -p "$RPORT" --pipe > /dev/null
+REDIS=$(redis-benchmark -p "$RPORT" -c "$CONNECTIONS" --threads 2 -n $((DURATION * 40000)) -r "$USERS" --csv \
+        hgetall "user:__rand_int__" | tail -1)
+REDIS_RPS=$(cut -d, -f2 <<< "$REDIS" | tr -d '"')
+REDIS_P50=$(cut -d, -f4 <<< "$REDIS" | tr -d '"')
+REDIS_P99=$(cut -d, -f6 <<< "$REDIS" | tr -d '"')
+
+kv() { sed "s/.*$1=\([0-9]*\).*/\1/" <<< "$2"; }
+WRK_RPS=$(kv wrk_rps "$WRK") WRK_P50=$(kv p50_us "$WRK") WRK_P99=$(kv p99_us "$WRK")
+python3 - "$INGEST_RATE" "$PLAIN_RATE" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$REDIS_RPS" "$REDIS_P50" "$REDIS_P99" \
+  "$DISK" "$RSS_KB" "$EVENTS" "$USERS" <<'PY'
+import sys, platform, os
+ing, plain, rps, p50, p99, rrps, rp50, rp99, disk, rss, events, users = sys.argv[1:]
+ing, plain, rps, rrps = float(ing), float(plain), float(rps), float(rrps)
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print(f"\nmachine: {os.cpu_count()} cores, {cpu}, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.platform()}\n")
+print("| benchmark | featmon | reference | ratio | target |")
+print("|---|---|---|---|---|")
+print(f"| ingest, events/s ({int(events):,} events, exactly-once) | {ing:,.0f} | {plain:,.0f} (plain librdkafka read) | {ing/plain:.2f} | >= 500,000 and >= 0.5 |")
+print(f"| lookup, requests/s | {rps:,.0f} | {rrps:,.0f} (redis HGETALL) | {rps/rrps:.2f} | >= 0.5 |")
+print(f"| lookup p50 / p99 | {int(p50)/1000:.3f} / {int(p99)/1000:.3f} ms | {float(rp50):.3f} / {float(rp99):.3f} ms | | p99 < 1 ms |")
+print(f"| bytes on disk, {int(users):,} users | {int(disk)/2**20:,.0f} MiB | | | |")
+print(f"| RSS after ingest | {int(rss)/1024:,.0f} MiB | | | |")
+PY
