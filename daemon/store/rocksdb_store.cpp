@@ -143,6 +143,19 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
     store->shard_list_.push_back(id);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading shard registry");
+
+  // Rebuild the shard filters from the keys on disk (keys only, no values).
+  store->shard_filter_ = std::make_unique<ShardFilter>(options.shard_filter_bits);
+  rocksdb::ReadOptions scan;
+  scan.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> keys(db->NewIterator(scan, store->entities_));
+  for (keys->SeekToFirst(); keys->Valid(); keys->Next()) {
+    const rocksdb::Slice k = keys->key();
+    if (k.size() < 3) continue;
+    const ShardId shard = static_cast<ShardId>((static_cast<uint8_t>(k[0]) << 8) | static_cast<uint8_t>(k[1]));
+    store->shard_filter_->Add(shard, std::string_view(k.data() + 2, k.size() - 2));
+  }
+  if (!keys->status().ok()) return FromRocks(keys->status(), "scanning entity keys");
   return store;
 }
 
@@ -198,11 +211,14 @@ Result<std::optional<std::string>> RocksDbStore::Get(ShardId shard, EntityKind k
 
 Status RocksDbStore::GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) {
   values->clear();
-  std::vector<ShardId> shards = Shards();
-  if (shards.empty()) return Status::Ok();
+  std::string suffix;
+  suffix.push_back(static_cast<char>(kind));
+  suffix.append(id);
   std::vector<std::string> keys;
-  keys.reserve(shards.size());
-  for (ShardId s : shards) keys.push_back(EntityKey(s, kind, id));
+  for (ShardId s : Shards()) {
+    if (shard_filter_->MayContain(s, suffix)) keys.push_back(EntityKey(s, kind, id));
+  }
+  if (keys.empty()) return Status::Ok();
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> out(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
@@ -217,7 +233,14 @@ Status RocksDbStore::GetAllShards(EntityKind kind, std::string_view id, std::vec
 
 Status RocksDbStore::Commit(const CommitBatch& batch) {
   rocksdb::WriteBatch wb;
-  for (const EntityWrite& w : batch.entities) wb.Put(entities_, w.key, w.value).PermitUncheckedError();
+  for (const EntityWrite& w : batch.entities) {
+    // Bits first: a reader may see a false positive, never a false negative.
+    if (w.key.size() >= 3) {
+      const ShardId shard = static_cast<ShardId>((static_cast<uint8_t>(w.key[0]) << 8) | static_cast<uint8_t>(w.key[1]));
+      shard_filter_->Add(shard, std::string_view(w.key).substr(2));
+    }
+    wb.Put(entities_, w.key, w.value).PermitUncheckedError();
+  }
   for (const auto& [tp, cp] : batch.checkpoints) {
     std::string value;
     PutFixed(&value, cp.next_offset);

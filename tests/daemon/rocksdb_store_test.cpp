@@ -89,3 +89,43 @@ TEST(RocksDbStoreTest, RefusesForeignDirectoryWithoutTouchingIt) {
 
 }  // namespace
 }  // namespace featmon
+
+namespace featmon {
+namespace {
+
+TEST(ShardFilterTest, NoFalseNegativesFewFalsePositives) {
+  ShardFilter filter(1 << 20);
+  for (int i = 0; i < 50000; ++i) filter.Add(static_cast<uint16_t>(i % 7), "u" + std::to_string(i));
+  for (int i = 0; i < 50000; ++i) EXPECT_TRUE(filter.MayContain(static_cast<uint16_t>(i % 7), "u" + std::to_string(i)));
+  int false_positives = 0;
+  for (int i = 50000; i < 100000; ++i) false_positives += filter.MayContain(3, "u" + std::to_string(i));
+  EXPECT_LT(false_positives, 500);  // ~7k keys in 1M bits: well under 1%
+  EXPECT_FALSE(filter.MayContain(9, "u1"));  // a shard never written
+}
+
+TEST(RocksDbStoreTest, LookupsFindEntitiesAfterReopenThroughTheShardFilter) {
+  testing::TempDir dir;
+  {
+    auto store = RocksDbStore::Open({dir.path()});
+    ASSERT_TRUE(store.ok());
+    CommitBatch batch;
+    for (int s = 0; s < 20; ++s) {
+      ShardId shard = *(*store)->RegisterShard({"views", s});
+      if (s % 3 == 0) batch.entities.push_back({EntityKey(shard, EntityKind::kItem, "x"), "v" + std::to_string(s)});
+    }
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+    std::vector<std::string> values;
+    ASSERT_TRUE((*store)->GetAllShards(EntityKind::kItem, "x", &values).ok());
+    EXPECT_EQ(values.size(), 7u);
+  }
+  auto store = RocksDbStore::Open({dir.path()});  // filters rebuilt from disk
+  ASSERT_TRUE(store.ok());
+  std::vector<std::string> values;
+  ASSERT_TRUE((*store)->GetAllShards(EntityKind::kItem, "x", &values).ok());
+  EXPECT_EQ(values.size(), 7u);
+  ASSERT_TRUE((*store)->GetAllShards(EntityKind::kUser, "x", &values).ok());
+  EXPECT_TRUE(values.empty());
+}
+
+}  // namespace
+}  // namespace featmon
