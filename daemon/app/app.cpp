@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/app/feature_api.h"
-#include "daemon/app/ingest_pipeline.h"
+#include "daemon/app/ingest_workers.h"
 #include "daemon/http/http_server.h"
 #include "daemon/kafka/embedded_broker.h"
 #include "daemon/kafka/kafka_client.h"
@@ -66,18 +66,21 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   ingest.poll_batch = cfg.ingest.poll_batch;
   ingest.decoder.max_future_skew_ms = cfg.ingest.max_future_skew_ms;
   ingest.decoder.max_id_bytes = cfg.ingest.max_id_bytes;
-  app->pipeline_ = std::make_unique<IngestPipeline>(ingest, app->features_.get(), app->store_.get(),
-                                                     app->dead_letters_.get(), app->metrics_.get(), clock);
-  auto consumer = KafkaConsumer::Create(kafka, app->pipeline_.get());
+  std::vector<std::unique_ptr<IngestPipeline>> pipelines;
+  for (int w = 0; w < cfg.ingest.workers; ++w) {
+    pipelines.push_back(std::make_unique<IngestPipeline>(ingest, app->features_.get(), app->store_.get(),
+                                                         app->dead_letters_.get(), app->metrics_.get(), clock));
+  }
+  app->workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), clock);
+  auto consumer = KafkaConsumer::Create(kafka, app->workers_.get(), cfg.ingest.workers);
   if (!consumer.ok()) return consumer.status();
   app->consumer_ = std::move(*consumer);
-  app->pipeline_->set_source(app->consumer_.get());
 
   FeatureApiOptions api_options;
   api_options.version = FeatmonVersion();
   if (app->broker_) api_options.embedded_kafka_bootstrap = app->bootstrap_;
   api_options.max_id_bytes = cfg.ingest.max_id_bytes;
-  app->api_ = std::make_unique<FeatureApi>(api_options, app->features_.get(), app->store_.get(), app->pipeline_.get(),
+  app->api_ = std::make_unique<FeatureApi>(api_options, app->features_.get(), app->store_.get(), app->workers_.get(),
                                            app->metrics_.get(), clock);
   HttpServerOptions http;
   Status st = ParseHostPort(cfg.http.listen, &http.host, &http.port);
@@ -87,27 +90,28 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   if (!server.ok()) return server.status();
   app->http_ = std::move(*server);
 
+  app->workers_->Start(app->consumer_.get());
   app->ingest_thread_ = std::thread([a = app.get()] { a->IngestLoop(); });
   return app;
 }
 
+// Serves group events (rebalances) while the workers consume.
 void App::IngestLoop() {
   int64_t last_error_log = 0;
   while (!stop_.load()) {
-    Status st = pipeline_->RunOnce(100);
+    Status st = consumer_->ServeEvents(100);
     if (!st.ok()) {
       const int64_t now = options_.clock->MonotonicNs();
       if (now - last_error_log > 5'000'000'000) {
-        spdlog::error("ingest: {}", st.ToString());
+        spdlog::error("kafka group: {}", st.ToString());
         last_error_log = now;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
-  // Final commit, then leave the group; the revoke callback commits once more
-  // if anything arrived in between.
-  final_status_ = pipeline_->Commit();
-  if (!final_status_.ok()) spdlog::error("final commit failed: {}", final_status_.ToString());
+  // Workers stop after their batch and commit; then leaving the group runs
+  // the revoke callback, which finds nothing left to write.
+  final_status_ = workers_->StopAndCommit();
   Status closed = consumer_->Close();
   if (!closed.ok()) spdlog::warn("{}", closed.ToString());
 }

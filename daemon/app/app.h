@@ -18,7 +18,7 @@ class RocksDbStore;
 class KafkaConsumer;
 class KafkaDeadLetterProducer;
 class Metrics;
-class IngestPipeline;
+class IngestWorkers;
 class FeatureApi;
 class HttpServer;
 class FeatureSet;
@@ -53,7 +53,7 @@ class App {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<RocksDbStore> store_;
   std::unique_ptr<KafkaDeadLetterProducer> dead_letters_;
-  std::unique_ptr<IngestPipeline> pipeline_;
+  std::unique_ptr<IngestWorkers> workers_;
   std::unique_ptr<KafkaConsumer> consumer_;
   std::unique_ptr<FeatureApi> api_;
   std::unique_ptr<HttpServer> http_;

@@ -100,7 +100,7 @@ void AppendJsonString(std::string* out, std::string_view s) {
 }
 
 FeatureApi::FeatureApi(FeatureApiOptions options, const FeatureSet* features, StateStore* store,
-                       const IngestPipeline* pipeline, Metrics* metrics, const Clock* clock)
+                       const IngestStatus* pipeline, Metrics* metrics, const Clock* clock)
     : options_(std::move(options)),
       features_(features),
       engine_(features),

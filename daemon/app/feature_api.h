@@ -14,7 +14,7 @@
 #include <string>
 
 #include "common/clock.h"
-#include "daemon/app/ingest_pipeline.h"
+#include "daemon/app/ingest_workers.h"
 #include "daemon/http/http_server.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/store/state_store.h"
@@ -32,7 +32,7 @@ struct FeatureApiOptions {
 class FeatureApi {
  public:
   FeatureApi(FeatureApiOptions options, const FeatureSet* features, StateStore* store,
-             const IngestPipeline* pipeline, Metrics* metrics, const Clock* clock);
+             const IngestStatus* ingest, Metrics* metrics, const Clock* clock);
   HttpResponse Handle(const HttpRequest& request);
 
   // One entity as the JSON object the API returns; exposed for tests and the batch route.
@@ -51,7 +51,7 @@ class FeatureApi {
   const FeatureSet* features_;
   FeatureEngine engine_;
   StateStore* store_;
-  const IngestPipeline* pipeline_;
+  const IngestStatus* pipeline_;
   Metrics* metrics_;
   const Clock* clock_;
   std::map<std::string, prometheus::Histogram*> route_latency_;

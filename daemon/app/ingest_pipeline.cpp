@@ -232,8 +232,10 @@ Status IngestPipeline::Commit() {
 }
 
 void IngestPipeline::UpdateLag() {
-  if (source_) {
-    auto marks = source_->HighWatermarks();
+  if (source_ && !partitions_.empty()) {
+    std::vector<TopicPartition> tps;
+    for (const auto& p : partitions_) tps.push_back(p->tp);
+    auto marks = source_->HighWatermarks(tps);
     for (auto& p : partitions_) {
       for (const auto& m : marks) {
         if (m.tp == p->tp) p->high_watermark = m.high_watermark;

@@ -150,13 +150,14 @@ Status ReadConfig(const Reader& r, const YAML::Node& root, Config* cfg) {
     }
   }
   if (const YAML::Node i = root["ingest"]) {
-    RETURN_IF_ERROR(r.CheckKeys(i, "ingest", {"commit_interval", "max_future_skew", "max_id_bytes", "cache_max_entities", "entity_ttl_grace", "poll_batch"}));
+    RETURN_IF_ERROR(r.CheckKeys(i, "ingest", {"commit_interval", "max_future_skew", "max_id_bytes", "cache_max_entities", "entity_ttl_grace", "poll_batch", "workers"}));
     RETURN_IF_ERROR(r.Duration(i["commit_interval"], "ingest.commit_interval", &cfg->ingest.commit_interval_ms));
     RETURN_IF_ERROR(r.Duration(i["max_future_skew"], "ingest.max_future_skew", &cfg->ingest.max_future_skew_ms));
     RETURN_IF_ERROR(r.Integer(i["max_id_bytes"], "ingest.max_id_bytes", &cfg->ingest.max_id_bytes, 1, 65536));
     RETURN_IF_ERROR(r.Integer(i["cache_max_entities"], "ingest.cache_max_entities", &cfg->ingest.cache_max_entities, 1000, 1'000'000'000));
     RETURN_IF_ERROR(r.Duration(i["entity_ttl_grace"], "ingest.entity_ttl_grace", &cfg->ingest.entity_ttl_grace_ms));
     RETURN_IF_ERROR(r.Integer(i["poll_batch"], "ingest.poll_batch", &cfg->ingest.poll_batch, 1, 1'000'000));
+    RETURN_IF_ERROR(r.Integer(i["workers"], "ingest.workers", &cfg->ingest.workers, 1, 64));
     if (cfg->ingest.commit_interval_ms < 1) return r.Error("ingest.commit_interval", "must be at least 1ms");
   }
   if (const YAML::Node s = root["store"]) {

@@ -30,6 +30,7 @@ struct IngestOptions {
   size_t cache_max_entities = 1'000'000; // entity states cached between commits. Default: 1,000,000
   int64_t entity_ttl_grace_ms = 86'400'000;  // idle expiry = longest window + this. Default: 1d
   size_t poll_batch = 10'000;            // messages taken from librdkafka per poll. Default: 10,000
+  int workers = 2;                       // ingest threads, each owning partition % workers. Default: 2
 };
 
 struct StoreOptions {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace featmon {
 
 Result<rd_kafka_conf_t*> MakeKafkaConf(const std::map<std::string, std::string>& settings) {
@@ -29,8 +31,59 @@ std::vector<TopicPartition> ToVector(const rd_kafka_topic_partition_list_t* part
 }
 }  // namespace
 
+// One worker's view of the consumer: its queue, batch consumption, and the
+// consumer's thread-safe calls.
+class KafkaConsumer::WorkerSource final : public MessageSource {
+ public:
+  WorkerSource(KafkaConsumer* consumer, rd_kafka_queue_t* queue) : consumer_(consumer), queue_(queue) {}
+  ~WorkerSource() override { Release(); }
+
+  Status Poll(size_t max, int timeout_ms, std::vector<InputMessage>* out) override {
+    Release();
+    if (batch_.size() < max) batch_.resize(max);
+    ssize_t n = rd_kafka_consume_batch_queue(queue_, timeout_ms, batch_.data(), max);
+    if (n < 0) return Status::IOError(std::string("consume: ") + rd_kafka_err2str(rd_kafka_last_error()));
+    len_ = static_cast<size_t>(n);
+    for (size_t i = 0; i < len_; ++i) {
+      rd_kafka_message_t* m = batch_[i];
+      if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) spdlog::warn("kafka consume error: {}", rd_kafka_message_errstr(m));
+        continue;
+      }
+      InputMessage msg;
+      msg.topic = rd_kafka_topic_name(m->rkt);
+      msg.partition = m->partition;
+      msg.offset = m->offset;
+      msg.payload = std::string_view(static_cast<const char*>(m->payload), m->len);
+      if (m->key) msg.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+      out->push_back(msg);
+    }
+    return Status::Ok();
+  }
+  void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>& offsets) override {
+    consumer_->CommitForMonitoring(offsets);
+  }
+  std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& partitions) override {
+    return consumer_->HighWatermarks(partitions);
+  }
+  Status Close() override {
+    Release();
+    return Status::Ok();
+  }
+
+ private:
+  void Release() {
+    for (size_t i = 0; i < len_; ++i) rd_kafka_message_destroy(batch_[i]);
+    len_ = 0;
+  }
+  KafkaConsumer* consumer_;
+  rd_kafka_queue_t* queue_;
+  std::vector<rd_kafka_message_t*> batch_;
+  size_t len_ = 0;
+};
+
 Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaClientOptions& options,
-                                                             RebalanceListener* listener) {
+                                                             RebalanceListener* listener, int workers) {
   std::map<std::string, std::string> settings = {
       {"bootstrap.servers", options.brokers},
       {"group.id", options.group_id},
@@ -63,6 +116,10 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaClientOp
   }
   rd_kafka_poll_set_consumer(c->rk_);
   c->queue_ = rd_kafka_queue_get_consumer(c->rk_);
+  for (int w = 0; w < std::max(1, workers); ++w) {
+    c->worker_queues_.push_back(rd_kafka_queue_new(c->rk_));
+    c->sources_.push_back(std::make_unique<WorkerSource>(c.get(), c->worker_queues_.back()));
+  }
 
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size()));
   for (const auto& t : options.topics) rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
@@ -90,49 +147,36 @@ void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
       rd_kafka_assign(rk, nullptr);
       return;
     }
+    const int workers = static_cast<int>(self->worker_queues_.size());
     for (int i = 0; i < parts->cnt; ++i) {
       parts->elems[i].offset = offsets[i] >= 0 ? offsets[i] : self->reset_offset_;
+      // Route the partition to its worker before any of its messages arrive.
+      rd_kafka_queue_t* pq = rd_kafka_queue_get_partition(rk, parts->elems[i].topic, parts->elems[i].partition);
+      rd_kafka_queue_forward(pq, self->worker_queues_[WorkerOf(tps[i], workers)]);
+      rd_kafka_queue_destroy(pq);
     }
-    self->assignment_ = tps;
     rd_kafka_assign(rk, parts);
   } else {
     self->listener_->OnRevoked(ToVector(parts));
-    self->assignment_.clear();
     rd_kafka_assign(rk, nullptr);
   }
 }
 
-void KafkaConsumer::ReleaseBatch() {
-  for (size_t i = 0; i < batch_len_; ++i) rd_kafka_message_destroy(batch_[i]);
-  batch_len_ = 0;
-}
+MessageSource* KafkaConsumer::worker_source(int w) { return sources_[w].get(); }
 
-Status KafkaConsumer::Poll(size_t max, int timeout_ms, std::vector<InputMessage>* out) {
-  ReleaseBatch();
+Status KafkaConsumer::ServeEvents(int timeout_ms) {
   if (closed_) return Status::Unavailable("consumer closed");
-  if (batch_.size() < max) batch_.resize(max);
-  ssize_t n = rd_kafka_consume_batch_queue(queue_, timeout_ms, batch_.data(), max);
-  if (n < 0) return Status::IOError(std::string("consume: ") + rd_kafka_err2str(rd_kafka_last_error()));
-  batch_len_ = static_cast<size_t>(n);
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout_ms);
+  if (m) {
+    // Partitions are forwarded to worker queues, so only errors arrive here.
+    if (m->err) spdlog::warn("kafka: {}", rd_kafka_message_errstr(m));
+    else spdlog::error("kafka: message on {}/{} reached the group queue unrouted", rd_kafka_topic_name(m->rkt), m->partition);
+    rd_kafka_message_destroy(m);
+  }
   if (!rebalance_error_.ok()) {
     Status st = rebalance_error_;
     rebalance_error_ = Status::Ok();
     return st;
-  }
-  for (size_t i = 0; i < batch_len_; ++i) {
-    rd_kafka_message_t* m = batch_[i];
-    if (m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        spdlog::warn("kafka consume error: {}", rd_kafka_message_errstr(m));
-      continue;
-    }
-    InputMessage msg;
-    msg.topic = rd_kafka_topic_name(m->rkt);
-    msg.partition = m->partition;
-    msg.offset = m->offset;
-    msg.payload = std::string_view(static_cast<const char*>(m->payload), m->len);
-    if (m->key) msg.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
-    out->push_back(msg);
   }
   return Status::Ok();
 }
@@ -146,9 +190,9 @@ void KafkaConsumer::CommitForMonitoring(const std::vector<std::pair<TopicPartiti
   rd_kafka_topic_partition_list_destroy(list);
 }
 
-std::vector<PartitionLag> KafkaConsumer::HighWatermarks() {
+std::vector<PartitionLag> KafkaConsumer::HighWatermarks(const std::vector<TopicPartition>& partitions) {
   std::vector<PartitionLag> out;
-  for (const auto& tp : assignment_) {
+  for (const auto& tp : partitions) {
     int64_t low = -1, high = -1;
     rd_kafka_get_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &low, &high);
     out.push_back({tp, high});
@@ -158,9 +202,12 @@ std::vector<PartitionLag> KafkaConsumer::HighWatermarks() {
 
 Status KafkaConsumer::Close() {
   if (closed_ || !rk_) return Status::Ok();
-  ReleaseBatch();
   closed_ = true;
+  for (auto& s : sources_) (void)s->Close();
   rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_);  // serves the final revoke
+  sources_.clear();
+  for (auto* q : worker_queues_) rd_kafka_queue_destroy(q);
+  worker_queues_.clear();
   if (queue_) rd_kafka_queue_destroy(queue_);
   rd_kafka_destroy(rk_);
   rk_ = nullptr;

@@ -21,28 +21,40 @@ struct KafkaClientOptions {
   std::map<std::string, std::string> properties;  // extra librdkafka settings, applied last. Default: none
 };
 
-class KafkaConsumer final : public MessageSource {
+// A group consumer whose partitions are spread over `workers` queues: the
+// messages of partition p go to queue WorkerOf(p), which worker_source(w)
+// reads, so workers own disjoint partitions (Kafka Streams' stream threads).
+// The consumer's own queue carries only group events: ServeEvents() runs the
+// rebalance callbacks on the calling thread.
+//
+// Thread-safety: worker_source(w) is polled by one thread each; ServeEvents,
+// CommitForMonitoring and HighWatermarks may run on any thread.
+class KafkaConsumer final {
  public:
   // `listener` must outlive the consumer.
-  static Result<std::unique_ptr<KafkaConsumer>> Create(const KafkaClientOptions& options, RebalanceListener* listener);
-  ~KafkaConsumer() override;
+  static Result<std::unique_ptr<KafkaConsumer>> Create(const KafkaClientOptions& options, RebalanceListener* listener,
+                                                       int workers = 1);
+  ~KafkaConsumer();
 
-  Status Poll(size_t max, int timeout_ms, std::vector<InputMessage>* out) override;
-  void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>& next_offsets) override;
-  std::vector<PartitionLag> HighWatermarks() override;
-  Status Close() override;
+  static int WorkerOf(const TopicPartition& tp, int workers) { return tp.partition % workers; }
+  MessageSource* worker_source(int w);
+  // Serves group events (rebalances) for up to timeout_ms.
+  Status ServeEvents(int timeout_ms);
+  void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>& next_offsets);
+  std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& partitions);
+  // Leaves the group (triggering OnRevoked) and releases the client.
+  Status Close();
 
  private:
+  class WorkerSource;
   KafkaConsumer() = default;
   static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
-  void ReleaseBatch();
 
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
   RebalanceListener* listener_ = nullptr;
-  std::vector<rd_kafka_message_t*> batch_;
-  size_t batch_len_ = 0;
-  std::vector<TopicPartition> assignment_;
+  std::vector<rd_kafka_queue_t*> worker_queues_;
+  std::vector<std::unique_ptr<WorkerSource>> sources_;
   Status rebalance_error_;
   int64_t reset_offset_ = RD_KAFKA_OFFSET_BEGINNING;  // where a partition with no stored checkpoint starts
   bool closed_ = false;

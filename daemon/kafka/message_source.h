@@ -45,8 +45,8 @@ class MessageSource {
   virtual Status Poll(size_t max, int timeout_ms, std::vector<InputMessage>* out) = 0;
   // Best-effort commit to the group, for lag monitoring only.
   virtual void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>& next_offsets) = 0;
-  // Cached high watermarks of the assigned partitions (no network round trip).
-  virtual std::vector<PartitionLag> HighWatermarks() = 0;
+  // Cached high watermarks of these partitions (no network round trip).
+  virtual std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& partitions) = 0;
   // Leaves the group (triggering OnRevoked) and releases the client.
   virtual Status Close() = 0;
 };

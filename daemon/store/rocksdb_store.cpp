@@ -202,8 +202,12 @@ Result<std::optional<Checkpoint>> RocksDbStore::LoadCheckpoint(const TopicPartit
 }
 
 Result<std::optional<std::string>> RocksDbStore::Get(ShardId shard, EntityKind kind, std::string_view id) {
+  std::string key = EntityKey(shard, kind, id);
+  // The filter has no false negatives: "absent" needs no read at all, which
+  // is the common case for a new user.
+  if (!shard_filter_->MayContain(shard, std::string_view(key).substr(2))) return std::optional<std::string>();
   std::string value;
-  auto s = db_->Get(rocksdb::ReadOptions(), entities_, EntityKey(shard, kind, id), &value);
+  auto s = db_->Get(rocksdb::ReadOptions(), entities_, key, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "reading entity");
   return std::optional<std::string>(std::move(value));

@@ -36,7 +36,7 @@ class ScriptedSource : public MessageSource {
     return Status::Ok();
   }
   void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>&) override {}
-  std::vector<PartitionLag> HighWatermarks() override { return {}; }
+  std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>&) override { return {}; }
   Status Close() override { return Status::Ok(); }
 
  private:

@@ -1,0 +1,122 @@
+#include "daemon/app/ingest_workers.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace featmon {
+
+IngestWorkers::IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipelines, const Clock* clock)
+    : pipelines_(std::move(pipelines)), clock_(clock) {}
+
+IngestWorkers::~IngestWorkers() { (void)StopAndCommit(); }
+
+void IngestWorkers::Start(KafkaConsumer* consumer) {
+  for (size_t w = 0; w < pipelines_.size(); ++w) {
+    pipelines_[w]->set_source(consumer->worker_source(static_cast<int>(w)));
+    threads_.emplace_back([this, w] { Run(w); });
+  }
+}
+
+void IngestWorkers::Run(size_t worker) {
+  int64_t last_error_log = 0;
+  while (!stop_.load()) {
+    if (pause_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    Status st;
+    {
+      std::shared_lock lock(mu_);
+      st = pipelines_[worker]->RunOnce(100);
+    }
+    if (!st.ok()) {
+      const int64_t now = clock_->MonotonicNs();
+      if (now - last_error_log > 5'000'000'000) {
+        spdlog::error("ingest worker {}: {}", worker, st.ToString());
+        last_error_log = now;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+}
+
+Status IngestWorkers::StopAndCommit() {
+  stop_ = true;
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  Status result;
+  for (auto& p : pipelines_) {
+    Status st = p->Commit();
+    if (!st.ok()) {
+      spdlog::error("final commit failed: {}", st.ToString());
+      result = st;
+    }
+  }
+  return result;
+}
+
+Status IngestWorkers::OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) {
+  pause_ = true;
+  std::unique_lock lock(mu_);
+  pause_ = false;
+  start_offsets->assign(partitions.size(), -1);
+  const int n = static_cast<int>(pipelines_.size());
+  for (int w = 0; w < n; ++w) {
+    std::vector<TopicPartition> mine;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      if (KafkaConsumer::WorkerOf(partitions[i], n) == w) {
+        mine.push_back(partitions[i]);
+        index.push_back(i);
+      }
+    }
+    if (mine.empty()) continue;
+    std::vector<int64_t> offsets;
+    Status st = pipelines_[w]->OnAssigned(mine, &offsets);
+    if (!st.ok()) return st;
+    for (size_t j = 0; j < index.size(); ++j) (*start_offsets)[index[j]] = offsets[j];
+  }
+  return Status::Ok();
+}
+
+void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
+  pause_ = true;
+  std::unique_lock lock(mu_);
+  pause_ = false;
+  for (auto& p : pipelines_) p->OnRevoked(partitions);  // each ignores partitions it does not hold
+}
+
+IngestSnapshot IngestWorkers::Snapshot() const {
+  IngestSnapshot all;
+  for (const auto& p : pipelines_) {
+    IngestSnapshot s = p->Snapshot();
+    all.partitions.insert(all.partitions.end(), s.partitions.begin(), s.partitions.end());
+    all.consumed_total += s.consumed_total;
+    all.rejected_total += s.rejected_total;
+    all.late_dropped_total += s.late_dropped_total;
+    all.commits += s.commits;
+    if (all.last_error.empty()) all.last_error = s.last_error;
+  }
+  std::sort(all.partitions.begin(), all.partitions.end(),
+            [](const PartitionStatus& a, const PartitionStatus& b) { return a.tp < b.tp; });
+  return all;
+}
+
+bool IngestWorkers::has_assignment() const {
+  for (const auto& p : pipelines_) {
+    if (p->has_assignment()) return true;
+  }
+  return false;
+}
+
+bool IngestWorkers::healthy() const {
+  for (const auto& p : pipelines_) {
+    if (!p->healthy()) return false;
+  }
+  return true;
+}
+
+}  // namespace featmon

@@ -1,0 +1,59 @@
+// Runs one IngestPipeline per worker thread, each owning the partitions the
+// consumer routes to it (partition % workers), like Kafka Streams' stream
+// threads. State is keyed by input partition, so workers never share a key
+// and each commits its own states and checkpoints.
+//
+// Rebalances arrive on the thread that calls KafkaConsumer::ServeEvents. They
+// pause the workers between two batches (a pause flag, then an exclusive
+// lock), let each pipeline commit or load its partitions, and resume them.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#include "daemon/app/ingest_pipeline.h"
+#include "daemon/kafka/kafka_client.h"
+
+namespace featmon {
+
+// What the HTTP API reads about ingestion.
+class IngestStatus {
+ public:
+  virtual ~IngestStatus() = default;
+  virtual IngestSnapshot Snapshot() const = 0;
+  virtual bool has_assignment() const = 0;
+  virtual bool healthy() const = 0;
+};
+
+class IngestWorkers final : public RebalanceListener, public IngestStatus {
+ public:
+  explicit IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipelines, const Clock* clock);
+  ~IngestWorkers() override;
+
+  // Starts one thread per pipeline reading consumer->worker_source(i).
+  void Start(KafkaConsumer* consumer);
+  // Stops the threads after their current batch and commits what they processed.
+  Status StopAndCommit();
+
+  Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
+  void OnRevoked(const std::vector<TopicPartition>& partitions) override;
+
+  IngestSnapshot Snapshot() const override;
+  bool has_assignment() const override;
+  bool healthy() const override;
+  size_t size() const { return pipelines_.size(); }
+
+ private:
+  void Run(size_t worker);
+  std::vector<std::unique_ptr<IngestPipeline>> pipelines_;
+  const Clock* clock_;
+  std::vector<std::thread> threads_;
+  std::shared_mutex mu_;            // shared: a worker inside a batch; exclusive: a rebalance
+  std::atomic<bool> pause_{false};  // asks workers to step back so the exclusive lock gets in
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace featmon
