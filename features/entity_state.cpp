@@ -1,5 +1,7 @@
 #include "features/entity_state.h"
 
+#include <cstring>
+
 #include "features/byte_codec.h"
 
 namespace featmon {
@@ -151,15 +153,16 @@ void EncodeEntityState(const FeatureSet& set, EntityKind kind, const EntityState
   size_t present = 0;
   for (const auto& s : state.series) present += !IsEmpty(s);
   PutVarint(out, present);
-  std::string payload;
   const auto& specs = set.series(kind);
   for (size_t i = 0; i < state.series.size(); ++i) {
     if (IsEmpty(state.series[i])) continue;
-    payload.clear();
-    EncodeSeries(state.series[i], &payload);
     PutFixed(out, specs[i].id);
-    PutVarint(out, payload.size());
-    out->append(payload);
+    // Payload written in place behind a fixed-width length patched afterwards.
+    const size_t length_at = out->size();
+    PutFixed(out, uint32_t{0});
+    EncodeSeries(state.series[i], out);
+    const uint32_t length = static_cast<uint32_t>(out->size() - length_at - sizeof(uint32_t));
+    std::memcpy(out->data() + length_at, &length, sizeof(length));
   }
 }
 
@@ -174,9 +177,9 @@ Status DecodeEntityState(const FeatureSet& set, EntityKind kind, std::string_vie
   if (!in.ReadFixed(&out->last_event_ts_ms) || !in.ReadVarint(&count))
     return Status::Corruption("entity state: truncated header");
   for (uint64_t i = 0; i < count; ++i) {
-    uint32_t id;
+    uint32_t id, length;
     std::string_view payload;
-    if (!in.ReadFixed(&id) || !in.ReadLengthPrefixed(&payload))
+    if (!in.ReadFixed(&id) || !in.ReadFixed(&length) || !in.ReadBytes(length, &payload))
       return Status::Corruption("entity state: truncated series");
     int index = set.SeriesIndexById(kind, id);
     if (index < 0) continue;  // a feature removed from the config

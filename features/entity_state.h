@@ -3,7 +3,7 @@
 //
 // Encoding (version 1):
 //   u8 version | fixed64 last_event_ts_ms | varint series count |
-//   per non-empty series: fixed32 series id | varint payload length | payload
+//   per non-empty series: fixed32 series id | fixed32 payload length | payload
 // The entity's latest event time sits at a fixed offset so that the expiry
 // compaction filter reads it without decoding the rest. Series are tagged by
 // id, so adding or removing features keeps old state readable: unknown ids

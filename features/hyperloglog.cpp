@@ -151,8 +151,26 @@ void HyperLogLog::EncodeTo(std::string* out) const {
       prev = e;
     }
   } else {
-    out->push_back(1);
-    out->append(reinterpret_cast<const char*>(dense_.data()), dense_.size());
+    // Packed: two registers a byte, 15 meaning "see the overflow list". A rank
+    // of 15 or more has probability 2^-14 per register, so the list is almost
+    // always empty and a dense sketch stores in 8 KiB instead of 16.
+    out->push_back(2);
+    const size_t start = out->size();
+    out->resize(start + kRegisters / 2);
+    char* packed = out->data() + start;
+    uint32_t overflow = 0;
+    for (uint32_t i = 0; i < kRegisters; i += 2) {
+      const uint8_t a = std::min<uint8_t>(dense_[i], 15), b = std::min<uint8_t>(dense_[i + 1], 15);
+      overflow += (a == 15) + (b == 15);
+      packed[i / 2] = static_cast<char>(a | (b << 4));
+    }
+    PutVarint(out, overflow);
+    for (uint32_t i = 0; i < kRegisters && overflow > 0; ++i) {
+      if (dense_[i] >= 15) {
+        PutVarint(out, i);
+        out->push_back(static_cast<char>(dense_[i]));
+      }
+    }
   }
 }
 
@@ -175,10 +193,24 @@ Status HyperLogLog::DecodeFrom(ByteReader* in, HyperLogLog* out) {
     }
     return Status::Ok();
   }
-  if (mode[0] != 1) return Status::Corruption("hll: unknown mode");
-  std::string_view regs;
-  if (!in->ReadBytes(kRegisters, &regs)) return Status::Corruption("hll: truncated registers");
-  out->dense_.assign(regs.begin(), regs.end());
+  if (mode[0] != 2) return Status::Corruption("hll: unknown mode");
+  std::string_view packed;
+  if (!in->ReadBytes(kRegisters / 2, &packed)) return Status::Corruption("hll: truncated registers");
+  out->dense_.resize(kRegisters);
+  for (uint32_t i = 0; i < kRegisters; i += 2) {
+    const uint8_t byte = static_cast<uint8_t>(packed[i / 2]);
+    out->dense_[i] = byte & 15;
+    out->dense_[i + 1] = byte >> 4;
+  }
+  uint64_t overflow;
+  if (!in->ReadVarint(&overflow) || overflow > kRegisters) return Status::Corruption("hll: bad overflow count");
+  for (uint64_t k = 0; k < overflow; ++k) {
+    uint64_t index;
+    std::string_view value;
+    if (!in->ReadVarint(&index) || index >= kRegisters || !in->ReadBytes(1, &value) || out->dense_[index] != 15)
+      return Status::Corruption("hll: bad overflow entry");
+    out->dense_[index] = static_cast<uint8_t>(value[0]);
+  }
   for (uint8_t r : out->dense_) {
     if (r > kQ + 1) return Status::Corruption("hll: register out of range");
   }

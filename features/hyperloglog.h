@@ -6,6 +6,9 @@
 // HyperLogLog sketches", 2017), unbiased over the whole range without the
 // empirical bias tables of HLL++.
 //
+// Stored form: sparse, a delta-varint list; dense, registers packed two to a
+// byte with an overflow list for ranks of 15 and above (8 KiB).
+//
 // Not thread-safe; a value type.
 #pragma once
 

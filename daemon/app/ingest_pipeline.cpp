@@ -39,6 +39,7 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
       clock_(clock),
       decoder_(options_.decoder) {
   last_commit_ns_ = clock_->MonotonicNs();
+  cache_.reserve(std::min<size_t>(options_.cache_max_entities, 1 << 20));  // no rehash storms while warming up
   for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
     metrics_->EventsConsumed(topic);
     metrics_->EventsLateDropped(topic);

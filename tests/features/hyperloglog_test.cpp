@@ -96,5 +96,23 @@ TEST(HyperLogLogTest, RoundTripsAndRejectsCorruption) {
   }
 }
 
+TEST(HyperLogLogTest, DenseRoundTripKeepsRanksAboveFifteen) {
+  HyperLogLog h = Fill(5000, 3);
+  ASSERT_FALSE(h.is_sparse());
+  // Register 5 gets rank 21: 20 zero bits after the 14 index bits.
+  h.AddHash((uint64_t{5} << 50) | (uint64_t{1} << 29));
+  std::string bytes;
+  h.EncodeTo(&bytes);
+  EXPECT_LT(bytes.size(), 8300u);  // packed, not 16 KiB
+  ByteReader in(bytes);
+  HyperLogLog back;
+  ASSERT_TRUE(HyperLogLog::DecodeFrom(&in, &back).ok());
+  EXPECT_TRUE(in.done());
+  EXPECT_EQ(back.Estimate(), h.Estimate());
+  std::string again;
+  back.EncodeTo(&again);
+  EXPECT_EQ(again, bytes);
+}
+
 }  // namespace
 }  // namespace featmon
