@@ -273,6 +273,8 @@ HttpResponse FeatureApi::Status_() {
   j["commits"] = snap.commits;
   j["last_error"] = snap.last_error;
   j["entities_estimate"] = store_->ApproximateEntityCount();
+  auto [running, pending] = store_->CompactionBacklog();
+  j["store"] = {{"disk_bytes", store_->DiskBytes()}, {"running_compactions", running}, {"pending_compaction_bytes", pending}};
   return {200, "application/json", j.dump()};
 }
 

@@ -266,6 +266,14 @@ uint64_t RocksDbStore::DiskBytes() const {
   return sst;
 }
 
+std::pair<uint64_t, uint64_t> RocksDbStore::CompactionBacklog() const {
+  uint64_t running = 0, pending = 0, flushes = 0;
+  db_->GetIntProperty("rocksdb.num-running-compactions", &running);
+  db_->GetIntProperty("rocksdb.num-running-flushes", &flushes);
+  db_->GetIntProperty(entities_, "rocksdb.estimate-pending-compaction-bytes", &pending);
+  return {running + flushes, pending};
+}
+
 Status RocksDbStore::CompactAll() {
   rocksdb::CompactRangeOptions opts;
   opts.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;

@@ -44,6 +44,7 @@ class RocksDbStore final : public StateStore {
   Status Commit(const CommitBatch& batch) override;
   uint64_t ApproximateEntityCount() const override;
   uint64_t DiskBytes() const override;
+  std::pair<uint64_t, uint64_t> CompactionBacklog() const override;
 
   // Runs a full manual compaction (tests of expiry; operators).
   Status CompactAll();

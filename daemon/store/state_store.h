@@ -65,6 +65,8 @@ class StateStore {
   // Approximate numbers for /metrics: live keys and bytes on disk.
   virtual uint64_t ApproximateEntityCount() const = 0;
   virtual uint64_t DiskBytes() const = 0;
+  // Background work still to do: compactions running and bytes waiting for one.
+  virtual std::pair<uint64_t, uint64_t> CompactionBacklog() const { return {0, 0}; }
 };
 
 }  // namespace featmon
