@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
     std::cerr << "featmond: " << app.status().message() << "\n";
     return 1;
   }
-  spdlog::info("featmond {} serving http://{}:{} consuming from {}", featmon::FeatmonVersion(),
-               (*app)->http_port() ? "127.0.0.1" : "?", (*app)->http_port(), (*app)->kafka_bootstrap());
+  spdlog::info("featmond {} serving HTTP on port {} (listen {}), consuming from {}", featmon::FeatmonVersion(),
+               (*app)->http_port(), http_listen.empty() ? "per config" : http_listen, (*app)->kafka_bootstrap());
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {}: persisting state and leaving the group", sig);

@@ -54,9 +54,6 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   kafka.group_id = cfg.kafka.group_id;
   kafka.topics = {cfg.kafka.views_topic, cfg.kafka.clicks_topic};
   kafka.properties = cfg.kafka.properties;
-  auto dlq = KafkaDeadLetterProducer::Create(kafka, cfg.kafka.dead_letter_topic);
-  if (!dlq.ok()) return dlq.status();
-  app->dead_letters_ = std::move(*dlq);
 
   IngestPipelineOptions ingest;
   ingest.views_topic = cfg.kafka.views_topic;
@@ -68,8 +65,11 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   ingest.decoder.max_id_bytes = cfg.ingest.max_id_bytes;
   std::vector<std::unique_ptr<IngestPipeline>> pipelines;
   for (int w = 0; w < cfg.ingest.workers; ++w) {
+    auto dlq = KafkaDeadLetterProducer::Create(kafka, cfg.kafka.dead_letter_topic);
+    if (!dlq.ok()) return dlq.status();
+    app->dead_letters_.push_back(std::move(*dlq));
     pipelines.push_back(std::make_unique<IngestPipeline>(ingest, app->features_.get(), app->store_.get(),
-                                                         app->dead_letters_.get(), app->metrics_.get(), clock));
+                                                         app->dead_letters_.back().get(), app->metrics_.get(), clock));
   }
   app->workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), clock);
   auto consumer = KafkaConsumer::Create(kafka, app->workers_.get(), cfg.ingest.workers);
@@ -122,7 +122,7 @@ Status App::Stop() {
   RequestStop();
   if (ingest_thread_.joinable()) ingest_thread_.join();
   if (http_) http_->Stop();
-  (void)dead_letters_->Flush(5000);
+  for (auto& dlq : dead_letters_) (void)dlq->Flush(5000);
   return final_status_;
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "daemon/config/config.h"
@@ -52,7 +53,7 @@ class App {
   std::unique_ptr<FeatureSet> features_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<RocksDbStore> store_;
-  std::unique_ptr<KafkaDeadLetterProducer> dead_letters_;
+  std::vector<std::unique_ptr<KafkaDeadLetterProducer>> dead_letters_;  // one per worker: flush failures stay theirs
   std::unique_ptr<IngestWorkers> workers_;
   std::unique_ptr<KafkaConsumer> consumer_;
   std::unique_ptr<FeatureApi> api_;

@@ -289,7 +289,11 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   dirty_keys_.clear();
   commit_failing_ = false;
   partitions_.erase(std::remove_if(partitions_.begin(), partitions_.end(),
-                                   [&](const auto& p) { return std::find(tps.begin(), tps.end(), p->tp) != tps.end(); }),
+                                   [&](const auto& p) {
+                                     if (std::find(tps.begin(), tps.end(), p->tp) == tps.end()) return false;
+                                     metrics_->RemoveConsumerLag(p->lag_gauge);
+                                     return true;
+                                   }),
                     partitions_.end());
   assigned_count_ = static_cast<int>(partitions_.size());
   spdlog::info("revoked {} partitions", tps.size());

@@ -72,7 +72,6 @@ class Session : public std::enable_shared_from_this<Session> {
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     request.body = std::move(req.body());
-    request.header_authorization = std::string(req[http::field::authorization]);
     HttpResponse response;
     try {
       response = server_->handler(request);

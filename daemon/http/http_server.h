@@ -22,7 +22,6 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query, undecoded
   std::string body;
-  std::string header_authorization;  // for bearer tokens (issue 5)
 };
 
 struct HttpResponse {

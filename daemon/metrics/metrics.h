@@ -26,6 +26,8 @@ class Metrics {
   prometheus::Counter& EventsRejected(const std::string& topic, const std::string& reason);
   prometheus::Counter& EventsLateDropped(const std::string& topic);
   prometheus::Gauge& ConsumerLag(const std::string& topic, int32_t partition);
+  // Drops the series of a partition this instance no longer owns.
+  void RemoveConsumerLag(prometheus::Gauge* gauge) { lag_.Remove(gauge); }
   prometheus::Histogram& CommitDuration() { return commit_duration_; }
   prometheus::Histogram& HttpRequestDuration(const std::string& route);
   prometheus::Counter& CommitFailures() { return commit_failures_; }
