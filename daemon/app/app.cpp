@@ -91,12 +91,12 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   app->http_ = std::move(*server);
 
   app->workers_->Start(app->consumer_.get());
-  app->ingest_thread_ = std::thread([a = app.get()] { a->IngestLoop(); });
+  app->group_thread_ = std::thread([a = app.get()] { a->ServeGroupEvents(); });
   return app;
 }
 
 // Serves group events (rebalances) while the workers consume.
-void App::IngestLoop() {
+void App::ServeGroupEvents() {
   int64_t last_error_log = 0;
   while (!stop_.load()) {
     Status st = consumer_->ServeEvents(100);
@@ -120,7 +120,7 @@ Status App::Stop() {
   if (stopped_) return final_status_;
   stopped_ = true;
   RequestStop();
-  if (ingest_thread_.joinable()) ingest_thread_.join();
+  if (group_thread_.joinable()) group_thread_.join();
   if (http_) http_->Stop();
   for (auto& dlq : dead_letters_) (void)dlq->Flush(5000);
   return final_status_;

@@ -45,7 +45,7 @@ class App {
 
  private:
   App() = default;
-  void IngestLoop();
+  void ServeGroupEvents();
 
   AppOptions options_;
   std::string bootstrap_;
@@ -58,7 +58,7 @@ class App {
   std::unique_ptr<KafkaConsumer> consumer_;
   std::unique_ptr<FeatureApi> api_;
   std::unique_ptr<HttpServer> http_;
-  std::thread ingest_thread_;
+  std::thread group_thread_;  // serves rebalances; the workers have their own threads
   std::atomic<bool> stop_{false};
   Status final_status_;
   bool stopped_ = false;
