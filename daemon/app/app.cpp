@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "daemon/app/feature_api.h"
 #include "daemon/app/ingest_workers.h"
 #include "daemon/http/http_server.h"
@@ -59,7 +61,8 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   ingest.views_topic = cfg.kafka.views_topic;
   ingest.clicks_topic = cfg.kafka.clicks_topic;
   ingest.commit_interval_ms = cfg.ingest.commit_interval_ms;
-  ingest.cache_max_entities = cfg.ingest.cache_max_entities;
+  // The setting is the process total; each worker keeps its share.
+  ingest.cache_max_entities = std::max<size_t>(1000, cfg.ingest.cache_max_entities / cfg.ingest.workers);
   ingest.poll_batch = cfg.ingest.poll_batch;
   ingest.decoder.max_future_skew_ms = cfg.ingest.max_future_skew_ms;
   ingest.decoder.max_id_bytes = cfg.ingest.max_id_bytes;
