@@ -27,7 +27,7 @@ struct IngestOptions {
   int64_t commit_interval_ms = 200;      // state + offsets write period. Default: 200ms
   int64_t max_future_skew_ms = 300'000;  // reject events further ahead of the clock. Default: 5m
   size_t max_id_bytes = 256;             // reject longer ids. Default: 256
-  size_t cache_max_entities = 1'000'000; // entity states cached between commits, all workers together. Default: 1,000,000
+  size_t cache_max_entities = 2'000'000; // entity states cached between commits, all workers together. Default: 2,000,000
   int64_t entity_ttl_grace_ms = 86'400'000;  // idle expiry = longest window + this. Default: 1d
   size_t poll_batch = 10'000;            // messages taken from librdkafka per poll. Default: 10,000
   int workers = 2;                       // ingest threads, each owning partition % workers. Default: 2
