@@ -48,7 +48,10 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
   }
 }
 
-IngestPipeline::~IngestPipeline() = default;
+IngestPipeline::~IngestPipeline() {
+  cache_.clear();
+  ReportCacheSize();  // take this pipeline's share out of the shared gauge
+}
 
 IngestPipeline::Partition* IngestPipeline::FindPartition(const InputMessage& msg) {
   for (auto& p : partitions_) {
@@ -68,13 +71,14 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
     PublishSnapshot(st.ToString());
     return st;
   }
+  const int64_t now_ms = clock_->NowMs();  // bounds future timestamps; one read per batch
   Partition* last = nullptr;
   for (const InputMessage& msg : batch_) {
     // Messages come in runs from one partition; remember the last one found.
     Partition* p = (last && last->tp.partition == msg.partition && last->tp.topic == msg.topic) ? last : FindPartition(msg);
     if (!p) continue;  // not (or no longer) ours
     last = p;
-    Process(msg, p);
+    Process(msg, p, now_ms);
   }
   uint64_t consumed = 0, late = 0;
   for (auto& p : partitions_) {
@@ -91,13 +95,13 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
   return Status::Ok();
 }
 
-void IngestPipeline::Process(const InputMessage& msg, Partition* p) {
+void IngestPipeline::Process(const InputMessage& msg, Partition* p, int64_t now_ms) {
   if (p->next_offset >= 0 && msg.offset < p->next_offset) return;  // already in the state
   p->next_offset = msg.offset + 1;
   p->dirty = true;
   ++p->consumed;
   ++p->pending_consumed;
-  auto decoded = decoder_.Decode(p->type, msg.payload, clock_->NowMs());
+  auto decoded = decoder_.Decode(p->type, msg.payload, now_ms);
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
     Reject(msg, p, rejection->reason, rejection->detail);
     return;
@@ -227,9 +231,16 @@ Status IngestPipeline::Commit() {
     const size_t target = options_.cache_max_entities * 9 / 10;
     for (auto it = cache_.begin(); it != cache_.end() && cache_.size() > target;) it = cache_.erase(it);
   }
-  metrics_->CacheEntities().Set(static_cast<double>(cache_.size()));
+  ReportCacheSize();
   UpdateLag();
   return Status::Ok();
+}
+
+// Several workers share the gauge, so each adds the change in its own size.
+void IngestPipeline::ReportCacheSize() {
+  const auto size = static_cast<int64_t>(cache_.size());
+  metrics_->CacheEntities().Increment(static_cast<double>(size - reported_cache_size_));
+  reported_cache_size_ = size;
 }
 
 void IngestPipeline::UpdateLag() {
@@ -287,6 +298,7 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   cache_.clear();
   dirty_entries_.clear();
   dirty_keys_.clear();
+  ReportCacheSize();
   commit_failing_ = false;
   partitions_.erase(std::remove_if(partitions_.begin(), partitions_.end(),
                                    [&](const auto& p) {

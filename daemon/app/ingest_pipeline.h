@@ -12,8 +12,10 @@
 // Dead letters are flushed before the offsets that skip them are committed
 // (at least once: a crash between the two can send a dead letter twice).
 //
-// Thread-safety: everything but Snapshot() runs on the ingest thread
-// (RebalanceListener callbacks arrive inside Poll, on that thread).
+// Thread-safety: not thread-safe, except Snapshot(), has_assignment() and
+// healthy(). IngestWorkers runs RunOnce on the pipeline's worker thread and
+// calls OnAssigned/OnRevoked from the group thread only while that worker is
+// held out by its lock.
 #pragma once
 
 #include <atomic>
@@ -89,11 +91,12 @@ class IngestPipeline final : public RebalanceListener {
     bool dirty = false;
   };
   Partition* FindPartition(const InputMessage& msg);
-  void Process(const InputMessage& msg, Partition* p);
+  void Process(const InputMessage& msg, Partition* p, int64_t now_ms);
   Status ApplyToEntity(const Event& event, EntityKind kind, ShardId shard);
   void Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail);
   void PublishSnapshot(const std::string& error);
   void UpdateLag();
+  void ReportCacheSize();
 
   IngestPipelineOptions options_;
   const FeatureSet* features_;
@@ -113,6 +116,7 @@ class IngestPipeline final : public RebalanceListener {
   bool dead_letters_pending_ = false;
   bool commit_failing_ = false;
   int64_t last_commit_ns_ = 0;
+  int64_t reported_cache_size_ = 0;  // this pipeline's share of featmon_cache_entities
   uint64_t commits_ = 0;
   std::map<std::pair<std::string, RejectReason>, prometheus::Counter*> reject_counters_;
   std::map<RejectReason, int64_t> last_reject_log_ns_;

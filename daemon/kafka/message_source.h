@@ -21,7 +21,7 @@ struct InputMessage {
   std::string_view payload;
 };
 
-// Called on the polling thread, inside MessageSource::Poll.
+// Called on the thread serving group events (KafkaConsumer::ServeEvents).
 class RebalanceListener {
  public:
   virtual ~RebalanceListener() = default;

@@ -205,5 +205,31 @@ TEST_F(IngestPipelineTest, DeadLetterFailureBlocksTheCommitThatWouldSkipThem) {
   EXPECT_EQ((*store_->LoadCheckpoint({"views", 0}))->next_offset, 1);
 }
 
+TEST_F(IngestPipelineTest, CacheGaugeIsTheSumOverPipelinesSharingTheMetrics) {
+  Assign();
+  for (int i = 0; i < 5; ++i) Add(EventType::kView, "ua" + std::to_string(i), "i", kNow, i);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());  // 5 users + 1 item
+  {
+    ScriptedSource other_source;
+    IngestPipelineOptions options;
+    options.commit_interval_ms = 1'000'000;
+    IngestPipeline other(options, set_.get(), flaky_.get(), &sink_, &metrics_, &clock_);
+    other.set_source(&other_source);
+    std::vector<int64_t> starts;
+    ASSERT_TRUE(other.OnAssigned({{"views", 1}}, &starts).ok());
+    Event e;
+    e.type = EventType::kView;
+    e.user_id = "ub";
+    e.item_id = "j";
+    e.ts_ms = kNow;
+    other_source.queue.push_back({"views", 1, 0, EncodeEvent(e, WireFormat::kProtobuf)});
+    ASSERT_TRUE(other.RunOnce(0).ok());
+    ASSERT_TRUE(other.Commit().ok());  // 1 user + 1 item
+    EXPECT_EQ(metrics_.CacheEntities().Value(), 8);
+  }
+  EXPECT_EQ(metrics_.CacheEntities().Value(), 6);  // a pipeline that goes away takes its share along
+}
+
 }  // namespace
 }  // namespace featmon
