@@ -20,6 +20,14 @@ namespace featmon {
 
 const char* FeatmonVersion() { return FEATMON_VERSION; }
 
+namespace {
+// librdkafka rejects a property only when a client is created; say which file it came from.
+Status InConfig(const Config& cfg, const Status& st) {
+  if (st.code() != StatusCode::kInvalidArgument) return st;
+  return Status::InvalidArgument(cfg.source + ": kafka.properties: " + st.message());
+}
+}  // namespace
+
 Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   std::unique_ptr<App> app(new App());
   app->options_ = std::move(options);
@@ -69,14 +77,14 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   std::vector<std::unique_ptr<IngestPipeline>> pipelines;
   for (int w = 0; w < cfg.ingest.workers; ++w) {
     auto dlq = KafkaDeadLetterProducer::Create(kafka, cfg.kafka.dead_letter_topic);
-    if (!dlq.ok()) return dlq.status();
+    if (!dlq.ok()) return InConfig(cfg, dlq.status());
     app->dead_letters_.push_back(std::move(*dlq));
     pipelines.push_back(std::make_unique<IngestPipeline>(ingest, app->features_.get(), app->store_.get(),
                                                          app->dead_letters_.back().get(), app->metrics_.get(), clock));
   }
   app->workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), clock);
   auto consumer = KafkaConsumer::Create(kafka, app->workers_.get(), cfg.ingest.workers);
-  if (!consumer.ok()) return consumer.status();
+  if (!consumer.ok()) return InConfig(cfg, consumer.status());
   app->consumer_ = std::move(*consumer);
 
   FeatureApiOptions api_options;

@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 
 namespace featmon {
+
+namespace {
 
 Result<rd_kafka_conf_t*> MakeKafkaConf(const std::map<std::string, std::string>& settings) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -23,7 +26,22 @@ Result<rd_kafka_conf_t*> MakeKafkaConf(const std::map<std::string, std::string>&
   return conf;
 }
 
-namespace {
+// A client handle from settings; `configure` adds callbacks and the opaque.
+// Errors name the property or say what could not be created.
+Result<rd_kafka_t*> NewKafkaClient(rd_kafka_type_t type, const std::map<std::string, std::string>& settings,
+                                   const char* what, const std::function<void(rd_kafka_conf_t*)>& configure) {
+  auto conf = MakeKafkaConf(settings);
+  if (!conf.ok()) return conf.status();
+  configure(*conf);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, *conf, err, sizeof(err));  // owns conf on success
+  if (!rk) {
+    rd_kafka_conf_destroy(*conf);
+    return Status::InvalidArgument(std::string("creating ") + what + ": " + err);
+  }
+  return rk;
+}
+
 std::vector<TopicPartition> ToVector(const rd_kafka_topic_partition_list_t* parts) {
   std::vector<TopicPartition> out;
   for (int i = 0; i < parts->cnt; ++i) out.push_back({parts->elems[i].topic, parts->elems[i].partition});
@@ -95,8 +113,6 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaClientOp
       {"queued.min.messages", "200000"},
   };
   for (const auto& [k, v] : options.properties) settings[k] = v;
-  auto conf = MakeKafkaConf(settings);
-  if (!conf.ok()) return conf.status();
 
   std::unique_ptr<KafkaConsumer> c(new KafkaConsumer());
   c->listener_ = listener;
@@ -106,14 +122,12 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaClientOp
   const std::string& reset = settings["auto.offset.reset"];
   c->reset_offset_ = (reset == "latest" || reset == "largest" || reset == "end") ? RD_KAFKA_OFFSET_END
                                                                                  : RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_conf_set_opaque(*conf, c.get());
-  rd_kafka_conf_set_rebalance_cb(*conf, &KafkaConsumer::RebalanceCb);
-  char err[512];
-  c->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof(err));
-  if (!c->rk_) {
-    rd_kafka_conf_destroy(*conf);
-    return Status::InvalidArgument(std::string("creating kafka consumer: ") + err);
-  }
+  auto rk = NewKafkaClient(RD_KAFKA_CONSUMER, settings, "kafka consumer", [&](rd_kafka_conf_t* conf) {
+    rd_kafka_conf_set_opaque(conf, c.get());
+    rd_kafka_conf_set_rebalance_cb(conf, &KafkaConsumer::RebalanceCb);
+  });
+  if (!rk.ok()) return rk.status();
+  c->rk_ = *rk;
   rd_kafka_poll_set_consumer(c->rk_);
   c->queue_ = rd_kafka_queue_get_consumer(c->rk_);
   for (int w = 0; w < std::max(1, workers); ++w) {
@@ -227,18 +241,14 @@ Result<std::unique_ptr<KafkaDeadLetterProducer>> KafkaDeadLetterProducer::Create
     if (k.rfind("security.", 0) == 0 || k.rfind("sasl.", 0) == 0 || k.rfind("ssl.", 0) == 0 || k == "client.id")
       settings[k] = v;
   }
-  auto conf = MakeKafkaConf(settings);
-  if (!conf.ok()) return conf.status();
   std::unique_ptr<KafkaDeadLetterProducer> p(new KafkaDeadLetterProducer());
   p->topic_ = std::move(topic);
-  rd_kafka_conf_set_opaque(*conf, p.get());
-  rd_kafka_conf_set_dr_msg_cb(*conf, &KafkaDeadLetterProducer::DeliveryCb);
-  char err[512];
-  p->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof(err));
-  if (!p->rk_) {
-    rd_kafka_conf_destroy(*conf);
-    return Status::InvalidArgument(std::string("creating dead-letter producer: ") + err);
-  }
+  auto rk = NewKafkaClient(RD_KAFKA_PRODUCER, settings, "dead-letter producer", [&](rd_kafka_conf_t* conf) {
+    rd_kafka_conf_set_opaque(conf, p.get());
+    rd_kafka_conf_set_dr_msg_cb(conf, &KafkaDeadLetterProducer::DeliveryCb);
+  });
+  if (!rk.ok()) return rk.status();
+  p->rk_ = *rk;
   return p;
 }
 

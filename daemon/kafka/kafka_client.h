@@ -75,7 +75,4 @@ class KafkaDeadLetterProducer final : public DeadLetterSink {
   std::atomic<int64_t> failed_{0};
 };
 
-// Builds a librdkafka configuration; errors name the property.
-Result<rd_kafka_conf_t*> MakeKafkaConf(const std::map<std::string, std::string>& settings);
-
 }  // namespace featmon
