@@ -3,11 +3,8 @@
 // binary by the paths CMake passes in. HTTP goes over real sockets.
 #pragma once
 
-#include <utility>  // Boost 1.74 asio needs std::exchange under C++20
+#include "tests/common/http_client.h"
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
@@ -97,34 +94,6 @@ inline uint16_t FreePort() {
   boost::asio::io_context io;
   boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
   return a.local_endpoint().port();
-}
-
-struct HttpResult {
-  int status = 0;  // 0: no connection
-  std::string body;
-  nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
-};
-
-inline HttpResult Http(uint16_t port, const std::string& method, const std::string& target, const std::string& body = "") {
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  try {
-    boost::asio::io_context io;
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-    http::request<http::string_body> req(method == "POST" ? http::verb::post : http::verb::get, target, 11);
-    req.set(http::field::host, "127.0.0.1");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res);
-    return {static_cast<int>(res.result_int()), res.body()};
-  } catch (const std::exception&) {
-    return {};
-  }
 }
 
 // Polls until pred() or the timeout; returns pred()'s last value.
