@@ -28,7 +28,6 @@ class TrafficGenerator {
   explicit TrafficGenerator(TrafficOptions options);
   // The next event, stamped ts_ms: a view, or the click that a previous view earned.
   Event Next(int64_t ts_ms);
-  uint64_t produced() const { return produced_; }
 
  private:
   uint64_t ZipfItem();

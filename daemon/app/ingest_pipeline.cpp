@@ -67,10 +67,7 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
   }
   batch_.clear();
   Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
-  if (!st.ok()) {
-    PublishSnapshot(st.ToString());
-    return st;
-  }
+  if (!st.ok()) return st;  // the caller logs and backs off; this is not a commit failure
   const int64_t now_ms = clock_->NowMs();  // bounds future timestamps; one read per batch
   Partition* last = nullptr;
   for (const InputMessage& msg : batch_) {
@@ -146,8 +143,7 @@ Status IngestPipeline::ApplyToEntity(const Event& event, EntityKind kind, ShardI
   engine_.Apply(event, kind, &entry.state);
   if (!entry.dirty) {
     entry.dirty = true;
-    dirty_entries_.push_back(&entry);
-    dirty_keys_.push_back(&it->first);
+    dirty_.push_back(&*it);
   }
   return status;
 }
@@ -176,7 +172,7 @@ Status IngestPipeline::Commit() {
   for (auto& p : partitions_) {
     if (p->dirty) batch.checkpoints.push_back({p->tp, Checkpoint{p->next_offset, p->stream_time_ms}});
   }
-  if (batch.checkpoints.empty() && dirty_entries_.empty()) {
+  if (batch.checkpoints.empty() && dirty_.empty()) {
     UpdateLag();
     return Status::Ok();
   }
@@ -185,38 +181,38 @@ Status IngestPipeline::Commit() {
     if (!st.ok()) {
       commit_failing_ = true;
       healthy_ = false;
+      last_error_ = st.ToString();
       metrics_->CommitFailures().Increment();
-      PublishSnapshot(st.ToString());
+      PublishSnapshot();
       return st;
     }
     dead_letters_pending_ = false;
   }
   // Sorted keys let RocksDB's skiplist reuse its last insert position
   // (its sequential-insert splice): far fewer comparisons than random order.
-  std::vector<size_t> order(dirty_entries_.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [this](size_t a, size_t b) { return *dirty_keys_[a] < *dirty_keys_[b]; });
-  batch.entities.resize(dirty_entries_.size());
-  for (size_t i = 0; i < order.size(); ++i) {
-    const std::string& key = *dirty_keys_[order[i]];
+  std::sort(dirty_.begin(), dirty_.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  batch.entities.resize(dirty_.size());
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    const auto& [key, entry] = *dirty_[i];
     batch.entities[i].key = key;
-    EncodeEntityState(*features_, static_cast<EntityKind>(key[2]), dirty_entries_[order[i]]->state, &batch.entities[i].value);
+    EncodeEntityState(*features_, static_cast<EntityKind>(key[2]), entry.state, &batch.entities[i].value);
   }
   Status st = store_->Commit(batch);
   if (!st.ok()) {
     commit_failing_ = true;
     healthy_ = false;
+    last_error_ = st.ToString();
     metrics_->CommitFailures().Increment();
-    spdlog::error("commit failed, holding offsets and retrying: {}", st.ToString());
-    PublishSnapshot(st.ToString());
+    spdlog::error("commit failed, holding offsets and retrying: {}", last_error_);
+    PublishSnapshot();
     return st;
   }
   commit_failing_ = false;
   healthy_ = true;
+  last_error_.clear();
   ++commits_;
-  for (CacheEntry* e : dirty_entries_) e->dirty = false;
-  dirty_entries_.clear();
-  dirty_keys_.clear();
+  for (auto* node : dirty_) node->second.dirty = false;
+  dirty_.clear();
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
   for (auto& p : partitions_) {
     if (!p->dirty) continue;
@@ -256,7 +252,7 @@ void IngestPipeline::UpdateLag() {
         p->lag_gauge->Set(static_cast<double>(std::max<int64_t>(0, p->high_watermark - p->next_offset)));
     }
   }
-  PublishSnapshot(commit_failing_ ? snapshot_.last_error : "");
+  PublishSnapshot();
 }
 
 Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::vector<int64_t>* start_offsets) {
@@ -286,7 +282,7 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     partitions_.push_back(std::move(p));
   }
   assigned_count_ = static_cast<int>(partitions_.size());
-  PublishSnapshot("");
+  PublishSnapshot();
   return Status::Ok();
 }
 
@@ -296,10 +292,11 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   // States of revoked partitions may change elsewhere now: forget them all,
   // including any that failed to commit (their offsets were not stored either).
   cache_.clear();
-  dirty_entries_.clear();
-  dirty_keys_.clear();
+  dirty_.clear();
   ReportCacheSize();
-  commit_failing_ = false;
+  commit_failing_ = false;  // what failed to commit was dropped and will be replayed from the checkpoints
+  healthy_ = true;
+  last_error_.clear();
   partitions_.erase(std::remove_if(partitions_.begin(), partitions_.end(),
                                    [&](const auto& p) {
                                      if (std::find(tps.begin(), tps.end(), p->tp) == tps.end()) return false;
@@ -309,10 +306,10 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
                     partitions_.end());
   assigned_count_ = static_cast<int>(partitions_.size());
   spdlog::info("revoked {} partitions", tps.size());
-  PublishSnapshot("");
+  PublishSnapshot();
 }
 
-void IngestPipeline::PublishSnapshot(const std::string& error) {
+void IngestPipeline::PublishSnapshot() {
   IngestSnapshot s;
   for (const auto& p : partitions_) {
     s.partitions.push_back({p->tp, p->committed_offset, p->next_offset, p->high_watermark, p->stream_time_ms, p->consumed});
@@ -321,7 +318,7 @@ void IngestPipeline::PublishSnapshot(const std::string& error) {
   s.rejected_total = rejected_total_;
   s.late_dropped_total = late_total_;
   s.commits = commits_;
-  s.last_error = error;
+  s.last_error = last_error_;
   std::lock_guard lock(snapshot_mu_);
   snapshot_ = std::move(s);
 }

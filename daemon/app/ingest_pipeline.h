@@ -59,7 +59,7 @@ struct IngestSnapshot {
   uint64_t rejected_total = 0;
   uint64_t late_dropped_total = 0;
   uint64_t commits = 0;
-  std::string last_error;         // empty when healthy
+  std::string last_error;         // why state commits are failing; empty when they succeed
 };
 
 class IngestPipeline final : public RebalanceListener {
@@ -94,7 +94,7 @@ class IngestPipeline final : public RebalanceListener {
   void Process(const InputMessage& msg, Partition* p, int64_t now_ms);
   Status ApplyToEntity(const Event& event, EntityKind kind, ShardId shard);
   void Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail);
-  void PublishSnapshot(const std::string& error);
+  void PublishSnapshot();
   void UpdateLag();
   void ReportCacheSize();
 
@@ -109,15 +109,16 @@ class IngestPipeline final : public RebalanceListener {
   EventDecoder decoder_;
 
   std::vector<std::unique_ptr<Partition>> partitions_;
-  std::unordered_map<std::string, CacheEntry> cache_;
-  std::vector<CacheEntry*> dirty_entries_;
-  std::vector<const std::string*> dirty_keys_;
+  using Cache = std::unordered_map<std::string, CacheEntry>;
+  Cache cache_;
+  std::vector<Cache::value_type*> dirty_;  // map nodes are stable until erased, which happens only when clean
   std::vector<InputMessage> batch_;
   bool dead_letters_pending_ = false;
   bool commit_failing_ = false;
   int64_t last_commit_ns_ = 0;
   int64_t reported_cache_size_ = 0;  // this pipeline's share of featmon_cache_entities
   uint64_t commits_ = 0;
+  std::string last_error_;  // of the failing commit; empty when commits succeed
   std::map<std::pair<std::string, RejectReason>, prometheus::Counter*> reject_counters_;
   std::map<RejectReason, int64_t> last_reject_log_ns_;
   std::map<RejectReason, uint64_t> suppressed_logs_;

@@ -26,7 +26,6 @@ class EmbeddedBroker {
   static Result<std::unique_ptr<EmbeddedBroker>> Start(const EmbeddedBrokerOptions& options);
   ~EmbeddedBroker();
   const std::string& bootstrap() const { return bootstrap_; }
-  rd_kafka_mock_cluster_t* cluster() const { return cluster_; }  // for fault injection in tests
 
  private:
   EmbeddedBroker() = default;

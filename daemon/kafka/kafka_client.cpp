@@ -84,12 +84,7 @@ class KafkaConsumer::WorkerSource final : public MessageSource {
   std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& partitions) override {
     return consumer_->HighWatermarks(partitions);
   }
-  Status Close() override {
-    Release();
-    return Status::Ok();
-  }
-
- private:
+  // Returns the messages of the last batch to librdkafka.
   void Release() {
     for (size_t i = 0; i < len_; ++i) rd_kafka_message_destroy(batch_[i]);
     len_ = 0;
@@ -217,7 +212,7 @@ std::vector<PartitionLag> KafkaConsumer::HighWatermarks(const std::vector<TopicP
 Status KafkaConsumer::Close() {
   if (closed_ || !rk_) return Status::Ok();
   closed_ = true;
-  for (auto& s : sources_) (void)s->Close();
+  for (auto& s : sources_) s->Release();
   rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_);  // serves the final revoke
   sources_.clear();
   for (auto* q : worker_queues_) rd_kafka_queue_destroy(q);

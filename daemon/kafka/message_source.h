@@ -47,8 +47,6 @@ class MessageSource {
   virtual void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>& next_offsets) = 0;
   // Cached high watermarks of these partitions (no network round trip).
   virtual std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& partitions) = 0;
-  // Leaves the group (triggering OnRevoked) and releases the client.
-  virtual Status Close() = 0;
 };
 
 // Unusable input goes here, unchanged, with headers naming why.

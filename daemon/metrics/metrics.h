@@ -37,7 +37,6 @@ class Metrics {
 
   // Prometheus text exposition of everything registered.
   std::string Serialize() const;
-  prometheus::Registry& registry() { return *registry_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

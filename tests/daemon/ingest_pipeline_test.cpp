@@ -37,7 +37,6 @@ class ScriptedSource : public MessageSource {
   }
   void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>&) override {}
   std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>&) override { return {}; }
-  Status Close() override { return Status::Ok(); }
 
  private:
   std::vector<Stored> current_;
