@@ -153,6 +153,17 @@ Result<FeatureSet> FeatureSet::Compile(const std::vector<FeatureSpec>& specs) {
     if (f.denominator < 0) return SpecError(spec, "denominator '" + spec.denominator + "' is not a count, sum or decayed_count feature of this entity");
     features.push_back(f);
   }
+  for (int k = 0; k < kEntityKindCount; ++k) {
+    for (const SeriesSpec& s : set.series_[k]) {
+      if (!s.tiled()) continue;
+      for (int t = 0; t < kEventTypeCount; ++t) {
+        auto& rules = set.late_rules_[t];
+        const std::pair<int64_t, int64_t> rule{s.tile_ms, s.retention_ms};
+        if ((s.sources & SourceBit(static_cast<EventType>(t))) && std::find(rules.begin(), rules.end(), rule) == rules.end())
+          rules.push_back(rule);
+      }
+    }
+  }
   // Keep the config's order in answers: ratios were appended last, so reorder by spec order.
   for (int k = 0; k < kEntityKindCount; ++k) {
     auto& features = set.features_[k];
@@ -185,16 +196,12 @@ int FeatureSet::SeriesIndexById(EntityKind k, uint32_t id) const {
 }
 
 bool FeatureSet::IsLate(EventType type, int64_t ts_ms, int64_t stream_time_ms) const {
-  bool any_window = false;
-  for (const auto& series : series_) {
-    for (const SeriesSpec& s : series) {
-      if (!s.tiled() || !(s.sources & SourceBit(type))) continue;
-      any_window = true;
-      // Visible at as_of = stream time iff its tile is after the window's first excluded tile.
-      if (TileOf(ts_ms, s.tile_ms) > TileOf(stream_time_ms - s.retention_ms, s.tile_ms)) return false;
-    }
+  const auto& rules = late_rules_[static_cast<int>(type)];
+  for (const auto& [tile_ms, window_ms] : rules) {
+    // Visible at as_of = stream time iff its tile is after the window's first excluded tile.
+    if (TileOf(ts_ms, tile_ms) > TileOf(stream_time_ms - window_ms, tile_ms)) return false;
   }
-  return any_window;
+  return !rules.empty();
 }
 
 }  // namespace featmon

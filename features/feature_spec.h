@@ -97,6 +97,9 @@ class FeatureSet {
   static int Idx(EntityKind k) { return static_cast<int>(k); }
   std::vector<SeriesSpec> series_[kEntityKindCount];
   std::vector<CompiledFeature> features_[kEntityKindCount];
+  // Per stream, the distinct (tile, longest window) of windowed series it
+  // feeds: what IsLate checks, derived once instead of per event.
+  std::vector<std::pair<int64_t, int64_t>> late_rules_[kEventTypeCount];
   int64_t longest_window_ms_ = 0;
 };
 
