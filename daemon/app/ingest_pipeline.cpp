@@ -178,14 +178,7 @@ Status IngestPipeline::Commit() {
   }
   if (dead_letters_pending_) {
     Status st = dead_letters_->Flush(kDeadLetterFlushMs);
-    if (!st.ok()) {
-      commit_failing_ = true;
-      healthy_ = false;
-      last_error_ = st.ToString();
-      metrics_->CommitFailures().Increment();
-      PublishSnapshot();
-      return st;
-    }
+    if (!st.ok()) return FailCommit(st);
     dead_letters_pending_ = false;
   }
   // Sorted keys let RocksDB's skiplist reuse its last insert position
@@ -198,15 +191,7 @@ Status IngestPipeline::Commit() {
     EncodeEntityState(*features_, static_cast<EntityKind>(key[2]), entry.state, &batch.entities[i].value);
   }
   Status st = store_->Commit(batch);
-  if (!st.ok()) {
-    commit_failing_ = true;
-    healthy_ = false;
-    last_error_ = st.ToString();
-    metrics_->CommitFailures().Increment();
-    spdlog::error("commit failed, holding offsets and retrying: {}", last_error_);
-    PublishSnapshot();
-    return st;
-  }
+  if (!st.ok()) return FailCommit(st);
   commit_failing_ = false;
   healthy_ = true;
   last_error_.clear();
@@ -230,6 +215,17 @@ Status IngestPipeline::Commit() {
   ReportCacheSize();
   UpdateLag();
   return Status::Ok();
+}
+
+// Offsets stay where they are; RunOnce retries the commit before polling again.
+Status IngestPipeline::FailCommit(const Status& st) {
+  commit_failing_ = true;
+  healthy_ = false;
+  last_error_ = st.ToString();
+  metrics_->CommitFailures().Increment();
+  spdlog::error("commit failed, holding offsets and retrying: {}", last_error_);
+  PublishSnapshot();
+  return st;
 }
 
 // Several workers share the gauge, so each adds the change in its own size.

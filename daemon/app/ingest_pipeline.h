@@ -97,6 +97,7 @@ class IngestPipeline final : public RebalanceListener {
   void PublishSnapshot();
   void UpdateLag();
   void ReportCacheSize();
+  Status FailCommit(const Status& st);
 
   IngestPipelineOptions options_;
   const FeatureSet* features_;
