@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "features/byte_codec.h"
+#include "common/byte_codec.h"
 
 namespace featmon {
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "features/byte_codec.h"
+#include "common/byte_codec.h"
 
 namespace featmon {
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "features/byte_codec.h"
+#include "common/byte_codec.h"
 
 namespace featmon {
 namespace {
