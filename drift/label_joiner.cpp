@@ -1,0 +1,164 @@
+#include "drift/label_joiner.h"
+
+#include <algorithm>
+
+#include "common/byte_codec.h"
+
+namespace featmon::drift {
+
+std::string JoinKeyByRequest(std::string_view request_id, std::string_view item_id) {
+  std::string k = "r|";
+  k.append(request_id).append("|").append(item_id);
+  return k;
+}
+std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id) {
+  std::string k = "u|";
+  k.append(user_id).append("|").append(item_id);
+  return k;
+}
+
+void LabelJoiner::Schedule(const std::string& key, const PendingLabel& p) {
+  int64_t due = p.click_ts_ms >= 0 ? p.click_ts_ms : p.ts_ms + window_ms_;
+  due_.emplace(due, key, p.ts_ms);
+}
+
+bool LabelJoiner::AddPrediction(const std::string& key, PendingLabel p) {
+  if (pending_count_ >= max_pending_) return false;
+  // A click that came first?
+  auto c = clicks_.find(key);
+  if (c != clicks_.end()) {
+    auto& times = c->second;
+    auto it = std::find_if(times.begin(), times.end(), [&](int64_t t) { return t >= p.ts_ms && t <= p.ts_ms + window_ms_; });
+    if (it != times.end()) {
+      p.click_ts_ms = *it;
+      click_expiry_.erase({*it, key});
+      times.erase(it);
+      --clicks_count_;
+      if (times.empty()) clicks_.erase(c);
+      dirty_.insert("c" + key);
+    }
+  }
+  Schedule(key, p);
+  pending_[key].push_back(std::move(p));
+  ++pending_count_;
+  dirty_.insert("p" + key);
+  return true;
+}
+
+std::optional<PendingLabel> LabelJoiner::AddClick(const std::vector<std::string>& keys, int64_t click_ts_ms) {
+  for (const std::string& key : keys) {
+    auto it = pending_.find(key);
+    if (it == pending_.end()) continue;
+    // Last touch: the latest unlabelled prediction at or before the click, within the window.
+    PendingLabel* best = nullptr;
+    for (PendingLabel& p : it->second)
+      if (p.click_ts_ms < 0 && p.ts_ms <= click_ts_ms && click_ts_ms <= p.ts_ms + window_ms_ &&
+          (!best || p.ts_ms > best->ts_ms))
+        best = &p;
+    if (!best) continue;
+    due_.erase({best->ts_ms + window_ms_, key, best->ts_ms});
+    best->click_ts_ms = click_ts_ms;
+    Schedule(key, *best);
+    dirty_.insert("p" + key);
+    return *best;
+  }
+  if (keys.empty()) return std::nullopt;
+  clicks_[keys.front()].push_back(click_ts_ms);
+  click_expiry_.emplace(click_ts_ms, keys.front());
+  ++clicks_count_;
+  dirty_.insert("c" + keys.front());
+  return std::nullopt;
+}
+
+std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
+  std::vector<MaturedLabel> out;
+  while (!due_.empty() && std::get<0>(*due_.begin()) <= watermark_ms) {
+    auto [due, key, ts] = *due_.begin();
+    due_.erase(due_.begin());
+    auto it = pending_.find(key);
+    if (it == pending_.end()) continue;
+    auto& list = it->second;
+    auto p = std::find_if(list.begin(), list.end(), [&, ts = ts](const PendingLabel& x) { return x.ts_ms == ts; });
+    if (p == list.end()) continue;
+    out.push_back({p->model, p->model_version, p->score, p->click_ts_ms >= 0, p->ts_ms});
+    list.erase(p);
+    --pending_count_;
+    if (list.empty()) pending_.erase(it);
+    dirty_.insert("p" + key);
+  }
+  // Waiting clicks older than the watermark can no longer meet a prediction.
+  while (!click_expiry_.empty() && click_expiry_.begin()->first < watermark_ms) {
+    auto [ts, key] = *click_expiry_.begin();
+    click_expiry_.erase(click_expiry_.begin());
+    auto it = clicks_.find(key);
+    if (it == clicks_.end()) continue;
+    auto pos = std::find(it->second.begin(), it->second.end(), ts);
+    if (pos != it->second.end()) {
+      it->second.erase(pos);
+      --clicks_count_;
+    }
+    if (it->second.empty()) clicks_.erase(it);
+    dirty_.insert("c" + key);
+  }
+  return out;
+}
+
+std::optional<std::string> LabelJoiner::Encode(const std::string& stored_key) const {
+  std::string out;
+  std::string key = stored_key.substr(1);
+  if (stored_key[0] == 'p') {
+    auto it = pending_.find(key);
+    if (it == pending_.end()) return std::nullopt;
+    PutVarint(&out, it->second.size());
+    for (const PendingLabel& p : it->second) {
+      PutVarint(&out, p.model.size());
+      out += p.model;
+      PutVarint(&out, p.model_version.size());
+      out += p.model_version;
+      PutFixed(&out, p.score);
+      PutSigned(&out, p.ts_ms);
+      PutSigned(&out, p.click_ts_ms);
+    }
+  } else {
+    auto it = clicks_.find(key);
+    if (it == clicks_.end()) return std::nullopt;
+    PutVarint(&out, it->second.size());
+    for (int64_t t : it->second) PutSigned(&out, t);
+  }
+  return out;
+}
+
+Status LabelJoiner::Restore(std::string_view stored_key, std::string_view value) {
+  if (stored_key.empty()) return Status::Corruption("empty label key");
+  std::string key(stored_key.substr(1));
+  ByteReader r(value);
+  uint64_t n = 0;
+  if (!r.ReadVarint(&n) || n > value.size()) return Status::Corruption("label entry " + key);
+  if (stored_key[0] == 'p') {
+    for (uint64_t i = 0; i < n; ++i) {
+      PendingLabel p;
+      std::string_view model, version;
+      if (!r.ReadLengthPrefixed(&model) || !r.ReadLengthPrefixed(&version) || !r.ReadFixed(&p.score) ||
+          !r.ReadSigned(&p.ts_ms) || !r.ReadSigned(&p.click_ts_ms))
+        return Status::Corruption("pending label " + key);
+      p.model = model;
+      p.model_version = version;
+      Schedule(key, p);
+      pending_[key].push_back(std::move(p));
+      ++pending_count_;
+    }
+  } else if (stored_key[0] == 'c') {
+    for (uint64_t i = 0; i < n; ++i) {
+      int64_t t;
+      if (!r.ReadSigned(&t)) return Status::Corruption("waiting click " + key);
+      clicks_[key].push_back(t);
+      click_expiry_.emplace(t, key);
+      ++clicks_count_;
+    }
+  } else {
+    return Status::Corruption("unknown label key kind");
+  }
+  return r.done() ? Status::Ok() : Status::Corruption("label entry trailing bytes " + key);
+}
+
+}  // namespace featmon::drift

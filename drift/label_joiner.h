@@ -1,0 +1,77 @@
+// Labels from clicks. A prediction is positive when a click on the same item
+// follows it within the attribution window (matched by request_id, or by
+// user_id when the prediction has none); negative once the watermark passes
+// the end of that window without one. A click labels one prediction: the
+// latest one before it (last touch). A click that arrives before its
+// prediction (the two topics are read at different paces) waits until the
+// watermark passes it.
+//
+// Labels mature in event-time order: a positive at its click's time, a
+// negative at prediction time + window, ties by key, so a replay matures the
+// same labels in the same order and the loss detectors see the same stream.
+//
+// Every change is recorded as a dirty key; the owner persists the entries of
+// those keys (Encode) with the offsets that caused them, and restores them at
+// start (Restore).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/status.h"
+#include "drift/model_monitor.h"
+
+namespace featmon::drift {
+
+struct PendingLabel {
+  std::string model, model_version;
+  double score = 0;
+  int64_t ts_ms = 0;
+  int64_t click_ts_ms = -1;  // >= 0 once a click matched
+};
+
+// "r|<request_id>|<item_id>" or "u|<user_id>|<item_id>".
+std::string JoinKeyByRequest(std::string_view request_id, std::string_view item_id);
+std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id);
+
+class LabelJoiner {
+ public:
+  LabelJoiner(int64_t attribution_window_ms, size_t max_pending)
+      : window_ms_(attribution_window_ms), max_pending_(max_pending) {}
+
+  // False when the prediction is not tracked: too many pending labels.
+  bool AddPrediction(const std::string& key, PendingLabel p);
+  // The prediction the click labels, if one is pending; else the click waits.
+  std::optional<PendingLabel> AddClick(const std::vector<std::string>& keys, int64_t click_ts_ms);
+  // Labels whose maturity time the watermark reached, in maturity order.
+  std::vector<MaturedLabel> Advance(int64_t watermark_ms);
+
+  size_t pending() const { return pending_count_; }
+  size_t waiting_clicks() const { return clicks_count_; }
+
+  // Persistence: keys changed since the last call; Encode(key) is the value
+  // to store, or nullopt to delete it. Stored keys start with 'p' or 'c'.
+  std::set<std::string> TakeDirty() { return std::exchange(dirty_, {}); }
+  std::optional<std::string> Encode(const std::string& stored_key) const;
+  Status Restore(std::string_view stored_key, std::string_view value);
+
+ private:
+  using Due = std::tuple<int64_t, std::string, int64_t>;  // (maturity, key, prediction ts)
+  void Schedule(const std::string& key, const PendingLabel& p);
+
+  int64_t window_ms_;
+  size_t max_pending_;
+  std::map<std::string, std::vector<PendingLabel>> pending_;  // by join key
+  std::map<std::string, std::vector<int64_t>> clicks_;        // waiting clicks by join key
+  std::set<Due> due_;
+  std::set<std::pair<int64_t, std::string>> click_expiry_;
+  size_t pending_count_ = 0, clicks_count_ = 0;
+  std::set<std::string> dirty_;
+};
+
+}  // namespace featmon::drift
