@@ -1,5 +1,7 @@
 #include "daemon/codec/event_decoder.h"
 
+#include <algorithm>
+
 #include <google/protobuf/util/json_util.h>
 
 #include "featmon/v1/events.pb.h"
@@ -14,6 +16,8 @@ std::string_view RejectReasonName(RejectReason r) {
     case RejectReason::kIdTooLong: return "id_too_long";
     case RejectReason::kInvalidTimestamp: return "invalid_timestamp";
     case RejectReason::kFutureTimestamp: return "future_timestamp";
+    case RejectReason::kMissingModel: return "missing_model";
+    case RejectReason::kInvalidScore: return "invalid_score";
   }
   return "unknown";
 }
@@ -21,6 +25,7 @@ std::string_view RejectReasonName(RejectReason r) {
 struct EventDecoder::Scratch {
   v1::ViewEvent view;
   v1::ClickEvent click;
+  v1::PredictionEvent prediction;
 };
 
 EventDecoder::EventDecoder(DecoderOptions options) : options_(options), scratch_(std::make_unique<Scratch>()) {}
@@ -107,6 +112,62 @@ void CopyFields(Proto* msg, Event* e) {
 
 }  // namespace
 
+std::optional<Rejection> EventDecoder::CheckIdsAndTime(std::initializer_list<const std::string*> ids, int64_t ts_ms,
+                                                       int64_t now_ms) const {
+  // ids: user_id and item_id first (required), then optional ones.
+  auto it = ids.begin();
+  if ((*it)->empty()) return Rejection{RejectReason::kMissingUserId, "user_id is empty"};
+  if ((*++it)->empty()) return Rejection{RejectReason::kMissingItemId, "item_id is empty"};
+  for (const std::string* id : ids) {
+    if (id->size() > options_.max_id_bytes)
+      return Rejection{RejectReason::kIdTooLong, "an id is " + std::to_string(id->size()) + " bytes, limit " +
+                                                     std::to_string(options_.max_id_bytes)};
+  }
+  if (ts_ms <= 0) return Rejection{RejectReason::kInvalidTimestamp, "ts_ms must be > 0, got " + std::to_string(ts_ms)};
+  if (ts_ms > now_ms + options_.max_future_skew_ms)
+    return Rejection{RejectReason::kFutureTimestamp, "ts_ms " + std::to_string(ts_ms) + " is " +
+                                                         std::to_string(ts_ms - now_ms) + " ms ahead of the clock"};
+  return std::nullopt;
+}
+
+std::variant<PredictionRecord, Rejection> EventDecoder::DecodePrediction(std::string_view payload, int64_t now_ms) {
+  if (payload.empty()) return Rejection{RejectReason::kDecodeError, "empty message"};
+  const Encoding enc = Detect(payload);
+  std::string error;
+  v1::PredictionEvent& msg = scratch_->prediction;
+  bool ok = Parse(enc, payload, &msg, &error);
+  if (!ok && enc == Encoding::kJson && payload[0] != '{') ok = Parse(Encoding::kProtobuf, payload, &msg, &error);
+  if (!ok) return Rejection{RejectReason::kDecodeError, error};
+  PredictionRecord r;
+  r.request_id = std::move(*msg.mutable_request_id());
+  r.user_id = std::move(*msg.mutable_user_id());
+  r.item_id = std::move(*msg.mutable_item_id());
+  drift::Prediction& p = r.prediction;
+  p.model = std::move(*msg.mutable_model());
+  p.model_version = std::move(*msg.mutable_model_version());
+  p.score = msg.score();
+  p.ts_ms = msg.ts_ms();
+  if (auto rejection = CheckIdsAndTime({&r.user_id, &r.item_id, &r.request_id, &p.model, &p.model_version}, p.ts_ms, now_ms))
+    return *rejection;
+  if (p.model.empty()) return Rejection{RejectReason::kMissingModel, "model is empty"};
+  if (!(p.score >= 0.0 && p.score <= 1.0))
+    return Rejection{RejectReason::kInvalidScore, "score must be in [0, 1], got " + std::to_string(p.score)};
+  p.features.reserve(msg.features_size());
+  for (const auto& [name, value] : msg.features()) {
+    if (name.size() > options_.max_id_bytes) return Rejection{RejectReason::kIdTooLong, "a feature name is too long"};
+    p.features.emplace_back(name, value);
+  }
+  for (const auto& [name, value] : msg.cat_features()) {
+    if (name.size() > options_.max_id_bytes || value.size() > options_.max_id_bytes)
+      return Rejection{RejectReason::kIdTooLong, "a categorical feature name or value is too long"};
+    p.cat_features.emplace_back(name, value);
+  }
+  // protobuf maps iterate in no fixed order; sort so replays see the same order.
+  std::sort(p.features.begin(), p.features.end());
+  std::sort(p.cat_features.begin(), p.cat_features.end());
+  return r;
+}
+
 std::variant<Event, Rejection> EventDecoder::Decode(EventType type, std::string_view payload, int64_t now_ms) {
   if (payload.empty()) return Rejection{RejectReason::kDecodeError, "empty message"};
   const Encoding enc = Detect(payload);
@@ -124,17 +185,8 @@ std::variant<Event, Rejection> EventDecoder::Decode(EventType type, std::string_
   if (type == EventType::kView) CopyFields(&scratch_->view, &e);
   else CopyFields(&scratch_->click, &e);
 
-  if (e.user_id.empty()) return Rejection{RejectReason::kMissingUserId, "user_id is empty"};
-  if (e.item_id.empty()) return Rejection{RejectReason::kMissingItemId, "item_id is empty"};
-  for (const std::string* id : {&e.user_id, &e.item_id, &e.request_id, &e.category, &e.event_id}) {
-    if (id->size() > options_.max_id_bytes)
-      return Rejection{RejectReason::kIdTooLong, "an id is " + std::to_string(id->size()) + " bytes, limit " +
-                                                     std::to_string(options_.max_id_bytes)};
-  }
-  if (e.ts_ms <= 0) return Rejection{RejectReason::kInvalidTimestamp, "ts_ms must be > 0, got " + std::to_string(e.ts_ms)};
-  if (e.ts_ms > now_ms + options_.max_future_skew_ms)
-    return Rejection{RejectReason::kFutureTimestamp, "ts_ms " + std::to_string(e.ts_ms) + " is " +
-                                                         std::to_string(e.ts_ms - now_ms) + " ms ahead of the clock"};
+  if (auto rejection = CheckIdsAndTime({&e.user_id, &e.item_id, &e.request_id, &e.category, &e.event_id}, e.ts_ms, now_ms))
+    return *rejection;
   return e;
 }
 

@@ -12,19 +12,27 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "drift/model_monitor.h"
 #include "features/event.h"
 
 namespace featmon {
 
-enum class RejectReason { kDecodeError, kMissingUserId, kMissingItemId, kIdTooLong, kInvalidTimestamp, kFutureTimestamp };
+enum class RejectReason {
+  kDecodeError, kMissingUserId, kMissingItemId, kIdTooLong, kInvalidTimestamp, kFutureTimestamp,
+  kMissingModel,  // prediction without a model name
+  kInvalidScore,  // prediction score NaN or outside [0, 1]
+};
 inline constexpr RejectReason kAllRejectReasons[] = {
-    RejectReason::kDecodeError, RejectReason::kMissingUserId,     RejectReason::kMissingItemId,
-    RejectReason::kIdTooLong,   RejectReason::kInvalidTimestamp, RejectReason::kFutureTimestamp};
+    RejectReason::kDecodeError,      RejectReason::kMissingUserId,   RejectReason::kMissingItemId,
+    RejectReason::kIdTooLong,        RejectReason::kInvalidTimestamp, RejectReason::kFutureTimestamp,
+    RejectReason::kMissingModel,     RejectReason::kInvalidScore};
 std::string_view RejectReasonName(RejectReason r);  // "decode_error", ...
 
 enum class Encoding { kProtobuf, kConfluent, kJson };
@@ -32,6 +40,12 @@ enum class Encoding { kProtobuf, kConfluent, kJson };
 struct Rejection {
   RejectReason reason;
   std::string detail;
+};
+
+// A decoded PredictionEvent: the join fields and what the monitor needs.
+struct PredictionRecord {
+  std::string request_id, user_id, item_id;
+  drift::Prediction prediction;
 };
 
 struct DecoderOptions {
@@ -48,10 +62,14 @@ class EventDecoder {
 
   // `now_ms` is the wall clock, given by the caller; it only bounds future timestamps.
   std::variant<Event, Rejection> Decode(EventType type, std::string_view payload, int64_t now_ms);
+  // PredictionEvent: the same encodings and id/time rules, plus a model name
+  // and a score in [0, 1]. Feature names obey max_id_bytes too.
+  std::variant<PredictionRecord, Rejection> DecodePrediction(std::string_view payload, int64_t now_ms);
   static Encoding Detect(std::string_view payload);
 
  private:
   struct Scratch;
+  std::optional<Rejection> CheckIdsAndTime(std::initializer_list<const std::string*> ids, int64_t ts_ms, int64_t now_ms) const;
   DecoderOptions options_;
   std::unique_ptr<Scratch> scratch_;
 };

@@ -1,5 +1,8 @@
 #include "daemon/codec/event_decoder.h"
 
+#include <cmath>
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "featmon/v1/events.pb.h"
@@ -61,6 +64,73 @@ TEST(EventDecoderTest, RejectsWithReasons) {
   EXPECT_EQ(ReasonOf(d.Decode(EventType::kView, R"({"user_id":"u","item_id":"i","ts_ms":"soon"})", kNow)), RejectReason::kDecodeError);
 }
 
+v1::PredictionEvent Prediction(double score, const std::string& model = "ctr_ranker") {
+  v1::PredictionEvent p;
+  p.set_request_id("r1");
+  p.set_user_id("u1");
+  p.set_item_id("i9");
+  p.set_model(model);
+  p.set_model_version("v3");
+  p.set_score(score);
+  p.set_ts_ms(kNow - 5);
+  (*p.mutable_features())["age_days"] = 12.5;
+  (*p.mutable_features())["ctr_24h"] = 0.04;
+  (*p.mutable_cat_features())["device"] = "ios";
+  return p;
+}
+
+TEST(EventDecoderTest, DecodesPredictionsInAllThreeEncodings) {
+  EventDecoder d({});
+  const std::string proto = Prediction(0.25).SerializeAsString();
+  const std::string json = R"({"requestId":"r1","userId":"u1","itemId":"i9","model":"ctr_ranker","modelVersion":"v3",)"
+                           R"("score":0.25,"tsMs":")" + std::to_string(kNow - 5) +
+                           R"(","features":{"ctr_24h":0.04,"age_days":12.5},"cat_features":{"device":"ios"}})";
+  for (const std::string& payload : {proto, std::string("\0\0\0\0\7\0", 6) + proto, json}) {
+    auto r = d.DecodePrediction(payload, kNow);
+    ASSERT_TRUE(std::holds_alternative<PredictionRecord>(r)) << std::get<Rejection>(r).detail;
+    const PredictionRecord& rec = std::get<PredictionRecord>(r);
+    EXPECT_EQ(rec.request_id, "r1");
+    EXPECT_EQ(rec.user_id, "u1");
+    EXPECT_EQ(rec.item_id, "i9");
+    EXPECT_EQ(rec.prediction.model, "ctr_ranker");
+    EXPECT_EQ(rec.prediction.model_version, "v3");
+    EXPECT_EQ(rec.prediction.score, 0.25);
+    EXPECT_EQ(rec.prediction.ts_ms, kNow - 5);
+    // Sorted by name, whatever order the map iterated in.
+    ASSERT_EQ(rec.prediction.features.size(), 2u);
+    EXPECT_EQ(rec.prediction.features[0], (std::pair<std::string, double>("age_days", 12.5)));
+    EXPECT_EQ(rec.prediction.features[1], (std::pair<std::string, double>("ctr_24h", 0.04)));
+    ASSERT_EQ(rec.prediction.cat_features.size(), 1u);
+    EXPECT_EQ(rec.prediction.cat_features[0].second, "ios");
+  }
+}
+
+TEST(EventDecoderTest, RejectsBadPredictionsWithTheirOwnReasons) {
+  EventDecoder d({.max_future_skew_ms = 300'000, .max_id_bytes = 16});
+  auto reason = [&](const v1::PredictionEvent& p) {
+    auto r = d.DecodePrediction(p.SerializeAsString(), kNow);
+    return std::holds_alternative<Rejection>(r) ? std::get<Rejection>(r).reason : RejectReason::kDecodeError;
+  };
+  EXPECT_TRUE(std::holds_alternative<PredictionRecord>(d.DecodePrediction(Prediction(0.0).SerializeAsString(), kNow)));
+  EXPECT_TRUE(std::holds_alternative<PredictionRecord>(d.DecodePrediction(Prediction(1.0).SerializeAsString(), kNow)));
+  EXPECT_EQ(reason(Prediction(1.0000001)), RejectReason::kInvalidScore);
+  EXPECT_EQ(reason(Prediction(-0.1)), RejectReason::kInvalidScore);
+  EXPECT_EQ(reason(Prediction(std::nan(""))), RejectReason::kInvalidScore);
+  EXPECT_EQ(reason(Prediction(std::numeric_limits<double>::infinity())), RejectReason::kInvalidScore);
+  EXPECT_EQ(reason(Prediction(0.5, "")), RejectReason::kMissingModel);
+  auto p = Prediction(0.5);
+  p.set_user_id("");
+  EXPECT_EQ(reason(p), RejectReason::kMissingUserId);
+  p = Prediction(0.5);
+  p.set_ts_ms(kNow + 400'000);
+  EXPECT_EQ(reason(p), RejectReason::kFutureTimestamp);
+  p = Prediction(0.5);
+  (*p.mutable_cat_features())["device"] = std::string(17, 'x');
+  EXPECT_EQ(reason(p), RejectReason::kIdTooLong);
+  EXPECT_EQ(std::get<Rejection>(d.DecodePrediction("{\"score\":", kNow)).reason, RejectReason::kDecodeError);
+  EXPECT_EQ(RejectReasonName(RejectReason::kInvalidScore), "invalid_score");
+}
+
 TEST(EventDecoderTest, NeverCrashesOnMutatedInput) {
   EventDecoder d({});
   std::string base = ProtoView("user-1", "item-1", kNow);
@@ -72,6 +142,14 @@ TEST(EventDecoderTest, NeverCrashesOnMutatedInput) {
     for (int k = 0; k < 1 + static_cast<int>(x % 4); ++k) m[(x >> (8 * k)) % m.size()] = static_cast<char>(x >> (3 * k));
     if (x % 5 == 0) m.resize(x % (m.size() + 1));
     (void)d.Decode(i % 3 ? EventType::kView : EventType::kClick, m, kNow);
+  }
+  std::string prediction = Prediction(0.3).SerializeAsString();
+  for (int i = 0; i < 20000; ++i) {
+    std::string m = prediction;
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    for (int k = 0; k < 1 + static_cast<int>(x % 4); ++k) m[(x >> (8 * k)) % m.size()] = static_cast<char>(x >> (3 * k));
+    if (x % 5 == 0) m.resize(x % (m.size() + 1));
+    (void)d.DecodePrediction(m, kNow);
   }
 }
 

@@ -1,0 +1,106 @@
+// Monitoring core figures (scripts/dev.sh bench runs this; so can you:
+// build/bench/drift_bench). Each figure has a reference measured in the same
+// run: detectors against a bare running mean over the same stream, the
+// 500-feature evaluation against summing the same tiles without statistics.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "drift/detectors.h"
+#include "drift/model_monitor.h"
+
+namespace featmon::drift {
+namespace {
+
+std::vector<double> LossStream(size_t n) {
+  std::mt19937_64 rng(3);
+  std::bernoulli_distribution click(0.05);
+  std::vector<double> out(n);
+  for (double& x : out) x = click(rng) ? -std::log(0.05) : -std::log(0.95);
+  return out;
+}
+
+template <typename Detector>
+void BM_Detector(benchmark::State& state) {
+  auto stream = LossStream(1 << 20);
+  Detector d;
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(d.Update(stream[i++ & (stream.size() - 1)]));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Detector<Adwin>)->Name("detector_update/adwin");
+BENCHMARK(BM_Detector<Ddm>)->Name("detector_update/ddm");
+BENCHMARK(BM_Detector<PageHinkley>)->Name("detector_update/page_hinkley");
+
+void BM_RunningMeanReference(benchmark::State& state) {
+  auto stream = LossStream(1 << 20);
+  double mean = 0, n = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    n += 1;
+    mean += (stream[i++ & (stream.size() - 1)] - mean) / n;
+    benchmark::DoNotOptimize(mean);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RunningMeanReference)->Name("detector_update/reference_running_mean");
+
+constexpr int64_t kHour = 3'600'000, kPeriod = 300'000, kStart = 1'700'000'000'000 / kHour * kHour;
+
+// A model with `features` numeric features (a tenth categorical), two hours
+// of traffic at `per_tile` predictions per 5 minutes, reference frozen.
+std::unique_ptr<Monitor> Loaded(int features, int per_tile, MonitorOptions options) {
+  auto m = std::make_unique<Monitor>(options, std::map<std::string, MonitorOptions>{}, 4);
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> normal;
+  std::vector<std::string> names;
+  for (int f = 0; f < features; ++f) names.push_back("f" + std::to_string(f));
+  for (int64_t tile = 0; tile < 24; ++tile) {
+    for (int i = 0; i < per_tile; ++i) {
+      Prediction p;
+      p.model = "m";
+      p.model_version = "v";
+      p.ts_ms = kStart + tile * kPeriod + i;
+      p.sample_hash = rng();
+      p.score = 0.05;
+      for (int f = 0; f < features; ++f) {
+        if (f % 10 == 9) p.cat_features.emplace_back(names[f], "c" + std::to_string(rng() % 30));
+        else p.features.emplace_back(names[f], normal(rng) + (tile >= 12 ? 0.3 : 0.0));
+      }
+      m->Observe(p);
+    }
+    (void)m->AdvanceWatermark(kStart + tile * kPeriod + kPeriod - 1);
+  }
+  return m;
+}
+
+// One evaluation of every feature (all statistics, BH, report) per iteration.
+void BM_Evaluate(benchmark::State& state) {
+  MonitorOptions options;
+  options.min_samples = 100;
+  options.cooldown_ms = 0;
+  auto loaded = Loaded(static_cast<int>(state.range(0)), 200, options);
+  const std::string saved = loaded->SerializeModel("m");
+  const int64_t boundary = kStart + 24 * kPeriod;  // current window: the 12 shifted tiles
+  for (auto _ : state) {
+    state.PauseTiming();
+    Monitor m(options, {}, 4);
+    if (!m.RestoreModel("m", saved).ok()) state.SkipWithError("restore");
+    state.ResumeTiming();
+    auto out = m.AdvanceWatermark(boundary);
+    benchmark::DoNotOptimize(out);
+    if (out.drift_scores.empty()) state.SkipWithError("nothing evaluated");
+  }
+  state.counters["features"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_Evaluate)->Name("evaluate_model/features")->Arg(50)->Arg(500)->Unit(benchmark::kMillisecond);
+
+
+}  // namespace
+}  // namespace featmon::drift
+
+BENCHMARK_MAIN();
