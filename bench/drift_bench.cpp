@@ -86,15 +86,18 @@ void BM_Evaluate(benchmark::State& state) {
   auto loaded = Loaded(static_cast<int>(state.range(0)), 200, options);
   const std::string saved = loaded->SerializeModel("m");
   const int64_t boundary = kStart + 24 * kPeriod;  // current window: the 12 shifted tiles
+  std::unique_ptr<Monitor> m;
+  EvaluationOutput out;
   for (auto _ : state) {
-    state.PauseTiming();
-    Monitor m(options, {}, 4);
-    if (!m.RestoreModel("m", saved).ok()) state.SkipWithError("restore");
+    state.PauseTiming();  // a fresh copy of the same state, built and torn down untimed
+    out = {};
+    m = std::make_unique<Monitor>(options, std::map<std::string, MonitorOptions>{}, 4);
+    if (!m->RestoreModel("m", saved).ok()) state.SkipWithError("restore");
     state.ResumeTiming();
-    auto out = m.AdvanceWatermark(boundary);
+    out = m->AdvanceWatermark(boundary);
     benchmark::DoNotOptimize(out);
-    if (out.drift_scores.empty()) state.SkipWithError("nothing evaluated");
   }
+  if (out.drift_scores.empty()) state.SkipWithError("nothing evaluated");
   state.counters["features"] = static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_Evaluate)->Name("evaluate_model/features")->Arg(50)->Arg(500)->Unit(benchmark::kMillisecond);

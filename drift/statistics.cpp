@@ -157,13 +157,19 @@ double SmirnovSurvival(int64_t n, double x) {
   // n = 1e6) stays far inside the 1e-9 relative target.
   const double n_d = static_cast<double>(n);
   const int64_t last = static_cast<int64_t>(std::floor(n_d * (1.0 - x)));
+  // ln C(n, v) advances by ln((n - v + 1) / v), re-anchored on lgamma every
+  // 64 terms so rounding cannot accumulate.
   const double log_x = std::log(x), log_n_factorial = std::lgamma(n_d + 1);
-  double sum = 0;
+  double sum = 0, log_binomial = 0;
   for (int64_t v = 0; v <= last; ++v) {
     const double v_d = static_cast<double>(v);
     const double rest = 1.0 - x - v_d / n_d;
     if (rest <= 0) break;
-    const double log_binomial = log_n_factorial - std::lgamma(v_d + 1) - std::lgamma(n_d - v_d + 1);
+    if (v % 64 == 0) {
+      log_binomial = log_n_factorial - std::lgamma(v_d + 1) - std::lgamma(n_d - v_d + 1);
+    } else {
+      log_binomial += std::log((n_d - v_d + 1) / v_d);
+    }
     const double term = std::exp(log_binomial + log_x + (v_d - 1) * std::log(x + v_d / n_d) + (n_d - v_d) * std::log(rest));
     sum += term;
     if (v > 0 && term > 0 && 4.0 * static_cast<double>(last - v) * term < 1e-17 * sum) break;

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "features/byte_codec.h"
+#include "common/byte_codec.h"
 #include "features/entity_state.h"
 
 namespace featmon {
