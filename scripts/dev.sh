@@ -86,6 +86,7 @@ test_all() {
 bench() {
   install_missing "${PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
   build
+  "$BUILD/bench/drift_bench"
   "$ROOT/bench/run.sh" "$BUILD"
 }
 
