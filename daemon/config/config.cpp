@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -59,6 +60,34 @@ class Reader {
     auto d = ParseDurationMs(node.as<std::string>());
     if (!d.ok()) return Error(path, d.status().message());
     *out = *d;
+    return Status::Ok();
+  }
+  Status Double(const YAML::Node& node, const std::string& path, double* out) const {
+    if (!node) return Status::Ok();
+    if (!node.IsScalar()) return Error(path, "expected a number");
+    const std::string s = node.as<std::string>();
+    double v;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return Error(path, "'" + s + "' is not a number");
+    *out = v;
+    return Status::Ok();
+  }
+  Status Bool(const YAML::Node& node, const std::string& path, bool* out) const {
+    if (!node) return Status::Ok();
+    const std::string s = node.IsScalar() ? node.as<std::string>() : "";
+    if (s == "true") *out = true;
+    else if (s == "false") *out = false;
+    else return Error(path, "expected true or false");
+    return Status::Ok();
+  }
+  Status StringList(const YAML::Node& node, const std::string& path, std::vector<std::string>* out) const {
+    if (!node) return Status::Ok();
+    if (!node.IsSequence()) return Error(path, "expected a list");
+    out->clear();
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (!node[i].IsScalar()) return Error(path + "[" + std::to_string(i) + "]", "expected a string");
+      out->push_back(node[i].as<std::string>());
+    }
     return Status::Ok();
   }
   Status Bytes(const YAML::Node& node, const std::string& path, size_t* out) const {
@@ -130,17 +159,171 @@ Status ReadFeature(const Reader& r, const YAML::Node& node, EntityKind entity, c
   return Status::Ok();
 }
 
-Status ReadConfig(const Reader& r, const YAML::Node& root, Config* cfg) {
+Status ReadRule(const Reader& r, const YAML::Node& node, const std::string& path, drift::FeatureRule* rule) {
+  if (!node) return Status::Ok();
+  RETURN_IF_ERROR(r.CheckKeys(node, path, {"statistic", "warn", "alert"}));
+  if (const YAML::Node s = node["statistic"]) {
+    auto stat = drift::ParseStatistic(s.as<std::string>());
+    if (!stat)
+      return r.Error(path + ".statistic", "'" + s.as<std::string>() +
+                                              "' is not one of psi, ks, jensen_shannon, wasserstein, hellinger, chi2, l_infinity");
+    rule->statistic = *stat;
+  }
+  RETURN_IF_ERROR(r.Double(node["warn"], path + ".warn", &rule->warn));
+  RETURN_IF_ERROR(r.Double(node["alert"], path + ".alert", &rule->alert));
+  const bool p_value = drift::IsPValueTest(rule->statistic);
+  if (p_value ? rule->alert > rule->warn : rule->alert < rule->warn)
+    return r.Error(path, p_value ? "a p-value test needs alert <= warn" : "needs warn <= alert");
+  return Status::Ok();
+}
+
+// One model's monitoring options (monitoring.defaults or monitoring.models.<name>),
+// applied on top of what `o` already holds.
+Status ReadMonitorOptions(const Reader& r, const YAML::Node& node, const std::string& path,
+                          const std::string& config_dir, drift::MonitorOptions* o) {
+  RETURN_IF_ERROR(r.CheckKeys(node, path, {"reference", "profile", "window", "evaluation_period", "attribution_window",
+                                           "cooldown", "version_ttl", "min_samples", "consecutive_evaluations",
+                                           "numeric_bins", "top_k", "max_features", "max_versions", "numeric",
+                                           "categorical", "score", "label", "features", "skip_features", "calibration",
+                                           "retrain_on", "detectors"}));
+  if (const YAML::Node ref = node["reference"]) {
+    auto kind = drift::ParseReferenceKind(ref.as<std::string>());
+    if (!kind)
+      return r.Error(path + ".reference", "'" + ref.as<std::string>() +
+                                              "' is not one of first_window, previous_window, same_hour_last_week, profile");
+    o->reference = *kind;
+  }
+  if (const YAML::Node profile = node["profile"]) {
+    std::string file = profile.as<std::string>();
+    if (!file.empty() && file[0] != '/' && !config_dir.empty()) file = config_dir + "/" + file;
+    std::ifstream in(file);
+    if (!in) return r.Error(path + ".profile", "cannot read '" + file + "'");
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.contains("features") || !j["features"].is_object())
+      return r.Error(path + ".profile", "'" + file + "' is not a profile (JSON with a \"features\" object)");
+    o->profile = std::move(j);
+  }
+  if (o->reference == drift::ReferenceKind::kProfile && o->profile.is_null())
+    return r.Error(path + ".reference", "profile needs a profile file");
+  RETURN_IF_ERROR(r.Duration(node["window"], path + ".window", &o->window_ms));
+  RETURN_IF_ERROR(r.Duration(node["evaluation_period"], path + ".evaluation_period", &o->evaluation_period_ms));
+  RETURN_IF_ERROR(r.Duration(node["attribution_window"], path + ".attribution_window", &o->attribution_window_ms));
+  RETURN_IF_ERROR(r.Duration(node["cooldown"], path + ".cooldown", &o->cooldown_ms));
+  RETURN_IF_ERROR(r.Duration(node["version_ttl"], path + ".version_ttl", &o->version_ttl_ms));
+  if (o->evaluation_period_ms < 1000) return r.Error(path + ".evaluation_period", "must be at least 1s");
+  if (o->window_ms < o->evaluation_period_ms || o->window_ms % o->evaluation_period_ms != 0)
+    return r.Error(path + ".window", "must be a multiple of evaluation_period");
+  RETURN_IF_ERROR(r.Integer(node["min_samples"], path + ".min_samples", &o->min_samples, 1, 1'000'000'000));
+  RETURN_IF_ERROR(r.Integer(node["consecutive_evaluations"], path + ".consecutive_evaluations", &o->consecutive_evaluations, 1, 1000));
+  RETURN_IF_ERROR(r.Integer(node["numeric_bins"], path + ".numeric_bins", &o->numeric_bins, 2, 1000));
+  RETURN_IF_ERROR(r.Integer(node["top_k"], path + ".top_k", &o->top_k, 1, 10000));
+  RETURN_IF_ERROR(r.Integer(node["max_features"], path + ".max_features", &o->max_features, 1, 100000));
+  RETURN_IF_ERROR(r.Integer(node["max_versions"], path + ".max_versions", &o->max_versions, 1, 1000));
+  RETURN_IF_ERROR(ReadRule(r, node["numeric"], path + ".numeric", &o->numeric_rule));
+  RETURN_IF_ERROR(ReadRule(r, node["categorical"], path + ".categorical", &o->categorical_rule));
+  RETURN_IF_ERROR(ReadRule(r, node["score"], path + ".score", &o->score_rule));
+  RETURN_IF_ERROR(ReadRule(r, node["label"], path + ".label", &o->label_rule));
+  if (const YAML::Node f = node["features"]) {
+    if (!f.IsMap()) return r.Error(path + ".features", "expected a mapping of feature name to rule");
+    for (const auto& kv : f) {
+      const std::string name = kv.first.as<std::string>();
+      drift::FeatureRule rule = o->numeric_rule;
+      if (auto it = o->feature_rules.find(name); it != o->feature_rules.end()) rule = it->second;
+      RETURN_IF_ERROR(ReadRule(r, kv.second, path + ".features." + name, &rule));
+      o->feature_rules[name] = rule;
+    }
+  }
+  if (const YAML::Node skip = node["skip_features"]) {
+    std::vector<std::string> names;
+    RETURN_IF_ERROR(r.StringList(skip, path + ".skip_features", &names));
+    o->skip_features = {names.begin(), names.end()};
+  }
+  if (const YAML::Node c = node["calibration"]) {
+    if (!c.IsSequence() || c.size() != 2) return r.Error(path + ".calibration", "expected [low, high], e.g. [0.8, 1.25]");
+    RETURN_IF_ERROR(r.Double(c[0], path + ".calibration[0]", &o->calibration_low));
+    RETURN_IF_ERROR(r.Double(c[1], path + ".calibration[1]", &o->calibration_high));
+    if (!(o->calibration_low < 1 && 1 < o->calibration_high)) return r.Error(path + ".calibration", "needs low < 1 < high");
+  }
+  if (const YAML::Node on = node["retrain_on"]) {
+    std::vector<std::string> signals;
+    RETURN_IF_ERROR(r.StringList(on, path + ".retrain_on", &signals));
+    o->retrain_on_data_drift = o->retrain_on_prediction_drift = o->retrain_on_label_drift = o->retrain_on_calibration = false;
+    o->retrain_detectors.clear();
+    for (size_t i = 0; i < signals.size(); ++i) {
+      const std::string& s = signals[i];
+      if (s == "data") o->retrain_on_data_drift = true;
+      else if (s == "prediction") o->retrain_on_prediction_drift = true;
+      else if (s == "label") o->retrain_on_label_drift = true;
+      else if (s == "calibration") o->retrain_on_calibration = true;
+      else if (s == "adwin" || s == "ddm" || s == "page_hinkley") o->retrain_detectors.insert(s);
+      else return r.Error(path + ".retrain_on[" + std::to_string(i) + "]",
+                          "'" + s + "' is not one of data, prediction, label, calibration, adwin, ddm, page_hinkley");
+    }
+  }
+  if (const YAML::Node d = node["detectors"]) {
+    RETURN_IF_ERROR(r.CheckKeys(d, path + ".detectors", {"adwin", "ddm", "page_hinkley"}));
+    if (const YAML::Node a = d["adwin"]) {
+      RETURN_IF_ERROR(r.CheckKeys(a, path + ".detectors.adwin", {"delta", "clock"}));
+      RETURN_IF_ERROR(r.Double(a["delta"], path + ".detectors.adwin.delta", &o->adwin.delta));
+      RETURN_IF_ERROR(r.Integer(a["clock"], path + ".detectors.adwin.clock", &o->adwin.clock, 1, 1'000'000));
+      if (!(o->adwin.delta > 0 && o->adwin.delta < 1)) return r.Error(path + ".detectors.adwin.delta", "must be in (0, 1)");
+    }
+    if (const YAML::Node m = d["ddm"]) {
+      RETURN_IF_ERROR(r.CheckKeys(m, path + ".detectors.ddm", {"warning_level", "drift_level", "warm_start"}));
+      RETURN_IF_ERROR(r.Double(m["warning_level"], path + ".detectors.ddm.warning_level", &o->ddm.warning_level));
+      RETURN_IF_ERROR(r.Double(m["drift_level"], path + ".detectors.ddm.drift_level", &o->ddm.drift_level));
+      RETURN_IF_ERROR(r.Integer(m["warm_start"], path + ".detectors.ddm.warm_start", &o->ddm.warm_start, 1, 1'000'000'000));
+    }
+    if (const YAML::Node ph = d["page_hinkley"]) {
+      RETURN_IF_ERROR(r.CheckKeys(ph, path + ".detectors.page_hinkley", {"delta", "threshold", "alpha", "min_instances"}));
+      RETURN_IF_ERROR(r.Double(ph["delta"], path + ".detectors.page_hinkley.delta", &o->page_hinkley.delta));
+      RETURN_IF_ERROR(r.Double(ph["threshold"], path + ".detectors.page_hinkley.threshold", &o->page_hinkley.threshold));
+      RETURN_IF_ERROR(r.Double(ph["alpha"], path + ".detectors.page_hinkley.alpha", &o->page_hinkley.alpha));
+      RETURN_IF_ERROR(r.Integer(ph["min_instances"], path + ".detectors.page_hinkley.min_instances", &o->page_hinkley.min_instances, 1, 1'000'000'000));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadMonitoring(const Reader& r, const YAML::Node& m, const std::string& config_dir, MonitoringOptions* o) {
+  RETURN_IF_ERROR(r.CheckKeys(m, "monitoring", {"enabled", "max_models", "max_pending_labels", "allowed_lateness",
+                                                "webhooks", "webhook_attempts", "webhook_timeout", "defaults", "models"}));
+  RETURN_IF_ERROR(r.Bool(m["enabled"], "monitoring.enabled", &o->enabled));
+  RETURN_IF_ERROR(r.Integer(m["max_models"], "monitoring.max_models", &o->max_models, 1, 100000));
+  RETURN_IF_ERROR(r.Integer(m["max_pending_labels"], "monitoring.max_pending_labels", &o->max_pending_labels, 1, 1'000'000'000));
+  RETURN_IF_ERROR(r.Duration(m["allowed_lateness"], "monitoring.allowed_lateness", &o->allowed_lateness_ms));
+  RETURN_IF_ERROR(r.StringList(m["webhooks"], "monitoring.webhooks", &o->webhooks));
+  for (size_t i = 0; i < o->webhooks.size(); ++i)
+    if (o->webhooks[i].rfind("http://", 0) != 0)
+      return r.Error("monitoring.webhooks[" + std::to_string(i) + "]", "'" + o->webhooks[i] + "' is not an http:// URL");
+  RETURN_IF_ERROR(r.Integer(m["webhook_attempts"], "monitoring.webhook_attempts", &o->webhook_attempts, 1, 100));
+  RETURN_IF_ERROR(r.Duration(m["webhook_timeout"], "monitoring.webhook_timeout", &o->webhook_timeout_ms));
+  if (const YAML::Node d = m["defaults"]) RETURN_IF_ERROR(ReadMonitorOptions(r, d, "monitoring.defaults", config_dir, &o->defaults));
+  if (const YAML::Node models = m["models"]) {
+    if (!models.IsMap()) return r.Error("monitoring.models", "expected a mapping of model name to options");
+    for (const auto& kv : models) {
+      const std::string name = kv.first.as<std::string>();
+      drift::MonitorOptions mo = o->defaults;
+      RETURN_IF_ERROR(ReadMonitorOptions(r, kv.second, "monitoring.models." + name, config_dir, &mo));
+      o->models[name] = std::move(mo);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadConfig(const Reader& r, const YAML::Node& root, const std::string& config_dir, Config* cfg) {
   if (!root || root.IsNull()) return Status::Ok();
-  RETURN_IF_ERROR(r.CheckKeys(root, "", {"kafka", "ingest", "store", "http", "features"}));
+  RETURN_IF_ERROR(r.CheckKeys(root, "", {"kafka", "ingest", "store", "http", "monitoring", "features"}));
   if (const YAML::Node k = root["kafka"]) {
-    RETURN_IF_ERROR(r.CheckKeys(k, "kafka", {"brokers", "group_id", "topics", "dead_letter_topic", "embedded_partitions", "properties"}));
+    RETURN_IF_ERROR(r.CheckKeys(k, "kafka", {"brokers", "group_id", "topics", "dead_letter_topic", "retrain_topic", "embedded_partitions", "properties"}));
+    RETURN_IF_ERROR(r.String(k["retrain_topic"], "kafka.retrain_topic", &cfg->kafka.retrain_topic));
     RETURN_IF_ERROR(r.String(k["brokers"], "kafka.brokers", &cfg->kafka.brokers));
     RETURN_IF_ERROR(r.String(k["group_id"], "kafka.group_id", &cfg->kafka.group_id));
     RETURN_IF_ERROR(r.String(k["dead_letter_topic"], "kafka.dead_letter_topic", &cfg->kafka.dead_letter_topic));
     RETURN_IF_ERROR(r.Integer(k["embedded_partitions"], "kafka.embedded_partitions", &cfg->kafka.embedded_partitions, 1, 1024));
     if (const YAML::Node t = k["topics"]) {
-      RETURN_IF_ERROR(r.CheckKeys(t, "kafka.topics", {"views", "clicks"}));
+      RETURN_IF_ERROR(r.CheckKeys(t, "kafka.topics", {"views", "clicks", "predictions"}));
+      RETURN_IF_ERROR(r.String(t["predictions"], "kafka.topics.predictions", &cfg->kafka.predictions_topic));
       RETURN_IF_ERROR(r.String(t["views"], "kafka.topics.views", &cfg->kafka.views_topic));
       RETURN_IF_ERROR(r.String(t["clicks"], "kafka.topics.clicks", &cfg->kafka.clicks_topic));
     }
@@ -174,6 +357,7 @@ Status ReadConfig(const Reader& r, const YAML::Node& root, Config* cfg) {
     Status st = ParseHostPort(cfg->http.listen, &host, &port);
     if (!st.ok()) return r.Error("http.listen", st.message());
   }
+  if (const YAML::Node m = root["monitoring"]) RETURN_IF_ERROR(ReadMonitoring(r, m, config_dir, &cfg->monitoring));
   if (const YAML::Node f = root["features"]) {
     RETURN_IF_ERROR(r.CheckKeys(f, "features", {"user", "item"}));
     cfg->features.clear();
@@ -221,7 +405,9 @@ Result<Config> LoadConfigString(const std::string& yaml, const std::string& sour
   }
   try {
     YAML::Node root = YAML::Load(yaml);
-    Status st = ReadConfig(reader, root, &cfg);
+    const size_t slash = source_name.rfind('/');
+    const std::string dir = source_name.front() == '<' ? "" : slash == std::string::npos ? "." : source_name.substr(0, slash);
+    Status st = ReadConfig(reader, root, dir, &cfg);
     if (!st.ok()) return st;
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(source_name + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);

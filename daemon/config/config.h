@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "drift/model_monitor.h"
 #include "features/feature_spec.h"
 
 namespace featmon {
@@ -18,6 +19,8 @@ struct KafkaOptions {
   std::string group_id = "featmond";           // consumer group. Default: featmond
   std::string views_topic = "views";           // ViewEvent topic. Default: views
   std::string clicks_topic = "clicks";         // ClickEvent topic. Default: clicks
+  std::string predictions_topic = "predictions";  // PredictionEvent topic. Default: predictions
+  std::string retrain_topic = "featmon.retrain";  // RetrainRequest output, keyed by model. Default: featmon.retrain
   std::string dead_letter_topic = "featmon.dlq";  // rejected messages. Default: featmon.dlq
   int embedded_partitions = 8;                 // partitions per topic of --embedded-kafka. Default: 8
   std::map<std::string, std::string> properties;  // passed to librdkafka verbatim. Default: none
@@ -43,12 +46,27 @@ struct HttpOptions {
   int threads = 2;                        // I/O threads. Default: 2
 };
 
+// Model monitoring: a second consumer (group "<group_id>.monitor") reads the
+// predictions and clicks topics; see drift/model_monitor.h for the semantics.
+struct MonitoringOptions {
+  bool enabled = true;                       // consume predictions and monitor models. Default: true
+  size_t max_models = 20;                    // models tracked; predictions of others are counted and skipped. Default: 20
+  size_t max_pending_labels = 2'000'000;     // predictions waiting for a label; beyond, no label is tracked. Default: 2,000,000
+  int64_t allowed_lateness_ms = 30'000;      // watermark = slowest partition's event time minus this. Default: 30s
+  std::vector<std::string> webhooks;         // http://host:port/path URLs POSTed each retrain request. Default: none
+  int webhook_attempts = 6;                  // tries per request and URL, with backoff 0.5s, 1s, 2s, ... Default: 6
+  int64_t webhook_timeout_ms = 5'000;        // per attempt. Default: 5s
+  drift::MonitorOptions defaults;            // every model unless overridden (monitoring.defaults)
+  std::map<std::string, drift::MonitorOptions> models;  // per model (monitoring.models.<name>), on top of defaults
+};
+
 struct Config {
   std::string source = "<embedded default>";  // where it was read from, for messages
   KafkaOptions kafka;
   IngestOptions ingest;
   StoreOptions store;
   HttpOptions http;
+  MonitoringOptions monitoring;
   std::vector<FeatureSpec> features;
 };
 

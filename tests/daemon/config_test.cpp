@@ -69,6 +69,61 @@ TEST(ConfigTest, ErrorsNameFileKeyAndProblem) {
   ExpectError("kafka: [1, 2", "line");
 }
 
+TEST(ConfigTest, MonitoringDefaultsMatchTheLibraryAndModelsOverrideThem) {
+  auto def = LoadDefaultConfig();
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  const drift::MonitorOptions lib;
+  const drift::MonitorOptions& o = def->monitoring.defaults;
+  // The shipped YAML spells out the library's defaults; they must agree.
+  EXPECT_TRUE(def->monitoring.enabled);
+  EXPECT_EQ(o.window_ms, lib.window_ms);
+  EXPECT_EQ(o.evaluation_period_ms, lib.evaluation_period_ms);
+  EXPECT_EQ(o.attribution_window_ms, lib.attribution_window_ms);
+  EXPECT_EQ(o.cooldown_ms, lib.cooldown_ms);
+  EXPECT_EQ(o.min_samples, lib.min_samples);
+  EXPECT_EQ(o.consecutive_evaluations, lib.consecutive_evaluations);
+  EXPECT_EQ(o.numeric_rule.alert, 0.2);
+  EXPECT_EQ(o.categorical_rule.statistic, drift::Statistic::kJensenShannon);
+  EXPECT_EQ(o.retrain_detectors, lib.retrain_detectors);
+  EXPECT_EQ(o.page_hinkley.alpha, lib.page_hinkley.alpha);
+  EXPECT_EQ(def->kafka.predictions_topic, "predictions");
+  EXPECT_EQ(def->kafka.retrain_topic, "featmon.retrain");
+
+  auto cfg = LoadConfigString(R"(
+monitoring:
+  webhooks: [http://127.0.0.1:9/hook]
+  defaults: {window: 30m, evaluation_period: 1m}
+  models:
+    ctr_ranker:
+      reference: previous_window
+      features: {age: {statistic: ks, warn: 0.05, alert: 0.01}}
+      skip_features: [debug_flag]
+      retrain_on: [data, ddm]
+)", "m.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  const auto& m = cfg->monitoring.models.at("ctr_ranker");
+  EXPECT_EQ(m.window_ms, 30 * 60'000);  // inherited from defaults
+  EXPECT_EQ(m.reference, drift::ReferenceKind::kPreviousWindow);
+  EXPECT_EQ(m.feature_rules.at("age").statistic, drift::Statistic::kKs);
+  EXPECT_TRUE(m.skip_features.count("debug_flag"));
+  EXPECT_FALSE(m.retrain_on_calibration);
+  EXPECT_TRUE(m.retrain_detectors.count("ddm"));
+  EXPECT_EQ(cfg->monitoring.webhooks.size(), 1u);
+}
+
+TEST(ConfigTest, MonitoringErrorsNameTheKey) {
+  ExpectError("monitoring: {defaults: {window: 7m}}", "monitoring.defaults.window: must be a multiple of evaluation_period");
+  ExpectError("monitoring: {defaults: {reference: yesterday}}", "monitoring.defaults.reference: 'yesterday'");
+  ExpectError("monitoring: {models: {m: {numeric: {statistic: mean}}}}", "monitoring.models.m.numeric.statistic: 'mean'");
+  ExpectError("monitoring: {models: {m: {numeric: {warn: 0.3, alert: 0.2}}}}", "monitoring.models.m.numeric: needs warn <= alert");
+  ExpectError("monitoring: {models: {m: {retrain_on: [data, vibes]}}}", "monitoring.models.m.retrain_on[1]: 'vibes'");
+  ExpectError("monitoring: {webhooks: [ftp://x]}", "monitoring.webhooks[0]");
+  ExpectError("monitoring: {models: {m: {reference: profile}}}", "needs a profile file");
+  ExpectError("monitoring: {models: {m: {profile: /nonexistent.json}}}", "monitoring.models.m.profile: cannot read");
+  ExpectError("monitoring: {defaults: {calibration: [1.2, 0.8]}}", "monitoring.defaults.calibration: needs low < 1 < high");
+  ExpectError("monitoring: {enabled: maybe}", "monitoring.enabled: expected true or false");
+}
+
 TEST(ConfigTest, HostPort) {
   std::string host;
   uint16_t port;
