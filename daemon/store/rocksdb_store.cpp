@@ -102,8 +102,13 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   entity_cf.periodic_compaction_seconds = 24 * 3600;
 
   rocksdb::ColumnFamilyOptions meta_cf;
+  // Monitoring state: a few model values rewritten often, and pending labels
+  // written once and deleted once. No expiry filter: the monitor deletes.
+  rocksdb::ColumnFamilyOptions monitor_cf;
+  monitor_cf.compression = rocksdb::kLZ4Compression;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, entity_cf},
-                                                      {"meta", meta_cf}};
+                                                      {"meta", meta_cf},
+                                                      {"monitor", monitor_cf}};
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &store->handles_, &db);
   if (!s.ok()) {
@@ -114,6 +119,7 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   store->db_.reset(db);
   store->entities_ = store->handles_[0];
   store->meta_ = store->handles_[1];
+  store->monitor_ = store->handles_[2];
   store->write_options_.sync = options.sync_writes;
 
   std::string format;
@@ -251,7 +257,23 @@ Status RocksDbStore::Commit(const CommitBatch& batch) {
     PutFixed(&value, cp.stream_time_ms);
     wb.Put(meta_, PartitionKey(kCheckpointPrefix, tp), value).PermitUncheckedError();
   }
+  for (const MonitorWrite& w : batch.monitor) {
+    if (w.value) wb.Put(monitor_, w.key, *w.value).PermitUncheckedError();
+    else wb.Delete(monitor_, w.key).PermitUncheckedError();
+  }
   return FromRocks(db_->Write(write_options_, &wb), "committing state");
+}
+
+Status RocksDbStore::ScanMonitor(const std::function<Status(std::string_view, std::string_view)>& visit) {
+  rocksdb::ReadOptions scan;
+  scan.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, monitor_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Status st = visit(std::string_view(it->key().data(), it->key().size()),
+                      std::string_view(it->value().data(), it->value().size()));
+    if (!st.ok()) return st;
+  }
+  return FromRocks(it->status(), "reading monitoring state");
 }
 
 uint64_t RocksDbStore::ApproximateEntityCount() const {

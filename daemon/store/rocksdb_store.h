@@ -42,6 +42,7 @@ class RocksDbStore final : public StateStore {
   Result<std::optional<std::string>> Get(ShardId shard, EntityKind kind, std::string_view id) override;
   Status GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) override;
   Status Commit(const CommitBatch& batch) override;
+  Status ScanMonitor(const std::function<Status(std::string_view, std::string_view)>& visit) override;
   uint64_t ApproximateEntityCount() const override;
   uint64_t DiskBytes() const override;
   std::pair<uint64_t, uint64_t> CompactionBacklog() const override;
@@ -54,6 +55,7 @@ class RocksDbStore final : public StateStore {
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* entities_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* monitor_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::WriteOptions write_options_;
   mutable std::shared_mutex shards_mu_;

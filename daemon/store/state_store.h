@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,8 +37,16 @@ struct EntityWrite {
   std::string value;  // EncodeEntityState(...)
 };
 
+// Monitoring state (column family "monitor"): per-model state and pending
+// labels, keyed by the monitor.
+struct MonitorWrite {
+  std::string key;
+  std::optional<std::string> value;  // nullopt deletes the key
+};
+
 struct CommitBatch {
   std::vector<EntityWrite> entities;
+  std::vector<MonitorWrite> monitor;
   std::vector<std::pair<TopicPartition, Checkpoint>> checkpoints;
 };
 
@@ -59,8 +68,11 @@ class StateStore {
   // One entity's state in every shard, present ones only.
   virtual Status GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) = 0;
 
-  // Writes entity states and checkpoints in one atomic batch.
+  // Writes entity states, monitoring state and checkpoints in one atomic batch.
   virtual Status Commit(const CommitBatch& batch) = 0;
+  // Every monitoring key and value, in key order; stops at the first error
+  // the visitor returns.
+  virtual Status ScanMonitor(const std::function<Status(std::string_view key, std::string_view value)>& visit) = 0;
 
   // Approximate numbers for /metrics: live keys and bytes on disk.
   virtual uint64_t ApproximateEntityCount() const = 0;

@@ -64,6 +64,7 @@ class FlakyStore : public StateStore {
   Result<std::optional<std::string>> Get(ShardId s, EntityKind k, std::string_view id) override { return inner_->Get(s, k, id); }
   Status GetAllShards(EntityKind k, std::string_view id, std::vector<std::string>* v) override { return inner_->GetAllShards(k, id, v); }
   Status Commit(const CommitBatch& b) override { return fail ? Status::IOError("No space left on device") : inner_->Commit(b); }
+  Status ScanMonitor(const std::function<Status(std::string_view, std::string_view)>& v) override { return inner_->ScanMonitor(v); }
   uint64_t ApproximateEntityCount() const override { return 0; }
   uint64_t DiskBytes() const override { return 0; }
 

@@ -46,6 +46,36 @@ TEST(RocksDbStoreTest, CommitsStatesAndCheckpointsTogetherAndReopens) {
   EXPECT_TRUE(values.empty());
 }
 
+TEST(RocksDbStoreTest, MonitorStateCommitsWithCheckpointsAndScansBack) {
+  TempDir dir;
+  TopicPartition tp{"monitor:predictions", 0};
+  {
+    auto store = RocksDbStore::Open({dir.path()});
+    ASSERT_TRUE(store.ok());
+    CommitBatch batch;
+    batch.monitor = {{"mctr", "model-state"}, {"pr|1|i", "pending"}, {"pr|2|i", "pending-2"}};
+    batch.checkpoints.push_back({tp, {7, 70}});
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+    CommitBatch second;
+    second.monitor = {{"pr|1|i", std::nullopt}, {"mctr", "model-state-2"}};
+    ASSERT_TRUE((*store)->Commit(second).ok());
+  }
+  auto store = RocksDbStore::Open({dir.path()});
+  ASSERT_TRUE(store.ok());
+  std::vector<std::pair<std::string, std::string>> seen;
+  ASSERT_TRUE((*store)->ScanMonitor([&](std::string_view k, std::string_view v) {
+    seen.emplace_back(k, v);
+    return Status::Ok();
+  }).ok());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], (std::pair<std::string, std::string>("mctr", "model-state-2")));
+  EXPECT_EQ(seen[1], (std::pair<std::string, std::string>("pr|2|i", "pending-2")));
+  EXPECT_EQ((*(*store)->LoadCheckpoint(tp))->next_offset, 7);
+  // A visitor's error stops the scan and is returned.
+  Status st = (*store)->ScanMonitor([](std::string_view, std::string_view) { return Status::Corruption("bad"); });
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+}
+
 TEST(RocksDbStoreTest, ExpiryFilterDropsIdleEntitiesOnCompaction) {
   TempDir dir;
   auto set = FeatureSet::Compile(testing::DefaultSpecs());
