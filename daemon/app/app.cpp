@@ -76,7 +76,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   ingest.decoder.max_id_bytes = cfg.ingest.max_id_bytes;
   std::vector<std::unique_ptr<IngestPipeline>> pipelines;
   for (int w = 0; w < cfg.ingest.workers; ++w) {
-    auto dlq = KafkaDeadLetterProducer::Create(kafka, cfg.kafka.dead_letter_topic);
+    auto dlq = KafkaTopicProducer::Create(kafka, cfg.kafka.dead_letter_topic);
     if (!dlq.ok()) return InConfig(cfg, dlq.status());
     app->dead_letters_.push_back(std::move(*dlq));
     pipelines.push_back(std::make_unique<IngestPipeline>(ingest, app->features_.get(), app->store_.get(),

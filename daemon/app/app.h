@@ -17,7 +17,7 @@ namespace featmon {
 class EmbeddedBroker;
 class RocksDbStore;
 class KafkaConsumer;
-class KafkaDeadLetterProducer;
+class KafkaTopicProducer;
 class Metrics;
 class IngestWorkers;
 class FeatureApi;
@@ -53,7 +53,7 @@ class App {
   std::unique_ptr<FeatureSet> features_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<RocksDbStore> store_;
-  std::vector<std::unique_ptr<KafkaDeadLetterProducer>> dead_letters_;  // one per worker: flush failures stay theirs
+  std::vector<std::unique_ptr<KafkaTopicProducer>> dead_letters_;  // one per worker: flush failures stay theirs
   std::unique_ptr<IngestWorkers> workers_;
   std::unique_ptr<KafkaConsumer> consumer_;
   std::unique_ptr<FeatureApi> api_;

@@ -224,7 +224,7 @@ Status KafkaConsumer::Close() {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<KafkaDeadLetterProducer>> KafkaDeadLetterProducer::Create(const KafkaClientOptions& options,
+Result<std::unique_ptr<KafkaTopicProducer>> KafkaTopicProducer::Create(const KafkaClientOptions& options,
                                                                                  std::string topic) {
   std::map<std::string, std::string> settings = {
       {"bootstrap.servers", options.brokers},
@@ -236,31 +236,32 @@ Result<std::unique_ptr<KafkaDeadLetterProducer>> KafkaDeadLetterProducer::Create
     if (k.rfind("security.", 0) == 0 || k.rfind("sasl.", 0) == 0 || k.rfind("ssl.", 0) == 0 || k == "client.id")
       settings[k] = v;
   }
-  std::unique_ptr<KafkaDeadLetterProducer> p(new KafkaDeadLetterProducer());
+  std::unique_ptr<KafkaTopicProducer> p(new KafkaTopicProducer());
   p->topic_ = std::move(topic);
-  auto rk = NewKafkaClient(RD_KAFKA_PRODUCER, settings, "dead-letter producer", [&](rd_kafka_conf_t* conf) {
+  const std::string what = "producer for " + p->topic_;
+  auto rk = NewKafkaClient(RD_KAFKA_PRODUCER, settings, what.c_str(), [&](rd_kafka_conf_t* conf) {
     rd_kafka_conf_set_opaque(conf, p.get());
-    rd_kafka_conf_set_dr_msg_cb(conf, &KafkaDeadLetterProducer::DeliveryCb);
+    rd_kafka_conf_set_dr_msg_cb(conf, &KafkaTopicProducer::DeliveryCb);
   });
   if (!rk.ok()) return rk.status();
   p->rk_ = *rk;
   return p;
 }
 
-KafkaDeadLetterProducer::~KafkaDeadLetterProducer() {
+KafkaTopicProducer::~KafkaTopicProducer() {
   if (!rk_) return;
   rd_kafka_flush(rk_, 5000);
   rd_kafka_destroy(rk_);
 }
 
-void KafkaDeadLetterProducer::DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+void KafkaTopicProducer::DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   if (msg->err) {
-    static_cast<KafkaDeadLetterProducer*>(opaque)->failed_.fetch_add(1);
-    spdlog::error("dead-letter delivery failed: {}", rd_kafka_err2str(msg->err));
+    static_cast<KafkaTopicProducer*>(opaque)->failed_.fetch_add(1);
+    spdlog::error("delivery to {} failed: {}", rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
   }
 }
 
-Status KafkaDeadLetterProducer::Send(const InputMessage& msg, std::string_view reason, std::string_view detail) {
+Status KafkaTopicProducer::Send(const InputMessage& msg, std::string_view reason, std::string_view detail) {
   rd_kafka_headers_t* h = rd_kafka_headers_new(5);
   const std::string partition = std::to_string(msg.partition), offset = std::to_string(msg.offset);
   rd_kafka_header_add(h, "featmon.reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
@@ -268,28 +269,40 @@ Status KafkaDeadLetterProducer::Send(const InputMessage& msg, std::string_view r
   rd_kafka_header_add(h, "featmon.source.topic", -1, msg.topic.data(), static_cast<ssize_t>(msg.topic.size()));
   rd_kafka_header_add(h, "featmon.source.partition", -1, partition.data(), static_cast<ssize_t>(partition.size()));
   rd_kafka_header_add(h, "featmon.source.offset", -1, offset.data(), static_cast<ssize_t>(offset.size()));
+  return ProduceWithHeaders(msg.key, msg.payload, h);
+}
+
+Status KafkaTopicProducer::Produce(std::string_view key, std::string_view value) {
+  return ProduceWithHeaders(key, value, nullptr);
+}
+
+Status KafkaTopicProducer::ProduceWithHeaders(std::string_view key, std::string_view value, rd_kafka_headers_t* h) {
   rd_kafka_resp_err_t e;
   for (int attempt = 0;; ++attempt) {
-    e = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic_.c_str()),
-                          RD_KAFKA_V_VALUE(const_cast<char*>(msg.payload.data()), msg.payload.size()),
-                          RD_KAFKA_V_KEY(const_cast<char*>(msg.key.data()), msg.key.size()),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+    e = h ? rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END)
+          : rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 100) break;
     rd_kafka_poll(rk_, 10);  // local queue full: let deliveries drain
   }
   if (e) {
-    rd_kafka_headers_destroy(h);  // ownership passes to librdkafka only on success
-    return Status::Unavailable(std::string("dead-letter produce: ") + rd_kafka_err2str(e));
+    if (h) rd_kafka_headers_destroy(h);  // ownership passes to librdkafka only on success
+    return Status::Unavailable("produce to " + topic_ + ": " + rd_kafka_err2str(e));
   }
   rd_kafka_poll(rk_, 0);
   return Status::Ok();
 }
 
-Status KafkaDeadLetterProducer::Flush(int timeout_ms) {
+Status KafkaTopicProducer::Flush(int timeout_ms) {
   rd_kafka_resp_err_t e = rd_kafka_flush(rk_, timeout_ms);
-  if (e) return Status::Unavailable(std::string("dead-letter flush: ") + rd_kafka_err2str(e));
+  if (e) return Status::Unavailable("flush of " + topic_ + ": " + rd_kafka_err2str(e));
   if (int64_t failed = failed_.exchange(0); failed > 0)
-    return Status::Unavailable(std::to_string(failed) + " dead-letter messages were not delivered");
+    return Status::Unavailable(std::to_string(failed) + " messages to " + topic_ + " were not delivered");
   return Status::Ok();
 }
 

@@ -60,15 +60,19 @@ class KafkaConsumer final {
   bool closed_ = false;
 };
 
-class KafkaDeadLetterProducer final : public DeadLetterSink {
+// An idempotent producer to one topic: dead letters (with reason headers) or
+// plain keyed records such as retrain requests.
+class KafkaTopicProducer final : public DeadLetterSink {
  public:
-  static Result<std::unique_ptr<KafkaDeadLetterProducer>> Create(const KafkaClientOptions& options, std::string topic);
-  ~KafkaDeadLetterProducer() override;
+  static Result<std::unique_ptr<KafkaTopicProducer>> Create(const KafkaClientOptions& options, std::string topic);
+  ~KafkaTopicProducer() override;
   Status Send(const InputMessage& msg, std::string_view reason, std::string_view detail) override;
+  Status Produce(std::string_view key, std::string_view value);
   Status Flush(int timeout_ms) override;
 
  private:
-  KafkaDeadLetterProducer() = default;
+  KafkaTopicProducer() = default;
+  Status ProduceWithHeaders(std::string_view key, std::string_view value, rd_kafka_headers_t* headers);
   static void DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
   rd_kafka_t* rk_ = nullptr;
   std::string topic_;

@@ -31,7 +31,36 @@ Metrics::Metrics(const std::string& version)
       store_disk_bytes_(prometheus::BuildGauge().Name("featmon_store_disk_bytes")
                             .Help("Bytes of entity state in RocksDB SST files").Register(*registry_).Add({})),
       cache_entities_(prometheus::BuildGauge().Name("featmon_cache_entities")
-                          .Help("Entity states held in memory between commits").Register(*registry_).Add({})) {
+                          .Help("Entity states held in memory between commits").Register(*registry_).Add({})),
+      drift_score_(prometheus::BuildGauge().Name("featmon_drift_score")
+                       .Help("Drift statistic of a signal at the last evaluation (reference vs current window)")
+                       .Register(*registry_)),
+      drift_detected_(prometheus::BuildGauge().Name("featmon_drift_detected")
+                          .Help("1 while a signal is alerting (drifting for consecutive evaluations)").Register(*registry_)),
+      logloss_(prometheus::BuildGauge().Name("featmon_model_logloss")
+                   .Help("Log loss on matured labels of the last evaluated window").Register(*registry_)),
+      normalized_entropy_(prometheus::BuildGauge().Name("featmon_model_normalized_entropy")
+                              .Help("Log loss over the entropy of the window's click rate").Register(*registry_)),
+      calibration_(prometheus::BuildGauge().Name("featmon_model_calibration_ratio")
+                       .Help("Sum of predicted scores over clicks, matured labels").Register(*registry_)),
+      auc_(prometheus::BuildGauge().Name("featmon_model_auc").Help("ROC AUC on matured labels").Register(*registry_)),
+      labels_matured_(prometheus::BuildCounter().Name("featmon_labels_matured_total")
+                          .Help("Predictions whose label is final, by label (clicked, not_clicked)").Register(*registry_)),
+      retrain_requests_(prometheus::BuildCounter().Name("featmon_retrain_requests_total")
+                            .Help("Retrain requests raised, by model and reason signal").Register(*registry_)),
+      monitor_dropped_(prometheus::BuildCounter().Name("featmon_monitor_dropped_total")
+                           .Help("Predictions not monitored or not labelled because of a configured limit")
+                           .Register(*registry_)),
+      monitor_late_(prometheus::BuildCounter().Name("featmon_monitor_late_predictions_total")
+                        .Help("Predictions older than the monitoring watermark (counted in later windows only)")
+                        .Register(*registry_).Add({})),
+      monitor_watermark_(prometheus::BuildGauge().Name("featmon_monitor_watermark_seconds")
+                             .Help("Event-time watermark of model monitoring, epoch seconds").Register(*registry_).Add({})),
+      monitor_pending_(prometheus::BuildGauge().Name("featmon_monitor_pending_labels")
+                           .Help("Predictions waiting for a click or the end of their attribution window")
+                           .Register(*registry_).Add({})),
+      webhook_failures_(prometheus::BuildCounter().Name("featmon_webhook_failures_total")
+                            .Help("Retrain webhook deliveries given up after every attempt").Register(*registry_).Add({})) {
   prometheus::BuildGauge().Name("featmon_build_info").Help("Build of this featmond; always 1")
       .Register(*registry_).Add({{"version", version}}).Set(1);
 }
@@ -47,6 +76,51 @@ prometheus::Gauge& Metrics::ConsumerLag(const std::string& topic, int32_t partit
 prometheus::Histogram& Metrics::HttpRequestDuration(const std::string& route) {
   return http_duration_.Add({{"route", route}}, kLatencyBuckets);
 }
+
+void Metrics::SetDriftScore(const std::string& model, const std::string& version, const std::string& signal,
+                            const std::string& feature, const std::string& statistic, double value) {
+  auto& g = drift_score_.Add({{"model", model}, {"model_version", version}, {"signal", signal}, {"feature", feature},
+                              {"statistic", statistic}});
+  g.Set(value);
+  std::lock_guard lock(version_series_mu_);
+  version_series_[{model, version}].insert({&drift_score_, &g});
+}
+
+void Metrics::SetDriftDetected(const std::string& model, const std::string& version, const std::string& signal,
+                               const std::string& feature, bool drifting) {
+  auto& g = drift_detected_.Add({{"model", model}, {"model_version", version}, {"signal", signal}, {"feature", feature}});
+  g.Set(drifting ? 1 : 0);
+  std::lock_guard lock(version_series_mu_);
+  version_series_[{model, version}].insert({&drift_detected_, &g});
+}
+
+void Metrics::SetModelPerformance(const std::string& model, const std::string& version, double logloss,
+                                  double normalized_entropy, double calibration, double auc) {
+  std::lock_guard lock(version_series_mu_);
+  auto& series = version_series_[{model, version}];
+  for (auto [family, value] : {std::pair{&logloss_, logloss}, {&normalized_entropy_, normalized_entropy},
+                               {&calibration_, calibration}, {&auc_, auc}}) {
+    auto& g = family->Add({{"model", model}, {"model_version", version}});
+    g.Set(value);
+    series.insert({family, &g});
+  }
+}
+
+void Metrics::RemoveModelVersion(const std::string& model, const std::string& version) {
+  std::lock_guard lock(version_series_mu_);
+  auto it = version_series_.find({model, version});
+  if (it == version_series_.end()) return;
+  for (auto [family, gauge] : it->second) family->Remove(gauge);
+  version_series_.erase(it);
+}
+
+prometheus::Counter& Metrics::LabelsMatured(const std::string& model, const std::string& label) {
+  return labels_matured_.Add({{"model", model}, {"label", label}});
+}
+prometheus::Counter& Metrics::RetrainRequests(const std::string& model, const std::string& reason) {
+  return retrain_requests_.Add({{"model", model}, {"reason", reason}});
+}
+prometheus::Counter& Metrics::MonitorDropped(const std::string& reason) { return monitor_dropped_.Add({{"reason", reason}}); }
 
 std::string Metrics::Serialize() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());

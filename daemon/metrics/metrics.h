@@ -13,7 +13,10 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 namespace featmon {
@@ -35,6 +38,25 @@ class Metrics {
   prometheus::Gauge& StoreDiskBytes() { return store_disk_bytes_; }
   prometheus::Gauge& CacheEntities() { return cache_entities_; }
 
+  // ---- model monitoring. Labels are model, model_version, signal, feature and
+  // statistic names: bounded by monitoring.max_models, max_versions and
+  // max_features.
+  void SetDriftScore(const std::string& model, const std::string& version, const std::string& signal,
+                     const std::string& feature, const std::string& statistic, double value);
+  void SetDriftDetected(const std::string& model, const std::string& version, const std::string& signal,
+                        const std::string& feature, bool drifting);
+  void SetModelPerformance(const std::string& model, const std::string& version, double logloss,
+                           double normalized_entropy, double calibration, double auc);
+  // Drops every series of a model_version that is gone.
+  void RemoveModelVersion(const std::string& model, const std::string& version);
+  prometheus::Counter& LabelsMatured(const std::string& model, const std::string& label);
+  prometheus::Counter& RetrainRequests(const std::string& model, const std::string& reason);
+  prometheus::Counter& MonitorDropped(const std::string& reason);  // max_models, max_pending_labels
+  prometheus::Counter& MonitorLatePredictions() { return monitor_late_; }
+  prometheus::Gauge& MonitorWatermark() { return monitor_watermark_; }
+  prometheus::Gauge& MonitorPendingLabels() { return monitor_pending_; }
+  prometheus::Counter& WebhookFailures() { return webhook_failures_; }
+
   // Prometheus text exposition of everything registered.
   std::string Serialize() const;
 
@@ -50,6 +72,24 @@ class Metrics {
   prometheus::Gauge& store_entities_;
   prometheus::Gauge& store_disk_bytes_;
   prometheus::Gauge& cache_entities_;
+
+  prometheus::Family<prometheus::Gauge>& drift_score_;
+  prometheus::Family<prometheus::Gauge>& drift_detected_;
+  prometheus::Family<prometheus::Gauge>& logloss_;
+  prometheus::Family<prometheus::Gauge>& normalized_entropy_;
+  prometheus::Family<prometheus::Gauge>& calibration_;
+  prometheus::Family<prometheus::Gauge>& auc_;
+  prometheus::Family<prometheus::Counter>& labels_matured_;
+  prometheus::Family<prometheus::Counter>& retrain_requests_;
+  prometheus::Family<prometheus::Counter>& monitor_dropped_;
+  prometheus::Counter& monitor_late_;
+  prometheus::Gauge& monitor_watermark_;
+  prometheus::Gauge& monitor_pending_;
+  prometheus::Counter& webhook_failures_;
+  std::mutex version_series_mu_;
+  // Every gauge of a (model, version), with its family, for RemoveModelVersion.
+  std::map<std::pair<std::string, std::string>, std::set<std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>>>
+      version_series_;
 };
 
 }  // namespace featmon
