@@ -6,6 +6,9 @@
 
 #include "daemon/app/feature_api.h"
 #include "daemon/app/ingest_workers.h"
+#include "daemon/app/monitor_pipeline.h"
+#include "daemon/app/retrain_publisher.h"
+#include "daemon/http/webhook_notifier.h"
 #include "daemon/http/http_server.h"
 #include "daemon/kafka/embedded_broker.h"
 #include "daemon/kafka/kafka_client.h"
@@ -43,7 +46,8 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   app->bootstrap_ = cfg.kafka.brokers;
   if (app->options_.embedded_kafka) {
     auto broker = EmbeddedBroker::Start({1, cfg.kafka.embedded_partitions,
-                                         {cfg.kafka.views_topic, cfg.kafka.clicks_topic, cfg.kafka.dead_letter_topic}});
+                                         {cfg.kafka.views_topic, cfg.kafka.clicks_topic, cfg.kafka.predictions_topic,
+                                          cfg.kafka.dead_letter_topic, cfg.kafka.retrain_topic}});
     if (!broker.ok()) return broker.status();
     app->broker_ = std::move(*broker);
     app->bootstrap_ = app->broker_->bootstrap();
@@ -93,6 +97,12 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   api_options.max_id_bytes = cfg.ingest.max_id_bytes;
   app->api_ = std::make_unique<FeatureApi>(api_options, app->features_.get(), app->store_.get(), app->workers_.get(),
                                            app->metrics_.get(), clock);
+  if (cfg.monitoring.enabled) {
+    Status monitoring = app->StartMonitoring(kafka);
+    if (!monitoring.ok()) return monitoring;
+    app->api_->set_monitoring(app->monitor_.get());
+  }
+
   HttpServerOptions http;
   Status st = ParseHostPort(cfg.http.listen, &http.host, &http.port);
   if (!st.ok()) return Status::InvalidArgument(cfg.source + ": http.listen: " + st.message());
@@ -103,7 +113,77 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
 
   app->workers_->Start(app->consumer_.get());
   app->group_thread_ = std::thread([a = app.get()] { a->ServeGroupEvents(); });
+  if (app->monitor_) app->monitor_thread_ = std::thread([a = app.get()] { a->RunMonitoring(); });
   return app;
+}
+
+Status App::StartMonitoring(const KafkaClientOptions& kafka) {
+  const Config& cfg = options_.config;
+  auto dlq = KafkaTopicProducer::Create(kafka, cfg.kafka.dead_letter_topic);
+  if (!dlq.ok()) return InConfig(cfg, dlq.status());
+  monitor_dead_letters_ = std::move(*dlq);
+  auto retrain = KafkaTopicProducer::Create(kafka, cfg.kafka.retrain_topic);
+  if (!retrain.ok()) return InConfig(cfg, retrain.status());
+  retrain_producer_ = std::move(*retrain);
+  if (!cfg.monitoring.webhooks.empty()) {
+    WebhookOptions hooks;
+    hooks.urls = cfg.monitoring.webhooks;
+    hooks.attempts = cfg.monitoring.webhook_attempts;
+    hooks.timeout_ms = cfg.monitoring.webhook_timeout_ms;
+    hooks.on_give_up = [m = metrics_.get()] { m->WebhookFailures().Increment(); };
+    auto notifier = WebhookNotifier::Start(hooks);
+    if (!notifier.ok()) return Status::InvalidArgument(cfg.source + ": monitoring.webhooks: " + notifier.status().message());
+    webhooks_ = std::move(*notifier);
+  }
+  retrain_publisher_ = std::make_unique<RetrainPublisher>(retrain_producer_.get(), webhooks_.get());
+
+  MonitorPipelineOptions options;
+  options.predictions_topic = cfg.kafka.predictions_topic;
+  options.clicks_topic = cfg.kafka.clicks_topic;
+  options.commit_interval_ms = cfg.ingest.commit_interval_ms;
+  options.poll_batch = cfg.ingest.poll_batch;
+  options.allowed_lateness_ms = cfg.monitoring.allowed_lateness_ms;
+  options.max_pending_labels = cfg.monitoring.max_pending_labels;
+  options.max_models = cfg.monitoring.max_models;
+  options.defaults = cfg.monitoring.defaults;
+  options.models = cfg.monitoring.models;
+  options.decoder.max_future_skew_ms = cfg.ingest.max_future_skew_ms;
+  options.decoder.max_id_bytes = cfg.ingest.max_id_bytes;
+  monitor_ = std::make_unique<MonitorPipeline>(options, store_.get(), monitor_dead_letters_.get(),
+                                               retrain_publisher_.get(), metrics_.get(), options_.clock);
+  Status loaded = monitor_->Load();
+  if (!loaded.ok()) return loaded;
+
+  KafkaClientOptions monitor_kafka = kafka;
+  monitor_kafka.group_id = cfg.kafka.group_id + ".monitor";
+  monitor_kafka.topics = {cfg.kafka.predictions_topic, cfg.kafka.clicks_topic};
+  auto consumer = KafkaConsumer::Create(monitor_kafka, monitor_.get(), 1);
+  if (!consumer.ok()) return InConfig(cfg, consumer.status());
+  monitor_consumer_ = std::move(*consumer);
+  monitor_->set_source(monitor_consumer_->worker_source(0));
+  return Status::Ok();
+}
+
+// The monitor's group events and its pipeline share this thread, so a
+// rebalance never races a batch.
+void App::RunMonitoring() {
+  int64_t last_error_log = 0;
+  while (!stop_.load()) {
+    Status st = monitor_consumer_->ServeEvents(0);
+    if (st.ok()) st = monitor_->RunOnce(100);
+    if (!st.ok()) {
+      const int64_t now = options_.clock->MonotonicNs();
+      if (now - last_error_log > 5'000'000'000) {
+        spdlog::error("monitoring: {}", st.ToString());
+        last_error_log = now;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  Status st = monitor_->Commit();
+  if (!st.ok()) spdlog::error("monitoring: final commit failed: {}", st.ToString());
+  Status closed = monitor_consumer_->Close();
+  if (!closed.ok()) spdlog::warn("monitoring consumer: {}", closed.ToString());
 }
 
 // Serves group events (rebalances) while the workers consume.
@@ -132,8 +212,12 @@ Status App::Stop() {
   stopped_ = true;
   RequestStop();
   if (group_thread_.joinable()) group_thread_.join();
+  if (monitor_thread_.joinable()) monitor_thread_.join();
   if (http_) http_->Stop();
   for (auto& dlq : dead_letters_) (void)dlq->Flush(5000);
+  if (monitor_dead_letters_) (void)monitor_dead_letters_->Flush(5000);
+  if (retrain_producer_) (void)retrain_producer_->Flush(5000);
+  if (webhooks_) (void)webhooks_->WaitIdle(2000);  // a little time for a last retrain notification
   return final_status_;
 }
 

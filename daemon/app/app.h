@@ -15,9 +15,13 @@
 namespace featmon {
 
 class EmbeddedBroker;
+struct KafkaClientOptions;
 class RocksDbStore;
 class KafkaConsumer;
 class KafkaTopicProducer;
+class MonitorPipeline;
+class RetrainPublisher;
+class WebhookNotifier;
 class Metrics;
 class IngestWorkers;
 class FeatureApi;
@@ -46,6 +50,8 @@ class App {
  private:
   App() = default;
   void ServeGroupEvents();
+  Status StartMonitoring(const KafkaClientOptions& kafka);
+  void RunMonitoring();
 
   AppOptions options_;
   std::string bootstrap_;
@@ -58,6 +64,14 @@ class App {
   std::unique_ptr<KafkaConsumer> consumer_;
   std::unique_ptr<FeatureApi> api_;
   std::unique_ptr<HttpServer> http_;
+  // Model monitoring: its own consumer, pipeline and thread.
+  std::unique_ptr<KafkaTopicProducer> monitor_dead_letters_;
+  std::unique_ptr<KafkaTopicProducer> retrain_producer_;
+  std::unique_ptr<WebhookNotifier> webhooks_;
+  std::unique_ptr<RetrainPublisher> retrain_publisher_;
+  std::unique_ptr<MonitorPipeline> monitor_;
+  std::unique_ptr<KafkaConsumer> monitor_consumer_;
+  std::thread monitor_thread_;
   std::thread group_thread_;  // serves rebalances; the workers have their own threads
   std::atomic<bool> stop_{false};
   Status final_status_;

@@ -108,7 +108,7 @@ FeatureApi::FeatureApi(FeatureApiOptions options, const FeatureSet* features, St
       pipeline_(pipeline),
       metrics_(metrics),
       clock_(clock) {
-  for (const char* route : {"features", "features_batch", "status", "healthz", "readyz", "metrics", "other"})
+  for (const char* route : {"features", "features_batch", "monitoring", "status", "healthz", "readyz", "metrics", "other"})
     route_latency_[route] = &metrics_->HttpRequestDuration(route);
 }
 
@@ -144,6 +144,19 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
     return Single(kind, id, query);
   }
   if (request.method != "GET") return JsonError(405, "method not allowed");
+  constexpr std::string_view kModels = "/v1/monitoring/models";
+  if (path.rfind(kModels, 0) == 0) {
+    *route = "monitoring";
+    if (!monitoring_) return JsonError(404, "model monitoring is disabled (monitoring.enabled: false)");
+    std::string_view rest = std::string_view(path).substr(kModels.size());
+    if (rest.empty() || rest == "/") return {200, "application/json", monitoring_->AllReports()};
+    if (rest[0] != '/') return JsonError(404, "no route for " + path);
+    std::string model;
+    if (!PercentDecode(rest.substr(1), &model)) return JsonError(400, "bad percent-encoding in model");
+    auto report = monitoring_->ModelReport(model);
+    if (!report) return JsonError(404, "model '" + model + "' has not been seen on the predictions topic");
+    return {200, "application/json", *report};
+  }
   if (path == "/healthz") {
     *route = "healthz";
     return {200, "application/json", "{\"status\":\"ok\"}"};

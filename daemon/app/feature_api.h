@@ -2,6 +2,7 @@
 //
 //   GET  /v1/features/{user|item}/{id}[?as_of_ms=N]
 //   POST /v1/features/batch   {"entity":"user","ids":[...],"as_of_ms":N}
+//   GET  /v1/monitoring/models, /v1/monitoring/models/{model}
 //   GET  /v1/status, /healthz, /readyz, /metrics
 //
 // Lookups read committed state only (what the last commit wrote), so an
@@ -15,6 +16,7 @@
 
 #include "common/clock.h"
 #include "daemon/app/ingest_workers.h"
+#include "daemon/app/monitor_pipeline.h"
 #include "daemon/http/http_server.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/store/state_store.h"
@@ -34,6 +36,8 @@ class FeatureApi {
   FeatureApi(FeatureApiOptions options, const FeatureSet* features, StateStore* store,
              const IngestStatus* ingest, Metrics* metrics, const Clock* clock);
   HttpResponse Handle(const HttpRequest& request);
+  // Monitoring reports; without them /v1/monitoring answers 404.
+  void set_monitoring(const MonitoringReports* reports) { monitoring_ = reports; }
 
   // One entity as the JSON object the API returns; exposed for tests and the batch route.
   Status LookupJson(EntityKind kind, std::string_view id, int64_t as_of_ms, std::string* out);
@@ -52,6 +56,7 @@ class FeatureApi {
   FeatureEngine engine_;
   StateStore* store_;
   const IngestStatus* pipeline_;
+  const MonitoringReports* monitoring_ = nullptr;
   Metrics* metrics_;
   const Clock* clock_;
   std::map<std::string, prometheus::Histogram*> route_latency_;

@@ -1,0 +1,329 @@
+#include "daemon/app/monitor_pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "common/byte_codec.h"
+
+namespace featmon {
+
+namespace {
+// Keys of the monitor column family.
+constexpr char kModelPrefix[] = "m/";   // + model: drift::Monitor::SerializeModel
+constexpr char kLabelPrefix[] = "l/";   // + LabelJoiner stored key
+constexpr char kWatermarkKey[] = "w";   // fixed64 watermark
+
+// The reason label of featmon_retrain_requests_total.
+std::string ReasonLabel(const drift::RetrainReason& r) {
+  if (r.signal == "data") return "data_drift";
+  if (r.signal == "prediction") return "prediction_drift";
+  if (r.signal == "label") return "label_drift";
+  return r.feature;  // calibration, adwin, ddm, page_hinkley
+}
+}  // namespace
+
+TopicPartition MonitorCheckpointName(const TopicPartition& tp) { return {"monitor:" + tp.topic, tp.partition}; }
+
+MonitorPipeline::MonitorPipeline(MonitorPipelineOptions options, StateStore* store, DeadLetterSink* dead_letters,
+                                 RetrainSink* retrain, Metrics* metrics, const Clock* clock)
+    : options_(std::move(options)),
+      store_(store),
+      dead_letters_(dead_letters),
+      retrain_(retrain),
+      metrics_(metrics),
+      clock_(clock),
+      decoder_(options_.decoder),
+      monitor_(options_.defaults, options_.models, options_.max_models),
+      joiner_(options_.defaults.attribution_window_ms, options_.max_pending_labels) {
+  for (RejectReason r : kAllRejectReasons)
+    reject_counters_[r] = &metrics_->EventsRejected(options_.predictions_topic, std::string(RejectReasonName(r)));
+  consumed_ = &metrics_->EventsConsumed(options_.predictions_topic);
+  last_commit_ns_ = clock_->MonotonicNs();
+}
+
+MonitorPipeline::~MonitorPipeline() = default;
+
+Status MonitorPipeline::Load() {
+  size_t models = 0, labels = 0;
+  Status st = store_->ScanMonitor([&](std::string_view key, std::string_view value) -> Status {
+    if (key.starts_with(kModelPrefix)) {
+      ++models;
+      return monitor_.RestoreModel(std::string(key.substr(sizeof(kModelPrefix) - 1)), value);
+    }
+    if (key.starts_with(kLabelPrefix)) {
+      ++labels;
+      return joiner_.Restore(key.substr(sizeof(kLabelPrefix) - 1), value);
+    }
+    if (key == kWatermarkKey) {
+      ByteReader r(value);
+      int64_t w = 0;
+      if (!r.ReadFixed(&w)) return Status::Corruption("monitoring watermark");
+      watermark_ms_ = w;
+      return Status::Ok();
+    }
+    return Status::Corruption("unknown monitoring key " + std::string(key));
+  });
+  if (!st.ok()) return Status(st.code() == StatusCode::kCorruption ? Status::Corruption("monitoring state: " + st.message()) : st);
+  (void)monitor_.TakeChangedModels();
+  (void)joiner_.TakeDirty();
+  metrics_->MonitorPendingLabels().Set(static_cast<double>(joiner_.pending()));
+  metrics_->MonitorWatermark().Set(static_cast<double>(watermark_ms_.load()) / 1000.0);
+  spdlog::info("monitoring: restored {} models, {} label entries, watermark {}", models, labels, watermark_ms_.load());
+  PublishReports();
+  return Status::Ok();
+}
+
+Status MonitorPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::vector<int64_t>* start_offsets) {
+  start_offsets->assign(tps.size(), -1);
+  for (size_t i = 0; i < tps.size(); ++i) {
+    auto p = std::make_unique<Partition>();
+    p->tp = tps[i];
+    if (tps[i].topic == options_.predictions_topic) p->predictions = true;
+    else if (tps[i].topic != options_.clicks_topic) return Status::InvalidArgument("monitor assigned unknown topic " + tps[i].topic);
+    auto cp = store_->LoadCheckpoint(MonitorCheckpointName(tps[i]));
+    if (!cp.ok()) return cp.status();
+    if (cp->has_value()) {
+      p->next_offset = (*cp)->next_offset;
+      p->stream_time_ms = (*cp)->stream_time_ms;
+      (*start_offsets)[i] = p->next_offset;
+    }
+    // Lag of the clicks topic is the ingest pipeline's series; only predictions here.
+    if (p->predictions) p->lag = &metrics_->ConsumerLag(tps[i].topic, tps[i].partition);
+    spdlog::info("monitoring: assigned {}/{}, resuming at {}", tps[i].topic, tps[i].partition,
+                 p->next_offset >= 0 ? std::to_string(p->next_offset) : std::string("the start"));
+    partitions_.push_back(std::move(p));
+  }
+  return Status::Ok();
+}
+
+void MonitorPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
+  Status st = Commit();
+  if (!st.ok()) spdlog::error("monitoring: commit before revoke failed, the next owner replays: {}", st.ToString());
+  for (const auto& tp : tps) {
+    auto it = std::find_if(partitions_.begin(), partitions_.end(), [&](const auto& p) { return p->tp == tp; });
+    if (it == partitions_.end()) continue;
+    if ((*it)->lag) metrics_->RemoveConsumerLag((*it)->lag);
+    partitions_.erase(it);
+  }
+}
+
+MonitorPipeline::Partition* MonitorPipeline::Find(const InputMessage& msg) {
+  for (auto& p : partitions_)
+    if (p->tp.partition == msg.partition && p->tp.topic == msg.topic) return p.get();
+  return nullptr;
+}
+
+Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
+  if (commit_failing_) {
+    Status st = Commit();
+    if (!st.ok()) return st;
+  }
+  batch_.clear();
+  Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
+  if (!st.ok()) return st;
+  const int64_t now_ms = clock_->NowMs();
+  uint64_t consumed = 0;
+  for (const InputMessage& msg : batch_) {
+    Partition* p = Find(msg);
+    if (!p || (p->next_offset >= 0 && msg.offset < p->next_offset)) continue;  // not ours, or already in the state
+    if (p->predictions) {
+      ++consumed;
+      ProcessPrediction(msg, now_ms);
+    } else {
+      ProcessClick(msg, now_ms);
+    }
+    p->next_offset = msg.offset + 1;
+  }
+  if (consumed) consumed_->Increment(static_cast<double>(consumed));
+  AdvanceWatermark();
+  if (clock_->MonotonicNs() - last_commit_ns_ >= options_.commit_interval_ms * 1'000'000) return Commit();
+  return Status::Ok();
+}
+
+void MonitorPipeline::ProcessPrediction(const InputMessage& msg, int64_t now_ms) {
+  auto decoded = decoder_.DecodePrediction(msg.payload, now_ms);
+  if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+    reject_counters_[rejection->reason]->Increment();
+    Status st = dead_letters_->Send(msg, RejectReasonName(rejection->reason), rejection->detail);
+    if (!st.ok()) spdlog::error("monitoring: dead letter not sent: {}", st.ToString());
+    dead_letters_pending_ = true;
+    return;
+  }
+  PredictionRecord& rec = std::get<PredictionRecord>(decoded);
+  drift::Prediction& p = rec.prediction;
+  Partition* part = Find(msg);
+  part->stream_time_ms = std::max(part->stream_time_ms, p.ts_ms);
+  if (p.ts_ms < watermark_ms_.load()) metrics_->MonitorLatePredictions().Increment();
+  // Identity hash for the reference sample: same prediction, same hash, on every replay.
+  p.sample_hash = std::hash<std::string>()(rec.request_id + '\x1f' + rec.user_id + '\x1f' + rec.item_id + '\x1f' +
+                                           std::to_string(p.ts_ms));
+  if (!monitor_.Observe(p)) {
+    metrics_->MonitorDropped("max_models").Increment();
+    return;
+  }
+  std::string key = rec.request_id.empty() ? drift::JoinKeyByUser(rec.user_id, rec.item_id)
+                                           : drift::JoinKeyByRequest(rec.request_id, rec.item_id);
+  if (!joiner_.AddPrediction(key, {p.model, p.model_version, p.score, p.ts_ms}))
+    metrics_->MonitorDropped("max_pending_labels").Increment();
+}
+
+void MonitorPipeline::ProcessClick(const InputMessage& msg, int64_t now_ms) {
+  // Bad clicks are the ingest pipeline's to dead-letter; here they are skipped.
+  auto decoded = decoder_.Decode(EventType::kClick, msg.payload, now_ms);
+  const Event* e = std::get_if<Event>(&decoded);
+  if (!e) return;
+  Partition* part = Find(msg);
+  part->stream_time_ms = std::max(part->stream_time_ms, e->ts_ms);
+  std::vector<std::string> keys;
+  if (!e->request_id.empty()) keys.push_back(drift::JoinKeyByRequest(e->request_id, e->item_id));
+  keys.push_back(drift::JoinKeyByUser(e->user_id, e->item_id));
+  if (auto matched = joiner_.AddClick(keys, e->ts_ms))
+    monitor_.OnClickAttributed(matched->model, matched->model_version, matched->ts_ms);
+}
+
+void MonitorPipeline::AdvanceWatermark() {
+  if (partitions_.empty()) return;
+  if (source_) {
+    std::vector<TopicPartition> tps;
+    for (const auto& p : partitions_) tps.push_back(p->tp);
+    for (const auto& mark : source_->HighWatermarks(tps))
+      for (auto& p : partitions_)
+        if (p->tp == mark.tp) p->high_watermark = mark.high_watermark;
+  }
+  int64_t slowest_behind = std::numeric_limits<int64_t>::max(), fastest = 0;
+  bool any_behind = false;
+  for (const auto& p : partitions_) {
+    // Unknown end: hold. Nothing consumed yet: behind unless the partition is empty.
+    const bool behind = p->high_watermark < 0 ||
+                        (p->next_offset < 0 ? p->high_watermark > 0 : p->next_offset < p->high_watermark);
+    if (behind) {
+      any_behind = true;
+      slowest_behind = std::min(slowest_behind, p->stream_time_ms);
+    }
+    fastest = std::max(fastest, p->stream_time_ms);
+    if (p->lag && p->high_watermark >= 0 && p->next_offset >= 0)
+      p->lag->Set(static_cast<double>(std::max<int64_t>(0, p->high_watermark - p->next_offset)));
+  }
+  const int64_t event_time = any_behind ? slowest_behind : fastest;
+  if (event_time <= 0) return;
+  const int64_t candidate = event_time - options_.allowed_lateness_ms;
+  if (candidate <= watermark_ms_.load()) return;
+  watermark_ms_ = candidate;
+  watermark_changed_ = true;
+  metrics_->MonitorWatermark().Set(static_cast<double>(candidate) / 1000.0);
+
+  for (const drift::MaturedLabel& label : joiner_.Advance(candidate)) {
+    monitor_.OnLabel(label);
+    metrics_->LabelsMatured(label.model, label.clicked ? "clicked" : "not_clicked").Increment();
+  }
+  metrics_->MonitorPendingLabels().Set(static_cast<double>(joiner_.pending()));
+  drift::EvaluationOutput out = monitor_.AdvanceWatermark(candidate);
+  if (!out.changed_models.empty()) Publish(out);
+}
+
+void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
+  for (const auto& g : out.drift_scores) metrics_->SetDriftScore(g.model, g.model_version, g.signal, g.feature, g.statistic, g.value);
+  for (const auto& g : out.detected) metrics_->SetDriftDetected(g.model, g.model_version, g.signal, g.feature, g.drifting);
+  for (const auto& g : out.performance)
+    metrics_->SetModelPerformance(g.model, g.model_version, g.logloss, g.normalized_entropy, g.calibration, g.auc);
+  for (const auto& [model, version] : out.removed_versions) metrics_->RemoveModelVersion(model, version);
+  for (const auto& r : out.retrain_requests) {
+    std::set<std::string> reasons;
+    std::string summary;
+    for (const auto& reason : r.reasons) {
+      reasons.insert(ReasonLabel(reason));
+      summary += (summary.empty() ? "" : ", ") + reason.signal + "/" + reason.feature + " " + reason.statistic + "=" +
+                 std::to_string(reason.value);
+    }
+    for (const auto& reason : reasons) metrics_->RetrainRequests(r.model, reason).Increment();
+    spdlog::warn("monitoring: retrain requested for {} {} at event time {}: {}", r.model, r.model_version,
+                 r.event_time_ms, summary);
+    Status st = retrain_->Publish(r);
+    if (!st.ok()) spdlog::error("monitoring: retrain request not produced: {}", st.ToString());
+    retrain_pending_ = true;
+  }
+  PublishReports();
+}
+
+void MonitorPipeline::PublishReports() {
+  std::map<std::string, std::string> reports;
+  for (const auto& model : monitor_.Models()) reports[model] = monitor_.Report(model)->dump();
+  std::lock_guard lock(reports_mu_);
+  reports_ = std::move(reports);
+}
+
+std::optional<std::string> MonitorPipeline::ModelReport(const std::string& model) const {
+  std::lock_guard lock(reports_mu_);
+  auto it = reports_.find(model);
+  if (it == reports_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string MonitorPipeline::AllReports() const {
+  std::lock_guard lock(reports_mu_);
+  std::string out = "{\"watermark_ms\":" + std::to_string(watermark_ms_.load()) + ",\"models\":[";
+  bool first = true;
+  for (const auto& [model, report] : reports_) {
+    out += (first ? "" : ",") + report;
+    first = false;
+  }
+  return out + "]}";
+}
+
+Status MonitorPipeline::FailCommit(const Status& st) {
+  commit_failing_ = true;
+  healthy_ = false;
+  metrics_->CommitFailures().Increment();
+  return st;
+}
+
+Status MonitorPipeline::Commit() {
+  last_commit_ns_ = clock_->MonotonicNs();
+  // Whatever the offsets skip must be durable elsewhere first.
+  if (dead_letters_pending_) {
+    Status st = dead_letters_->Flush(10'000);
+    if (!st.ok()) return FailCommit(st);
+    dead_letters_pending_ = false;
+  }
+  if (retrain_pending_) {
+    Status st = retrain_->Flush(10'000);
+    if (!st.ok()) return FailCommit(st);
+    retrain_pending_ = false;
+  }
+  for (auto& m : monitor_.TakeChangedModels()) unwritten_models_.insert(std::move(m));
+  for (auto& k : joiner_.TakeDirty()) unwritten_label_keys_.insert(std::move(k));
+  CommitBatch batch;
+  for (const auto& model : unwritten_models_) batch.monitor.push_back({kModelPrefix + model, monitor_.SerializeModel(model)});
+  for (const auto& key : unwritten_label_keys_) batch.monitor.push_back({kLabelPrefix + key, joiner_.Encode(key)});
+  if (watermark_changed_) {
+    std::string w;
+    PutFixed(&w, watermark_ms_.load());
+    batch.monitor.push_back({kWatermarkKey, w});
+  }
+  for (const auto& p : partitions_)
+    if (p->next_offset >= 0) batch.checkpoints.push_back({MonitorCheckpointName(p->tp), {p->next_offset, p->stream_time_ms}});
+  if (batch.monitor.empty() && batch.checkpoints.empty()) return Status::Ok();
+  auto start = clock_->MonotonicNs();
+  Status st = store_->Commit(batch);
+  if (!st.ok()) {
+    spdlog::error("monitoring: commit failed, offsets held: {}", st.ToString());
+    return FailCommit(st);
+  }
+  metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - start) / 1e9);
+  unwritten_models_.clear();
+  unwritten_label_keys_.clear();
+  watermark_changed_ = false;
+  commit_failing_ = false;
+  healthy_ = true;
+  if (source_) {
+    std::vector<std::pair<TopicPartition, int64_t>> offsets;
+    for (const auto& p : partitions_)
+      if (p->next_offset >= 0) offsets.emplace_back(p->tp, p->next_offset);
+    source_->CommitForMonitoring(offsets);
+  }
+  return Status::Ok();
+}
+
+}  // namespace featmon

@@ -1,0 +1,141 @@
+// The monitoring loop: predictions and clicks in (its own consumer group,
+// "<group_id>.monitor", one member), labels attributed, models monitored on
+// event time, retrain requests out; state committed with the offsets that
+// produced it, as the ingest pipeline does for features.
+//
+// Watermark: the smallest event time among the partitions that still have
+// messages to read (a partition whose high watermark is not known yet counts
+// as behind), or the largest among all when every partition is caught up,
+// minus `allowed_lateness`, never moving back. Reading a backlog therefore
+// advances it as slowly as the slowest partition, so a replay evaluates the
+// same windows; live, an idle partition does not hold it back.
+//
+// Exactly-once: model state, pending labels, the watermark and the next
+// offset of every partition go in one store commit. Retrain requests and
+// dead letters are flushed before that commit, so a crash can repeat a
+// request (at least once; its model, version and event time identify it)
+// but never lose one.
+//
+// Thread-safety: RunOnce, Commit, Load and the rebalance callbacks run on one
+// thread (the App serves this consumer's group events on it). The report
+// accessors are safe from any thread.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "daemon/codec/event_decoder.h"
+#include "daemon/kafka/message_source.h"
+#include "daemon/metrics/metrics.h"
+#include "daemon/store/state_store.h"
+#include "drift/label_joiner.h"
+#include "drift/model_monitor.h"
+
+namespace featmon {
+
+// Where retrain requests go (the retrain topic and the webhooks).
+class RetrainSink {
+ public:
+  virtual ~RetrainSink() = default;
+  virtual Status Publish(const drift::RetrainRequest& request) = 0;
+  // Waits until every published request is acknowledged by Kafka.
+  virtual Status Flush(int timeout_ms) = 0;
+};
+
+// Read side for /v1/monitoring/models.
+class MonitoringReports {
+ public:
+  virtual ~MonitoringReports() = default;
+  virtual std::optional<std::string> ModelReport(const std::string& model) const = 0;  // JSON
+  virtual std::string AllReports() const = 0;                                        // JSON
+};
+
+struct MonitorPipelineOptions {
+  std::string predictions_topic = "predictions";  // PredictionEvent. Default: predictions
+  std::string clicks_topic = "clicks";            // ClickEvent, for labels. Default: clicks
+  int64_t commit_interval_ms = 200;               // state + offsets write period. Default: 200ms
+  size_t poll_batch = 10'000;                     // messages per poll. Default: 10,000
+  int64_t allowed_lateness_ms = 30'000;           // subtracted from the watermark. Default: 30s
+  size_t max_pending_labels = 2'000'000;          // beyond, predictions get no label. Default: 2,000,000
+  size_t max_models = 20;                         // beyond, predictions are skipped. Default: 20
+  drift::MonitorOptions defaults;                 // every model
+  std::map<std::string, drift::MonitorOptions> models;  // per model
+  DecoderOptions decoder;
+};
+
+// The checkpoint name of a monitored partition, distinct from the ingest
+// pipeline's checkpoint of the same clicks partition.
+TopicPartition MonitorCheckpointName(const TopicPartition& tp);
+
+class MonitorPipeline final : public RebalanceListener, public MonitoringReports {
+ public:
+  MonitorPipeline(MonitorPipelineOptions options, StateStore* store, DeadLetterSink* dead_letters,
+                  RetrainSink* retrain, Metrics* metrics, const Clock* clock);
+  ~MonitorPipeline() override;
+
+  // Restores models, pending labels and the watermark; call before consuming.
+  Status Load();
+  void set_source(MessageSource* source) { source_ = source; }
+  Status RunOnce(int poll_timeout_ms);
+  Status Commit();
+
+  Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
+  void OnRevoked(const std::vector<TopicPartition>& partitions) override;
+
+  std::optional<std::string> ModelReport(const std::string& model) const override;
+  std::string AllReports() const override;
+  int64_t watermark_ms() const { return watermark_ms_.load(); }
+  bool healthy() const { return healthy_.load(); }
+
+ private:
+  struct Partition {
+    TopicPartition tp;
+    bool predictions = false;
+    int64_t next_offset = -1;  // next to process; -1 until the first message without a checkpoint
+    int64_t stream_time_ms = 0;
+    int64_t high_watermark = -1;
+    prometheus::Gauge* lag = nullptr;
+  };
+  Partition* Find(const InputMessage& msg);
+  void ProcessPrediction(const InputMessage& msg, int64_t now_ms);
+  void ProcessClick(const InputMessage& msg, int64_t now_ms);
+  void AdvanceWatermark();
+  void Publish(drift::EvaluationOutput& out);
+  void PublishReports();
+  Status FailCommit(const Status& st);
+
+  MonitorPipelineOptions options_;
+  StateStore* store_;
+  DeadLetterSink* dead_letters_;
+  RetrainSink* retrain_;
+  Metrics* metrics_;
+  const Clock* clock_;
+  MessageSource* source_ = nullptr;
+  EventDecoder decoder_;
+  drift::Monitor monitor_;
+  drift::LabelJoiner joiner_;
+
+  std::vector<std::unique_ptr<Partition>> partitions_;
+  std::vector<InputMessage> batch_;
+  std::set<std::string> unwritten_models_;       // changed since the last successful commit
+  std::set<std::string> unwritten_label_keys_;
+  bool dead_letters_pending_ = false, retrain_pending_ = false, watermark_changed_ = false;
+  bool commit_failing_ = false;
+  int64_t last_commit_ns_ = 0;
+  std::atomic<int64_t> watermark_ms_{0};
+  std::atomic<bool> healthy_{true};
+  std::map<RejectReason, prometheus::Counter*> reject_counters_;
+  prometheus::Counter* consumed_ = nullptr;
+
+  mutable std::mutex reports_mu_;
+  std::map<std::string, std::string> reports_;  // model -> JSON report
+};
+
+}  // namespace featmon
