@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <unordered_map>
 
@@ -335,6 +336,12 @@ class ModelMonitor {
       out->removed_versions.emplace_back(model_, name);
       out->changed_models.insert(model_);
     }
+  }
+
+  int64_t NextEvaluationMs() const {
+    int64_t next = std::numeric_limits<int64_t>::max();
+    for (const auto& [name, v] : versions_) next = std::min(next, v.next_evaluation_ms);
+    return next;
   }
 
   json Report() const {
@@ -936,6 +943,12 @@ EvaluationOutput Monitor::AdvanceWatermark(int64_t watermark_ms) {
   }
   changed_.insert(out.changed_models.begin(), out.changed_models.end());
   return out;
+}
+
+int64_t Monitor::NextEvaluationMs() const {
+  int64_t next = std::numeric_limits<int64_t>::max();
+  for (const auto& [name, m] : models_) next = std::min(next, m->NextEvaluationMs());
+  return next;
 }
 
 std::vector<std::string> Monitor::Models() const {

@@ -165,8 +165,13 @@ class Monitor {
   bool Observe(const Prediction& p);
   void OnClickAttributed(const std::string& model, const std::string& version, int64_t prediction_ts_ms);
   void OnLabel(const MaturedLabel& label);
-  // Runs every evaluation whose boundary the watermark passed.
+  // Runs every evaluation whose boundary the watermark passed. Labels that
+  // mature before a boundary belong before its evaluation: a caller whose
+  // watermark jumps over several boundaries steps through them with
+  // NextEvaluationMs, feeding labels in between.
   EvaluationOutput AdvanceWatermark(int64_t watermark_ms);
+  // The earliest evaluation boundary of any version; INT64_MAX when none.
+  int64_t NextEvaluationMs() const;
 
   const MonitorOptions& OptionsFor(const std::string& model) const;
   std::vector<std::string> Models() const;

@@ -36,7 +36,24 @@ int main(int argc, char** argv) {
   cli.add_option("--start-ts-ms", start_ts, "event time of the first event; 0 = the wall clock throughout");
   cli.add_option("--step-ms", step_ms, "with --start-ts-ms: event-time step per event");
   cli.add_option("--producer-config", extra, "extra librdkafka settings, k=v,k=v");
+  bool predictions = false;
+  std::string predictions_topic = "predictions", drift = "none";
+  double drift_after_s = 0;
+  cli.add_flag("--predictions", predictions, "also produce a PredictionEvent per view (model monitoring)");
+  cli.add_option("--predictions-topic", predictions_topic)->capture_default_str();
+  cli.add_option("--model", traffic.model)->capture_default_str();
+  cli.add_option("--model-version", traffic.model_version)->capture_default_str();
+  cli.add_option("--drift", drift, "none, shift (a numeric feature), reshuffle (device), calibration, score")
+      ->capture_default_str();
+  cli.add_option("--drift-at-ms", traffic.drift_at_ms, "event time the drift starts");
+  cli.add_option("--drift-after", drift_after_s, "or: seconds of event time after the first event");
+  cli.add_option("--drift-size", traffic.drift_size, "shift in standard deviations, or a factor")->capture_default_str();
+  cli.add_option("--drift-feature", traffic.drift_feature, "numeric feature --drift shift moves")->capture_default_str();
   CLI11_PARSE(cli, argc, argv);
+  if (!featmon::ParseDrift(drift, &traffic.drift)) {
+    std::cerr << "featmon-gen: --drift must be none, shift, reshuffle, calibration or score\n";
+    return 2;
+  }
 
   featmon::WireFormat wire = featmon::WireFormat::kProtobuf;
   if (format == "json") wire = featmon::WireFormat::kJson;
@@ -53,8 +70,10 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGTERM, [](int) { g_stop = 1; });
 
-  featmon::TrafficGenerator gen(traffic);
   const auto& clock = featmon::SystemClock::Instance();
+  if (drift_after_s > 0) traffic.drift_at_ms = (start_ts > 0 ? start_ts : clock.NowMs()) + static_cast<int64_t>(drift_after_s * 1000);
+  featmon::TrafficGenerator gen(traffic);
+  featmon::GeneratedPrediction prediction;
   const int64_t t0 = clock.MonotonicNs();
   uint64_t n = 0;
   while (!g_stop && (count == 0 || n < count)) {
@@ -65,8 +84,17 @@ int main(int argc, char** argv) {
       continue;
     }
     const int64_t ts = start_ts > 0 ? start_ts + static_cast<int64_t>(n) * step_ms : clock.NowMs();
-    featmon::Event e = gen.Next(ts);
+    bool has_prediction = false;
+    featmon::Event e = gen.Next(ts, predictions ? &prediction : nullptr, &has_prediction);
     featmon::WireFormat w = format == "mixed" ? static_cast<featmon::WireFormat>(n % 3) : wire;
+    if (has_prediction) {
+      // Before the view: the model scored the candidate, then it was shown.
+      featmon::Status sent = (*producer)->Send(predictions_topic, e.user_id, featmon::EncodePrediction(prediction, w));
+      if (!sent.ok()) {
+        std::cerr << "featmon-gen: " << sent.message() << "\n";
+        return 1;
+      }
+    }
     featmon::Status st = (*producer)->Send(e.type == featmon::EventType::kView ? views_topic : clicks_topic,
                                            e.user_id, featmon::EncodeEvent(e, w));
     if (!st.ok()) {

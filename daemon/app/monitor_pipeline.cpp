@@ -214,13 +214,19 @@ void MonitorPipeline::AdvanceWatermark() {
   watermark_changed_ = true;
   metrics_->MonitorWatermark().Set(static_cast<double>(candidate) / 1000.0);
 
-  for (const drift::MaturedLabel& label : joiner_.Advance(candidate)) {
-    monitor_.OnLabel(label);
-    metrics_->LabelsMatured(label.model, label.clicked ? "clicked" : "not_clicked").Increment();
+  // Boundary by boundary, so each evaluation sees exactly the labels that
+  // matured before it, however far the watermark jumped.
+  for (;;) {
+    const int64_t step = std::min(candidate, monitor_.NextEvaluationMs());
+    for (const drift::MaturedLabel& label : joiner_.Advance(step)) {
+      monitor_.OnLabel(label);
+      metrics_->LabelsMatured(label.model, label.clicked ? "clicked" : "not_clicked").Increment();
+    }
+    drift::EvaluationOutput out = monitor_.AdvanceWatermark(step);
+    if (!out.changed_models.empty()) Publish(out);
+    if (step == candidate) break;
   }
   metrics_->MonitorPendingLabels().Set(static_cast<double>(joiner_.pending()));
-  drift::EvaluationOutput out = monitor_.AdvanceWatermark(candidate);
-  if (!out.changed_models.empty()) Publish(out);
 }
 
 void MonitorPipeline::Publish(drift::EvaluationOutput& out) {

@@ -1,8 +1,6 @@
 // featmond as users run it: broker and daemon in their own processes, real
 // RocksDB, real HTTP. Checks every entity against the oracle, the dead-letter
 // topic, the metrics, the API's errors, and a clean SIGTERM and restart.
-#include <librdkafka/rdkafka.h>
-
 #include "tests/daemon/temp_dir.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/oracle.h"
@@ -11,47 +9,6 @@
 
 namespace featmon::testing {
 namespace {
-
-struct DeadLetter {
-  std::string payload;
-  std::map<std::string, std::string> headers;
-};
-
-std::vector<DeadLetter> ReadTopic(const std::string& bootstrap, const std::string& topic, size_t want) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
-  rd_kafka_conf_set(conf, "group.id", "dlq-reader", err, sizeof(err));
-  rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof(err));
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* t = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(t, topic.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_subscribe(rk, t);
-  rd_kafka_topic_partition_list_destroy(t);
-  std::vector<DeadLetter> out;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (out.size() < want && std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
-    if (!m) continue;
-    if (!m->err) {
-      DeadLetter d{std::string(static_cast<char*>(m->payload), m->len), {}};
-      rd_kafka_headers_t* hdrs = nullptr;
-      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name;
-        const void* value;
-        size_t size;
-        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
-          d.headers[name] = std::string(static_cast<const char*>(value), size);
-      }
-      out.push_back(std::move(d));
-    }
-    rd_kafka_message_destroy(m);
-  }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  return out;
-}
 
 TEST(EndToEndTest, IngestsServesRejectsAndRestartsCleanly) {
   TempDir dir;
