@@ -35,13 +35,30 @@ demo() {
   build
   # Globals, not locals: the EXIT trap runs after this function has returned.
   DEMO_DATA=$(mktemp -d /tmp/featmon-demo.XXXXXX)
-  local port=${DEMO_PORT:-8080}
-  "$BUILD/daemon/featmond" --embedded-kafka --data-dir "$DEMO_DATA/data" --http-listen "127.0.0.1:$port" &
+  local port=${DEMO_PORT:-8080} hook_port=${DEMO_WEBHOOK_PORT:-8090}
+  DEMO_GEN="" DEMO_HOOK=""
+  # A webhook receiver that prints the retrain requests featmond POSTs.
+  python3 - "$hook_port" <<'PY' &
+import http.server, json, sys
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        print("\n== webhook: featmond asks for retraining\n" + json.dumps(body, indent=2), flush=True)
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
+PY
+  DEMO_HOOK=$!
+  printf 'monitoring:\n  webhooks: [http://127.0.0.1:%s/retrain]\n' "$hook_port" > "$DEMO_DATA/featmon.yaml"
+  "$BUILD/daemon/featmond" --config "$DEMO_DATA/featmon.yaml" --embedded-kafka --data-dir "$DEMO_DATA/data" \
+    --http-listen "127.0.0.1:$port" &
   DEMO_DAEMON=$!
-  DEMO_GEN=""
   cleanup() {
     [[ -n $DEMO_GEN ]] && kill "$DEMO_GEN" 2>/dev/null || true
     kill -TERM "$DEMO_DAEMON" 2>/dev/null && wait "$DEMO_DAEMON" || true
+    [[ -n $DEMO_HOOK ]] && kill "$DEMO_HOOK" 2>/dev/null || true
     rm -rf "$DEMO_DATA"
   }
   trap cleanup EXIT
@@ -52,21 +69,47 @@ demo() {
     sleep 0.1
   done
   [[ -n $bootstrap ]] || { echo "featmond did not start"; exit 1; }
-  "$BUILD/tools/featmon-gen" --brokers "$bootstrap" --rate 2000 --users 10000 --items 2000 --format mixed &
+  # Five hours of history in a few seconds: views, clicks and the ctr_ranker
+  # model's predictions, with a feature (dwell_prev_s) shifted two hours ago.
+  local now; now=$(date +%s%3N)
+  echo "== replaying 5 hours of traffic with a drift injected 2 hours ago"
+  "$BUILD/tools/featmon-gen" --brokers "$bootstrap" --rate 0 --users 10000 --items 2000 --predictions \
+    --start-ts-ms $((now - 5 * 3600 * 1000)) --step-ms 500 --count 36000 --drift shift --drift-after 10800
+  # Then live traffic, no drift.
+  "$BUILD/tools/featmon-gen" --brokers "$bootstrap" --rate 2000 --users 10000 --items 2000 --format mixed --predictions &
   DEMO_GEN=$!
+  for _ in $(seq 120); do
+    curl -sf "localhost:$port/v1/monitoring/models/ctr_ranker" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["last_retrain_request"] else 1)' 2>/dev/null && break
+    sleep 0.5
+  done
   cat <<MSG
 
-== featmond is running on an embedded Kafka broker at $bootstrap, with featmon-gen sending 2,000 events/s.
-   Look at it:
+== featmond is running on an embedded Kafka broker at $bootstrap, with featmon-gen sending 2,000 events/s
+   and the predictions of model ctr_ranker. Look at it:
      curl -s localhost:$port/v1/features/user/u42
-     curl -s localhost:$port/v1/features/item/i0
      curl -s -XPOST localhost:$port/v1/features/batch -d '{"entity":"user","ids":["u1","u2"]}'
+     curl -s localhost:$port/v1/monitoring/models/ctr_ranker | python3 -m json.tool
+     curl -s localhost:$port/metrics | grep -E '^featmon_(drift_detected|retrain|model_)'
      curl -s localhost:$port/v1/status
-     curl -s localhost:$port/metrics | grep ^featmon_
    Send your own events: kcat -P -b $bootstrap -t views   (JSON such as {"user_id":"u1","item_id":"i1","ts_ms":$(date +%s%3N)})
    Ctrl-C stops it${DEMO_SECONDS:+ (or it stops by itself after $DEMO_SECONDS s)}.
 
 MSG
+  echo "== model monitoring of ctr_ranker v1:"
+  curl -s "localhost:$port/v1/monitoring/models/ctr_ranker" | python3 -c '
+import json, sys
+r = json.load(sys.stdin); v = r["versions"]["v1"]
+for f in v["features"] + [v["prediction_drift"]]:
+    print("   %-14s %-10s %s = %s" % (f.get("feature"), f.get("status"), f.get("rule", {}).get("statistic"), f.get("value")))
+p = v["performance"]
+print("   performance: log loss %s, calibration %s, AUC %s" % (p.get("logloss"), p.get("calibration_ratio"), p.get("auc")))
+req = r["last_retrain_request"]
+if req:
+    print("== retrain requested at event time %s for: %s" % (req["event_time_ms"], ", ".join(
+        "%s/%s %s=%.3f" % (x["signal"], x["feature"], x["statistic"], x["value"]) for x in req["reasons"])))
+else:
+    print("== no retrain request yet")
+'
   if [[ -n ${DEMO_SECONDS:-} ]]; then
     sleep "$DEMO_SECONDS"
     echo "== after ${DEMO_SECONDS}s: user u42 has"
