@@ -83,6 +83,48 @@ double RocAuc(const Perf& p) {
 
 enum class TrackKind { kNumeric, kCategorical };
 
+StatisticValues NoValues() {
+  StatisticValues v;
+  v.fill(NAN);
+  return v;
+}
+
+// The outcome of a track's last evaluation; JSON only when a report asks.
+struct TrackResult {
+  bool evaluated = false;
+  double reference_samples = 0, current_samples = 0;
+  StatisticValues values = NoValues();
+  double value = NAN;  // of the rule's statistic (adjusted p-value for p-value tests)
+  bool alerting = false;
+};
+void to_json(json& j, const TrackResult& r) {
+  j = json{{"e", r.evaluated}, {"r", r.reference_samples}, {"c", r.current_samples},
+           {"v", std::vector<double>(r.values.begin(), r.values.end())}, {"x", r.value}, {"a", r.alerting}};
+}
+void from_json(const json& j, TrackResult& r) {
+  j.at("e").get_to(r.evaluated);
+  j.at("r").get_to(r.reference_samples);
+  j.at("c").get_to(r.current_samples);
+  auto values = j.at("v").get<std::vector<double>>();
+  if (values.size() != r.values.size()) throw std::runtime_error("statistic count");
+  std::copy(values.begin(), values.end(), r.values.begin());
+  r.value = j.at("x").is_number() ? j.at("x").get<double>() : NAN;
+  j.at("a").get_to(r.alerting);
+}
+
+int RuleField(Statistic s) {
+  switch (s) {
+    case Statistic::kPsi: return kPsiField;
+    case Statistic::kKs: return kKsPValueField;
+    case Statistic::kJensenShannon: return kJensenShannonField;
+    case Statistic::kWasserstein: return kWassersteinField;
+    case Statistic::kHellinger: return kHellingerField;
+    case Statistic::kChiSquared: return kChi2PValueField;
+    case Statistic::kLInfinity: return kLInfinityField;
+  }
+  return kPsiField;
+}
+
 struct Track {
   std::string signal, feature;
   TrackKind kind = TrackKind::kNumeric;
@@ -101,7 +143,7 @@ struct Track {
   std::map<int64_t, Hist> tiles;
   int streak = 0;
   std::string status = "no_verdict";
-  json last;  // the last evaluation, for the report
+  TrackResult last;  // the last evaluation, for the report
 
   size_t bins() const { return kind == TrackKind::kNumeric ? edges.size() + 1 : categories.size() + 1; }
   Hist Empty() const {
@@ -157,7 +199,7 @@ void from_json(const json& j, Track& t) {
   for (auto& e : j.at("tiles")) t.tiles[e.at(0).get<int64_t>()] = e.at(1).get<Hist>();
   j.at("streak").get_to(t.streak);
   j.at("status").get_to(t.status);
-  t.last = j.at("last");
+  j.at("last").get_to(t.last);
 }
 
 // Equal-mass edges from sorted values: numpy's linear quantiles at i/bins,
@@ -182,16 +224,22 @@ double Std(const Hist& h) {
   return std::sqrt(std::max(h.sumsq / n - mean * mean, 0.0));
 }
 
-std::vector<double> Means(const Hist& h) {
-  std::vector<double> m(h.counts.size(), 0.0);
+void MeansInto(const Hist& h, std::vector<double>* m) {
+  m->assign(h.counts.size(), 0.0);
   for (size_t i = 0; i < h.counts.size(); ++i)
-    if (h.counts[i] > 0) m[i] = h.sums[i] / h.counts[i];
-  return m;
+    if (h.counts[i] > 0) (*m)[i] = h.sums[i] / h.counts[i];
 }
 
 std::string TrackKey(const std::string& signal, const std::string& feature) { return signal + '\x1f' + feature; }
 
 }  // namespace
+
+const char* StatisticFieldName(int field) {
+  static const char* kNames[kStatisticFieldCount] = {
+      "psi", "ks_statistic", "ks_p_value", "jensen_shannon", "wasserstein", "hellinger",
+      "chi2_statistic", "chi2_p_value", "l_infinity", "unseen_share", "adjusted_p_value"};
+  return field >= 0 && field < kStatisticFieldCount ? kNames[field] : "?";
+}
 
 const char* ReferenceKindName(ReferenceKind k) {
   switch (k) {
@@ -637,9 +685,16 @@ class ModelMonitor {
   }
 
   Hist SumTiles(const Track& t, int64_t start, int64_t end) const {
-    Hist h = t.Empty();
-    for (auto it = t.tiles.lower_bound(start); it != t.tiles.end() && it->first < end; ++it) h.Add(it->second);
+    Hist h;
+    SumTilesInto(t, start, end, &h);
     return h;
+  }
+  // Reuses h's buffers: an evaluation sums hundreds of windows.
+  void SumTilesInto(const Track& t, int64_t start, int64_t end, Hist* h) const {
+    h->counts.assign(t.bins(), 0.0);
+    h->sums.assign(t.kind == TrackKind::kNumeric ? t.bins() : 0, 0.0);
+    h->sumsq = h->unseen = 0;
+    for (auto it = t.tiles.lower_bound(start); it != t.tiles.end() && it->first < end; ++it) h->Add(it->second);
   }
   Perf SumPerf(const Version& v, int64_t start, int64_t end) const {
     Perf p;
@@ -658,30 +713,30 @@ class ModelMonitor {
     return {0, 0};
   }
 
-  // The statistics of one track; returns the value of its rule's statistic.
-  json Statistics(const Track& t, const Hist& ref, const Hist& cur) const {
-    json s;
+  // Every statistic of one track's kind, on the same bins.
+  StatisticValues Statistics(const Track& t, const Hist& ref, const Hist& cur) {
+    StatisticValues s = NoValues();
     if (t.kind == TrackKind::kNumeric) {
-      s["psi"] = PopulationStabilityIndex(ref.counts, cur.counts);
+      s[kPsiField] = PopulationStabilityIndex(ref.counts, cur.counts);
       TestResult ks = KolmogorovSmirnov(ref.counts, cur.counts);
-      s["ks_statistic"] = ks.statistic;
-      s["ks_p_value"] = ks.p_value;
-      s["jensen_shannon"] = JensenShannonDistance(ref.counts, cur.counts);
-      s["wasserstein"] = WassersteinNormed(Means(ref), ref.counts, Means(cur), cur.counts, Std(ref));
-      s["hellinger"] = Hellinger(ref.counts, cur.counts);
+      s[kKsStatisticField] = ks.statistic;
+      s[kKsPValueField] = ks.p_value;
+      s[kJensenShannonField] = JensenShannonDistance(ref.counts, cur.counts);
+      MeansInto(ref, &ref_means_);
+      MeansInto(cur, &cur_means_);
+      s[kWassersteinField] = WassersteinNormed(ref_means_, ref.counts, cur_means_, cur.counts, Std(ref));
+      s[kHellingerField] = Hellinger(ref.counts, cur.counts);
     } else {
       TestResult chi = ChiSquared(ref.counts, cur.counts);
-      s["chi2_statistic"] = chi.statistic;
-      s["chi2_p_value"] = chi.p_value;
-      s["jensen_shannon"] = JensenShannonDistance(ref.counts, cur.counts);
-      s["l_infinity"] = LInfinity(ref.counts, cur.counts);
+      s[kChi2StatisticField] = chi.statistic;
+      s[kChi2PValueField] = chi.p_value;
+      s[kJensenShannonField] = JensenShannonDistance(ref.counts, cur.counts);
+      s[kLInfinityField] = LInfinity(ref.counts, cur.counts);
       double n = cur.total();
-      s["unseen_share"] = n > 0 ? cur.unseen / n : 0.0;
+      s[kUnseenShareField] = n > 0 ? cur.unseen / n : 0.0;
     }
     return s;
   }
-
-  static double Num(const json& j) { return j.is_number() ? j.get<double>() : NAN; }
 
   void Evaluate(Version& v, int64_t boundary, EvaluationOutput* out) {
     const MonitorOptions& o = *options_;
@@ -700,82 +755,73 @@ class ModelMonitor {
 
     std::vector<RetrainReason> reasons;
     // Statistics of every frozen track.
-    struct Pending {
-      Track* track;
-      double ref_n, cur_n;
-      json stats;
-    };
-    std::vector<Pending> evaluated;
+    std::vector<Track*> evaluated;
     std::vector<double> p_values;
-    std::vector<size_t> p_index;
+    std::vector<Track*> p_tracks;
     for (Track& t : v.tracks) {
       if (!t.frozen) continue;
       const bool label = t.signal == "label";
-      Hist cur = label ? SumTiles(t, matured_start, matured_end) : SumTiles(t, cur_start, boundary);
-      Hist ref;
+      if (label) SumTilesInto(t, matured_start, matured_end, &cur_scratch_);
+      else SumTilesInto(t, cur_start, boundary, &cur_scratch_);
+      const Hist& cur = cur_scratch_;
+      const Hist* ref_ptr = &t.reference;
       if (label && o.reference == ReferenceKind::kFirstWindow) {
         if (!t.reference_ready && matured_end >= v.reference_end_ms) {
           t.reference = SumTiles(t, label_ref_start, label_ref_end);
           t.reference_ready = true;
         }
-        ref = t.reference_ready ? t.reference : t.Empty();
+        if (!t.reference_ready) {
+          SumTilesInto(t, 0, 0, &ref_scratch_);  // empty: no verdict yet
+          ref_ptr = &ref_scratch_;
+        }
       } else if (label) {
-        ref = SumTiles(t, label_ref_start, label_ref_end);
-      } else if (o.reference == ReferenceKind::kFirstWindow || o.reference == ReferenceKind::kProfile) {
-        ref = t.reference;
-      } else {
-        ref = SumTiles(t, ref_start, ref_end);
+        SumTilesInto(t, label_ref_start, label_ref_end, &ref_scratch_);
+        ref_ptr = &ref_scratch_;
+      } else if (o.reference != ReferenceKind::kFirstWindow && o.reference != ReferenceKind::kProfile) {
+        SumTilesInto(t, ref_start, ref_end, &ref_scratch_);
+        ref_ptr = &ref_scratch_;
       }
-      Pending e{&t, ref.total(), cur.total(), json::object()};
-      if (e.ref_n > 0 && e.cur_n > 0) e.stats = Statistics(t, ref, cur);
-      if (IsPValueTest(t.rule.statistic) && e.stats.contains(StatisticName(t.rule.statistic)) &&
-          e.ref_n >= o.min_samples && e.cur_n >= o.min_samples) {
-        p_values.push_back(Num(e.stats[StatisticName(t.rule.statistic)]));
-        p_index.push_back(evaluated.size());
+      const Hist& ref = *ref_ptr;
+      TrackResult& r = t.last;
+      r.evaluated = true;
+      r.reference_samples = ref.total();
+      r.current_samples = cur.total();
+      r.values = r.reference_samples > 0 && r.current_samples > 0 ? Statistics(t, ref, cur) : NoValues();
+      const double rule_value = r.values[RuleField(t.rule.statistic)];
+      if (IsPValueTest(t.rule.statistic) && !std::isnan(rule_value) && r.reference_samples >= o.min_samples &&
+          r.current_samples >= o.min_samples) {
+        p_values.push_back(rule_value);
+        p_tracks.push_back(&t);
       }
-      evaluated.push_back(std::move(e));
+      evaluated.push_back(&t);
     }
     // Benjamini-Hochberg across the model's p-value tests.
     std::vector<double> adjusted = BenjaminiHochberg(p_values);
-    for (size_t i = 0; i < p_index.size(); ++i) evaluated[p_index[i]].stats["adjusted_p_value"] = adjusted[i];
+    for (size_t i = 0; i < p_tracks.size(); ++i) p_tracks[i]->last.values[kAdjustedPValueField] = adjusted[i];
 
-    for (Pending& e : evaluated) {
-      Track& t = *e.track;
-      const char* stat_name = StatisticName(t.rule.statistic);
-      double value = NAN;
-      if (e.stats.contains(stat_name))
-        value = IsPValueTest(t.rule.statistic) && e.stats.contains("adjusted_p_value") ? Num(e.stats["adjusted_p_value"])
-                                                                                       : Num(e.stats[stat_name]);
-      std::string status;
-      if (e.ref_n < o.min_samples || e.cur_n < o.min_samples || std::isnan(value)) {
+    out->drift.reserve(out->drift.size() + evaluated.size());
+    for (Track* tp : evaluated) {
+      Track& t = *tp;
+      TrackResult& r = t.last;
+      const bool p_test = IsPValueTest(t.rule.statistic);
+      r.value = p_test ? r.values[kAdjustedPValueField] : r.values[RuleField(t.rule.statistic)];
+      const char* status;
+      if (r.reference_samples < o.min_samples || r.current_samples < o.min_samples || std::isnan(r.value)) {
         status = "no_verdict";
-      } else if (IsPValueTest(t.rule.statistic)) {
-        status = value <= t.rule.alert ? "drift" : value <= t.rule.warn ? "warn" : "ok";
+      } else if (p_test) {
+        status = r.value <= t.rule.alert ? "drift" : r.value <= t.rule.warn ? "warn" : "ok";
       } else {
-        status = value >= t.rule.alert ? "drift" : value >= t.rule.warn ? "warn" : "ok";
+        status = r.value >= t.rule.alert ? "drift" : r.value >= t.rule.warn ? "warn" : "ok";
       }
-      t.streak = status == "drift" ? t.streak + 1 : 0;
-      t.status = status;
-      const bool alerting = t.streak >= o.consecutive_evaluations;
-      t.last = {{"signal", t.signal},
-                {"feature", t.feature},
-                {"kind", t.kind == TrackKind::kNumeric ? "numeric" : "categorical"},
-                {"bins", t.bins()},
-                {"reference_samples", e.ref_n},
-                {"current_samples", e.cur_n},
-                {"statistics", e.stats},
-                {"rule", {{"statistic", stat_name}, {"warn", t.rule.warn}, {"alert", t.rule.alert}}},
-                {"value", value},
-                {"status", status},
-                {"consecutive_drifting", t.streak},
-                {"alerting", alerting}};
-      for (auto& [name, val] : e.stats.items())
-        if (val.is_number()) out->drift_scores.push_back({model_, v.name, t.signal, t.feature, name, val.get<double>()});
-      out->detected.push_back({model_, v.name, t.signal, t.feature, alerting});
+      const bool drifting = status[0] == 'd';
+      t.streak = drifting ? t.streak + 1 : 0;
+      if (t.status != status) t.status = status;
+      r.alerting = t.streak >= o.consecutive_evaluations;
+      out->drift.push_back({model_, v.name, t.signal, t.feature, r.values, r.alerting});
       const bool retrains = (t.signal == "data" && o.retrain_on_data_drift) ||
                             (t.signal == "prediction" && o.retrain_on_prediction_drift) ||
                             (t.signal == "label" && o.retrain_on_label_drift);
-      if (alerting && retrains) reasons.push_back({t.signal, t.feature, stat_name, value, t.rule.alert});
+      if (r.alerting && retrains) reasons.push_back({t.signal, t.feature, StatisticName(t.rule.statistic), r.value, t.rule.alert});
     }
 
     // Performance on matured labels.
@@ -855,11 +901,30 @@ class ModelMonitor {
     v.perf.erase(v.perf.begin(), v.perf.lower_bound(oldest));
   }
 
+  json TrackReport(const Track& t) const {
+    json entry = {{"signal", t.signal}, {"feature", t.feature}, {"status", t.status}};
+    if (!t.last.evaluated) return entry;
+    const TrackResult& r = t.last;
+    json stats = json::object();
+    for (int i = 0; i < kStatisticFieldCount; ++i)
+      if (!std::isnan(r.values[i])) stats[StatisticFieldName(i)] = r.values[i];
+    entry["kind"] = t.kind == TrackKind::kNumeric ? "numeric" : "categorical";
+    entry["bins"] = t.bins();
+    entry["reference_samples"] = r.reference_samples;
+    entry["current_samples"] = r.current_samples;
+    entry["statistics"] = stats;
+    entry["rule"] = {{"statistic", StatisticName(t.rule.statistic)}, {"warn", t.rule.warn}, {"alert", t.rule.alert}};
+    entry["value"] = r.value;
+    entry["consecutive_drifting"] = t.streak;
+    entry["alerting"] = r.alerting;
+    return entry;
+  }
+
   json VersionReport(const Version& v) const {
     json features = json::array();
     json prediction = json::object(), label = json::object();
     for (const Track& t : v.tracks) {
-      json entry = t.last.is_null() ? json{{"signal", t.signal}, {"feature", t.feature}, {"status", t.status}} : t.last;
+      json entry = TrackReport(t);
       if (t.signal == "prediction") prediction = entry;
       else if (t.signal == "label") label = entry;
       else features.push_back(entry);
@@ -886,6 +951,8 @@ class ModelMonitor {
  private:
   std::string model_;
   const MonitorOptions* options_;
+  Hist cur_scratch_, ref_scratch_;  // reused by every track of an evaluation
+  std::vector<double> ref_means_, cur_means_;
   std::map<std::string, Version> versions_;
   std::vector<std::string> evicted_;
   int64_t cooldown_until_ms_ = 0;

@@ -27,6 +27,7 @@
 // Thread-safety: none; one owner drives it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -127,14 +128,21 @@ struct RetrainRequest {
 };
 nlohmann::json ToJson(const RetrainRequest& r);
 
-// One statistic of one signal at one evaluation, for metrics.
-struct DriftGauge {
-  std::string model, model_version, signal, feature, statistic;
-  double value = 0;
+// The statistics one evaluation computes for a signal; NaN where not
+// applicable (numeric: psi..hellinger; categorical: chi2..unseen_share) or
+// not computed (adjusted_p_value without a p-value rule).
+enum StatisticField : int {
+  kPsiField, kKsStatisticField, kKsPValueField, kJensenShannonField, kWassersteinField, kHellingerField,
+  kChi2StatisticField, kChi2PValueField, kLInfinityField, kUnseenShareField, kAdjustedPValueField, kStatisticFieldCount
 };
-struct DetectedGauge {
+const char* StatisticFieldName(int field);  // "psi", "ks_statistic", ...
+using StatisticValues = std::array<double, kStatisticFieldCount>;
+
+// One signal's statistics and alert state at one evaluation, for metrics.
+struct DriftGauge {
   std::string model, model_version, signal, feature;
-  bool drifting = false;
+  StatisticValues values;
+  bool alerting = false;  // drifting for consecutive_evaluations in a row
 };
 struct PerformanceGauge {
   std::string model, model_version;
@@ -144,8 +152,7 @@ struct PerformanceGauge {
 // What changed at the evaluations a watermark advance ran.
 struct EvaluationOutput {
   std::vector<RetrainRequest> retrain_requests;
-  std::vector<DriftGauge> drift_scores;
-  std::vector<DetectedGauge> detected;
+  std::vector<DriftGauge> drift;
   std::vector<PerformanceGauge> performance;
   std::vector<std::pair<std::string, std::string>> removed_versions;  // (model, version)
   std::set<std::string> changed_models;  // whose state must be persisted

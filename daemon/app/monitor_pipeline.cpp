@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "common/byte_codec.h"
@@ -230,8 +231,12 @@ void MonitorPipeline::AdvanceWatermark() {
 }
 
 void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
-  for (const auto& g : out.drift_scores) metrics_->SetDriftScore(g.model, g.model_version, g.signal, g.feature, g.statistic, g.value);
-  for (const auto& g : out.detected) metrics_->SetDriftDetected(g.model, g.model_version, g.signal, g.feature, g.drifting);
+  for (const auto& g : out.drift) {
+    for (int i = 0; i < drift::kStatisticFieldCount; ++i)
+      if (!std::isnan(g.values[i]))
+        metrics_->SetDriftScore(g.model, g.model_version, g.signal, g.feature, drift::StatisticFieldName(i), g.values[i]);
+    metrics_->SetDriftDetected(g.model, g.model_version, g.signal, g.feature, g.alerting);
+  }
   for (const auto& g : out.performance)
     metrics_->SetModelPerformance(g.model, g.model_version, g.logloss, g.normalized_entropy, g.calibration, g.auc);
   for (const auto& [model, version] : out.removed_versions) metrics_->RemoveModelVersion(model, version);
