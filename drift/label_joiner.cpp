@@ -17,10 +17,7 @@ std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id) {
   return k;
 }
 
-void LabelJoiner::Schedule(const std::string& key, const PendingLabel& p) {
-  int64_t due = p.click_ts_ms >= 0 ? p.click_ts_ms : p.ts_ms + window_ms_;
-  due_.emplace(due, key, p.ts_ms);
-}
+void LabelJoiner::Schedule(const std::string& key, const PendingLabel& p) { due_.push({DueOf(p), p.ts_ms, key}); }
 
 bool LabelJoiner::AddPrediction(const std::string& key, PendingLabel p) {
   if (pending_count_ >= max_pending_) return false;
@@ -56,8 +53,7 @@ std::optional<PendingLabel> LabelJoiner::AddClick(const std::vector<std::string>
           (!best || p.ts_ms > best->ts_ms))
         best = &p;
     if (!best) continue;
-    due_.erase({best->ts_ms + window_ms_, key, best->ts_ms});
-    best->click_ts_ms = click_ts_ms;
+    best->click_ts_ms = click_ts_ms;  // its deadline entry is now stale
     Schedule(key, *best);
     dirty_.insert("p" + key);
     return *best;
@@ -72,19 +68,19 @@ std::optional<PendingLabel> LabelJoiner::AddClick(const std::vector<std::string>
 
 std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
   std::vector<MaturedLabel> out;
-  while (!due_.empty() && std::get<0>(*due_.begin()) <= watermark_ms) {
-    auto [due, key, ts] = *due_.begin();
-    due_.erase(due_.begin());
-    auto it = pending_.find(key);
+  while (!due_.empty() && due_.top().due_ms <= watermark_ms) {
+    Due d = due_.top();
+    due_.pop();
+    auto it = pending_.find(d.key);
     if (it == pending_.end()) continue;
     auto& list = it->second;
-    auto p = std::find_if(list.begin(), list.end(), [&, ts = ts](const PendingLabel& x) { return x.ts_ms == ts; });
-    if (p == list.end()) continue;
+    auto p = std::find_if(list.begin(), list.end(), [&](const PendingLabel& x) { return x.ts_ms == d.prediction_ts_ms; });
+    if (p == list.end() || DueOf(*p) != d.due_ms) continue;  // stale entry
     out.push_back({p->model, p->model_version, p->score, p->click_ts_ms >= 0, p->ts_ms});
     list.erase(p);
     --pending_count_;
     if (list.empty()) pending_.erase(it);
-    dirty_.insert("p" + key);
+    dirty_.insert("p" + d.key);
   }
   // Waiting clicks older than the watermark can no longer meet a prediction.
   while (!click_expiry_.empty() && click_expiry_.begin()->first < watermark_ms) {

@@ -20,7 +20,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <queue>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -56,22 +59,32 @@ class LabelJoiner {
 
   // Persistence: keys changed since the last call; Encode(key) is the value
   // to store, or nullopt to delete it. Stored keys start with 'p' or 'c'.
-  std::set<std::string> TakeDirty() { return std::exchange(dirty_, {}); }
+  std::unordered_set<std::string> TakeDirty() { return std::exchange(dirty_, {}); }
   std::optional<std::string> Encode(const std::string& stored_key) const;
   Status Restore(std::string_view stored_key, std::string_view value);
 
  private:
-  using Due = std::tuple<int64_t, std::string, int64_t>;  // (maturity, key, prediction ts)
+  // A maturity in a min-heap; a pending label's entry goes stale when a click
+  // moves its maturity earlier (a new entry is pushed; the old one is skipped
+  // when it surfaces).
+  struct Due {
+    int64_t due_ms, prediction_ts_ms;
+    std::string key;
+    bool operator>(const Due& o) const {
+      return std::tie(due_ms, key, prediction_ts_ms) > std::tie(o.due_ms, o.key, o.prediction_ts_ms);
+    }
+  };
+  int64_t DueOf(const PendingLabel& p) const { return p.click_ts_ms >= 0 ? p.click_ts_ms : p.ts_ms + window_ms_; }
   void Schedule(const std::string& key, const PendingLabel& p);
 
   int64_t window_ms_;
   size_t max_pending_;
-  std::map<std::string, std::vector<PendingLabel>> pending_;  // by join key
-  std::map<std::string, std::vector<int64_t>> clicks_;        // waiting clicks by join key
-  std::set<Due> due_;
+  std::unordered_map<std::string, std::vector<PendingLabel>> pending_;  // by join key
+  std::unordered_map<std::string, std::vector<int64_t>> clicks_;        // waiting clicks by join key
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
   std::set<std::pair<int64_t, std::string>> click_expiry_;
   size_t pending_count_ = 0, clicks_count_ = 0;
-  std::set<std::string> dirty_;
+  std::unordered_set<std::string> dirty_;
 };
 
 }  // namespace featmon::drift

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <unordered_map>
@@ -22,6 +23,23 @@ int64_t FloorTo(int64_t t, int64_t period) {
   return q * period;
 }
 
+// Bulky numeric arrays are stored as one msgpack binary each (raw
+// little-endian doubles), not as thousands of JSON numbers: the model state
+// is written at every commit.
+template <typename T>
+json Blob(const std::vector<T>& v) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(v.data());
+  return json::binary(std::vector<uint8_t>(bytes, bytes + v.size() * sizeof(T)));
+}
+template <typename T>
+std::vector<T> FromBlob(const json& j) {
+  const auto& bin = j.get_binary();
+  if (bin.size() % sizeof(T) != 0) throw std::runtime_error("blob size");
+  std::vector<T> v(bin.size() / sizeof(T));
+  if (!v.empty()) std::memcpy(v.data(), bin.data(), bin.size());
+  return v;
+}
+
 // A histogram over frozen bins. Numeric histograms also keep each bin's sum
 // of values (bin means for Wasserstein) and the sum of squares (the std).
 struct Hist {
@@ -38,10 +56,10 @@ struct Hist {
     unseen += o.unseen;
   }
 };
-void to_json(json& j, const Hist& h) { j = json{{"c", h.counts}, {"s", h.sums}, {"q", h.sumsq}, {"u", h.unseen}}; }
+void to_json(json& j, const Hist& h) { j = json{{"c", Blob(h.counts)}, {"s", Blob(h.sums)}, {"q", h.sumsq}, {"u", h.unseen}}; }
 void from_json(const json& j, Hist& h) {
-  j.at("c").get_to(h.counts);
-  j.at("s").get_to(h.sums);
+  h.counts = FromBlob<double>(j.at("c"));
+  h.sums = FromBlob<double>(j.at("s"));
   j.at("q").get_to(h.sumsq);
   j.at("u").get_to(h.unseen);
 }
@@ -58,12 +76,13 @@ struct Perf {
 };
 void to_json(json& j, const Perf& p) {
   j = json{{"n", p.n}, {"k", p.clicks}, {"s", p.sum_score}, {"l", p.sum_logloss}, {"pn", p.predicted},
-           {"ps", p.predicted_score}, {"ac", p.attributed_clicks}, {"pos", p.positive}, {"neg", p.negative}};
+           {"ps", p.predicted_score}, {"ac", p.attributed_clicks}, {"pos", Blob(p.positive)}, {"neg", Blob(p.negative)}};
 }
 void from_json(const json& j, Perf& p) {
   j.at("n").get_to(p.n), j.at("k").get_to(p.clicks), j.at("s").get_to(p.sum_score), j.at("l").get_to(p.sum_logloss);
   j.at("pn").get_to(p.predicted), j.at("ps").get_to(p.predicted_score), j.at("ac").get_to(p.attributed_clicks);
-  j.at("pos").get_to(p.positive), j.at("neg").get_to(p.negative);
+  p.positive = FromBlob<double>(j.at("pos"));
+  p.negative = FromBlob<double>(j.at("neg"));
   if (p.positive.size() != kAucBins || p.negative.size() != kAucBins) throw std::runtime_error("auc bins");
 }
 
@@ -173,13 +192,13 @@ struct Track {
 };
 
 void to_json(json& j, const Track& t) {
-  json sample = json::array();
-  for (auto& [h, v] : t.sample) sample.push_back({h, v});
-  std::map<int64_t, Hist> tiles = t.tiles;
+  std::vector<uint64_t> sample_hashes;
+  std::vector<double> sample_values;
+  for (auto& [h, v] : t.sample) sample_hashes.push_back(h), sample_values.push_back(v);
   json tiles_json = json::array();
   for (auto& [start, h] : t.tiles) tiles_json.push_back({start, h});
   j = json{{"signal", t.signal}, {"feature", t.feature}, {"numeric", t.kind == TrackKind::kNumeric},
-           {"sample", sample}, {"cc", t.category_counts}, {"frozen", t.frozen}, {"edges", t.edges},
+           {"sample_h", Blob(sample_hashes)}, {"sample_v", Blob(sample_values)}, {"cc", t.category_counts}, {"frozen", t.frozen}, {"edges", t.edges},
            {"cats", t.categories}, {"seen", t.seen}, {"ref", t.reference}, {"ref_ready", t.reference_ready},
            {"tiles", tiles_json}, {"streak", t.streak}, {"status", t.status}, {"last", t.last}};
 }
@@ -187,7 +206,10 @@ void from_json(const json& j, Track& t) {
   j.at("signal").get_to(t.signal);
   j.at("feature").get_to(t.feature);
   t.kind = j.at("numeric").get<bool>() ? TrackKind::kNumeric : TrackKind::kCategorical;
-  for (auto& e : j.at("sample")) t.sample.emplace_back(e.at(0).get<uint64_t>(), e.at(1).get<double>());
+  auto hashes = FromBlob<uint64_t>(j.at("sample_h"));
+  auto values = FromBlob<double>(j.at("sample_v"));
+  if (hashes.size() != values.size()) throw std::runtime_error("sample size");
+  for (size_t i = 0; i < hashes.size(); ++i) t.sample.emplace_back(hashes[i], values[i]);
   j.at("cc").get_to(t.category_counts);
   j.at("frozen").get_to(t.frozen);
   j.at("edges").get_to(t.edges);
@@ -358,8 +380,7 @@ class ModelMonitor {
     (l.clicked ? p.positive : p.negative)[bin] += 1;
     // Label drift: the CTR as a two-category distribution.
     Track& label = LabelTrack(v);
-    auto [lit, _] = label.tiles.try_emplace(tile, label.Empty());
-    label.AddCategory(lit->second, l.clicked ? "1" : "0");
+    label.AddCategory(TileOf(label, tile), l.clicked ? "1" : "0");
     // Loss detectors; only a rise in loss is a degradation.
     double before = v.adwin.mean();
     if (v.adwin.Update(std::min(loss, 10.0)) == DetectorState::kDrift && v.adwin.mean() > before)
@@ -433,12 +454,12 @@ class ModelMonitor {
                           {"perf_last", v.last_performance},
                           {"windows", v.last_windows}});
     }
-    return json{{"format", 1}, {"cooldown", cooldown_until_ms_}, {"last_request", last_request_}, {"versions", versions}};
+    return json{{"format", 2}, {"cooldown", cooldown_until_ms_}, {"last_request", last_request_}, {"versions", versions}};
   }
 
   Status Load(const json& j) {
     try {
-      if (j.at("format").get<int>() != 1) return Status::Corruption("unknown monitor state format");
+      if (j.at("format").get<int>() != 2) return Status::Corruption("unknown monitor state format");
       cooldown_until_ms_ = j.at("cooldown").get<int64_t>();
       last_request_ = j.at("last_request");
       versions_.clear();
@@ -522,8 +543,18 @@ class ModelMonitor {
     return versions_.emplace(name, std::move(v)).first->second;
   }
 
+  // The tile's histogram, created empty on first use (the common case finds it).
+  static Hist& TileOf(Track& t, int64_t tile) {
+    auto it = t.tiles.find(tile);
+    if (it != t.tiles.end()) return it->second;
+    return t.tiles.emplace(tile, t.Empty()).first->second;
+  }
+
   Track* GetTrack(Version& v, const std::string& signal, const std::string& feature, TrackKind kind) {
-    auto key = TrackKey(signal, feature);
+    // One reused buffer: this runs for every feature of every prediction.
+    key_buffer_.assign(signal).push_back('\x1f');
+    key_buffer_.append(feature);
+    const std::string& key = key_buffer_;
     auto it = v.track_index.find(key);
     if (it != v.track_index.end()) return &v.tracks[it->second];
     if (signal == "data" && (options_->skip_features.count(feature) || CountData(v) >= options_->max_features)) {
@@ -608,8 +639,7 @@ class ModelMonitor {
         SampleAdd(*t, p.sample_hash ^ std::hash<std::string>()(name), value);
         return;
       }
-      auto [it, _] = t->tiles.try_emplace(tile, t->Empty());
-      t->AddNumeric(it->second, value);
+      t->AddNumeric(TileOf(*t, tile), value);
     };
     numeric("prediction", "score", p.score);
     for (const auto& [name, value] : p.features) numeric("data", name, value);
@@ -628,8 +658,7 @@ class ModelMonitor {
         }
         continue;
       }
-      auto [it, _] = t->tiles.try_emplace(tile, t->Empty());
-      t->AddCategory(it->second, value);
+      t->AddCategory(TileOf(*t, tile), value);
     }
   }
 
@@ -952,6 +981,7 @@ class ModelMonitor {
   std::string model_;
   const MonitorOptions* options_;
   Hist cur_scratch_, ref_scratch_;  // reused by every track of an evaluation
+  std::string key_buffer_;
   std::vector<double> ref_means_, cur_means_;
   std::map<std::string, Version> versions_;
   std::vector<std::string> evicted_;

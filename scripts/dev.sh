@@ -131,6 +131,7 @@ bench() {
   build
   "$BUILD/bench/drift_bench"
   "$ROOT/bench/run.sh" "$BUILD"
+  "$ROOT/bench/monitoring.sh" "$BUILD"
 }
 
 case "${1:-}" in

@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "daemon/app/feature_api.h"
 #include "daemon/app/ingest_workers.h"
@@ -28,6 +33,12 @@ namespace {
 Status InConfig(const Config& cfg, const Status& st) {
   if (st.code() != StatusCode::kInvalidArgument) return st;
   return Status::InvalidArgument(cfg.source + ": kafka.properties: " + st.message());
+}
+// Features serve models now; monitoring works in event time and can lag a
+// burst, so on saturated cores its threads get the leftovers.
+void LowerThreadPriority(int nice) {
+  if (nice > 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0)
+    spdlog::warn("monitoring: cannot lower the thread's priority: {}", std::strerror(errno));
 }
 }  // namespace
 
@@ -140,7 +151,7 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
   MonitorPipelineOptions options;
   options.predictions_topic = cfg.kafka.predictions_topic;
   options.clicks_topic = cfg.kafka.clicks_topic;
-  options.commit_interval_ms = cfg.ingest.commit_interval_ms;
+  options.commit_interval_ms = cfg.monitoring.commit_interval_ms;
   options.poll_batch = cfg.ingest.poll_batch;
   options.allowed_lateness_ms = cfg.monitoring.allowed_lateness_ms;
   options.max_pending_labels = cfg.monitoring.max_pending_labels;
@@ -157,7 +168,13 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
   KafkaClientOptions monitor_kafka = kafka;
   monitor_kafka.group_id = cfg.kafka.group_id + ".monitor";
   monitor_kafka.topics = {cfg.kafka.predictions_topic, cfg.kafka.clicks_topic};
-  auto consumer = KafkaConsumer::Create(monitor_kafka, monitor_.get(), 1);
+  // librdkafka's threads (fetching, decompressing) inherit the niceness of
+  // the thread that creates the client, so create it on a lowered one.
+  Result<std::unique_ptr<KafkaConsumer>> consumer = Status::Internal("not created");
+  std::thread([&] {
+    LowerThreadPriority(cfg.monitoring.nice);
+    consumer = KafkaConsumer::Create(monitor_kafka, monitor_.get(), 1);
+  }).join();
   if (!consumer.ok()) return InConfig(cfg, consumer.status());
   monitor_consumer_ = std::move(*consumer);
   monitor_->set_source(monitor_consumer_->worker_source(0));
@@ -167,6 +184,7 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
 // The monitor's group events and its pipeline share this thread, so a
 // rebalance never races a batch.
 void App::RunMonitoring() {
+  LowerThreadPriority(options_.config.monitoring.nice);
   int64_t last_error_log = 0;
   while (!stop_.load()) {
     Status st = monitor_consumer_->ServeEvents(0);

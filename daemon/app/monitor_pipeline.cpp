@@ -221,13 +221,20 @@ void MonitorPipeline::AdvanceWatermark() {
     const int64_t step = std::min(candidate, monitor_.NextEvaluationMs());
     for (const drift::MaturedLabel& label : joiner_.Advance(step)) {
       monitor_.OnLabel(label);
-      metrics_->LabelsMatured(label.model, label.clicked ? "clicked" : "not_clicked").Increment();
+      LabelCounter(label.model, label.clicked).Increment();
     }
     drift::EvaluationOutput out = monitor_.AdvanceWatermark(step);
     if (!out.changed_models.empty()) Publish(out);
     if (step == candidate) break;
   }
   metrics_->MonitorPendingLabels().Set(static_cast<double>(joiner_.pending()));
+}
+
+prometheus::Counter& MonitorPipeline::LabelCounter(const std::string& model, bool clicked) {
+  auto it = label_counters_.find({model, clicked});
+  if (it == label_counters_.end())
+    it = label_counters_.emplace(std::pair{model, clicked}, &metrics_->LabelsMatured(model, clicked ? "clicked" : "not_clicked")).first;
+  return *it->second;
 }
 
 void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
@@ -304,7 +311,8 @@ Status MonitorPipeline::Commit() {
     retrain_pending_ = false;
   }
   for (auto& m : monitor_.TakeChangedModels()) unwritten_models_.insert(std::move(m));
-  for (auto& k : joiner_.TakeDirty()) unwritten_label_keys_.insert(std::move(k));
+  if (unwritten_label_keys_.empty()) unwritten_label_keys_ = joiner_.TakeDirty();
+  else for (auto& k : joiner_.TakeDirty()) unwritten_label_keys_.insert(k);
   CommitBatch batch;
   for (const auto& model : unwritten_models_) batch.monitor.push_back({kModelPrefix + model, monitor_.SerializeModel(model)});
   for (const auto& key : unwritten_label_keys_) batch.monitor.push_back({kLabelPrefix + key, joiner_.Encode(key)});

@@ -27,6 +27,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,7 @@ class MonitoringReports {
 struct MonitorPipelineOptions {
   std::string predictions_topic = "predictions";  // PredictionEvent. Default: predictions
   std::string clicks_topic = "clicks";            // ClickEvent, for labels. Default: clicks
-  int64_t commit_interval_ms = 200;               // state + offsets write period. Default: 200ms
+  int64_t commit_interval_ms = 5'000;             // state + offsets write period. Default: 5s
   size_t poll_batch = 10'000;                     // messages per poll. Default: 10,000
   int64_t allowed_lateness_ms = 30'000;           // subtracted from the watermark. Default: 30s
   size_t max_pending_labels = 2'000'000;          // beyond, predictions get no label. Default: 2,000,000
@@ -110,6 +111,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   void Publish(drift::EvaluationOutput& out);
   void PublishReports();
   Status FailCommit(const Status& st);
+  prometheus::Counter& LabelCounter(const std::string& model, bool clicked);
 
   MonitorPipelineOptions options_;
   StateStore* store_;
@@ -125,7 +127,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   std::vector<std::unique_ptr<Partition>> partitions_;
   std::vector<InputMessage> batch_;
   std::set<std::string> unwritten_models_;       // changed since the last successful commit
-  std::set<std::string> unwritten_label_keys_;
+  std::unordered_set<std::string> unwritten_label_keys_;
   bool dead_letters_pending_ = false, retrain_pending_ = false, watermark_changed_ = false;
   bool commit_failing_ = false;
   int64_t last_commit_ns_ = 0;
@@ -133,6 +135,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   std::atomic<bool> healthy_{true};
   std::map<RejectReason, prometheus::Counter*> reject_counters_;
   prometheus::Counter* consumed_ = nullptr;
+  std::map<std::pair<std::string, bool>, prometheus::Counter*> label_counters_;  // resolved once per model
 
   mutable std::mutex reports_mu_;
   std::map<std::string, std::string> reports_;  // model -> JSON report

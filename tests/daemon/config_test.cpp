@@ -76,6 +76,12 @@ TEST(ConfigTest, MonitoringDefaultsMatchTheLibraryAndModelsOverrideThem) {
   const drift::MonitorOptions& o = def->monitoring.defaults;
   // The shipped YAML spells out the library's defaults; they must agree.
   EXPECT_TRUE(def->monitoring.enabled);
+  const MonitoringOptions daemon_defaults;
+  EXPECT_EQ(def->monitoring.nice, daemon_defaults.nice);
+  EXPECT_EQ(def->monitoring.commit_interval_ms, daemon_defaults.commit_interval_ms);
+  EXPECT_EQ(def->monitoring.allowed_lateness_ms, daemon_defaults.allowed_lateness_ms);
+  EXPECT_EQ(def->monitoring.max_pending_labels, daemon_defaults.max_pending_labels);
+  EXPECT_EQ(def->monitoring.max_models, daemon_defaults.max_models);
   EXPECT_EQ(o.window_ms, lib.window_ms);
   EXPECT_EQ(o.evaluation_period_ms, lib.evaluation_period_ms);
   EXPECT_EQ(o.attribution_window_ms, lib.attribution_window_ms);

@@ -186,7 +186,7 @@ TEST(ModelMonitor, SaveAndRestoreMidwayChangesNothing) {
 TEST(ModelMonitor, CorruptStateIsAnErrorNotACrash) {
   Monitor m(MonitorOptions{}, {}, 4);
   EXPECT_FALSE(m.RestoreModel("x", "garbage").ok());
-  EXPECT_FALSE(m.RestoreModel("x", std::string("\x81\xa6" "format\x02", 9)).ok());
+  EXPECT_FALSE(m.RestoreModel("x", std::string("\x81\xa6" "format\x07", 9)).ok());
 }
 
 TEST(ModelMonitor, BoundsModelsAndFeatures) {
