@@ -349,7 +349,7 @@ class ModelMonitor {
     Perf& perf = v.perf[tile];
     perf.predicted += 1;
     perf.predicted_score += p.score;
-    if (!v.frozen && p.ts_ms >= v.reference_end_ms && options_->reference == ReferenceKind::kFirstWindow) {
+    if (!v.frozen && p.ts_ms >= v.reference_end_ms && options_->reference != ReferenceKind::kProfile) {
       v.early.push_back(p);  // bins are not known yet
       return true;
     }
@@ -635,7 +635,7 @@ class ModelMonitor {
       Track* t = GetTrack(v, signal, name, TrackKind::kNumeric);
       if (!t) return;
       if (!t->frozen) {
-        if (options_->reference != ReferenceKind::kFirstWindow) return;  // profile without this feature
+        if (options_->reference == ReferenceKind::kProfile) return;  // a feature the profile lacks
         SampleAdd(*t, p.sample_hash ^ std::hash<std::string>()(name), value);
         return;
       }
@@ -647,7 +647,7 @@ class ModelMonitor {
       Track* t = GetTrack(v, "data", name, TrackKind::kCategorical);
       if (!t) continue;
       if (!t->frozen) {
-        if (options_->reference != ReferenceKind::kFirstWindow) continue;
+        if (options_->reference == ReferenceKind::kProfile) continue;
         auto it = t->category_counts.find(value);
         if (it != t->category_counts.end()) {
           it->second += 1;
@@ -769,7 +769,7 @@ class ModelMonitor {
 
   void Evaluate(Version& v, int64_t boundary, EvaluationOutput* out) {
     const MonitorOptions& o = *options_;
-    if (!v.frozen && o.reference == ReferenceKind::kFirstWindow && boundary >= v.reference_end_ms) Freeze(v);
+    if (!v.frozen && o.reference != ReferenceKind::kProfile && boundary >= v.reference_end_ms) Freeze(v);
     const int64_t cur_start = boundary - o.window_ms;
     const int64_t matured_end = FloorTo(boundary - o.attribution_window_ms, o.evaluation_period_ms);
     const int64_t matured_start = matured_end - o.window_ms;
@@ -921,7 +921,7 @@ class ModelMonitor {
     if (o.reference == ReferenceKind::kPreviousWindow) keep += o.window_ms;
     if (o.reference == ReferenceKind::kSameHourLastWeek) keep += kWeekMs;
     int64_t oldest = boundary - keep;
-    if (o.reference == ReferenceKind::kFirstWindow && !v.frozen) oldest = std::min(oldest, v.reference_start_ms);
+    if (o.reference != ReferenceKind::kProfile && !v.frozen) oldest = std::min(oldest, v.reference_start_ms);
     for (Track& t : v.tracks) {
       // The label track keeps the reference window until its labels mature.
       int64_t track_oldest = (t.signal == "label" && !t.reference_ready) ? std::min(oldest, v.reference_start_ms) : oldest;

@@ -15,6 +15,7 @@
 //                        are its top K values plus "other".
 //   previous_window      the window just before the current one
 //   same_hour_last_week  the window one week before the current one
+//                        (both with the bins frozen from the first window)
 //   profile              a fixed profile (bins and counts) from training data
 // Labels mature `attribution_window` after the prediction, so performance
 // and label drift are evaluated on the window that ended that long before

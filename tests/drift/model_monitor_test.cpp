@@ -22,9 +22,10 @@ constexpr int64_t kHour = 3'600'000, kMinute = 60'000;
 enum class Change { kNone, kFeatureShift, kCategoryReshuffle, kScoreShift, kCalibration };
 
 struct Simulation {
-  explicit Simulation(Change change, int64_t change_at_ms, uint64_t seed = 1)
+  explicit Simulation(Change change, int64_t change_at_ms, uint64_t seed = 1, MonitorOptions options = {})
       : change(change), change_at(change_at_ms), rng(seed),
-        monitor(std::make_unique<Monitor>(MonitorOptions{}, std::map<std::string, MonitorOptions>{}, 16)), joiner(MonitorOptions{}.attribution_window_ms, 10'000'000) {}
+        monitor(std::make_unique<Monitor>(options, std::map<std::string, MonitorOptions>{}, 16)),
+        joiner(options.attribution_window_ms, 10'000'000) {}
 
   // Runs [from, to) of event time; returns every retrain request.
   std::vector<RetrainRequest> Run(int64_t from_ms, int64_t to_ms) {
@@ -181,6 +182,90 @@ TEST(ModelMonitor, SaveAndRestoreMidwayChangesNothing) {
   ASSERT_EQ(first.size(), expected.size());
   for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(ToJson(first[i]).dump(), ToJson(expected[i]).dump());
   EXPECT_EQ(restarted.monitor->ReportAll().dump(2), straight.monitor->ReportAll().dump(2));
+}
+
+TEST(ModelMonitor, PreviousWindowReference) {
+  MonitorOptions o;
+  o.reference = ReferenceKind::kPreviousWindow;
+  o.retrain_detectors.clear();  // the data rule alone, against the previous hour
+  const int64_t change_at = kStart + 4 * kHour + 2 * kMinute;
+  Simulation stationary(Change::kNone, 0, 3, o);
+  EXPECT_TRUE(stationary.Run(kStart, kStart + 6 * kHour).empty());
+  Simulation shifted(Change::kFeatureShift, change_at, 3, o);
+  auto requests = shifted.Run(kStart, change_at + kHour);
+  ASSERT_FALSE(requests.empty());
+  bool data_drift = false;
+  for (const auto& r : requests.front().reasons) data_drift |= r.signal == "data" && r.feature == "x";
+  EXPECT_TRUE(data_drift) << nlohmann::json(ToJson(requests.front())).dump();
+  EXPECT_GT(requests.front().event_time_ms, change_at);
+  EXPECT_LE(requests.front().event_time_ms, change_at + 30 * kMinute);
+  // The reference window is the hour before the current one.
+  EXPECT_EQ(requests.front().reference_end_ms, requests.front().current_start_ms);
+  EXPECT_EQ(requests.front().reference_end_ms - requests.front().reference_start_ms, kHour);
+}
+
+TEST(ModelMonitor, SameHourLastWeekReferenceWaitsForAWeekOfHistory) {
+  MonitorOptions o;
+  o.reference = ReferenceKind::kSameHourLastWeek;
+  o.retrain_on_calibration = false;  // only the drift rules, whose reference is missing
+  o.retrain_detectors.clear();
+  Simulation sim(Change::kFeatureShift, kStart + 3 * kHour, 3, o);
+  EXPECT_TRUE(sim.Run(kStart, kStart + 5 * kHour).empty());  // no history a week back: no verdict
+  const nlohmann::json report = *sim.monitor->Report("ctr_ranker");
+  int seen = 0;
+  for (const auto& f : report["versions"]["v1"]["features"]) {
+    ++seen;
+    EXPECT_EQ(f["status"], "no_verdict") << f.dump();
+    EXPECT_EQ(f["reference_samples"], 0) << f.dump();  // bins frozen, nothing a week back
+  }
+  EXPECT_EQ(seen, 3);
+}
+
+TEST(ModelMonitor, ProfileReference) {
+  // A training profile of x ~ N(0, 1): deciles of the standard normal.
+  const std::vector<double> edges = {-4, -1.2816, -0.8416, -0.5244, -0.2533, 0, 0.2533, 0.5244, 0.8416, 1.2816, 4};
+  nlohmann::json profile = {{"features",
+                             {{"x", {{"edges", edges}, {"counts", {0, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 0}}, {"mean", 0.0}, {"std", 1.0}}},
+                              {"device", {{"categories", {"d0", "d1", "d2", "d3", "d4"}}, {"counts", {500, 250, 120, 80, 50, 0}}}}}}};
+  MonitorOptions o;
+  o.reference = ReferenceKind::kProfile;
+  o.profile = profile;
+  o.retrain_on_calibration = false;
+  o.retrain_detectors.clear();
+  Simulation stationary(Change::kNone, 0, 4, o);
+  EXPECT_TRUE(stationary.Run(kStart, kStart + 3 * kHour).empty());
+  const nlohmann::json full = *stationary.monitor->Report("ctr_ranker");
+  const auto& report = full["versions"]["v1"];
+  bool saw_x = false;
+  for (const auto& f : report["features"]) {
+    if (f["feature"] == "x") {
+      saw_x = true;
+      EXPECT_EQ(f["status"], "ok") << f.dump();
+      EXPECT_EQ(f["reference_samples"], 10000);
+    }
+    if (f["feature"] == "noise") EXPECT_EQ(f["status"], "no_verdict");  // not in the profile
+  }
+  EXPECT_TRUE(saw_x);
+  Simulation shifted(Change::kFeatureShift, kStart + 2 * kHour, 4, o);
+  auto requests = shifted.Run(kStart, kStart + 3 * kHour);
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.front().reasons.front().feature, "x");
+}
+
+TEST(ModelMonitor, VersionsThatGoQuietAreRemoved) {
+  MonitorOptions o;
+  o.version_ttl_ms = kHour;
+  Monitor m(o, {}, 4);
+  Prediction p{"m", "v1", 0.1, kStart, 1, {{"f", 1}}, {}};
+  ASSERT_TRUE(m.Observe(p));
+  p.model_version = "v2";
+  p.ts_ms = kStart + 90 * kMinute;
+  ASSERT_TRUE(m.Observe(p));
+  auto out = m.AdvanceWatermark(kStart + 90 * kMinute);
+  ASSERT_EQ(out.removed_versions.size(), 1u);
+  EXPECT_EQ(out.removed_versions[0], (std::pair<std::string, std::string>("m", "v1")));
+  EXPECT_FALSE((*m.Report("m"))["versions"].contains("v1"));
+  EXPECT_TRUE((*m.Report("m"))["versions"].contains("v2"));
 }
 
 TEST(ModelMonitor, CorruptStateIsAnErrorNotACrash) {
