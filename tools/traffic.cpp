@@ -108,6 +108,19 @@ Event TrafficGenerator::Next(int64_t ts_ms, GeneratedPrediction* prediction, boo
 }
 
 namespace {
+// A message in one of the encodings featmond accepts; Confluent framing with
+// the given schema id and message index [0].
+std::string Frame(const google::protobuf::Message& m, WireFormat format, char schema_id) {
+  std::string out;
+  if (format == WireFormat::kJson) {
+    (void)google::protobuf::util::MessageToJsonString(m, &out);
+    return out;
+  }
+  if (format == WireFormat::kConfluent) out.assign({'\0', '\0', '\0', '\0', schema_id, '\0'});
+  out += m.SerializeAsString();
+  return out;
+}
+
 template <typename Proto>
 std::string Encode(const Event& e, WireFormat format) {
   Proto m;
@@ -118,25 +131,13 @@ std::string Encode(const Event& e, WireFormat format) {
   m.set_request_id(e.request_id);
   m.set_category(e.category);
   if (e.value != 0) m.set_value(e.value);
-  if (format == WireFormat::kJson) {
-    std::string out;
-    (void)google::protobuf::util::MessageToJsonString(m, &out);
-    return out;
-  }
-  std::string out;
-  if (format == WireFormat::kConfluent) out.assign("\0\0\0\0\1\0", 6);  // magic, schema id 1, message index [0]
-  out += m.SerializeAsString();
-  return out;
+  return Frame(m, format, 1);
 }
 }  // namespace
 
 std::string EncodeEvent(const Event& e, WireFormat format) {
   return e.type == EventType::kView ? Encode<v1::ViewEvent>(e, format) : Encode<v1::ClickEvent>(e, format);
 }
-
-}  // namespace featmon
-
-namespace featmon {
 
 std::string EncodePrediction(const GeneratedPrediction& p, WireFormat format) {
   v1::PredictionEvent m;
@@ -149,14 +150,7 @@ std::string EncodePrediction(const GeneratedPrediction& p, WireFormat format) {
   m.set_ts_ms(p.ts_ms);
   for (const auto& [k, v] : p.features) (*m.mutable_features())[k] = v;
   for (const auto& [k, v] : p.cat_features) (*m.mutable_cat_features())[k] = v;
-  std::string out;
-  if (format == WireFormat::kJson) {
-    (void)google::protobuf::util::MessageToJsonString(m, &out);
-    return out;
-  }
-  if (format == WireFormat::kConfluent) out.assign("\0\0\0\0\2\0", 6);
-  out += m.SerializeAsString();
-  return out;
+  return Frame(m, format, 2);
 }
 
 }  // namespace featmon
