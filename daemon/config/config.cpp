@@ -93,7 +93,7 @@ class Reader {
   Status Bytes(const YAML::Node& node, const std::string& path, size_t* out) const {
     if (!node) return Status::Ok();
     const std::string s = node.as<std::string>();
-    uint64_t v;
+    uint64_t v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     std::string unit(end, s.data() + s.size());
     const std::map<std::string, uint64_t> units = {{"", 1}, {"B", 1}, {"KB", 1ull << 10}, {"MB", 1ull << 20}, {"GB", 1ull << 30}};

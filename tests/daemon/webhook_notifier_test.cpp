@@ -36,7 +36,10 @@ struct Receiver {
 
 TEST(WebhookNotifierTest, DeliversEveryDocumentInOrder) {
   Receiver r(0);
-  auto n = WebhookNotifier::Start({.urls = {r.url()}, .first_backoff_ms = 10});
+  WebhookOptions options;
+  options.urls = {r.url()};
+  options.first_backoff_ms = 10;
+  auto n = WebhookNotifier::Start(options);
   ASSERT_TRUE(n.ok());
   for (int i = 0; i < 5; ++i) (*n)->Enqueue("{\"n\":" + std::to_string(i) + "}");
   ASSERT_TRUE((*n)->WaitIdle(10'000));
@@ -49,7 +52,11 @@ TEST(WebhookNotifierTest, DeliversEveryDocumentInOrder) {
 
 TEST(WebhookNotifierTest, RetriesWithBackoffUntilTheReceiverAccepts) {
   Receiver r(3);  // three 500s first
-  auto n = WebhookNotifier::Start({.urls = {r.url()}, .attempts = 6, .first_backoff_ms = 20});
+  WebhookOptions options;
+  options.urls = {r.url()};
+  options.attempts = 6;
+  options.first_backoff_ms = 20;
+  auto n = WebhookNotifier::Start(options);
   ASSERT_TRUE(n.ok());
   auto start = std::chrono::steady_clock::now();
   (*n)->Enqueue("{}");
@@ -63,8 +70,13 @@ TEST(WebhookNotifierTest, RetriesWithBackoffUntilTheReceiverAccepts) {
 TEST(WebhookNotifierTest, GivesUpOnADeadReceiverWithoutBlockingTheCaller) {
   std::atomic<int> gave_up{0};
   // Nothing listens on port 9 (discard) here: connections are refused.
-  auto n = WebhookNotifier::Start({.urls = {"http://127.0.0.1:9/x"}, .attempts = 3, .timeout_ms = 500,
-                                   .first_backoff_ms = 10, .on_give_up = [&] { gave_up++; }});
+  WebhookOptions options;
+  options.urls = {"http://127.0.0.1:9/x"};
+  options.attempts = 3;
+  options.timeout_ms = 500;
+  options.first_backoff_ms = 10;
+  options.on_give_up = [&] { gave_up++; };
+  auto n = WebhookNotifier::Start(options);
   ASSERT_TRUE(n.ok());
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 3; ++i) (*n)->Enqueue("{}");
@@ -85,7 +97,9 @@ TEST(WebhookNotifierTest, ParsesUrls) {
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->port, "80");
   EXPECT_FALSE(ParseWebhookUrl("https://x/").ok());
-  EXPECT_FALSE(WebhookNotifier::Start({.urls = {"ftp://x"}}).ok());
+  WebhookOptions bad;
+  bad.urls = {"ftp://x"};
+  EXPECT_FALSE(WebhookNotifier::Start(bad).ok());
 }
 
 }  // namespace

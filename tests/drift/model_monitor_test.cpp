@@ -243,7 +243,9 @@ TEST(ModelMonitor, ProfileReference) {
       EXPECT_EQ(f["status"], "ok") << f.dump();
       EXPECT_EQ(f["reference_samples"], 10000);
     }
-    if (f["feature"] == "noise") EXPECT_EQ(f["status"], "no_verdict");  // not in the profile
+    if (f["feature"] == "noise") {
+      EXPECT_EQ(f["status"], "no_verdict");  // not in the profile
+    }
   }
   EXPECT_TRUE(saw_x);
   Simulation shifted(Change::kFeatureShift, kStart + 2 * kHour, 4, o);

@@ -63,7 +63,9 @@ void Produce(SimpleProducer& producer, TrafficGenerator& gen, int64_t start, int
   for (int64_t i = from; i < to; ++i) {
     bool has_prediction = false;
     Event e = gen.Next(start + i * kStepMs, &prediction, &has_prediction);
-    if (has_prediction) ASSERT_TRUE(producer.Send("predictions", e.user_id, EncodePrediction(prediction, WireFormat::kProtobuf)).ok());
+    if (has_prediction) {
+      ASSERT_TRUE(producer.Send("predictions", e.user_id, EncodePrediction(prediction, WireFormat::kProtobuf)).ok());
+    }
     ASSERT_TRUE(producer.Send(e.type == EventType::kView ? "views" : "clicks", e.user_id,
                               EncodeEvent(e, WireFormat::kProtobuf)).ok());
   }
