@@ -131,9 +131,9 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
     if (!p || (p->next_offset >= 0 && msg.offset < p->next_offset)) continue;  // not ours, or already in the state
     if (p->predictions) {
       ++consumed;
-      ProcessPrediction(msg, now_ms);
+      ProcessPrediction(msg, p, now_ms);
     } else {
-      ProcessClick(msg, now_ms);
+      ProcessClick(msg, p, now_ms);
     }
     p->next_offset = msg.offset + 1;
   }
@@ -143,7 +143,7 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
   return Status::Ok();
 }
 
-void MonitorPipeline::ProcessPrediction(const InputMessage& msg, int64_t now_ms) {
+void MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part, int64_t now_ms) {
   auto decoded = decoder_.DecodePrediction(msg.payload, now_ms);
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
     reject_counters_[rejection->reason]->Increment();
@@ -154,7 +154,6 @@ void MonitorPipeline::ProcessPrediction(const InputMessage& msg, int64_t now_ms)
   }
   PredictionRecord& rec = std::get<PredictionRecord>(decoded);
   drift::Prediction& p = rec.prediction;
-  Partition* part = Find(msg);
   part->stream_time_ms = std::max(part->stream_time_ms, p.ts_ms);
   if (p.ts_ms < watermark_ms_.load()) metrics_->MonitorLatePredictions().Increment();
   // Identity hash for the reference sample: same prediction, same hash, on every replay.
@@ -170,12 +169,11 @@ void MonitorPipeline::ProcessPrediction(const InputMessage& msg, int64_t now_ms)
     metrics_->MonitorDropped("max_pending_labels").Increment();
 }
 
-void MonitorPipeline::ProcessClick(const InputMessage& msg, int64_t now_ms) {
+void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part, int64_t now_ms) {
   // Bad clicks are the ingest pipeline's to dead-letter; here they are skipped.
   auto decoded = decoder_.Decode(EventType::kClick, msg.payload, now_ms);
   const Event* e = std::get_if<Event>(&decoded);
   if (!e) return;
-  Partition* part = Find(msg);
   part->stream_time_ms = std::max(part->stream_time_ms, e->ts_ms);
   std::vector<std::string> keys;
   if (!e->request_id.empty()) keys.push_back(drift::JoinKeyByRequest(e->request_id, e->item_id));

@@ -105,8 +105,8 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
     prometheus::Gauge* lag = nullptr;
   };
   Partition* Find(const InputMessage& msg);
-  void ProcessPrediction(const InputMessage& msg, int64_t now_ms);
-  void ProcessClick(const InputMessage& msg, int64_t now_ms);
+  void ProcessPrediction(const InputMessage& msg, Partition* partition, int64_t now_ms);
+  void ProcessClick(const InputMessage& msg, Partition* partition, int64_t now_ms);
   void AdvanceWatermark();
   void Publish(drift::EvaluationOutput& out);
   void PublishReports();
