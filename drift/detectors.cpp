@@ -1,21 +1,12 @@
-#include <limits>
 #include "drift/detectors.h"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "common/byte_codec.h"
 
 namespace featmon::drift {
-
-const char* DetectorStateName(DetectorState s) {
-  switch (s) {
-    case DetectorState::kStable: return "stable";
-    case DetectorState::kWarning: return "warning";
-    case DetectorState::kDrift: return "drift";
-  }
-  return "?";
-}
 
 // ---- ADWIN -----------------------------------------------------------------
 

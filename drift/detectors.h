@@ -22,7 +22,6 @@
 namespace featmon::drift {
 
 enum class DetectorState { kStable, kWarning, kDrift };
-const char* DetectorStateName(DetectorState s);
 
 struct AdwinOptions {
   double delta = 0.002;      // confidence of a cut. Default: 0.002

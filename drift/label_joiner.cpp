@@ -30,7 +30,6 @@ bool LabelJoiner::AddPrediction(const std::string& key, PendingLabel p) {
       p.click_ts_ms = *it;
       click_expiry_.erase({*it, key});
       times.erase(it);
-      --clicks_count_;
       if (times.empty()) clicks_.erase(c);
       dirty_.insert("c" + key);
     }
@@ -61,7 +60,6 @@ std::optional<PendingLabel> LabelJoiner::AddClick(const std::vector<std::string>
   if (keys.empty()) return std::nullopt;
   clicks_[keys.front()].push_back(click_ts_ms);
   click_expiry_.emplace(click_ts_ms, keys.front());
-  ++clicks_count_;
   dirty_.insert("c" + keys.front());
   return std::nullopt;
 }
@@ -91,7 +89,6 @@ std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
     auto pos = std::find(it->second.begin(), it->second.end(), ts);
     if (pos != it->second.end()) {
       it->second.erase(pos);
-      --clicks_count_;
     }
     if (it->second.empty()) clicks_.erase(it);
     dirty_.insert("c" + key);
@@ -149,8 +146,7 @@ Status LabelJoiner::Restore(std::string_view stored_key, std::string_view value)
       if (!r.ReadSigned(&t)) return Status::Corruption("waiting click " + key);
       clicks_[key].push_back(t);
       click_expiry_.emplace(t, key);
-      ++clicks_count_;
-    }
+        }
   } else {
     return Status::Corruption("unknown label key kind");
   }

@@ -55,7 +55,6 @@ class LabelJoiner {
   std::vector<MaturedLabel> Advance(int64_t watermark_ms);
 
   size_t pending() const { return pending_count_; }
-  size_t waiting_clicks() const { return clicks_count_; }
 
   // Persistence: keys changed since the last call; Encode(key) is the value
   // to store, or nullopt to delete it. Stored keys start with 'p' or 'c'.
@@ -83,7 +82,7 @@ class LabelJoiner {
   std::unordered_map<std::string, std::vector<int64_t>> clicks_;        // waiting clicks by join key
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
   std::set<std::pair<int64_t, std::string>> click_expiry_;
-  size_t pending_count_ = 0, clicks_count_ = 0;
+  size_t pending_count_ = 0;
   std::unordered_set<std::string> dirty_;
 };
 

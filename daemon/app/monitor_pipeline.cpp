@@ -290,7 +290,6 @@ std::string MonitorPipeline::AllReports() const {
 
 Status MonitorPipeline::FailCommit(const Status& st) {
   commit_failing_ = true;
-  healthy_ = false;
   metrics_->CommitFailures().Increment();
   return st;
 }
@@ -333,7 +332,6 @@ Status MonitorPipeline::Commit() {
   unwritten_label_keys_.clear();
   watermark_changed_ = false;
   commit_failing_ = false;
-  healthy_ = true;
   if (source_) {
     std::vector<std::pair<TopicPartition, int64_t>> offsets;
     for (const auto& p : partitions_)

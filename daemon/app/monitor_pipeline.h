@@ -92,8 +92,6 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
 
   std::optional<std::string> ModelReport(const std::string& model) const override;
   std::string AllReports() const override;
-  int64_t watermark_ms() const { return watermark_ms_.load(); }
-  bool healthy() const { return healthy_.load(); }
 
  private:
   struct Partition {
@@ -131,8 +129,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   bool dead_letters_pending_ = false, retrain_pending_ = false, watermark_changed_ = false;
   bool commit_failing_ = false;
   int64_t last_commit_ns_ = 0;
-  std::atomic<int64_t> watermark_ms_{0};
-  std::atomic<bool> healthy_{true};
+  std::atomic<int64_t> watermark_ms_{0};  // read by AllReports on HTTP threads
   std::map<RejectReason, prometheus::Counter*> reject_counters_;
   prometheus::Counter* consumed_ = nullptr;
   std::map<std::pair<std::string, bool>, prometheus::Counter*> label_counters_;  // resolved once per model
