@@ -19,7 +19,8 @@ std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id) {
 
 void LabelJoiner::Schedule(const std::string& key, const PendingLabel& p) { due_.push({DueOf(p), p.ts_ms, key}); }
 
-bool LabelJoiner::AddPrediction(const std::string& key, PendingLabel p) {
+bool LabelJoiner::AddPrediction(const std::string& key, PendingLabel p, int64_t* matched_click_ms) {
+  if (matched_click_ms) *matched_click_ms = -1;
   if (pending_count_ >= max_pending_) return false;
   // A click that came first?
   auto c = clicks_.find(key);
@@ -28,6 +29,7 @@ bool LabelJoiner::AddPrediction(const std::string& key, PendingLabel p) {
     auto it = std::find_if(times.begin(), times.end(), [&](int64_t t) { return t >= p.ts_ms && t <= p.ts_ms + window_ms_; });
     if (it != times.end()) {
       p.click_ts_ms = *it;
+      if (matched_click_ms) *matched_click_ms = *it;
       click_expiry_.erase({*it, key});
       times.erase(it);
       if (times.empty()) clicks_.erase(c);

@@ -47,8 +47,10 @@ class LabelJoiner {
   LabelJoiner(int64_t attribution_window_ms, size_t max_pending)
       : window_ms_(attribution_window_ms), max_pending_(max_pending) {}
 
-  // False when the prediction is not tracked: too many pending labels.
-  bool AddPrediction(const std::string& key, PendingLabel p);
+  // False when the prediction is not tracked: too many pending labels. A
+  // click that came first and now labels it is reported in *matched_click_ms
+  // (else -1).
+  bool AddPrediction(const std::string& key, PendingLabel p, int64_t* matched_click_ms = nullptr);
   // The prediction the click labels, if one is pending; else the click waits.
   std::optional<PendingLabel> AddClick(const std::vector<std::string>& keys, int64_t click_ts_ms);
   // Labels whose maturity time the watermark reached, in maturity order.

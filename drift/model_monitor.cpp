@@ -344,6 +344,14 @@ class ModelMonitor {
   bool Observe(const Prediction& p) {
     Version& v = GetVersion(p.model_version, p.ts_ms);
     v.last_seen_ms = std::max(v.last_seen_ms, p.ts_ms);
+    if (p.ts_ms < v.first_seen_ms && v.next_evaluation_ms == v.reference_start_ms + options_->evaluation_period_ms) {
+      // An earlier prediction before the first evaluation: the version was
+      // first seen then, whichever partition happened to be read first.
+      v.first_seen_ms = p.ts_ms;
+      v.reference_start_ms = FloorTo(p.ts_ms, options_->evaluation_period_ms);
+      v.reference_end_ms = v.reference_start_ms + options_->window_ms;
+      v.next_evaluation_ms = v.reference_start_ms + options_->evaluation_period_ms;
+    }
     ++v.predictions;
     const int64_t tile = FloorTo(p.ts_ms, options_->evaluation_period_ms);
     Perf& perf = v.perf[tile];
@@ -357,10 +365,12 @@ class ModelMonitor {
     return true;
   }
 
-  void OnClickAttributed(const std::string& version, int64_t prediction_ts_ms) {
+  // Counted in the click's own tile, so "observed so far" at an evaluation is
+  // the clicks before its boundary, whatever order the topics were read in.
+  void OnClickAttributed(const std::string& version, int64_t click_ts_ms) {
     auto it = versions_.find(version);
     if (it == versions_.end()) return;
-    it->second.perf[FloorTo(prediction_ts_ms, options_->evaluation_period_ms)].attributed_clicks += 1;
+    it->second.perf[FloorTo(click_ts_ms, options_->evaluation_period_ms)].attributed_clicks += 1;
   }
 
   void OnLabel(const MaturedLabel& l) {
@@ -873,7 +883,7 @@ class ModelMonitor {
     perf["auc"] = gauge.auc;
     perf["current_window"] = {{"predictions", recent.predicted},
                               {"expected_clicks", recent.predicted_score},
-                              {"observed_clicks_so_far", recent.attributed_clicks}};
+                              {"observed_clicks", recent.attributed_clicks}};
     std::string cal_status = "no_verdict";
     if (matured.n >= o.min_samples && std::isfinite(gauge.calibration))
       cal_status = (gauge.calibration < o.calibration_low || gauge.calibration > o.calibration_high) ? "drift" : "ok";
@@ -1018,9 +1028,9 @@ bool Monitor::Observe(const Prediction& p) {
   return m->Observe(p);
 }
 
-void Monitor::OnClickAttributed(const std::string& model, const std::string& version, int64_t prediction_ts_ms) {
+void Monitor::OnClickAttributed(const std::string& model, const std::string& version, int64_t click_ts_ms) {
   if (ModelMonitor* m = Find(model, false)) {
-    m->OnClickAttributed(version, prediction_ts_ms);
+    m->OnClickAttributed(version, click_ts_ms);
     changed_.insert(model);
   }
 }

@@ -171,7 +171,8 @@ class Monitor {
 
   // Returns false when the prediction was not tracked (too many models).
   bool Observe(const Prediction& p);
-  void OnClickAttributed(const std::string& model, const std::string& version, int64_t prediction_ts_ms);
+  // A click attributed to a prediction of this model version, at click time.
+  void OnClickAttributed(const std::string& model, const std::string& version, int64_t click_ts_ms);
   void OnLabel(const MaturedLabel& label);
   // Runs every evaluation whose boundary the watermark passed. Labels that
   // mature before a boundary belong before its evaluation: a caller whose

@@ -165,8 +165,11 @@ void MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part
   }
   std::string key = rec.request_id.empty() ? drift::JoinKeyByUser(rec.user_id, rec.item_id)
                                            : drift::JoinKeyByRequest(rec.request_id, rec.item_id);
-  if (!joiner_.AddPrediction(key, {p.model, p.model_version, p.score, p.ts_ms}))
+  int64_t early_click_ms = -1;
+  if (!joiner_.AddPrediction(key, {p.model, p.model_version, p.score, p.ts_ms}, &early_click_ms))
     metrics_->MonitorDropped("max_pending_labels").Increment();
+  else if (early_click_ms >= 0)
+    monitor_.OnClickAttributed(p.model, p.model_version, early_click_ms);
 }
 
 void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part, int64_t now_ms) {
@@ -179,7 +182,7 @@ void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part, int
   if (!e->request_id.empty()) keys.push_back(drift::JoinKeyByRequest(e->request_id, e->item_id));
   keys.push_back(drift::JoinKeyByUser(e->user_id, e->item_id));
   if (auto matched = joiner_.AddClick(keys, e->ts_ms))
-    monitor_.OnClickAttributed(matched->model, matched->model_version, matched->ts_ms);
+    monitor_.OnClickAttributed(matched->model, matched->model_version, e->ts_ms);
 }
 
 void MonitorPipeline::AdvanceWatermark() {

@@ -59,7 +59,7 @@ struct Simulation {
       while (!clicks.empty() && clicks.begin()->first <= t) {
         auto [ct, ck] = *clicks.begin();
         clicks.erase(clicks.begin());
-        if (auto matched = joiner.AddClick({ck}, ct)) monitor->OnClickAttributed(matched->model, matched->model_version, matched->ts_ms);
+        if (auto matched = joiner.AddClick({ck}, ct)) monitor->OnClickAttributed(matched->model, matched->model_version, ct);
       }
       if (t % 10'000 == 0) {
         for (const auto& label : joiner.Advance(t)) monitor->OnLabel(label);
