@@ -154,6 +154,7 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
   options.commit_interval_ms = cfg.monitoring.commit_interval_ms;
   options.poll_batch = cfg.ingest.poll_batch;
   options.allowed_lateness_ms = cfg.monitoring.allowed_lateness_ms;
+  options.partition_idle_timeout_ms = cfg.monitoring.partition_idle_timeout_ms;
   options.max_pending_labels = cfg.monitoring.max_pending_labels;
   options.max_models = cfg.monitoring.max_models;
   options.defaults = cfg.monitoring.defaults;

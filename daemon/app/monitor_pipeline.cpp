@@ -125,6 +125,7 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
   Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
   if (!st.ok()) return st;
   const int64_t now_ms = clock_->NowMs();
+  const int64_t now_ns = clock_->MonotonicNs();
   uint64_t consumed = 0;
   for (const InputMessage& msg : batch_) {
     Partition* p = Find(msg);
@@ -136,6 +137,7 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
       ProcessClick(msg, p, now_ms);
     }
     p->next_offset = msg.offset + 1;
+    p->last_message_ns = now_ns;
   }
   if (consumed) consumed_->Increment(static_cast<double>(consumed));
   AdvanceWatermark();
@@ -194,21 +196,27 @@ void MonitorPipeline::AdvanceWatermark() {
       for (auto& p : partitions_)
         if (p->tp == mark.tp) p->high_watermark = mark.high_watermark;
   }
-  int64_t slowest_behind = std::numeric_limits<int64_t>::max(), fastest = 0;
-  bool any_behind = false;
+  const int64_t now_ns = clock_->MonotonicNs();
+  int64_t slowest = std::numeric_limits<int64_t>::max(), fastest = 0;
+  bool any_active = false;
   for (const auto& p : partitions_) {
     // Unknown end: hold. Nothing consumed yet: behind unless the partition is empty.
     const bool behind = p->high_watermark < 0 ||
                         (p->next_offset < 0 ? p->high_watermark > 0 : p->next_offset < p->high_watermark);
-    if (behind) {
-      any_behind = true;
-      slowest_behind = std::min(slowest_behind, p->stream_time_ms);
+    // A caught-up partition that has been silent for the idle timeout does
+    // not hold the others back (Flink's source idleness); one that is merely
+    // caught up does, since its next message may be older than the others'.
+    const bool idle = !behind && (p->last_message_ns == 0 ||
+                                  now_ns - p->last_message_ns > options_.partition_idle_timeout_ms * 1'000'000);
+    if (!idle) {
+      any_active = true;
+      slowest = std::min(slowest, p->stream_time_ms);
     }
     fastest = std::max(fastest, p->stream_time_ms);
     if (p->lag && p->high_watermark >= 0 && p->next_offset >= 0)
       p->lag->Set(static_cast<double>(std::max<int64_t>(0, p->high_watermark - p->next_offset)));
   }
-  const int64_t event_time = any_behind ? slowest_behind : fastest;
+  const int64_t event_time = any_active ? slowest : fastest;  // all idle: the stream is quiet, finish its windows
   if (event_time <= 0) return;
   const int64_t candidate = event_time - options_.allowed_lateness_ms;
   if (candidate <= watermark_ms_.load()) return;

@@ -3,12 +3,13 @@
 // event time, retrain requests out; state committed with the offsets that
 // produced it, as the ingest pipeline does for features.
 //
-// Watermark: the smallest event time among the partitions that still have
-// messages to read (a partition whose high watermark is not known yet counts
-// as behind), or the largest among all when every partition is caught up,
-// minus `allowed_lateness`, never moving back. Reading a backlog therefore
-// advances it as slowly as the slowest partition, so a replay evaluates the
-// same windows; live, an idle partition does not hold it back.
+// Watermark: the smallest event time among the partitions that are active
+// (still behind their high watermark, whose end is not known yet, or that
+// delivered a message within `partition_idle_timeout`), or the largest among
+// all when every partition is idle, minus `allowed_lateness`, never moving
+// back. Reading a backlog therefore advances it as slowly as the slowest
+// partition, so a replay evaluates the same windows; live, a partition that
+// has gone quiet does not hold it back.
 //
 // Exactly-once: model state, pending labels, the watermark and the next
 // offset of every partition go in one store commit. Retrain requests and
@@ -64,6 +65,7 @@ struct MonitorPipelineOptions {
   int64_t commit_interval_ms = 5'000;             // state + offsets write period. Default: 5s
   size_t poll_batch = 10'000;                     // messages per poll. Default: 10,000
   int64_t allowed_lateness_ms = 30'000;           // subtracted from the watermark. Default: 30s
+  int64_t partition_idle_timeout_ms = 30'000;     // a caught-up partition silent this long stops holding the watermark. Default: 30s
   size_t max_pending_labels = 2'000'000;          // beyond, predictions get no label. Default: 2,000,000
   size_t max_models = 20;                         // beyond, predictions are skipped. Default: 20
   drift::MonitorOptions defaults;                 // every model
@@ -100,6 +102,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
     int64_t next_offset = -1;  // next to process; -1 until the first message without a checkpoint
     int64_t stream_time_ms = 0;
     int64_t high_watermark = -1;
+    int64_t last_message_ns = 0;  // monotonic time of the last message; 0 before the first
     prometheus::Gauge* lag = nullptr;
   };
   Partition* Find(const InputMessage& msg);

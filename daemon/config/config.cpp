@@ -286,12 +286,13 @@ Status ReadMonitorOptions(const Reader& r, const YAML::Node& node, const std::st
 }
 
 Status ReadMonitoring(const Reader& r, const YAML::Node& m, const std::string& config_dir, MonitoringOptions* o) {
-  RETURN_IF_ERROR(r.CheckKeys(m, "monitoring", {"enabled", "max_models", "max_pending_labels", "allowed_lateness", "commit_interval", "nice",
+  RETURN_IF_ERROR(r.CheckKeys(m, "monitoring", {"enabled", "max_models", "max_pending_labels", "allowed_lateness", "partition_idle_timeout", "commit_interval", "nice",
                                                 "webhooks", "webhook_attempts", "webhook_timeout", "defaults", "models"}));
   RETURN_IF_ERROR(r.Bool(m["enabled"], "monitoring.enabled", &o->enabled));
   RETURN_IF_ERROR(r.Integer(m["max_models"], "monitoring.max_models", &o->max_models, 1, 100000));
   RETURN_IF_ERROR(r.Integer(m["max_pending_labels"], "monitoring.max_pending_labels", &o->max_pending_labels, 1, 1'000'000'000));
   RETURN_IF_ERROR(r.Duration(m["allowed_lateness"], "monitoring.allowed_lateness", &o->allowed_lateness_ms));
+  RETURN_IF_ERROR(r.Duration(m["partition_idle_timeout"], "monitoring.partition_idle_timeout", &o->partition_idle_timeout_ms));
   RETURN_IF_ERROR(r.Duration(m["commit_interval"], "monitoring.commit_interval", &o->commit_interval_ms));
   RETURN_IF_ERROR(r.Integer(m["nice"], "monitoring.nice", &o->nice, 0, 19));
   if (o->commit_interval_ms < 1) return r.Error("monitoring.commit_interval", "must be at least 1ms");

@@ -53,6 +53,7 @@ struct MonitoringOptions {
   size_t max_models = 20;                    // models tracked; predictions of others are counted and skipped. Default: 20
   size_t max_pending_labels = 2'000'000;     // predictions waiting for a label; beyond, no label is tracked. Default: 2,000,000
   int64_t allowed_lateness_ms = 30'000;      // watermark = slowest partition's event time minus this. Default: 30s
+  int64_t partition_idle_timeout_ms = 30'000;  // a caught-up partition silent this long stops holding the watermark back. Default: 30s
   int64_t commit_interval_ms = 5'000;        // monitoring state + offsets write period (the state is rewritten whole). Default: 5s
   int nice = 10;                             // CPU niceness of the monitoring thread: it yields to feature ingestion
                                              // when cores are saturated and catches up after. 0 = equal share. Default: 10

@@ -80,6 +80,7 @@ TEST(ConfigTest, MonitoringDefaultsMatchTheLibraryAndModelsOverrideThem) {
   EXPECT_EQ(def->monitoring.nice, daemon_defaults.nice);
   EXPECT_EQ(def->monitoring.commit_interval_ms, daemon_defaults.commit_interval_ms);
   EXPECT_EQ(def->monitoring.allowed_lateness_ms, daemon_defaults.allowed_lateness_ms);
+  EXPECT_EQ(def->monitoring.partition_idle_timeout_ms, daemon_defaults.partition_idle_timeout_ms);
   EXPECT_EQ(def->monitoring.max_pending_labels, daemon_defaults.max_pending_labels);
   EXPECT_EQ(def->monitoring.max_models, daemon_defaults.max_models);
   EXPECT_EQ(o.window_ms, lib.window_ms);
