@@ -226,6 +226,7 @@ void MonitorPipeline::AdvanceWatermark() {
 
   // Boundary by boundary, so each evaluation sees exactly the labels that
   // matured before it, however far the watermark jumped.
+  bool evaluated = false;
   for (;;) {
     const int64_t step = std::min(candidate, monitor_.NextEvaluationMs());
     for (const drift::MaturedLabel& label : joiner_.Advance(step)) {
@@ -233,9 +234,14 @@ void MonitorPipeline::AdvanceWatermark() {
       LabelCounter(label.model, label.clicked).Increment();
     }
     drift::EvaluationOutput out = monitor_.AdvanceWatermark(step);
-    if (!out.changed_models.empty()) Publish(out);
+    if (!out.changed_models.empty()) {
+      Publish(out);
+      evaluated = true;
+    }
     if (step == candidate) break;
   }
+  // One report snapshot per advance, however many boundaries it crossed.
+  if (evaluated) PublishReports();
   metrics_->MonitorPendingLabels().Set(static_cast<double>(joiner_.pending()));
 }
 
@@ -271,7 +277,6 @@ void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
     if (!st.ok()) spdlog::error("monitoring: retrain request not produced: {}", st.ToString());
     retrain_pending_ = true;
   }
-  PublishReports();
 }
 
 void MonitorPipeline::PublishReports() {
