@@ -1,6 +1,6 @@
 #include "daemon/app/app.h"
 
-#include <spdlog/spdlog.h>
+#include "daemon/logging/log.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -38,7 +38,7 @@ Status InConfig(const Config& cfg, const Status& st) {
 // burst, so on saturated cores its threads get the leftovers.
 void LowerThreadPriority(int nice) {
   if (nice > 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0)
-    spdlog::warn("monitoring: cannot lower the thread's priority: {}", std::strerror(errno));
+    Log(Component::kMonitor).warn("cannot lower the thread's priority: {}", std::strerror(errno));
 }
 }  // namespace
 
@@ -48,6 +48,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   const Config& cfg = app->options_.config;
   const Clock* clock = app->options_.clock ? app->options_.clock : &SystemClock::Instance();
   app->options_.clock = clock;
+  app->heartbeats_ = std::make_unique<LoopHeartbeats>(clock);
 
   auto features = FeatureSet::Compile(cfg.features);
   if (!features.ok()) return Status::InvalidArgument(cfg.source + ": features: " + features.status().message());
@@ -62,7 +63,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     if (!broker.ok()) return broker.status();
     app->broker_ = std::move(*broker);
     app->bootstrap_ = app->broker_->bootstrap();
-    spdlog::info("embedded Kafka broker at {}", app->bootstrap_);
+    Log(Component::kApp).info("embedded Kafka broker at {}", app->bootstrap_);
   }
 
   RocksDbStoreOptions store_options;
@@ -122,9 +123,14 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   if (!server.ok()) return server.status();
   app->http_ = std::move(*server);
 
-  app->workers_->Start(app->consumer_.get());
-  app->group_thread_ = std::thread([a = app.get()] { a->ServeGroupEvents(); });
-  if (app->monitor_) app->monitor_thread_ = std::thread([a = app.get()] { a->RunMonitoring(); });
+  app->workers_->Start(app->consumer_.get(), app->heartbeats_.get());
+  app->group_thread_ = std::thread([a = app.get(), beat = app->heartbeats_->Register("kafka group events")] {
+    a->ServeGroupEvents(beat);
+  });
+  if (app->monitor_)
+    app->monitor_thread_ = std::thread([a = app.get(), beat = app->heartbeats_->Register("monitoring")] {
+      a->RunMonitoring(beat);
+    });
   return app;
 }
 
@@ -184,36 +190,38 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
 
 // The monitor's group events and its pipeline share this thread, so a
 // rebalance never races a batch.
-void App::RunMonitoring() {
+void App::RunMonitoring(LoopHeartbeats::Heartbeat heartbeat) {
   LowerThreadPriority(options_.config.monitoring.nice);
   int64_t last_error_log = 0;
   while (!stop_.load()) {
+    heartbeat.Beat();
     Status st = monitor_consumer_->ServeEvents(0);
     if (st.ok()) st = monitor_->RunOnce(100);
     if (!st.ok()) {
       const int64_t now = options_.clock->MonotonicNs();
       if (now - last_error_log > 5'000'000'000) {
-        spdlog::error("monitoring: {}", st.ToString());
+        Log(Component::kMonitor).error("{}", st.ToString());
         last_error_log = now;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
   Status st = monitor_->Commit();
-  if (!st.ok()) spdlog::error("monitoring: final commit failed: {}", st.ToString());
+  if (!st.ok()) Log(Component::kMonitor).error("final commit failed: {}", st.ToString());
   Status closed = monitor_consumer_->Close();
-  if (!closed.ok()) spdlog::warn("monitoring consumer: {}", closed.ToString());
+  if (!closed.ok()) Log(Component::kMonitor).warn("consumer: {}", closed.ToString());
 }
 
 // Serves group events (rebalances) while the workers consume.
-void App::ServeGroupEvents() {
+void App::ServeGroupEvents(LoopHeartbeats::Heartbeat heartbeat) {
   int64_t last_error_log = 0;
   while (!stop_.load()) {
+    heartbeat.Beat();
     Status st = consumer_->ServeEvents(100);
     if (!st.ok()) {
       const int64_t now = options_.clock->MonotonicNs();
       if (now - last_error_log > 5'000'000'000) {
-        spdlog::error("kafka group: {}", st.ToString());
+        Log(Component::kKafka).error("group: {}", st.ToString());
         last_error_log = now;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -223,7 +231,7 @@ void App::ServeGroupEvents() {
   // the revoke callback, which finds nothing left to write.
   final_status_ = workers_->StopAndCommit();
   Status closed = consumer_->Close();
-  if (!closed.ok()) spdlog::warn("{}", closed.ToString());
+  if (!closed.ok()) Log(Component::kKafka).warn("{}", closed.ToString());
 }
 
 Status App::Stop() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/heartbeats.h"
 #include "daemon/config/config.h"
 
 namespace featmon {
@@ -44,18 +45,23 @@ class App {
   // Persists state and offsets, leaves the group, stops HTTP. Idempotent.
   Status Stop();
 
+  // The daemon's loops (ingest workers, group events, monitoring) silent for
+  // longer than max_silence_ns: wedged, for the service watchdog.
+  std::vector<std::string> StalledLoops(int64_t max_silence_ns) const { return heartbeats_->Stalled(max_silence_ns); }
+
   uint16_t http_port() const;
   const std::string& kafka_bootstrap() const { return bootstrap_; }
 
  private:
   App() = default;
-  void ServeGroupEvents();
+  void ServeGroupEvents(LoopHeartbeats::Heartbeat heartbeat);
   Status StartMonitoring(const KafkaClientOptions& kafka);
-  void RunMonitoring();
+  void RunMonitoring(LoopHeartbeats::Heartbeat heartbeat);
 
   AppOptions options_;
   std::string bootstrap_;
   std::unique_ptr<EmbeddedBroker> broker_;
+  std::unique_ptr<LoopHeartbeats> heartbeats_;
   std::unique_ptr<FeatureSet> features_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<RocksDbStore> store_;

@@ -1,6 +1,6 @@
 #include "daemon/app/ingest_pipeline.h"
 
-#include <spdlog/spdlog.h>
+#include "daemon/logging/log.h"
 
 #include <algorithm>
 
@@ -115,7 +115,7 @@ void IngestPipeline::Process(const InputMessage& msg, Partition* p, int64_t now_
     if (!st.ok()) {
       // A stored value we cannot read must not stall ingestion; it is
       // replaced by a fresh state and the operator is told.
-      spdlog::error("entity {} {} in shard {}: {}; starting it afresh", EntityKindName(kind), event.EntityId(kind),
+      Log(Component::kIngest).error("entity {} {} in shard {}: {}; starting it afresh", EntityKindName(kind), event.EntityId(kind),
                     p->shard, st.ToString());
     }
   }
@@ -152,11 +152,11 @@ void IngestPipeline::Reject(const InputMessage& msg, Partition* p, RejectReason 
   reject_counters_[{p->tp.topic, reason}]->Increment();
   ++rejected_total_;
   Status st = dead_letters_->Send(msg, RejectReasonName(reason), detail);
-  if (!st.ok()) spdlog::error("dead letter for {}/{}@{} not sent: {}", msg.topic, msg.partition, msg.offset, st.ToString());
+  if (!st.ok()) Log(Component::kIngest).error("dead letter for {}/{}@{} not sent: {}", msg.topic, msg.partition, msg.offset, st.ToString());
   dead_letters_pending_ = true;
   const int64_t now = clock_->MonotonicNs();
   if (now - last_reject_log_ns_[reason] >= kRejectLogIntervalNs) {
-    spdlog::warn("rejected {}/{}@{}: {}: {} ({} similar messages not logged)", msg.topic, msg.partition, msg.offset,
+    Log(Component::kIngest).warn("rejected {}/{}@{}: {}: {} ({} similar messages not logged)", msg.topic, msg.partition, msg.offset,
                  RejectReasonName(reason), detail, suppressed_logs_[reason]);
     last_reject_log_ns_[reason] = now;
     suppressed_logs_[reason] = 0;
@@ -223,7 +223,7 @@ Status IngestPipeline::FailCommit(const Status& st) {
   healthy_ = false;
   last_error_ = st.ToString();
   metrics_->CommitFailures().Increment();
-  spdlog::error("commit failed, holding offsets and retrying: {}", last_error_);
+  Log(Component::kIngest).error("commit failed, holding offsets and retrying: {}", last_error_);
   PublishSnapshot();
   return st;
 }
@@ -273,7 +273,7 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     p->consumed_counter = &metrics_->EventsConsumed(tp.topic);
     p->late_counter = &metrics_->EventsLateDropped(tp.topic);
     p->lag_gauge = &metrics_->ConsumerLag(tp.topic, tp.partition);
-    spdlog::info("assigned {}/{} (shard {}), resuming at {}", tp.topic, tp.partition, p->shard,
+    Log(Component::kIngest).info("assigned {}/{} (shard {}), resuming at {}", tp.topic, tp.partition, p->shard,
                  p->next_offset >= 0 ? std::to_string(p->next_offset) : std::string("the start"));
     partitions_.push_back(std::move(p));
   }
@@ -284,7 +284,7 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
 
 void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   Status st = Commit();
-  if (!st.ok()) spdlog::error("commit on revoke failed; the next owner replays from the last commit: {}", st.ToString());
+  if (!st.ok()) Log(Component::kIngest).error("commit on revoke failed; the next owner replays from the last commit: {}", st.ToString());
   // States of revoked partitions may change elsewhere now: forget them all,
   // including any that failed to commit (their offsets were not stored either).
   cache_.clear();
@@ -301,7 +301,7 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
                                    }),
                     partitions_.end());
   assigned_count_ = static_cast<int>(partitions_.size());
-  spdlog::info("revoked {} partitions", tps.size());
+  Log(Component::kIngest).info("revoked {} partitions", tps.size());
   PublishSnapshot();
 }
 

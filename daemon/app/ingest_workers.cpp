@@ -1,6 +1,6 @@
 #include "daemon/app/ingest_workers.h"
 
-#include <spdlog/spdlog.h>
+#include "daemon/logging/log.h"
 
 #include <algorithm>
 
@@ -11,16 +11,19 @@ IngestWorkers::IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipeli
 
 IngestWorkers::~IngestWorkers() { (void)StopAndCommit(); }
 
-void IngestWorkers::Start(KafkaConsumer* consumer) {
+void IngestWorkers::Start(KafkaConsumer* consumer, LoopHeartbeats* heartbeats) {
   for (size_t w = 0; w < pipelines_.size(); ++w) {
     pipelines_[w]->set_source(consumer->worker_source(static_cast<int>(w)));
-    threads_.emplace_back([this, w] { Run(w); });
+    LoopHeartbeats::Heartbeat heartbeat;
+    if (heartbeats) heartbeat = heartbeats->Register("ingest worker " + std::to_string(w));
+    threads_.emplace_back([this, w, heartbeat] { Run(w, heartbeat); });
   }
 }
 
-void IngestWorkers::Run(size_t worker) {
+void IngestWorkers::Run(size_t worker, LoopHeartbeats::Heartbeat heartbeat) {
   int64_t last_error_log = 0;
   while (!stop_.load()) {
+    heartbeat.Beat();
     if (pause_.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;
@@ -33,7 +36,7 @@ void IngestWorkers::Run(size_t worker) {
     if (!st.ok()) {
       const int64_t now = clock_->MonotonicNs();
       if (now - last_error_log > 5'000'000'000) {
-        spdlog::error("ingest worker {}: {}", worker, st.ToString());
+        Log(Component::kIngest).error("ingest worker {}: {}", worker, st.ToString());
         last_error_log = now;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -51,7 +54,7 @@ Status IngestWorkers::StopAndCommit() {
   for (auto& p : pipelines_) {
     Status st = p->Commit();
     if (!st.ok()) {
-      spdlog::error("final commit failed: {}", st.ToString());
+      Log(Component::kIngest).error("final commit failed: {}", st.ToString());
       result = st;
     }
   }

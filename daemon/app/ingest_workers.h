@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/heartbeats.h"
 #include "daemon/app/ingest_pipeline.h"
 #include "daemon/kafka/kafka_client.h"
 
@@ -33,8 +34,9 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus {
   explicit IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipelines, const Clock* clock);
   ~IngestWorkers() override;
 
-  // Starts one thread per pipeline reading consumer->worker_source(i).
-  void Start(KafkaConsumer* consumer);
+  // Starts one thread per pipeline reading consumer->worker_source(i); each
+  // registers a loop in `heartbeats` (may be null) and beats every iteration.
+  void Start(KafkaConsumer* consumer, LoopHeartbeats* heartbeats);
   // Stops the threads after their current batch and commits what they processed.
   Status StopAndCommit();
 
@@ -47,7 +49,7 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus {
   size_t size() const { return pipelines_.size(); }
 
  private:
-  void Run(size_t worker);
+  void Run(size_t worker, LoopHeartbeats::Heartbeat heartbeat);
   std::vector<std::unique_ptr<IngestPipeline>> pipelines_;
   const Clock* clock_;
   std::vector<std::thread> threads_;

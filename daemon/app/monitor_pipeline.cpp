@@ -1,6 +1,6 @@
 #include "daemon/app/monitor_pipeline.h"
 
-#include <spdlog/spdlog.h>
+#include "daemon/logging/log.h"
 
 #include <algorithm>
 #include <cmath>
@@ -71,7 +71,7 @@ Status MonitorPipeline::Load() {
   (void)joiner_.TakeDirty();
   metrics_->MonitorPendingLabels().Set(static_cast<double>(joiner_.pending()));
   metrics_->MonitorWatermark().Set(static_cast<double>(watermark_ms_.load()) / 1000.0);
-  spdlog::info("monitoring: restored {} models, {} label entries, watermark {}", models, labels, watermark_ms_.load());
+  Log(Component::kMonitor).info("restored {} models, {} label entries, watermark {}", models, labels, watermark_ms_.load());
   PublishReports();
   return Status::Ok();
 }
@@ -92,7 +92,7 @@ Status MonitorPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::
     }
     // Lag of the clicks topic is the ingest pipeline's series; only predictions here.
     if (p->predictions) p->lag = &metrics_->ConsumerLag(tps[i].topic, tps[i].partition);
-    spdlog::info("monitoring: assigned {}/{}, resuming at {}", tps[i].topic, tps[i].partition,
+    Log(Component::kMonitor).info("assigned {}/{}, resuming at {}", tps[i].topic, tps[i].partition,
                  p->next_offset >= 0 ? std::to_string(p->next_offset) : std::string("the start"));
     partitions_.push_back(std::move(p));
   }
@@ -101,7 +101,7 @@ Status MonitorPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::
 
 void MonitorPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   Status st = Commit();
-  if (!st.ok()) spdlog::error("monitoring: commit before revoke failed, the next owner replays: {}", st.ToString());
+  if (!st.ok()) Log(Component::kMonitor).error("commit before revoke failed, the next owner replays: {}", st.ToString());
   for (const auto& tp : tps) {
     auto it = std::find_if(partitions_.begin(), partitions_.end(), [&](const auto& p) { return p->tp == tp; });
     if (it == partitions_.end()) continue;
@@ -150,7 +150,7 @@ void MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
     reject_counters_[rejection->reason]->Increment();
     Status st = dead_letters_->Send(msg, RejectReasonName(rejection->reason), rejection->detail);
-    if (!st.ok()) spdlog::error("monitoring: dead letter not sent: {}", st.ToString());
+    if (!st.ok()) Log(Component::kMonitor).error("dead letter not sent: {}", st.ToString());
     dead_letters_pending_ = true;
     return;
   }
@@ -271,10 +271,10 @@ void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
                  std::to_string(reason.value);
     }
     for (const auto& reason : reasons) metrics_->RetrainRequests(r.model, reason).Increment();
-    spdlog::warn("monitoring: retrain requested for {} {} at event time {}: {}", r.model, r.model_version,
+    Log(Component::kMonitor).warn("retrain requested for {} {} at event time {}: {}", r.model, r.model_version,
                  r.event_time_ms, summary);
     Status st = retrain_->Publish(r);
-    if (!st.ok()) spdlog::error("monitoring: retrain request not produced: {}", st.ToString());
+    if (!st.ok()) Log(Component::kMonitor).error("retrain request not produced: {}", st.ToString());
     retrain_pending_ = true;
   }
 }
@@ -340,7 +340,7 @@ Status MonitorPipeline::Commit() {
   auto start = clock_->MonotonicNs();
   Status st = store_->Commit(batch);
   if (!st.ok()) {
-    spdlog::error("monitoring: commit failed, offsets held: {}", st.ToString());
+    Log(Component::kMonitor).error("commit failed, offsets held: {}", st.ToString());
     return FailCommit(st);
   }
   metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - start) / 1e9);

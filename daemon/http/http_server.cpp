@@ -3,7 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
+#include "daemon/logging/log.h"
 
 #include <atomic>
 #include <thread>
@@ -77,7 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
       response = server_->handler(request);
     } catch (const std::exception& e) {
       // Handlers should not throw; if one does, the client gets a 500, the server lives.
-      spdlog::error("http handler threw: {}", e.what());
+      Log(Component::kHttp).error("handler threw: {}", e.what());
       response = {500, "application/json", "{\"error\":\"internal error\"}"};
     }
     res_ = {};
@@ -176,7 +176,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
       try {
         io->run();
       } catch (const std::exception& e) {
-        spdlog::critical("http I/O thread: {}", e.what());
+        Log(Component::kHttp).critical("I/O thread: {}", e.what());
       }
     });
   }

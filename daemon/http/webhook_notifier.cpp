@@ -5,7 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
+#include "daemon/logging/log.h"
 
 namespace featmon {
 
@@ -52,7 +52,7 @@ WebhookNotifier::~WebhookNotifier() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (!queue_.empty()) spdlog::warn("webhooks: {} retrain notifications not delivered at shutdown", queue_.size());
+  if (!queue_.empty()) Log(Component::kWebhook).warn("{} retrain notifications not delivered at shutdown", queue_.size());
 }
 
 void WebhookNotifier::Enqueue(std::string json) {
@@ -63,7 +63,7 @@ void WebhookNotifier::Enqueue(std::string json) {
       queue_.pop_front();
       ++given_up_;
       if (options_.on_give_up) options_.on_give_up();
-      spdlog::error("webhooks: queue full, oldest notification dropped");
+      Log(Component::kWebhook).error("queue full, oldest notification dropped");
     }
     queue_.push_back(std::move(json));
   }
@@ -129,7 +129,7 @@ void WebhookNotifier::Run() {
           done = true;
           break;
         }
-        spdlog::warn("webhook http://{}:{}{} attempt {}/{}: {}", url.host, url.port, url.target, attempt,
+        Log(Component::kWebhook).warn("webhook http://{}:{}{} attempt {}/{}: {}", url.host, url.port, url.target, attempt,
                      options_.attempts, st.message());
         if (attempt == options_.attempts) break;
         std::unique_lock wait(mu_);

@@ -2,7 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
-#include <spdlog/spdlog.h>
+#include "daemon/logging/log.h"
 
 namespace featmon {
 
@@ -14,7 +14,7 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(const EmbeddedBrok
   // anywhere, so its complaints about having no brokers are noise.
   rd_kafka_conf_set(conf, "bootstrap.servers", "", err, sizeof(err));
   rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int level, const char* fac, const char* buf) {
-    spdlog::debug("embedded broker {}: {}", fac, buf);
+    Log(Component::kKafka).debug("embedded broker {}: {}", fac, buf);
   });
   b->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (!b->rk_) {

@@ -1,6 +1,6 @@
 #include "daemon/kafka/kafka_client.h"
 
-#include <spdlog/spdlog.h>
+#include "daemon/logging/log.h"
 
 #include <algorithm>
 #include <functional>
@@ -19,9 +19,9 @@ Result<rd_kafka_conf_t*> MakeKafkaConf(const std::map<std::string, std::string>&
     }
   }
   rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int level, const char* fac, const char* buf) {
-    if (level <= 3) spdlog::error("kafka {}: {}", fac, buf);
-    else if (level <= 4) spdlog::warn("kafka {}: {}", fac, buf);
-    else spdlog::debug("kafka {}: {}", fac, buf);
+    if (level <= 3) Log(Component::kKafka).error("{}: {}", fac, buf);
+    else if (level <= 4) Log(Component::kKafka).warn("{}: {}", fac, buf);
+    else Log(Component::kKafka).debug("{}: {}", fac, buf);
   });
   return conf;
 }
@@ -65,7 +65,7 @@ class KafkaConsumer::WorkerSource final : public MessageSource {
     for (size_t i = 0; i < len_; ++i) {
       rd_kafka_message_t* m = batch_[i];
       if (m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) spdlog::warn("kafka consume error: {}", rd_kafka_message_errstr(m));
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) Log(Component::kKafka).warn("consume error: {}", rd_kafka_message_errstr(m));
         continue;
       }
       InputMessage msg;
@@ -151,7 +151,7 @@ void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
     Status st = self->listener_->OnAssigned(tps, &offsets);
     if (!st.ok()) {
       // Without our stored positions we cannot consume exactly once: take nothing.
-      spdlog::error("cannot resume assigned partitions: {}", st.ToString());
+      Log(Component::kKafka).error("cannot resume assigned partitions: {}", st.ToString());
       self->rebalance_error_ = st;
       rd_kafka_assign(rk, nullptr);
       return;
@@ -178,8 +178,8 @@ Status KafkaConsumer::ServeEvents(int timeout_ms) {
   rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout_ms);
   if (m) {
     // Partitions are forwarded to worker queues, so only errors arrive here.
-    if (m->err) spdlog::warn("kafka: {}", rd_kafka_message_errstr(m));
-    else spdlog::error("kafka: message on {}/{} reached the group queue unrouted", rd_kafka_topic_name(m->rkt), m->partition);
+    if (m->err) Log(Component::kKafka).warn("{}", rd_kafka_message_errstr(m));
+    else Log(Component::kKafka).error("message on {}/{} reached the group queue unrouted", rd_kafka_topic_name(m->rkt), m->partition);
     rd_kafka_message_destroy(m);
   }
   if (!rebalance_error_.ok()) {
@@ -257,7 +257,7 @@ KafkaTopicProducer::~KafkaTopicProducer() {
 void KafkaTopicProducer::DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   if (msg->err) {
     static_cast<KafkaTopicProducer*>(opaque)->failed_.fetch_add(1);
-    spdlog::error("delivery to {} failed: {}", rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
+    Log(Component::kKafka).error("delivery to {} failed: {}", rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
   }
 }
 

@@ -181,13 +181,15 @@ class BrokerProcess {
 // A featmond process with a config file written by the test.
 class DaemonProcess {
  public:
-  DaemonProcess(const std::string& dir, const std::string& bootstrap, uint16_t port, const std::string& extra_yaml = "") {
+  DaemonProcess(const std::string& dir, const std::string& bootstrap, uint16_t port, const std::string& extra_yaml = "",
+                const std::vector<std::string>& extra_args = {}) {
     config_ = dir + "/featmond.yaml";
     std::ofstream(config_) << "kafka:\n  group_id: featmond-test\n  properties:\n    session.timeout.ms: \"6000\"\n"
                               "    heartbeat.interval.ms: \"500\"\ningest:\n  commit_interval: 50ms\n"
                            << extra_yaml;
     args_ = {FEATMOND_BIN, "--config", config_, "--data-dir", dir + "/data", "--kafka-brokers", bootstrap,
              "--http-listen", "127.0.0.1:" + std::to_string(port)};
+    args_.insert(args_.end(), extra_args.begin(), extra_args.end());
     log_ = dir + "/featmond.log";
     port_ = port;
     Start();

@@ -1,0 +1,99 @@
+#include "daemon/logging/log.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/pattern_formatter.h>
+
+#include <array>
+#include <chrono>
+#include <ctime>
+#include <memory>
+
+namespace featmon {
+
+namespace {
+
+constexpr std::array<const char*, static_cast<size_t>(Component::kCount)> kComponentNames = {
+    "app", "ingest", "monitor", "kafka", "store", "http", "webhook"};
+
+// One line per record; nlohmann escapes the message (and replaces invalid
+// UTF-8, which an id copied from a bad event may carry).
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    nlohmann::ordered_json line;
+    line["time"] = Rfc3339(msg.time);
+    line["level"] = std::string(spdlog::level::to_string_view(msg.level).data(),
+                                spdlog::level::to_string_view(msg.level).size());
+    line["component"] = std::string(msg.logger_name.data(), msg.logger_name.size());
+    line["message"] = std::string(msg.payload.data(), msg.payload.size());
+    line["thread"] = msg.thread_id;
+    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    dest.append(text.data(), text.data() + text.size());
+    dest.push_back('\n');
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
+
+ private:
+  static std::string Rfc3339(spdlog::log_clock::time_point t) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm utc{};
+    gmtime_r(&secs, &utc);
+    char buf[32];
+    const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &utc);
+    char out[48];
+    std::snprintf(out, sizeof(out), "%.*s.%03dZ", static_cast<int>(n), buf, static_cast<int>(ms % 1000));
+    return out;
+  }
+};
+
+// Component loggers share the default logger's sinks and are registered, so
+// spdlog::set_formatter and set_level reach all of them.
+struct Loggers {
+  std::array<std::shared_ptr<spdlog::logger>, kComponentNames.size()> by_component;
+  Loggers() {
+    const auto& sinks = spdlog::default_logger()->sinks();
+    for (size_t i = 0; i < kComponentNames.size(); ++i) {
+      by_component[i] = std::make_shared<spdlog::logger>(kComponentNames[i], sinks.begin(), sinks.end());
+      spdlog::initialize_logger(by_component[i]);
+    }
+  }
+};
+
+Loggers& AllLoggers() {
+  static Loggers loggers;
+  return loggers;
+}
+
+}  // namespace
+
+spdlog::logger& Log(Component component) { return *AllLoggers().by_component[static_cast<size_t>(component)]; }
+
+Result<LogFormat> ParseLogFormat(std::string_view name) {
+  if (name == "text") return LogFormat::kText;
+  if (name == "json") return LogFormat::kJson;
+  return Status::InvalidArgument("unknown log format '" + std::string(name) + "' (expected text or json)");
+}
+
+Result<spdlog::level::level_enum> ParseLogLevel(std::string_view name) {
+  for (int l = spdlog::level::trace; l < spdlog::level::n_levels; ++l) {
+    const auto level = static_cast<spdlog::level::level_enum>(l);
+    const auto text = spdlog::level::to_string_view(level);
+    if (name == std::string_view(text.data(), text.size())) return level;
+  }
+  if (name == "warning") return spdlog::level::warn;
+  return Status::InvalidArgument("unknown log level '" + std::string(name) +
+                                 "' (expected trace, debug, info, warn, error, critical or off)");
+}
+
+void ConfigureLogging(LogFormat format, spdlog::level::level_enum level) {
+  AllLoggers();
+  if (format == LogFormat::kJson) {
+    spdlog::set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    spdlog::set_formatter(std::make_unique<spdlog::pattern_formatter>("[%Y-%m-%d %H:%M:%S.%e] [%l] [%n] %v"));
+  }
+  spdlog::set_level(level);
+}
+
+}  // namespace featmon
