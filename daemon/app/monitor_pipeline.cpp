@@ -23,6 +23,10 @@ std::string ReasonLabel(const drift::RetrainReason& r) {
   if (r.signal == "label") return "label_drift";
   return r.feature;  // calibration, adwin, ddm, page_hinkley
 }
+// Every value ReasonLabel can return. Their counters start at 0 when a model
+// is first seen, so that increase() in an alert sees the first request.
+constexpr const char* kRetrainReasonLabels[] = {"data_drift", "prediction_drift", "label_drift", "calibration",
+                                                "adwin",      "ddm",              "page_hinkley"};
 }  // namespace
 
 TopicPartition MonitorCheckpointName(const TopicPartition& tp) { return {"monitor:" + tp.topic, tp.partition}; }
@@ -254,6 +258,8 @@ prometheus::Counter& MonitorPipeline::LabelCounter(const std::string& model, boo
 
 void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
   for (const auto& g : out.drift) {
+    if (retrain_counted_models_.insert(g.model).second)
+      for (const char* reason : kRetrainReasonLabels) metrics_->RetrainRequests(g.model, reason);
     for (int i = 0; i < drift::kStatisticFieldCount; ++i)
       if (!std::isnan(g.values[i]))
         metrics_->SetDriftScore(g.model, g.model_version, g.signal, g.feature, drift::StatisticFieldName(i), g.values[i]);

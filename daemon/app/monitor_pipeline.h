@@ -136,6 +136,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   std::map<RejectReason, prometheus::Counter*> reject_counters_;
   prometheus::Counter* consumed_ = nullptr;
   std::map<std::pair<std::string, bool>, prometheus::Counter*> label_counters_;  // resolved once per model
+  std::set<std::string> retrain_counted_models_;  // models whose retrain counters exist (at 0 or more)
 
   mutable std::mutex reports_mu_;
   std::map<std::string, std::string> reports_;  // model -> JSON report

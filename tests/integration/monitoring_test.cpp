@@ -166,6 +166,14 @@ TEST_P(MonitoringTest, RetrainRequestsExactlyWhenTheModelDrifts) {
     EXPECT_TRUE(webhook.Received().empty());
     for (const auto& f : v1["features"]) EXPECT_NE(f["status"], "drift") << f.dump();
     EXPECT_TRUE(report["last_retrain_request"].is_null());
+    // The counters exist from the model's first evaluation, at 0, so that an
+    // alert on increase() sees the first request.
+    const std::string metrics = Http(port, "GET", "/metrics").body;
+    for (const char* reason : {"data_drift", "prediction_drift", "calibration", "adwin"})
+      EXPECT_NE(metrics.find("featmon_retrain_requests_total{model=\"ctr_ranker\",reason=\"" + std::string(reason) +
+                             "\"} 0\n"),
+                std::string::npos)
+          << reason;
     return;
   }
 
