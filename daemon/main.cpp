@@ -54,12 +54,15 @@ int WaitForStopSignal(const sigset_t& signals, featmon::App& app) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"featmond: real-time user and item features from Kafka, served over HTTP"};
-  std::string config_path, data_dir, http_listen, brokers, log_level = "info", log_format = "text";
+  std::string config_path, data_dir, http_listen, brokers, group_id, log_level = "info", log_format = "text";
   bool embedded = false;
   cli.add_option("--config", config_path, "YAML config file (default: the embedded default config)");
   cli.add_option("--data-dir", data_dir, "RocksDB data directory (store.data_dir)");
   cli.add_option("--http-listen", http_listen, "HOST:PORT for HTTP (http.listen)");
   cli.add_option("--kafka-brokers", brokers, "Kafka bootstrap servers (kafka.brokers)");
+  cli.add_option("--kafka-group-id", group_id,
+                 "consumer group (kafka.group_id); monitoring uses <group>.monitor. Replicas that each keep "
+                 "every partition need one each, e.g. featmond-$(POD_NAME)");
   cli.add_flag("--embedded-kafka", embedded, "start an in-process Kafka-protocol broker and consume from it");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
   cli.add_option("--log-format", log_format,
@@ -84,6 +87,7 @@ int main(int argc, char** argv) {
   }
   if (!data_dir.empty()) config->store.data_dir = data_dir;
   if (!brokers.empty()) config->kafka.brokers = brokers;
+  if (!group_id.empty()) config->kafka.group_id = group_id;
   if (!http_listen.empty()) {
     std::string host;
     uint16_t port;

@@ -4,6 +4,8 @@
 #                         broker with generated traffic (Ctrl-C, or DEMO_SECONDS=N)
 #   scripts/dev.sh test   install what is missing, build, run every test
 #   scripts/dev.sh bench  install what is missing, build, run the benchmarks (not in CI)
+#   scripts/dev.sh build  install what is missing, build (the Dockerfile's build stage runs this);
+#                         FEATMON_CMAKE_ARGS adds configure flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -11,7 +13,11 @@ BUILD=${BUILD_DIR:-$ROOT/build}
 
 PACKAGES=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev prometheus-cpp-dev libprotobuf-dev
           protobuf-compiler libboost-dev libboost-system-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libxxhash-dev curl python3)
+          libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libxxhash-dev libsystemd-dev curl python3)
+# The deployment tests run the real programs: systemd-analyze, promtool,
+# Prometheus, Alertmanager, kubectl (Debian's kubernetes-client, unless a
+# kubectl is already installed).
+TEST_PACKAGES=(systemd prometheus prometheus-alertmanager python3-yaml)
 BENCH_PACKAGES=(wrk redis-server redis-tools)
 
 install_missing() {
@@ -26,7 +32,8 @@ install_missing() {
 
 build() {
   echo "== building in $BUILD"
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  # shellcheck disable=SC2086  # FEATMON_CMAKE_ARGS is a list of flags
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FEATMON_CMAKE_ARGS:-} >/dev/null
   cmake --build "$BUILD" -j2
 }
 
@@ -120,7 +127,8 @@ else:
 }
 
 test_all() {
-  install_missing "${PACKAGES[@]}"
+  install_missing "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  command -v kubectl >/dev/null || install_missing kubernetes-client
   build
   echo "== running tests"
   ctest --test-dir "$BUILD" --output-on-failure --timeout 900
@@ -138,5 +146,6 @@ case "${1:-}" in
   demo) demo ;;
   test) test_all ;;
   bench) bench ;;
-  *) echo "usage: scripts/dev.sh demo|test|bench"; exit 2 ;;
+  build) install_missing "${PACKAGES[@]}"; build ;;
+  *) echo "usage: scripts/dev.sh demo|test|bench|build"; exit 2 ;;
 esac
