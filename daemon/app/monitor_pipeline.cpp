@@ -45,6 +45,8 @@ MonitorPipeline::MonitorPipeline(MonitorPipelineOptions options, StateStore* sto
   for (RejectReason r : kAllRejectReasons)
     reject_counters_[r] = &metrics_->EventsRejected(options_.predictions_topic, std::string(RejectReasonName(r)));
   consumed_ = &metrics_->EventsConsumed(options_.predictions_topic);
+  dropped_max_models_ = &metrics_->MonitorDropped("max_models");
+  dropped_max_pending_ = &metrics_->MonitorDropped("max_pending_labels");
   last_commit_ns_ = clock_->MonotonicNs();
 }
 
@@ -166,14 +168,14 @@ void MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part
   p.sample_hash = std::hash<std::string>()(rec.request_id + '\x1f' + rec.user_id + '\x1f' + rec.item_id + '\x1f' +
                                            std::to_string(p.ts_ms));
   if (!monitor_.Observe(p)) {
-    metrics_->MonitorDropped("max_models").Increment();
+    dropped_max_models_->Increment();
     return;
   }
   std::string key = rec.request_id.empty() ? drift::JoinKeyByUser(rec.user_id, rec.item_id)
                                            : drift::JoinKeyByRequest(rec.request_id, rec.item_id);
   int64_t early_click_ms = -1;
   if (!joiner_.AddPrediction(key, {p.model, p.model_version, p.score, p.ts_ms}, &early_click_ms))
-    metrics_->MonitorDropped("max_pending_labels").Increment();
+    dropped_max_pending_->Increment();
   else if (early_click_ms >= 0)
     monitor_.OnClickAttributed(p.model, p.model_version, early_click_ms);
 }

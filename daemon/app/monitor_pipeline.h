@@ -136,6 +136,8 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   std::map<RejectReason, prometheus::Counter*> reject_counters_;
   prometheus::Counter* consumed_ = nullptr;
   std::map<std::pair<std::string, bool>, prometheus::Counter*> label_counters_;  // resolved once per model
+  prometheus::Counter* dropped_max_models_ = nullptr;   // created at 0, so rate() has a series
+  prometheus::Counter* dropped_max_pending_ = nullptr;
   std::set<std::string> retrain_counted_models_;  // models whose retrain counters exist (at 0 or more)
 
   mutable std::mutex reports_mu_;
