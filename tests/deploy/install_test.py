@@ -24,6 +24,8 @@ class InstallTest(unittest.TestCase):
         cls.prefix = re.search(r"^CMAKE_INSTALL_PREFIX:PATH=(.*)$", cache, re.M).group(1)
         unit_dir = re.search(r"^FEATMON_SYSTEMD_UNIT_DIR:STRING=(.*)$", cache, re.M).group(1)
         cls.unit_dir = unit_dir if unit_dir.startswith("/") else cls.prefix + "/" + unit_dir
+        # GNUInstallDirs: the prefix /usr puts configuration in /etc, any other in <prefix>/etc.
+        cls.etc = "/etc" if cls.prefix == "/usr" else cls.prefix + "/etc"
         with open(cls.stage + cls.unit_dir + "/featmond.service") as f:
             cls.unit = f.read()
 
@@ -37,8 +39,7 @@ class InstallTest(unittest.TestCase):
     def test_binaries_unit_and_config_are_where_a_packager_expects_them(self):
         for tool in ("featmond", "featmon-gen", "featmon-broker"):
             self.assertTrue(os.access(self.staged(f"{self.prefix}/bin/{tool}"), os.X_OK), tool)
-        etc = "/etc" if self.prefix == "/usr" else self.prefix + "/etc"
-        self.assertTrue(os.path.isfile(self.staged(etc + "/featmon/featmon.yaml")))
+        self.assertTrue(os.path.isfile(self.staged(self.etc + "/featmon/featmon.yaml")))
         for example in ("prometheus/featmond.rules.yml", "alertmanager/alertmanager.yml",
                         "grafana/dashboards/featmon-model-health.json"):
             self.assertTrue(os.path.isfile(self.staged(f"{self.prefix}/share/doc/featmon/examples/{example}")), example)
@@ -76,9 +77,7 @@ class InstallTest(unittest.TestCase):
         # What systemd does: set the directory variables, run ExecStart.
         state = self.tmp.name + "/var-lib-featmon"
         os.makedirs(state)
-        env = {**os.environ, "STATE_DIRECTORY": state,
-               "CONFIGURATION_DIRECTORY": os.path.dirname(
-                   self.staged(("/etc" if self.prefix == "/usr" else self.prefix + "/etc") + "/featmon/featmon.yaml"))}
+        env = {**os.environ, "STATE_DIRECTORY": state, "CONFIGURATION_DIRECTORY": self.staged(self.etc + "/featmon")}
         exec_start = re.search(r"^ExecStart=(.*)$", self.unit, re.M).group(1)
         argv = [re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], a) for a in shlex.split(exec_start)]
         argv[0] = self.staged(argv[0])

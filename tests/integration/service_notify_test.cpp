@@ -39,6 +39,12 @@ class NotifySocket {
   int fd_ = -1;
 };
 
+std::string Tail(const std::string& path) {
+  std::ifstream f(path);
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
+}
+
 bool Has(const std::string& datagram, const std::string& assignment) {
   return ("\n" + datagram + "\n").find("\n" + assignment + "\n") != std::string::npos;
 }
@@ -77,7 +83,7 @@ TEST(ServiceNotifyTest, ReadyAfterTheStoreOpensKeepAlivesAtTheWatchdogPaceStoppi
   std::string stopping;
   for (int i = 0; i < 20 && !Has(stopping, "STOPPING=1"); ++i) stopping = notify.Receive(std::chrono::seconds(1));
   EXPECT_TRUE(Has(stopping, "STOPPING=1")) << stopping;
-  EXPECT_EQ(daemon.proc().Wait(std::chrono::seconds(30)), 0);
+  ASSERT_EQ(daemon.proc().Wait(std::chrono::seconds(30)), 0) << Tail(daemon.log());
 
   // --log-format json: one object per line with time, level, component, message.
   std::ifstream log(daemon.log());
@@ -108,6 +114,27 @@ TEST(ServiceNotifyTest, NoWatchdogNoKeepAlives) {
   daemon.proc().Signal(SIGTERM);
   EXPECT_TRUE(Has(notify.Receive(std::chrono::seconds(10)), "STOPPING=1"));
   EXPECT_EQ(daemon.proc().Wait(std::chrono::seconds(30)), 0);
+}
+
+// librdkafka 2.0 hangs in rd_kafka_assign() if an assignment reaches the
+// rebalance callback inside rd_kafka_consumer_close() (librdkafka#4884): a
+// SIGTERM while the first group join is in flight (the mock broker answers
+// it about 3 s after subscribing) used to leave featmond stuck. It must exit
+// promptly at any moment around the join.
+TEST(ServiceNotifyTest, SigtermWhileTheGroupJoinIsInFlightStillExits) {
+  for (int delay_ms : {2600, 2850, 3000, 3150, 3400}) {
+    TempDir dir;
+    BrokerProcess broker(dir.path(), 2);
+    NotifySocket notify(dir.path() + "/notify.sock");
+    setenv("NOTIFY_SOCKET", notify.path().c_str(), 1);
+    DaemonProcess daemon(dir.path(), broker.bootstrap(), FreePort());
+    unsetenv("NOTIFY_SOCKET");
+    ASSERT_TRUE(Has(notify.Receive(std::chrono::seconds(30)), "READY=1"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    daemon.proc().Signal(SIGTERM);
+    ASSERT_EQ(daemon.proc().Wait(std::chrono::seconds(20)), 0)
+        << "SIGTERM " << delay_ms << " ms after READY\n" << Tail(daemon.log());
+  }
 }
 
 }  // namespace
