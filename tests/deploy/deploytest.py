@@ -3,6 +3,7 @@ plain HTTP, polling. Only the standard library and PyYAML (python3-yaml)."""
 import json
 import os
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -40,3 +41,43 @@ def wait_for(pred, timeout_s, every_s=0.2):
             return True
         time.sleep(every_s)
     return pred()
+
+
+class Featmond:
+    """A featmond process started the way a deployment starts it, its output in
+    log_path. Use as a context manager: leaving it kills a process still running."""
+
+    def __init__(self, argv, log_path, env=None):
+        self.log_path = log_path
+        self._log = open(log_path, "w")
+        self.proc = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def serves(self, port, paths=("/healthz",), timeout_s=40):
+        """True once every path answers 200; False if featmond exited or the time ran out."""
+        answered = wait_for(lambda: self.proc.poll() is not None or
+                            all(http_get(port, p)[0] == 200 for p in paths), timeout_s)
+        return answered and self.proc.poll() is None
+
+    def stop(self, timeout_s=60):
+        """SIGTERM, then the exit code (None if it did not exit in time)."""
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def log_lines(self):
+        self._log.flush()
+        with open(self.log_path) as f:
+            return f.read().splitlines()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if exc[0] is not None:
+            print("\n".join(self.log_lines()[-30:]))
+        self._log.close()

@@ -2,12 +2,11 @@
 bookworm-slim, the build stage runs the README's build, the runtime stage
 installs every package that owns a shared library featmond links, runs as a
 non-root user and starts featmond with flags it accepts."""
+import json
 import os
 import re
-import shlex
 import subprocess
 import unittest
-import json
 
 from deploytest import BUILD, SOURCE
 

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from deploytest import BUILD, free_port, http_get, wait_for
+from deploytest import BUILD, Featmond, free_port
 
 
 class InstallTest(unittest.TestCase):
@@ -82,24 +82,13 @@ class InstallTest(unittest.TestCase):
         argv = [re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], a) for a in shlex.split(exec_start)]
         argv[0] = self.staged(argv[0])
         port = free_port()
-        log = open(self.tmp.name + "/featmond.log", "w+")  # closed in finally
         # The installed config names a broker that does not exist here; the
         # embedded one stands in, and the port is the test's.
-        proc = subprocess.Popen(argv + ["--embedded-kafka", "--http-listen", f"127.0.0.1:{port}"], env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-        try:
-            served = wait_for(lambda: proc.poll() is not None or http_get(port, "/healthz")[0] == 200, 30)
-            self.assertTrue(served and proc.poll() is None, "featmond did not serve")
+        with Featmond(argv + ["--embedded-kafka", "--http-listen", f"127.0.0.1:{port}"],
+                      self.tmp.name + "/featmond.log", env) as featmond:
+            self.assertTrue(featmond.serves(port), "featmond did not serve")
             self.assertTrue(os.path.exists(state + "/data/CURRENT"), "RocksDB is not in the state directory")
-            proc.terminate()
-            self.assertEqual(proc.wait(60), 0)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            log.seek(0)
-            print(log.read()[-2000:])
-            log.close()
-
+            self.assertEqual(featmond.stop(), 0)
 
 if __name__ == "__main__":
     unittest.main()

@@ -6,14 +6,13 @@ directories) and calls the probe and scrape paths on it."""
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import tempfile
 import unittest
 
 import yaml
 
-from deploytest import BUILD, SOURCE, free_port, http_get, wait_for
+from deploytest import BUILD, SOURCE, Featmond, free_port, http_get
 
 KUSTOMIZE_DIR = os.path.join(SOURCE, "deploy", "kubernetes")
 
@@ -122,30 +121,19 @@ class KubernetesTest(unittest.TestCase):
                 return arg
             argv = [os.path.join(BUILD, "daemon", "featmond")] + [mapped(a) for a in self.container["args"]]
             # No Kafka here: the embedded broker stands in for kafka.brokers.
-            with open(f"{tmp}/featmond.log", "w+") as log:
-                proc = subprocess.Popen(argv + ["--embedded-kafka"], stdout=log, stderr=subprocess.STDOUT)
-                try:
-                    probes = [self.container[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")]
-                    answered = wait_for(lambda: proc.poll() is not None or
-                                        all(http_get(port, p)[0] == 200 for p in probes), 40)
-                    self.assertTrue(answered and proc.poll() is None, f"probes {probes} never all answered 200")
-                    status, metrics = http_get(port, self.by_kind["ServiceMonitor"][0]["spec"]["endpoints"][0]["path"])
-                    self.assertEqual(status, 200)
-                    self.assertIn("featmon_build_info", metrics)
-                    self.assertTrue(os.path.exists(mounts["/var/lib/featmon"] + "/data/CURRENT"))
-                    proc.terminate()
-                    self.assertEqual(proc.wait(60), 0)
-                finally:
-                    if proc.poll() is None:
-                        proc.kill()
-                    log.seek(0)
-                    lines = log.read().splitlines()
-                    print("\n".join(lines[-20:]))
-                # --log-format=json: every line is an object with a component.
-                self.assertTrue(lines)
-                for line in lines:
-                    self.assertIn("component", json.loads(line), line)
-
+            with Featmond(argv + ["--embedded-kafka"], f"{tmp}/featmond.log") as featmond:
+                probes = [self.container[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")]
+                self.assertTrue(featmond.serves(port, probes), f"probes {probes} never all answered 200")
+                status, metrics = http_get(port, self.by_kind["ServiceMonitor"][0]["spec"]["endpoints"][0]["path"])
+                self.assertEqual(status, 200)
+                self.assertIn("featmon_build_info", metrics)
+                self.assertTrue(os.path.exists(mounts["/var/lib/featmon"] + "/data/CURRENT"))
+                self.assertEqual(featmond.stop(), 0)
+                lines = featmond.log_lines()
+            # --log-format=json: every line is an object with a component.
+            self.assertTrue(lines)
+            for line in lines:
+                self.assertIn("component", json.loads(line), line)
 
 if __name__ == "__main__":
     unittest.main()

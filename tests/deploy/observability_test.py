@@ -11,7 +11,6 @@ addresses, paths, and intervals of seconds instead of minutes. It checks that
     returns data from Prometheus' HTTP API;
   - every metric the alert rules use is one featmond exports.
 """
-import copy
 import glob
 import http.server
 import json
