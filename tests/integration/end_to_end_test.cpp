@@ -3,7 +3,7 @@
 // topic, the metrics, the API's errors, and a clean SIGTERM and restart.
 #include "tests/daemon/temp_dir.h"
 #include "tests/integration/harness.h"
-#include "tests/integration/oracle.h"
+#include "tests/integration/oracle_check.h"
 #include "tools/producer.h"
 #include "tools/traffic.h"
 
@@ -53,23 +53,10 @@ TEST(EndToEndTest, IngestsServesRejectsAndRestartsCleanly) {
       << Http(port, "GET", "/v1/status").body;
 
   // Every entity, through the batch route, against the oracle.
+  const size_t entities = oracle.entities(EntityKind::kUser).size() + oracle.entities(EntityKind::kItem).size();
   auto check_all = [&] {
-    std::vector<std::string> diffs;
-    for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
-      nlohmann::json req = {{"entity", std::string(EntityKindName(kind))}, {"ids", nlohmann::json::array()}, {"as_of_ms", newest + 1}};
-      for (const auto& [id, _] : oracle.entities(kind)) req["ids"].push_back(id);
-      auto res = Http(port, "POST", "/v1/features/batch", req.dump());
-      EXPECT_EQ(res.status, 200) << res.body;
-      auto results = res.json()["results"];
-      EXPECT_EQ(results.size(), oracle.entities(kind).size());
-      size_t i = 0;
-      for (const auto& [id, want] : oracle.entities(kind)) {
-        EXPECT_EQ(results[i]["id"], id);
-        EXPECT_EQ(results[i]["found"], true);
-        for (auto& d : Oracle::Compare(kind, id, want, results[i])) diffs.push_back(d);
-        ++i;
-      }
-    }
+    auto [compared, diffs] = CompareWithOracle(port, oracle, newest + 1);
+    EXPECT_EQ(compared, entities);
     return diffs;
   };
   auto diffs = check_all();

@@ -7,7 +7,7 @@
 
 #include "tests/daemon/temp_dir.h"
 #include "tests/integration/harness.h"
-#include "tests/integration/oracle.h"
+#include "tests/integration/oracle_check.h"
 #include "tools/producer.h"
 #include "tools/traffic.h"
 
@@ -71,24 +71,7 @@ TEST(KillRestartTest, EveryFeatureMatchesTheOracleAfterRepeatedSigkill) {
   ASSERT_TRUE(WaitFor([&] { return daemon.CaughtUp(events); }, std::chrono::seconds(120)))
       << Http(port, "GET", "/v1/status").body;
 
-  size_t compared = 0;
-  std::vector<std::string> diffs;
-  for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
-    std::vector<std::string> ids;
-    for (const auto& [id, _] : oracle.entities(kind)) ids.push_back(id);
-    for (size_t from = 0; from < ids.size(); from += 500) {
-      nlohmann::json req = {{"entity", std::string(EntityKindName(kind))}, {"as_of_ms", newest.load() + 1},
-                            {"ids", std::vector<std::string>(ids.begin() + from, ids.begin() + std::min(ids.size(), from + 500))}};
-      auto res = Http(port, "POST", "/v1/features/batch", req.dump());
-      ASSERT_EQ(res.status, 200) << res.body;
-      const nlohmann::json answer = res.json();  // keep it alive: the loop below holds references into it
-      for (const auto& r : answer["results"]) {
-        const std::string id = r["id"];
-        for (auto& d : Oracle::Compare(kind, id, oracle.entities(kind).at(id), r)) diffs.push_back(d);
-        ++compared;
-      }
-    }
-  }
+  auto [compared, diffs] = CompareWithOracle(port, oracle, newest.load() + 1);
   std::printf("compared %zu entities after %d kills: %zu differences\n", compared, kills, diffs.size());
   EXPECT_EQ(compared, oracle.entities(EntityKind::kUser).size() + oracle.entities(EntityKind::kItem).size());
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
