@@ -2,6 +2,8 @@
 // file also speaks to the service manager (readiness, watchdog, stopping).
 #include <CLI/CLI.hpp>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <ctime>
 #include <iostream>
@@ -47,6 +49,25 @@ int WaitForStopSignal(const sigset_t& signals, featmon::App& app) {
       featmon::NotifyStatus("wedged: " + names);
       reported_stall = true;
     }
+  }
+}
+
+// HTTP connections, RocksDB files and Kafka sockets are all descriptors:
+// take every one the hard limit allows, and keep the connection cap below it.
+void FitDescriptorLimit(featmon::Config* config) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &lim);
+    (void)getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  constexpr rlim_t kReserved = 1024;  // RocksDB, librdkafka, the rest of the process
+  const rlim_t usable = lim.rlim_cur > 2 * kReserved ? lim.rlim_cur - kReserved : lim.rlim_cur / 2;
+  if (lim.rlim_cur != RLIM_INFINITY && static_cast<rlim_t>(config->http.max_connections) > usable) {
+    Log(Component::kApp).warn("http.max_connections {} lowered to {}: the descriptor limit is {}",
+                              config->http.max_connections, usable, lim.rlim_cur);
+    config->http.max_connections = static_cast<int>(usable);
   }
 }
 
@@ -98,6 +119,8 @@ int main(int argc, char** argv) {
     }
     config->http.listen = http_listen;
   }
+
+  FitDescriptorLimit(&*config);
 
   // Block the stop signals before any thread starts, then wait for them here.
   sigset_t signals;

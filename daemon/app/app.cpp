@@ -107,6 +107,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   api_options.version = FeatmonVersion();
   if (app->broker_) api_options.embedded_kafka_bootstrap = app->bootstrap_;
   api_options.max_id_bytes = cfg.ingest.max_id_bytes;
+  api_options.bearer_token = cfg.http.bearer_token;
   app->api_ = std::make_unique<FeatureApi>(api_options, app->features_.get(), app->store_.get(), app->workers_.get(),
                                            app->metrics_.get(), clock);
   if (cfg.monitoring.enabled) {
@@ -119,6 +120,8 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   Status st = ParseHostPort(cfg.http.listen, &http.host, &http.port);
   if (!st.ok()) return Status::InvalidArgument(cfg.source + ": http.listen: " + st.message());
   http.threads = cfg.http.threads;
+  http.idle_timeout_ms = static_cast<int>(cfg.http.idle_timeout_ms);
+  http.max_connections = static_cast<size_t>(cfg.http.max_connections);
   auto server = HttpServer::Start(http, [api = app->api_.get()](const HttpRequest& r) { return api->Handle(r); });
   if (!server.ok()) return server.status();
   app->http_ = std::move(*server);

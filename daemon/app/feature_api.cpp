@@ -123,6 +123,22 @@ HttpResponse FeatureApi::Handle(const HttpRequest& request) {
   return response;
 }
 
+std::optional<HttpResponse> FeatureApi::Unauthorized(const HttpRequest& request) const {
+  const std::string& token = options_.bearer_token;
+  if (token.empty()) return std::nullopt;
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string_view given = request.authorization;
+  bool match = given.size() == kBearer.size() + token.size() && given.substr(0, kBearer.size()) == kBearer;
+  // Compare every byte whatever the first difference, so timing tells nothing about the token.
+  unsigned char diff = match ? 0 : 1;
+  for (size_t i = 0; match && i < token.size(); ++i)
+    diff |= static_cast<unsigned char>(given[kBearer.size() + i] ^ token[i]);
+  if (diff == 0) return std::nullopt;
+  HttpResponse denied = JsonError(401, "this route needs Authorization: Bearer <token> (http.bearer_token_file)");
+  denied.www_authenticate = "Bearer realm=\"featmond\"";
+  return denied;
+}
+
 HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& path, const std::string& query,
                                std::string* route) {
   constexpr std::string_view kFeatures = "/v1/features/";
@@ -147,6 +163,7 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
   constexpr std::string_view kModels = "/v1/monitoring/models";
   if (path.rfind(kModels, 0) == 0) {
     *route = "monitoring";
+    if (auto denied = Unauthorized(request)) return *denied;
     if (!monitoring_) return JsonError(404, "model monitoring is disabled (monitoring.enabled: false)");
     std::string_view rest = std::string_view(path).substr(kModels.size());
     if (rest.empty() || rest == "/") return {200, "application/json", monitoring_->AllReports()};
@@ -171,6 +188,7 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
   }
   if (path == "/v1/status") {
     *route = "status";
+    if (auto denied = Unauthorized(request)) return *denied;
     return Status_();
   }
   return JsonError(404, "no route for " + path);

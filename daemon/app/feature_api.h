@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -29,6 +30,9 @@ struct FeatureApiOptions {
   std::string embedded_kafka_bootstrap;  // set when --embedded-kafka is on
   size_t max_batch_ids = 1000;           // larger batches get 400. Default: 1000
   size_t max_id_bytes = 256;             // longer ids get 400. Default: 256
+  // Required as "Authorization: Bearer <token>" by the routes that reveal
+  // internals (/v1/status, /v1/monitoring); empty leaves them open. Default: ""
+  std::string bearer_token;
 };
 
 class FeatureApi {
@@ -43,6 +47,8 @@ class FeatureApi {
   Status LookupJson(EntityKind kind, std::string_view id, int64_t as_of_ms, std::string* out);
 
  private:
+  // 401 unless the request carries the configured bearer token (or none is configured).
+  std::optional<HttpResponse> Unauthorized(const HttpRequest& request) const;
   HttpResponse Route(const HttpRequest& request, const std::string& path, const std::string& query,
                      std::string* route);
   HttpResponse Single(EntityKind kind, const std::string& id, const std::string& query);

@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -353,9 +355,33 @@ Status ReadConfig(const Reader& r, const YAML::Node& root, const std::string& co
     RETURN_IF_ERROR(r.Bytes(s["block_cache"], "store.block_cache", &cfg->store.block_cache_bytes));
   }
   if (const YAML::Node h = root["http"]) {
-    RETURN_IF_ERROR(r.CheckKeys(h, "http", {"listen", "threads"}));
+    RETURN_IF_ERROR(r.CheckKeys(h, "http", {"listen", "threads", "idle_timeout", "max_connections",
+                                            "bearer_token_file", "bearer_token_env"}));
     RETURN_IF_ERROR(r.String(h["listen"], "http.listen", &cfg->http.listen));
     RETURN_IF_ERROR(r.Integer(h["threads"], "http.threads", &cfg->http.threads, 1, 64));
+    RETURN_IF_ERROR(r.Duration(h["idle_timeout"], "http.idle_timeout", &cfg->http.idle_timeout_ms));
+    if (cfg->http.idle_timeout_ms < 100) return r.Error("http.idle_timeout", "must be at least 100ms");
+    RETURN_IF_ERROR(r.Integer(h["max_connections"], "http.max_connections", &cfg->http.max_connections, 1, 1'000'000));
+    std::string token_file, token_env;
+    RETURN_IF_ERROR(r.String(h["bearer_token_file"], "http.bearer_token_file", &token_file));
+    RETURN_IF_ERROR(r.String(h["bearer_token_env"], "http.bearer_token_env", &token_env));
+    if (!token_file.empty() && !token_env.empty())
+      return r.Error("http.bearer_token_file", "set bearer_token_file or bearer_token_env, not both");
+    if (!token_file.empty()) {
+      const std::string path = token_file[0] == '/' || config_dir.empty() ? token_file : config_dir + "/" + token_file;
+      std::ifstream in(path);
+      if (!in || !std::getline(in, cfg->http.bearer_token))
+        return r.Error("http.bearer_token_file", "cannot read " + path);
+    } else if (!token_env.empty()) {
+      const char* value = std::getenv(token_env.c_str());
+      if (!value) return r.Error("http.bearer_token_env", "environment variable " + token_env + " is not set");
+      cfg->http.bearer_token = value;
+    }
+    while (!cfg->http.bearer_token.empty() && std::isspace(static_cast<unsigned char>(cfg->http.bearer_token.back())))
+      cfg->http.bearer_token.pop_back();
+    if ((!token_file.empty() || !token_env.empty()) && cfg->http.bearer_token.size() < 16)
+      return r.Error(token_file.empty() ? "http.bearer_token_env" : "http.bearer_token_file",
+                     "the token must be at least 16 characters");
     std::string host;
     uint16_t port;
     Status st = ParseHostPort(cfg->http.listen, &host, &port);

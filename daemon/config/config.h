@@ -44,6 +44,13 @@ struct StoreOptions {
 struct HttpOptions {
   std::string listen = "127.0.0.1:8080";  // host:port. Default: 127.0.0.1:8080 (loopback)
   int threads = 2;                        // I/O threads. Default: 2
+  int64_t idle_timeout_ms = 30'000;       // a connection must deliver a whole request this soon. Default: 30s
+  int max_connections = 16'384;           // further connections are closed at once. Default: 16,384
+  // Bearer token that /v1/status and /v1/monitoring require, read from
+  // bearer_token_file (its first line) or the environment variable named by
+  // bearer_token_env; empty when neither is set (those routes are open).
+  // Never logged, never reported. Default: none
+  std::string bearer_token;
 };
 
 // Model monitoring: a second consumer (group "<group_id>.monitor") reads the

@@ -71,6 +71,7 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
+    if (auto it = req.find(http::field::authorization); it != req.end()) request.authorization = std::string(it->value());
     request.body = std::move(req.body());
     HttpResponse response;
     try {
@@ -85,6 +86,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.result(static_cast<http::status>(response.status));
     res_.set(http::field::content_type, response.content_type);
     res_.set(http::field::server, "featmond");
+    if (!response.www_authenticate.empty()) res_.set(http::field::www_authenticate, response.www_authenticate);
     res_.body() = std::move(response.body);
     res_.keep_alive(req.keep_alive());
     res_.prepare_payload();

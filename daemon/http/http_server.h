@@ -19,15 +19,20 @@
 namespace featmon {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query, undecoded
+  std::string method;         // "GET", "POST", ...
+  std::string target;         // path and query, undecoded
+  std::string authorization;  // the Authorization header, "" when absent
   std::string body;
 };
 
 struct HttpResponse {
+  HttpResponse() = default;
+  HttpResponse(int status, std::string content_type, std::string body)
+      : status(status), content_type(std::move(content_type)), body(std::move(body)) {}
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::string www_authenticate;  // sent as WWW-Authenticate when not empty (with 401)
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

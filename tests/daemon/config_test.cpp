@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
 namespace featmon {
 namespace {
 
@@ -129,6 +132,32 @@ TEST(ConfigTest, MonitoringErrorsNameTheKey) {
   ExpectError("monitoring: {models: {m: {profile: /nonexistent.json}}}", "monitoring.models.m.profile: cannot read");
   ExpectError("monitoring: {defaults: {calibration: [1.2, 0.8]}}", "monitoring.defaults.calibration: needs low < 1 < high");
   ExpectError("monitoring: {enabled: maybe}", "monitoring.enabled: expected true or false");
+}
+
+TEST(ConfigTest, BearerTokenFromAFileOrTheEnvironment) {
+  const std::string path = ::testing::TempDir() + "/featmon-token";
+  { std::ofstream(path) << "0123456789abcdef0123\n"; }
+  auto cfg = LoadConfigString("http: {bearer_token_file: " + path + ", idle_timeout: 5s, max_connections: 100}\n", "t.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->http.bearer_token, "0123456789abcdef0123");  // the newline trimmed
+  EXPECT_EQ(cfg->http.idle_timeout_ms, 5000);
+  EXPECT_EQ(cfg->http.max_connections, 100);
+  setenv("FEATMON_TEST_TOKEN", "fedcba9876543210fedc", 1);
+  cfg = LoadConfigString("http: {bearer_token_env: FEATMON_TEST_TOKEN}\n", "t.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->http.bearer_token, "fedcba9876543210fedc");
+  EXPECT_TRUE(LoadDefaultConfig()->http.bearer_token.empty());
+
+  ExpectError("http: {bearer_token_file: /nonexistent/token}", "http.bearer_token_file: cannot read /nonexistent/token");
+  ExpectError("http: {bearer_token_env: FEATMON_NO_SUCH_VARIABLE}", "http.bearer_token_env: environment variable");
+  ExpectError("http: {bearer_token_file: " + path + ", bearer_token_env: X}", "not both");
+  setenv("FEATMON_TEST_TOKEN", "short", 1);
+  ExpectError("http: {bearer_token_env: FEATMON_TEST_TOKEN}", "at least 16 characters");
+  unsetenv("FEATMON_TEST_TOKEN");
+  // The error names the key, never the token.
+  auto short_token = LoadConfigString("http: {bearer_token_env: X_UNSET_TOKEN}", "t.yaml");
+  EXPECT_EQ(short_token.status().message().find("short"), std::string::npos);
+  ExpectError("http: {idle_timeout: 10ms}", "http.idle_timeout: must be at least 100ms");
 }
 
 TEST(ConfigTest, HostPort) {
