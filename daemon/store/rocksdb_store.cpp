@@ -70,6 +70,9 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
                                    " is not empty and holds no RocksDB database; refusing to use it "
                                    "(point --data-dir at an empty or featmon directory)");
   }
+  // RocksDB makes only the last component; a fresh path such as /srv/featmon/data needs its parents too.
+  if (!existed && !std::filesystem::create_directories(options.path, ec) && ec)
+    return Status::IOError("data dir " + options.path + ": cannot create it: " + ec.message());
 
   std::unique_ptr<RocksDbStore> store(new RocksDbStore());
   const Clock* clock = options.clock ? options.clock : &SystemClock::Instance();
