@@ -145,6 +145,15 @@ KafkaConsumer::~KafkaConsumer() {
 void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                                 void* opaque) {
   auto* self = static_cast<KafkaConsumer*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && self->closed_) {
+    // A join that was in flight at shutdown completed. Taking the partitions
+    // here would block forever inside rd_kafka_consumer_close (librdkafka
+    // 2.0's rd_kafka_assign waits on a group that is terminating,
+    // librdkafka#4884); declining them lets the close finish.
+    Log(Component::kKafka).info("declined {} partitions assigned while closing", parts->cnt);
+    rd_kafka_assign(rk, nullptr);
+    return;
+  }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     std::vector<TopicPartition> tps = ToVector(parts);
     std::vector<int64_t> offsets(tps.size(), -1);
@@ -209,28 +218,11 @@ std::vector<PartitionLag> KafkaConsumer::HighWatermarks(const std::vector<TopicP
   return out;
 }
 
-bool KafkaConsumer::AssignmentEmpty() {
-  rd_kafka_topic_partition_list_t* assigned = nullptr;
-  if (rd_kafka_assignment(rk_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return true;
-  const bool empty = assigned->cnt == 0;
-  rd_kafka_topic_partition_list_destroy(assigned);
-  return empty;
-}
-
 Status KafkaConsumer::Close() {
   if (closed_ || !rk_) return Status::Ok();
   closed_ = true;
   for (auto& s : sources_) s->Release();
-  // librdkafka 2.0 hangs in rd_kafka_assign() when an assignment reaches the
-  // rebalance callback inside rd_kafka_consumer_close() (a join that was in
-  // flight at shutdown; librdkafka#4884). So leave the subscription first and
-  // serve the rebalance events here, where assign works, until nothing is
-  // assigned; the close that follows has no assignment left to deliver.
-  rd_kafka_unsubscribe(rk_);
-  for (int i = 0; i < 100 && !AssignmentEmpty(); ++i) {
-    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100)) rd_kafka_message_destroy(m);
-  }
-  rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_);  // serves the final revoke, if any
+  rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_);  // serves the final revoke; see RebalanceCb
   sources_.clear();
   for (auto* q : worker_queues_) rd_kafka_queue_destroy(q);
   worker_queues_.clear();

@@ -57,7 +57,6 @@ class KafkaConsumer final {
   std::vector<std::unique_ptr<WorkerSource>> sources_;
   Status rebalance_error_;
   int64_t reset_offset_ = RD_KAFKA_OFFSET_BEGINNING;  // where a partition with no stored checkpoint starts
-  bool AssignmentEmpty();
   bool closed_ = false;
 };
 
