@@ -134,7 +134,7 @@ std::optional<HttpResponse> FeatureApi::Unauthorized(const HttpRequest& request)
   for (size_t i = 0; match && i < token.size(); ++i)
     diff |= static_cast<unsigned char>(given[kBearer.size() + i] ^ token[i]);
   if (diff == 0) return std::nullopt;
-  HttpResponse denied = JsonError(401, "this route needs Authorization: Bearer <token> (http.bearer_token_file)");
+  HttpResponse denied = JsonError(401, "this route needs Authorization: Bearer <token> (http.bearer_token_file or http.bearer_token_env)");
   denied.www_authenticate = "Bearer realm=\"featmond\"";
   return denied;
 }

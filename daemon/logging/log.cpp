@@ -13,7 +13,7 @@ namespace featmon {
 namespace {
 
 constexpr std::array<const char*, static_cast<size_t>(Component::kCount)> kComponentNames = {
-    "app", "ingest", "monitor", "kafka", "store", "http", "webhook"};
+    "app", "ingest", "monitor", "kafka", "http", "webhook"};
 
 // One line per record; nlohmann escapes the message (and replaces invalid
 // UTF-8, which an id copied from a bad event may carry).

@@ -11,7 +11,7 @@
 
 namespace featmon {
 
-enum class Component { kApp, kIngest, kMonitor, kKafka, kStore, kHttp, kWebhook, kCount };
+enum class Component { kApp, kIngest, kMonitor, kKafka, kHttp, kWebhook, kCount };
 
 // The logger of a component; its name is the "component" field of a JSON line.
 spdlog::logger& Log(Component component);

@@ -30,7 +30,7 @@ from deploytest import BUILD, SOURCE, free_port, http_get, http_json, wait_for
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
-RATE_INTERVAL = "10s"  # what Grafana's $__rate_interval is for a 1 s scrape interval (4 scrapes, rounded up)
+RATE_INTERVAL = "10s"  # $__rate_interval: ten 1 s scrapes, at least the four Grafana requires
 
 
 class WebhookReceiver:

@@ -46,14 +46,18 @@ std::string Tail(const std::string& path) {
 }
 
 // A broker and a featmond that reports to `notify`, as under systemd.
-struct NotifiedDaemon {
-  NotifiedDaemon(const TempDir& dir, const NotifySocket& notify, int partitions)
-      : broker(dir.path(), partitions),
-        daemon((setenv("NOTIFY_SOCKET", notify.path().c_str(), 1), dir.path()), broker.bootstrap(), FreePort()) {
+class NotifiedDaemon {
+ public:
+  NotifiedDaemon(const TempDir& dir, const NotifySocket& notify, int partitions) : broker_(dir.path(), partitions) {
+    setenv("NOTIFY_SOCKET", notify.path().c_str(), 1);  // inherited by the daemon only
+    daemon_ = std::make_unique<DaemonProcess>(dir.path(), broker_.bootstrap(), FreePort());
     unsetenv("NOTIFY_SOCKET");
   }
-  BrokerProcess broker;
-  DaemonProcess daemon;
+  DaemonProcess& daemon() { return *daemon_; }
+
+ private:
+  BrokerProcess broker_;
+  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 bool Has(const std::string& datagram, const std::string& assignment) {
@@ -117,7 +121,7 @@ TEST(ServiceNotifyTest, NoWatchdogNoKeepAlives) {
   TempDir dir;
   NotifySocket notify(dir.path() + "/notify.sock");
   NotifiedDaemon run(dir, notify, 1);
-  DaemonProcess& daemon = run.daemon;
+  DaemonProcess& daemon = run.daemon();
   ASSERT_TRUE(Has(notify.Receive(std::chrono::seconds(30)), "READY=1"));
   EXPECT_EQ(notify.Receive(std::chrono::milliseconds(1500)), "");
   daemon.proc().Signal(SIGTERM);
@@ -137,7 +141,7 @@ TEST(ServiceNotifyTest, SigtermWhileTheGroupJoinIsInFlightStillExits) {
     TempDir dir;
     NotifySocket notify(dir.path() + "/notify.sock");
     NotifiedDaemon run(dir, notify, 2);
-    DaemonProcess& daemon = run.daemon;
+    DaemonProcess& daemon = run.daemon();
     ASSERT_TRUE(Has(notify.Receive(std::chrono::seconds(30)), "READY=1"));
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     daemon.proc().Signal(SIGTERM);
