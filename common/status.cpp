@@ -11,6 +11,7 @@ std::string Status::ToString() const {
     case StatusCode::kCorruption: name = "Corruption"; break;
     case StatusCode::kIOError: name = "IOError"; break;
     case StatusCode::kUnavailable: name = "Unavailable"; break;
+    case StatusCode::kNoSpace: name = "NoSpace"; break;
     case StatusCode::kInternal: name = "Internal"; break;
   }
   return std::string(name) + ": " + message_;

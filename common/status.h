@@ -21,6 +21,7 @@ enum class StatusCode {
   kCorruption,       // stored bytes do not decode
   kIOError,          // disk, network or a library below us failed
   kUnavailable,      // try again later (broker down, store closed)
+  kNoSpace,          // the disk is full; retrying succeeds once space returns
   kInternal,         // a bug: an invariant does not hold
 };
 
@@ -33,6 +34,7 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
+  static Status NoSpace(std::string msg) { return {StatusCode::kNoSpace, std::move(msg)}; }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }

@@ -316,6 +316,13 @@ HttpResponse FeatureApi::Ready() {
     AppendJsonString(&body, "state commits are failing: " + pipeline_->Snapshot().last_error);
     return {503, "application/json", body + "}"};
   }
+  if (monitoring_) {
+    if (std::string error = monitoring_->CommitError(); !error.empty()) {
+      std::string body = "{\"ready\":false,\"reason\":";
+      AppendJsonString(&body, "monitoring state commits are failing: " + error);
+      return {503, "application/json", body + "}"};
+    }
+  }
   return {200, "application/json", "{\"ready\":true}"};
 }
 

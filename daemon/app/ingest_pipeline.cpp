@@ -37,7 +37,8 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
       dead_letters_(dead_letters),
       metrics_(metrics),
       clock_(clock),
-      decoder_(options_.decoder) {
+      decoder_(options_.decoder),
+      stall_(metrics, clock, Component::kIngest, "ingest") {
   last_commit_ns_ = clock_->MonotonicNs();
   cache_.reserve(std::min<size_t>(options_.cache_max_entities, 1 << 20));  // no rehash storms while warming up
   for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
@@ -192,6 +193,7 @@ Status IngestPipeline::Commit() {
   }
   Status st = store_->Commit(batch);
   if (!st.ok()) return FailCommit(st);
+  stall_.Succeeded();
   commit_failing_ = false;
   healthy_ = true;
   last_error_.clear();
@@ -223,7 +225,7 @@ Status IngestPipeline::FailCommit(const Status& st) {
   healthy_ = false;
   last_error_ = st.ToString();
   metrics_->CommitFailures().Increment();
-  Log(Component::kIngest).error("commit failed, holding offsets and retrying: {}", last_error_);
+  stall_.Failed(st);
   PublishSnapshot();
   return st;
 }
@@ -291,6 +293,7 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   dirty_.clear();
   ReportCacheSize();
   commit_failing_ = false;  // what failed to commit was dropped and will be replayed from the checkpoints
+  stall_.Succeeded();
   healthy_ = true;
   last_error_.clear();
   partitions_.erase(std::remove_if(partitions_.begin(), partitions_.end(),

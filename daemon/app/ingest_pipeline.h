@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "daemon/app/commit_stall.h"
 #include "daemon/codec/event_decoder.h"
 #include "daemon/kafka/message_source.h"
 #include "daemon/metrics/metrics.h"
@@ -120,6 +121,7 @@ class IngestPipeline final : public RebalanceListener {
   int64_t reported_cache_size_ = 0;  // this pipeline's share of featmon_cache_entities
   uint64_t commits_ = 0;
   std::string last_error_;  // of the failing commit; empty when commits succeed
+  CommitStallTracker stall_;
   std::map<std::pair<std::string, RejectReason>, prometheus::Counter*> reject_counters_;
   std::map<RejectReason, int64_t> last_reject_log_ns_;
   std::map<RejectReason, uint64_t> suppressed_logs_;

@@ -41,7 +41,8 @@ MonitorPipeline::MonitorPipeline(MonitorPipelineOptions options, StateStore* sto
       clock_(clock),
       decoder_(options_.decoder),
       monitor_(options_.defaults, options_.models, options_.max_models),
-      joiner_(options_.defaults.attribution_window_ms, options_.max_pending_labels) {
+      joiner_(options_.defaults.attribution_window_ms, options_.max_pending_labels),
+      stall_(metrics, clock, Component::kMonitor, "monitoring") {
   for (RejectReason r : kAllRejectReasons)
     reject_counters_[r] = &metrics_->EventsRejected(options_.predictions_topic, std::string(RejectReasonName(r)));
   consumed_ = &metrics_->EventsConsumed(options_.predictions_topic);
@@ -315,7 +316,15 @@ std::string MonitorPipeline::AllReports() const {
 Status MonitorPipeline::FailCommit(const Status& st) {
   commit_failing_ = true;
   metrics_->CommitFailures().Increment();
+  stall_.Failed(st);
+  std::lock_guard lock(reports_mu_);
+  commit_error_ = st.ToString();
   return st;
+}
+
+std::string MonitorPipeline::CommitError() const {
+  std::lock_guard lock(reports_mu_);
+  return commit_error_;
 }
 
 Status MonitorPipeline::Commit() {
@@ -347,15 +356,17 @@ Status MonitorPipeline::Commit() {
   if (batch.monitor.empty() && batch.checkpoints.empty()) return Status::Ok();
   auto start = clock_->MonotonicNs();
   Status st = store_->Commit(batch);
-  if (!st.ok()) {
-    Log(Component::kMonitor).error("commit failed, offsets held: {}", st.ToString());
-    return FailCommit(st);
-  }
+  if (!st.ok()) return FailCommit(st);
   metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - start) / 1e9);
   unwritten_models_.clear();
   unwritten_label_keys_.clear();
   watermark_changed_ = false;
-  commit_failing_ = false;
+  if (commit_failing_) {
+    commit_failing_ = false;
+    stall_.Succeeded();
+    std::lock_guard lock(reports_mu_);
+    commit_error_.clear();
+  }
   if (source_) {
     std::vector<std::pair<TopicPartition, int64_t>> offsets;
     for (const auto& p : partitions_)

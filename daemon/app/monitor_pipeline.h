@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "daemon/app/commit_stall.h"
 #include "daemon/codec/event_decoder.h"
 #include "daemon/kafka/message_source.h"
 #include "daemon/metrics/metrics.h"
@@ -57,6 +58,8 @@ class MonitoringReports {
   virtual ~MonitoringReports() = default;
   virtual std::optional<std::string> ModelReport(const std::string& model) const = 0;  // JSON
   virtual std::string AllReports() const = 0;                                        // JSON
+  // Why monitoring's state commits fail right now; empty while they succeed.
+  virtual std::string CommitError() const = 0;
 };
 
 struct MonitorPipelineOptions {
@@ -94,6 +97,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
 
   std::optional<std::string> ModelReport(const std::string& model) const override;
   std::string AllReports() const override;
+  std::string CommitError() const override;
 
  private:
   struct Partition {
@@ -131,6 +135,8 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   std::unordered_set<std::string> unwritten_label_keys_;
   bool dead_letters_pending_ = false, retrain_pending_ = false, watermark_changed_ = false;
   bool commit_failing_ = false;
+  CommitStallTracker stall_;
+  std::string commit_error_;  // guarded by reports_mu_
   int64_t last_commit_ns_ = 0;
   std::atomic<int64_t> watermark_ms_{0};  // read by AllReports on HTTP threads
   std::map<RejectReason, prometheus::Counter*> reject_counters_;

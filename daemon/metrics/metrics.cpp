@@ -26,6 +26,9 @@ Metrics::Metrics(const std::string& version)
                            .Add({}, kLatencyBuckets)),
       commit_failures_(prometheus::BuildCounter().Name("featmon_commit_failures_total")
                            .Help("State commits that failed and will be retried").Register(*registry_).Add({})),
+      commits_stalled_(prometheus::BuildGauge().Name("featmon_commits_stalled")
+                           .Help("Pipelines whose state commit is failing now, holding their offsets, by reason")
+                           .Register(*registry_)),
       store_entities_(prometheus::BuildGauge().Name("featmon_store_entities")
                           .Help("Approximate entity shards in RocksDB").Register(*registry_).Add({})),
       store_disk_bytes_(prometheus::BuildGauge().Name("featmon_store_disk_bytes")
@@ -63,6 +66,7 @@ Metrics::Metrics(const std::string& version)
                             .Help("Retrain webhook deliveries given up after every attempt").Register(*registry_).Add({})) {
   prometheus::BuildGauge().Name("featmon_build_info").Help("Build of this featmond; always 1")
       .Register(*registry_).Add({{"version", version}}).Set(1);
+  for (const char* reason : kCommitStallReasons) commits_stalled_.Add({{"reason", reason}});
 }
 
 prometheus::Counter& Metrics::EventsConsumed(const std::string& topic) { return consumed_.Add({{"topic", topic}}); }

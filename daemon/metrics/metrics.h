@@ -21,6 +21,9 @@
 
 namespace featmon {
 
+// Why a state commit fails, as the reason label of featmon_commits_stalled.
+inline constexpr const char* kCommitStallReasons[] = {"disk_full", "io_error", "corruption", "unavailable", "other"};
+
 class Metrics {
  public:
   Metrics(const std::string& version);
@@ -34,6 +37,9 @@ class Metrics {
   prometheus::Histogram& CommitDuration() { return commit_duration_; }
   prometheus::Histogram& HttpRequestDuration(const std::string& route);
   prometheus::Counter& CommitFailures() { return commit_failures_; }
+  // Pipelines whose state commit is failing right now (offsets held), by
+  // reason: one of kCommitStallReasons. Every reason's series exists from the start.
+  prometheus::Gauge& CommitsStalled(const std::string& reason) { return commits_stalled_.Add({{"reason", reason}}); }
   prometheus::Gauge& StoreEntities() { return store_entities_; }
   prometheus::Gauge& StoreDiskBytes() { return store_disk_bytes_; }
   prometheus::Gauge& CacheEntities() { return cache_entities_; }
@@ -69,6 +75,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& http_duration_;
   prometheus::Histogram& commit_duration_;
   prometheus::Counter& commit_failures_;
+  prometheus::Family<prometheus::Gauge>& commits_stalled_;
   prometheus::Gauge& store_entities_;
   prometheus::Gauge& store_disk_bytes_;
   prometheus::Gauge& cache_entities_;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <sys/statvfs.h>
 
 #include "common/byte_codec.h"
 #include "features/entity_state.h"
@@ -27,6 +28,7 @@ std::string PartitionKey(const char* prefix, const TopicPartition& tp) {
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
   if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  if (s.IsNoSpace()) return Status::NoSpace(what + ": " + s.ToString());
   return Status::IOError(what + ": " + s.ToString());
 }
 
@@ -94,7 +96,7 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   table.format_version = 5;
 
   rocksdb::ColumnFamilyOptions entity_cf;
-  entity_cf.OptimizeLevelStyleCompaction(64 << 20);
+  entity_cf.OptimizeLevelStyleCompaction(options.write_buffer_bytes);
   entity_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   entity_cf.compression = rocksdb::kLZ4Compression;
   entity_cf.bottommost_compression = rocksdb::kZSTD;
@@ -124,6 +126,8 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   store->meta_ = store->handles_[1];
   store->monitor_ = store->handles_[2];
   store->write_options_.sync = options.sync_writes;
+  store->path_ = options.path;
+  store->min_free_bytes_ = options.min_free_bytes;
 
   std::string format;
   s = db->Get(rocksdb::ReadOptions(), store->meta_, kFormatKey, &format);
@@ -264,7 +268,25 @@ Status RocksDbStore::Commit(const CommitBatch& batch) {
     if (w.value) wb.Put(monitor_, w.key, *w.value).PermitUncheckedError();
     else wb.Delete(monitor_, w.key).PermitUncheckedError();
   }
-  return FromRocks(db_->Write(write_options_, &wb), "committing state");
+  if (min_free_bytes_ > 0) {
+    struct statvfs fs {};
+    if (statvfs(path_.c_str(), &fs) == 0) {
+      const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+      if (free_bytes < min_free_bytes_)
+        return Status::NoSpace("committing state: No space left: " + path_ + " has " + std::to_string(free_bytes >> 20) +
+                               " MiB free, below store.min_free_space (" + std::to_string(min_free_bytes_ >> 20) +
+                               " MiB); holding offsets until space returns");
+    }
+  }
+  if (write_failed_.load()) {
+    // RocksDB stops writing after an error it cannot retry alone (a full
+    // disk); Resume() flushes and clears it, and is a no-op when there is none.
+    rocksdb::Status resumed = db_->Resume();
+    if (!resumed.ok()) return FromRocks(resumed, "resuming after a failed write");
+  }
+  rocksdb::Status s = db_->Write(write_options_, &wb);
+  write_failed_.store(!s.ok());
+  return FromRocks(s, "committing state");
 }
 
 Status RocksDbStore::ScanMonitor(const std::function<Status(std::string_view, std::string_view)>& visit) {

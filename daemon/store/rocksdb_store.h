@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <atomic>
 #include <map>
 
 #include <rocksdb/db.h>
@@ -27,6 +28,16 @@ struct RocksDbStoreOptions {
   // that may hold an entity. 2^23 bits (1 MiB) keeps false positives near 3%
   // at a million entities per shard. Default: 8388608
   size_t shard_filter_bits = 1u << 23;
+  // Entity memtable size: more memory per flush, fewer and larger flushes.
+  // Default: 64MB
+  size_t write_buffer_bytes = 64u << 20;
+  // Commits are refused (NoSpace, offsets held) while the data directory's
+  // filesystem has less free space than this, so RocksDB never meets a full
+  // disk itself: RocksDB 7.8 cannot recover from a failed WAL append (its
+  // next write to that WAL asserts; fixed upstream in 9.x, rocksdb#12448).
+  // Keep it above a few write buffers plus the largest compaction. 0 turns
+  // the check off. Default: 256MB
+  uint64_t min_free_bytes = 256u << 20;
 };
 
 class RocksDbStore final : public StateStore {
@@ -58,6 +69,11 @@ class RocksDbStore final : public StateStore {
   rocksdb::ColumnFamilyHandle* monitor_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::WriteOptions write_options_;
+  // Set by a failed write: the next commit first asks RocksDB to resume from
+  // its background error (a full disk stops all writes until then).
+  std::atomic<bool> write_failed_{false};
+  std::string path_;
+  uint64_t min_free_bytes_ = 0;
   mutable std::shared_mutex shards_mu_;
   std::map<TopicPartition, ShardId> shards_;
   std::vector<ShardId> shard_list_;

@@ -25,11 +25,6 @@ std::map<std::string, std::string> Snapshot(const std::string& dir) {
   return files;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
 // Starts featmond on `data` and expects it to refuse: exit 1, a message naming
 // the directory and `why`, and the directory exactly as it was.
 void ExpectRefused(const std::string& dir, const std::string& data, const std::string& why) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -110,6 +111,21 @@ bool WaitFor(Pred pred, std::chrono::milliseconds timeout, std::chrono::millisec
   return pred();
 }
 
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// The value of one series in a Prometheus text exposition, e.g.
+// `featmon_commits_stalled{reason="disk_full"}`; NaN when absent.
+inline double MetricValue(const std::string& exposition, const std::string& series) {
+  for (size_t at = exposition.find(series); at != std::string::npos; at = exposition.find(series, at + 1)) {
+    if ((at == 0 || exposition[at - 1] == '\n') && exposition.size() > at + series.size() && exposition[at + series.size()] == ' ')
+      return std::strtod(exposition.c_str() + at + series.size() + 1, nullptr);
+  }
+  return std::nan("");
+}
+
 struct TopicRecord {
   std::string key, payload;
   std::map<std::string, std::string> headers;
@@ -181,13 +197,14 @@ class BrokerProcess {
 // A featmond process with a config file written by the test.
 class DaemonProcess {
  public:
+  // The data directory is dir/data unless `data_dir` names another.
   DaemonProcess(const std::string& dir, const std::string& bootstrap, uint16_t port, const std::string& extra_yaml = "",
-                const std::vector<std::string>& extra_args = {}) {
+                const std::vector<std::string>& extra_args = {}, const std::string& data_dir = "") {
     config_ = dir + "/featmond.yaml";
     std::ofstream(config_) << "kafka:\n  group_id: featmond-test\n  properties:\n    session.timeout.ms: \"6000\"\n"
                               "    heartbeat.interval.ms: \"500\"\ningest:\n  commit_interval: 50ms\n"
                            << extra_yaml;
-    args_ = {FEATMOND_BIN, "--config", config_, "--data-dir", dir + "/data", "--kafka-brokers", bootstrap,
+    args_ = {FEATMOND_BIN, "--config", config_, "--data-dir", data_dir.empty() ? dir + "/data" : data_dir, "--kafka-brokers", bootstrap,
              "--http-listen", "127.0.0.1:" + std::to_string(port)};
     args_.insert(args_.end(), extra_args.begin(), extra_args.end());
     log_ = dir + "/featmond.log";
