@@ -1,10 +1,14 @@
 // featmon-broker: the embedded Kafka-protocol broker as its own process, for
 // development and tests. Prints its bootstrap address on the first line of
-// stdout, then runs until SIGINT or SIGTERM.
+// stdout, then runs until SIGINT or SIGTERM. Tests inject faults by writing
+// commands to its stdin, one per line (see EmbeddedBroker::Control); each is
+// answered with a line "ok" or "error: <why>".
 #include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <iostream>
+#include <string>
+#include <thread>
 
 #include "daemon/kafka/embedded_broker.h"
 
@@ -29,6 +33,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << (*broker)->bootstrap() << std::endl;
+  // Detached: it may sit in a read of stdin when a signal ends the process.
+  std::thread([b = broker->get()] {
+    for (std::string line; std::getline(std::cin, line);) {
+      featmon::Status st = b->Control(line);
+      std::cout << (st.ok() ? "ok" : "error: " + st.message()) << std::endl;
+    }
+  }).detach();
   int sig = 0;
   sigwait(&signals, &sig);
   return 0;

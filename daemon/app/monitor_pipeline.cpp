@@ -3,6 +3,7 @@
 #include "daemon/logging/log.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -15,6 +16,7 @@ namespace {
 constexpr char kModelPrefix[] = "m/";   // + model: drift::Monitor::SerializeModel
 constexpr char kLabelPrefix[] = "l/";   // + LabelJoiner stored key
 constexpr char kWatermarkKey[] = "w";   // fixed64 watermark
+constexpr char kPartitionPrefix[] = "p/";  // + topic '/' partition: monitored here once; empty value
 
 // The reason label of featmon_retrain_requests_total.
 std::string ReasonLabel(const drift::RetrainReason& r) {
@@ -64,6 +66,16 @@ Status MonitorPipeline::Load() {
       ++labels;
       return joiner_.Restore(key.substr(sizeof(kLabelPrefix) - 1), value);
     }
+    if (key.starts_with(kPartitionPrefix)) {
+      const std::string_view name = key.substr(sizeof(kPartitionPrefix) - 1);
+      const size_t slash = name.rfind('/');
+      int32_t partition = -1;
+      if (slash == std::string_view::npos ||
+          std::from_chars(name.data() + slash + 1, name.data() + name.size(), partition).ec != std::errc())
+        return Status::Corruption("monitored partition key " + std::string(key));
+      known_partitions_.insert({std::string(name.substr(0, slash)), partition});
+      return Status::Ok();
+    }
     if (key == kWatermarkKey) {
       ByteReader r(value);
       int64_t w = 0;
@@ -101,6 +113,7 @@ Status MonitorPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::
     if (p->predictions) p->lag = &metrics_->ConsumerLag(tps[i].topic, tps[i].partition);
     Log(Component::kMonitor).info("assigned {}/{}, resuming at {}", tps[i].topic, tps[i].partition,
                  p->next_offset >= 0 ? std::to_string(p->next_offset) : std::string("the start"));
+    if (known_partitions_.insert(tps[i]).second) new_partitions_.push_back(tps[i]);
     partitions_.push_back(std::move(p));
   }
   return Status::Ok();
@@ -196,6 +209,19 @@ void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part, int
 
 void MonitorPipeline::AdvanceWatermark() {
   if (partitions_.empty()) return;
+  // The watermark spans every partition this instance has monitored: while
+  // one is not assigned here (a rebalance in progress, a restarted featmond
+  // whose dead predecessor still holds a share), its events are unknown and
+  // could all fall behind a watermark taken over the others.
+  if (partitions_.size() < known_partitions_.size()) {
+    if (!watermark_held_) {
+      Log(Component::kMonitor).info("watermark held: {} of {} monitored partitions are not assigned here",
+                                    known_partitions_.size() - partitions_.size(), known_partitions_.size());
+      watermark_held_ = true;
+    }
+    return;
+  }
+  watermark_held_ = false;
   if (source_) {
     std::vector<TopicPartition> tps;
     for (const auto& p : partitions_) tps.push_back(p->tp);
@@ -346,6 +372,8 @@ Status MonitorPipeline::Commit() {
   CommitBatch batch;
   for (const auto& model : unwritten_models_) batch.monitor.push_back({kModelPrefix + model, monitor_.SerializeModel(model)});
   for (const auto& key : unwritten_label_keys_) batch.monitor.push_back({kLabelPrefix + key, joiner_.Encode(key)});
+  for (const auto& tp : new_partitions_)
+    batch.monitor.push_back({kPartitionPrefix + tp.topic + "/" + std::to_string(tp.partition), std::string()});
   if (watermark_changed_) {
     std::string w;
     PutFixed(&w, watermark_ms_.load());
@@ -360,6 +388,7 @@ Status MonitorPipeline::Commit() {
   metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - start) / 1e9);
   unwritten_models_.clear();
   unwritten_label_keys_.clear();
+  new_partitions_.clear();
   watermark_changed_ = false;
   if (commit_failing_) {
     commit_failing_ = false;

@@ -130,6 +130,9 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   drift::LabelJoiner joiner_;
 
   std::vector<std::unique_ptr<Partition>> partitions_;
+  std::set<TopicPartition> known_partitions_;   // ever assigned here, persisted
+  std::vector<TopicPartition> new_partitions_;  // not yet persisted
+  bool watermark_held_ = false;                 // some known partition is not assigned
   std::vector<InputMessage> batch_;
   std::set<std::string> unwritten_models_;       // changed since the last successful commit
   std::unordered_set<std::string> unwritten_label_keys_;

@@ -43,6 +43,8 @@ struct StoreOptions {
   // Commits pause (offsets held, /readyz false) while the data filesystem has
   // less free space than this; they resume by themselves. 0: off. Default: 256MB
   size_t min_free_bytes = 256u << 20;
+  // Bytes per second RocksDB flushes and compactions may write. 0: unlimited. Default: 0
+  size_t background_write_rate = 0;
 };
 
 struct HttpOptions {

@@ -1,5 +1,8 @@
 #include "daemon/kafka/embedded_broker.h"
 
+#include <sstream>
+#include <vector>
+
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include "daemon/logging/log.h"
@@ -29,6 +32,28 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(const EmbeddedBrok
   }
   b->bootstrap_ = rd_kafka_mock_cluster_bootstraps(b->cluster_);
   return b;
+}
+
+Status EmbeddedBroker::Control(const std::string& command) {
+  std::istringstream in(command);
+  std::string verb;
+  in >> verb;
+  int a = 0, b = 0, c = 0;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (verb == "down" && in >> a) {
+    err = rd_kafka_mock_broker_set_down(cluster_, a);
+  } else if (verb == "up" && in >> a) {
+    err = rd_kafka_mock_broker_set_up(cluster_, a);
+  } else if (verb == "rtt" && in >> a >> b) {
+    err = rd_kafka_mock_broker_set_rtt(cluster_, a, b);
+  } else if (verb == "errors" && in >> a >> b >> c && b > 0) {
+    std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(b), static_cast<rd_kafka_resp_err_t>(c));
+    rd_kafka_mock_push_request_errors_array(cluster_, static_cast<int16_t>(a), errors.size(), errors.data());
+  } else {
+    return Status::InvalidArgument("unknown broker command '" + command + "'");
+  }
+  if (err) return Status::InvalidArgument(command + ": " + rd_kafka_err2str(err));
+  return Status::Ok();
 }
 
 EmbeddedBroker::~EmbeddedBroker() {

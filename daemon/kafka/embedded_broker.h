@@ -27,6 +27,15 @@ class EmbeddedBroker {
   ~EmbeddedBroker();
   const std::string& bootstrap() const { return bootstrap_; }
 
+  // Fault injection for tests, one command per call:
+  //   down <broker id>            the broker closes its connections and refuses new ones
+  //   up <broker id>              it serves again
+  //   rtt <broker id> <ms>        every response is delayed this long
+  //   errors <api key> <count> <error code>
+  //                               the next <count> requests of that API get that error
+  // Broker ids start at 1; API keys and error codes are Kafka's numbers.
+  Status Control(const std::string& command);
+
  private:
   EmbeddedBroker() = default;
   rd_kafka_t* rk_ = nullptr;

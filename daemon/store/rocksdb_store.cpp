@@ -2,6 +2,7 @@
 
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/rate_limiter.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -87,6 +88,8 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  if (options.background_write_rate > 0)
+    db_options.rate_limiter.reset(rocksdb::NewGenericRateLimiter(static_cast<int64_t>(options.background_write_rate)));
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);

@@ -38,6 +38,10 @@ struct RocksDbStoreOptions {
   // Keep it above a few write buffers plus the largest compaction. 0 turns
   // the check off. Default: 256MB
   uint64_t min_free_bytes = 256u << 20;
+  // Bytes per second flushes and compactions may write (RocksDB's rate
+  // limiter), to keep background I/O from starving lookups. 0: unlimited.
+  // Default: 0
+  uint64_t background_write_rate = 0;
 };
 
 class RocksDbStore final : public StateStore {

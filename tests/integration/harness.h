@@ -28,11 +28,18 @@ namespace featmon::testing {
 
 class Process {
  public:
-  // Starts argv[0] with its stdout to `stdout_path` (or a pipe the test can read when empty).
+  // Starts argv[0] with its stdout and stderr to `log_path`; with
+  // `pipe_stdout`, stdout goes to a pipe the test reads (ReadLine) and stdin
+  // comes from one it writes (WriteLine).
   Process(std::vector<std::string> argv, const std::string& log_path, bool pipe_stdout = false) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    int fds[2] = {-1, -1};
+    int fds[2] = {-1, -1}, in[2] = {-1, -1};
+    if (pipe_stdout) {
+      EXPECT_EQ(pipe(in), 0);
+      posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+      posix_spawn_file_actions_addclose(&fa, in[1]);
+    }
     if (pipe_stdout) {
       EXPECT_EQ(pipe(fds), 0);
       posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
@@ -51,6 +58,8 @@ class Process {
     if (pipe_stdout) {
       close(fds[1]);
       out_ = fdopen(fds[0], "r");
+      close(in[0]);
+      in_ = fdopen(in[1], "w");
     }
   }
   ~Process() {
@@ -59,6 +68,12 @@ class Process {
       waitpid(pid_, nullptr, 0);
     }
     if (out_) fclose(out_);
+    if (in_) fclose(in_);
+  }
+  void WriteLine(const std::string& line) {
+    if (!in_) return;
+    std::fputs((line + "\n").c_str(), in_);
+    std::fflush(in_);
   }
   std::string ReadLine() {
     char buf[512];
@@ -92,6 +107,7 @@ class Process {
   pid_t pid_ = -1;
   bool exited_ = false;
   FILE* out_ = nullptr;
+  FILE* in_ = nullptr;
 };
 
 inline uint16_t FreePort() {
@@ -182,12 +198,20 @@ inline std::vector<TopicRecord> ReadTopic(const std::string& bootstrap, const st
 // A broker process; its bootstrap address is the first line it prints.
 class BrokerProcess {
  public:
-  BrokerProcess(const std::string& log_dir, int partitions)
-      : proc_({FEATMON_BROKER_BIN, "--partitions", std::to_string(partitions)}, log_dir + "/broker.log", true) {
+  BrokerProcess(const std::string& log_dir, int partitions, int brokers = 1)
+      : proc_({FEATMON_BROKER_BIN, "--partitions", std::to_string(partitions), "--brokers", std::to_string(brokers)},
+              log_dir + "/broker.log", true) {
     bootstrap_ = proc_.ReadLine();
     EXPECT_FALSE(bootstrap_.empty()) << "broker printed no address";
   }
   const std::string& bootstrap() const { return bootstrap_; }
+  // A fault-injection command (EmbeddedBroker::Control); true when the broker says "ok".
+  bool Control(const std::string& command) {
+    proc_.WriteLine(command);
+    const std::string reply = proc_.ReadLine();
+    EXPECT_EQ(reply, "ok") << command;
+    return reply == "ok";
+  }
 
  private:
   Process proc_;
@@ -197,12 +221,15 @@ class BrokerProcess {
 // A featmond process with a config file written by the test.
 class DaemonProcess {
  public:
+  static constexpr const char* kKafkaYaml =
+      "kafka:\n  group_id: featmond-test\n  properties:\n    session.timeout.ms: \"6000\"\n    heartbeat.interval.ms: \"500\"\n";
+
   // The data directory is dir/data unless `data_dir` names another.
   DaemonProcess(const std::string& dir, const std::string& bootstrap, uint16_t port, const std::string& extra_yaml = "",
                 const std::vector<std::string>& extra_args = {}, const std::string& data_dir = "") {
     config_ = dir + "/featmond.yaml";
-    std::ofstream(config_) << "kafka:\n  group_id: featmond-test\n  properties:\n    session.timeout.ms: \"6000\"\n"
-                              "    heartbeat.interval.ms: \"500\"\ningest:\n  commit_interval: 50ms\n"
+    // extra_yaml may bring its own kafka block, replacing this one.
+    std::ofstream(config_) << (extra_yaml.rfind("kafka:", 0) == 0 ? "" : kKafkaYaml) << "ingest:\n  commit_interval: 50ms\n"
                            << extra_yaml;
     args_ = {FEATMOND_BIN, "--config", config_, "--data-dir", data_dir.empty() ? dir + "/data" : data_dir, "--kafka-brokers", bootstrap,
              "--http-listen", "127.0.0.1:" + std::to_string(port)};

@@ -20,6 +20,7 @@ struct LoadOptions {
   int64_t step_ms = 20;         // event-time step; the first event is 40 min before now. Default: 20
   unsigned seed = 1;            // traffic seed. Default: 1
   uint64_t users = 3'000, items = 800;  // entity counts. Default: 3,000 and 800
+  bool predictions = false;     // also the ctr_ranker model's prediction for each view. Default: false
 };
 
 class LoadProducer {
@@ -32,6 +33,7 @@ class LoadProducer {
     if (thread_.joinable()) thread_.join();
     return ok_;
   }
+  // Views and clicks sent so far (predictions are not counted).
   int64_t sent() const { return sent_.load(); }
   int64_t newest_ts_ms() const { return newest_.load(); }
 
@@ -47,9 +49,14 @@ class LoadProducer {
     const auto every = std::chrono::nanoseconds(1'000'000'000 / o.per_second);
     for (int i = 0; i < o.events; ++i) {
       while (std::chrono::steady_clock::now() - start < every * i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      Event e = gen.Next(base + i * o.step_ms);
+      GeneratedPrediction prediction;
+      bool has_prediction = false;
+      Event e = gen.Next(base + i * o.step_ms, o.predictions ? &prediction : nullptr, &has_prediction);
       oracle->Add(e);
       newest_ = e.ts_ms;
+      if (has_prediction &&
+          !(*producer)->Send("predictions", e.user_id, EncodePrediction(prediction, WireFormat::kProtobuf)).ok())
+        return;
       if (!(*producer)->Send(e.type == EventType::kView ? "views" : "clicks", e.user_id,
                              EncodeEvent(e, static_cast<WireFormat>(i % 3))).ok())
         return;

@@ -14,6 +14,7 @@
 #include "featmon/v1/events.pb.h"
 #include "tests/daemon/temp_dir.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/monitoring_check.h"
 #include "tools/producer.h"
 #include "tools/traffic.h"
 
@@ -70,47 +71,6 @@ void Produce(SimpleProducer& producer, TrafficGenerator& gen, int64_t start, int
                               EncodeEvent(e, WireFormat::kProtobuf)).ok());
   }
   ASSERT_TRUE(producer.Flush(30'000).ok());
-}
-
-void ExpectSameJson(const nlohmann::json& a, const nlohmann::json& b, const std::string& path) {
-  if (a.is_number() && b.is_number()) {
-    const double x = a.get<double>(), y = b.get<double>();
-    EXPECT_NEAR(x, y, 1e-12 * std::max(1.0, std::fabs(y))) << path;
-    return;
-  }
-  ASSERT_EQ(a.type(), b.type()) << path;
-  if (a.is_object()) {
-    ASSERT_EQ(a.size(), b.size()) << path;
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      ASSERT_TRUE(b.contains(it.key())) << path << "." << it.key();
-      ExpectSameJson(it.value(), b[it.key()], path + "." + it.key());
-    }
-  } else if (a.is_array()) {
-    ASSERT_EQ(a.size(), b.size()) << path;
-    for (size_t i = 0; i < a.size(); ++i) ExpectSameJson(a[i], b[i], path + "[" + std::to_string(i) + "]");
-  } else {
-    EXPECT_EQ(a, b) << path;
-  }
-}
-
-int64_t Watermark(uint16_t port) {
-  auto j = Http(port, "GET", "/v1/monitoring/models").json();
-  return j.is_discarded() || !j.contains("watermark_ms") ? 0 : j["watermark_ms"].get<int64_t>();
-}
-
-// The report once the watermark has reached `at_least` and stopped moving
-// (all data read, before any partition counts as idle), so two daemons are
-// compared at the same evaluation.
-nlohmann::json SettledReport(uint16_t port, int64_t at_least) {
-  int64_t last = -1;
-  for (int i = 0; i < 120; ++i) {
-    const int64_t w = Watermark(port);
-    if (w >= at_least && w == last) return Http(port, "GET", "/v1/monitoring/models/ctr_ranker").json();
-    last = w;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  }
-  ADD_FAILURE() << "watermark never settled at or above " << at_least << " (last " << last << ")";
-  return nlohmann::json();
 }
 
 TEST_P(MonitoringTest, RetrainRequestsExactlyWhenTheModelDrifts) {

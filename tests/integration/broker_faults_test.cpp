@@ -1,0 +1,121 @@
+// Broker trouble through the mock cluster's fault injection, in a broker
+// process of its own, while a producer keeps writing: request errors on
+// fetches, heartbeats, offset commits and produce requests; another member
+// joining featmond's consumer group and leaving again while batches are in
+// flight (two rebalances); and the broker down for 30 s. featmond must ride
+// all of it out without a restart, its lag metric must rise and come back to
+// 0, and every user and item must equal an oracle that saw each event once.
+#include <atomic>
+
+#include "tests/daemon/temp_dir.h"
+#include "tests/integration/load.h"
+#include "tests/integration/oracle_check.h"
+
+namespace featmon::testing {
+namespace {
+
+// Sum of featmon_consumer_lag_messages over every series; NaN when unreachable.
+double TotalLag(uint16_t port) {
+  auto res = Http(port, "GET", "/metrics");
+  if (res.status != 200) return std::nan("");
+  double lag = 0;
+  std::istringstream lines(res.body);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("featmon_consumer_lag_messages{", 0) == 0) lag += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+  return lag;
+}
+
+// Another member of featmond's group for `how_long`: it takes a share of the
+// partitions (and reads them, committing nothing), then leaves.
+void IntrudeOnGroup(const std::string& bootstrap, const std::string& group, std::chrono::milliseconds how_long,
+                    int* partitions_taken) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  for (auto [k, v] : {std::pair{"bootstrap.servers", bootstrap.c_str()}, {"group.id", group.c_str()},
+                      {"enable.auto.commit", "false"}, {"session.timeout.ms", "6000"}})
+    rd_kafka_conf_set(conf, k, v, err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(2);
+  rd_kafka_topic_partition_list_add(topics, "views", RD_KAFKA_PARTITION_UA);
+  rd_kafka_topic_partition_list_add(topics, "clicks", RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  const auto until = std::chrono::steady_clock::now() + how_long;
+  while (std::chrono::steady_clock::now() < until) {
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100)) rd_kafka_message_destroy(m);
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (rd_kafka_assignment(rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *partitions_taken = std::max(*partitions_taken, assigned->cnt);
+      rd_kafka_topic_partition_list_destroy(assigned);
+    }
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+}
+
+TEST(BrokerFaultsTest, RequestErrorsRebalancesAndAnOutageLoseAndRepeatNothing) {
+  TempDir dir;
+  BrokerProcess broker(dir.path(), 8);
+  const uint16_t port = FreePort();
+  DaemonProcess daemon(dir.path(), broker.bootstrap(), port);
+  ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(40))) << daemon.log();
+
+  Oracle oracle;
+  LoadProducer load(broker.bootstrap(), &oracle, {.events = 120'000, .per_second = 2'000, .seed = 5});
+  std::atomic<bool> sampling{true};
+  std::atomic<double> max_lag_after_outage{0};
+  std::atomic<bool> outage_over{false};
+  std::thread sampler([&] {
+    while (sampling) {
+      const double lag = TotalLag(port);
+      if (outage_over && lag > max_lag_after_outage) max_lag_after_outage = lag;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+
+  // Request errors: fetches (1), produce requests (0), offset commits (8) and
+  // heartbeats (12) fail; the last force a rebalance.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ASSERT_TRUE(broker.Control("errors 1 30 6"));    // Fetch: NOT_LEADER_OR_FOLLOWER
+  ASSERT_TRUE(broker.Control("errors 0 5 19"));    // Produce: NOT_ENOUGH_REPLICAS
+  ASSERT_TRUE(broker.Control("errors 8 5 15"));    // OffsetCommit: COORDINATOR_NOT_AVAILABLE
+  ASSERT_TRUE(broker.Control("errors 12 2 27"));   // Heartbeat: REBALANCE_IN_PROGRESS
+  std::printf("request errors injected at %lld events\n", static_cast<long long>(load.sent()));
+
+  // A rebalance while batches are in flight, and another when the intruder leaves.
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  int taken = 0;
+  IntrudeOnGroup(broker.bootstrap(), "featmond-test", std::chrono::seconds(8), &taken);
+  std::printf("another member took %d partitions for 8 s and left, at %lld events\n", taken,
+              static_cast<long long>(load.sent()));
+  EXPECT_GT(taken, 0) << "the intruder never got partitions, so nothing was rebalanced";
+
+  // The broker down for 30 s.
+  ASSERT_TRUE(broker.Control("down 1"));
+  const int64_t sent_at_down = load.sent();
+  std::this_thread::sleep_for(std::chrono::seconds(30));
+  EXPECT_EQ(Http(port, "GET", "/healthz").status, 200);
+  ASSERT_TRUE(broker.Control("up 1"));
+  outage_over = true;
+  std::printf("broker down for 30 s from %lld events, up at %lld\n", static_cast<long long>(sent_at_down),
+              static_cast<long long>(load.sent()));
+
+  ASSERT_TRUE(load.Join());
+  ASSERT_TRUE(WaitFor([&] { return daemon.CaughtUp(load.sent()); }, std::chrono::seconds(120)))
+      << Http(port, "GET", "/v1/status").body;
+  ASSERT_TRUE(WaitFor([&] { return TotalLag(port) == 0; }, std::chrono::seconds(30))) << TotalLag(port);
+  sampling = false;
+  sampler.join();
+  std::printf("lag rose to %.0f messages after the outage and came back to 0\n", max_lag_after_outage.load());
+  EXPECT_GT(max_lag_after_outage.load(), 1000) << "the lag metric never showed the backlog";
+  EXPECT_EQ(daemon.proc().Wait(std::chrono::milliseconds(0)), -1) << "featmond exited";
+
+  auto [compared, diffs] = CompareWithOracle(port, oracle, load.newest_ts_ms() + 1);
+  std::printf("compared %zu entities after the broker faults: %zu differences\n", compared, diffs.size());
+  EXPECT_EQ(compared, oracle.entities(EntityKind::kUser).size() + oracle.entities(EntityKind::kItem).size());
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+}
+
+}  // namespace
+}  // namespace featmon::testing

@@ -1,0 +1,53 @@
+// Comparing model-monitoring reports of two featmond processes: one that
+// lived through faults and one that replayed the same stream undisturbed.
+#pragma once
+
+#include <cmath>
+
+#include "tests/integration/harness.h"
+
+namespace featmon::testing {
+
+// Equal JSON, numbers to 1e-12 relative (sums taken in another order).
+inline void ExpectSameJson(const nlohmann::json& a, const nlohmann::json& b, const std::string& path) {
+  if (a.is_number() && b.is_number()) {
+    const double x = a.get<double>(), y = b.get<double>();
+    EXPECT_NEAR(x, y, 1e-12 * std::max(1.0, std::fabs(y))) << path;
+    return;
+  }
+  ASSERT_EQ(a.type(), b.type()) << path;
+  if (a.is_object()) {
+    ASSERT_EQ(a.size(), b.size()) << path;
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      ASSERT_TRUE(b.contains(it.key())) << path << "." << it.key();
+      ExpectSameJson(it.value(), b[it.key()], path + "." + it.key());
+    }
+  } else if (a.is_array()) {
+    ASSERT_EQ(a.size(), b.size()) << path;
+    for (size_t i = 0; i < a.size(); ++i) ExpectSameJson(a[i], b[i], path + "[" + std::to_string(i) + "]");
+  } else {
+    EXPECT_EQ(a, b) << path;
+  }
+}
+
+inline int64_t Watermark(uint16_t port) {
+  auto j = Http(port, "GET", "/v1/monitoring/models").json();
+  return j.is_discarded() || !j.contains("watermark_ms") ? 0 : j["watermark_ms"].get<int64_t>();
+}
+
+// The report once the watermark has reached `at_least` and stopped moving
+// (all data read, before any partition counts as idle), so two daemons are
+// compared at the same evaluation.
+inline nlohmann::json SettledReport(uint16_t port, int64_t at_least) {
+  int64_t last = -1;
+  for (int i = 0; i < 120; ++i) {
+    const int64_t w = Watermark(port);
+    if (w >= at_least && w == last) return Http(port, "GET", "/v1/monitoring/models/ctr_ranker").json();
+    last = w;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+  ADD_FAILURE() << "watermark never settled at or above " << at_least << " (last " << last << ")";
+  return nlohmann::json();
+}
+
+}  // namespace featmon::testing
