@@ -6,6 +6,8 @@
 #   scripts/dev.sh bench  install what is missing, build, run the benchmarks (not in CI)
 #   scripts/dev.sh build  install what is missing, build (the Dockerfile's build stage runs this);
 #                         FEATMON_CMAKE_ARGS adds configure flags
+#   scripts/dev.sh fuzz   the libFuzzer targets, FEATMON_FUZZ_SECONDS (default 600) each (not in CI)
+#   scripts/dev.sh soak   the crash test at 100 kills and 400,000 events (not in CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -17,7 +19,9 @@ PACKAGES=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev prometheus-cpp
 # The deployment tests run the real programs: systemd-analyze, promtool,
 # Prometheus, Alertmanager, kubectl (Debian's kubernetes-client, unless a
 # kubectl is already installed).
-TEST_PACKAGES=(systemd prometheus prometheus-alertmanager python3-yaml)
+# The sanitizer builds and the fuzzers need clang with its runtimes and
+# llvm-symbolizer for readable reports.
+TEST_PACKAGES=(systemd prometheus prometheus-alertmanager python3-yaml clang libclang-rt-14-dev llvm)
 BENCH_PACKAGES=(wrk redis-server redis-tools)
 
 install_missing() {
@@ -132,6 +136,45 @@ test_all() {
   build
   echo "== running tests"
   ctest --test-dir "$BUILD" --output-on-failure --timeout 900
+  sanitized_tests
+}
+
+# The unit and integration suites again under AddressSanitizer and
+# UndefinedBehaviorSanitizer (clang), with every libFuzzer target for
+# FEATMON_FUZZ_SECONDS (30) from its seed corpus; then the concurrent parts
+# (label `concurrent`, and featmond itself in the end-to-end test) under
+# ThreadSanitizer.
+asan_build() {
+  echo "== building with ASan+UBSan and the fuzzers in $ROOT/build-asan"
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DFEATMON_SANITIZE=address,undefined -DFEATMON_FUZZ=ON -DFEATMON_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$ROOT/build-asan" -j2
+}
+sanitized_tests() {
+  asan_build
+  echo "== running the unit and integration tests and the fuzzers under ASan+UBSan"
+  ctest --test-dir "$ROOT/build-asan" -L 'unit|integration|fuzz' --output-on-failure --timeout 900
+  echo "== building the concurrent parts with TSan in $ROOT/build-tsan"
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$ROOT/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DFEATMON_SANITIZE=thread -DFEATMON_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$ROOT/build-tsan" -j2 --target featmon_concurrent_tests
+  echo "== running the concurrent parts under TSan"
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp" \
+    ctest --test-dir "$ROOT/build-tsan" -L concurrent --output-on-failure --timeout 900
+}
+
+fuzz() {
+  install_missing "${PACKAGES[@]}" clang libclang-rt-14-dev llvm
+  asan_build
+  FEATMON_FUZZ_SECONDS=${FEATMON_FUZZ_SECONDS:-600} ctest --test-dir "$ROOT/build-asan" -L fuzz --output-on-failure \
+    --timeout 0
+}
+
+soak() {
+  install_missing "${PACKAGES[@]}"
+  build
+  FEATMON_CRASH_KILLS=${FEATMON_CRASH_KILLS:-100} FEATMON_CRASH_EVENTS=${FEATMON_CRASH_EVENTS:-400000} \
+    FEATMON_CRASH_PARTITIONS=${FEATMON_CRASH_PARTITIONS:-16} "$BUILD/tests/integration/kill_restart_test"
 }
 
 bench() {
@@ -147,5 +190,7 @@ case "${1:-}" in
   test) test_all ;;
   bench) bench ;;
   build) install_missing "${PACKAGES[@]}"; build ;;
-  *) echo "usage: scripts/dev.sh demo|test|bench|build"; exit 2 ;;
+  fuzz) fuzz ;;
+  soak) soak ;;
+  *) echo "usage: scripts/dev.sh demo|test|bench|build|fuzz|soak"; exit 2 ;;
 esac

