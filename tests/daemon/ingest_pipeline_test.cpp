@@ -182,6 +182,8 @@ TEST_F(IngestPipelineTest, FailingCommitsHoldOffsetsUntilTheStoreRecovers) {
   flaky_->fail = true;
   EXPECT_FALSE(pipeline_->Commit().ok());
   EXPECT_FALSE(pipeline_->healthy());
+  const std::string stalled = "featmon_commits_stalled{reason=\"io_error\"} ";
+  EXPECT_NE(metrics_.Serialize().find(stalled + "1\n"), std::string::npos) << metrics_.Serialize();
   Add(EventType::kClick, "u4", "i", kNow, 3);
   EXPECT_FALSE(pipeline_->RunOnce(0).ok());  // retries the commit, polls nothing
   EXPECT_EQ(source_.queue.size(), 1u);
@@ -190,6 +192,7 @@ TEST_F(IngestPipelineTest, FailingCommitsHoldOffsetsUntilTheStoreRecovers) {
   ASSERT_TRUE(pipeline_->RunOnce(0).ok());
   ASSERT_TRUE(pipeline_->Commit().ok());
   EXPECT_TRUE(pipeline_->healthy());
+  EXPECT_NE(metrics_.Serialize().find(stalled + "0\n"), std::string::npos);
   EXPECT_EQ((*store_->LoadCheckpoint({"clicks", 0}))->next_offset, 4);
 }
 

@@ -76,6 +76,20 @@ TEST(RocksDbStoreTest, MonitorStateCommitsWithCheckpointsAndScansBack) {
   EXPECT_EQ(st.code(), StatusCode::kCorruption);
 }
 
+TEST(RocksDbStoreTest, RefusesCommitsBelowTheFreeSpaceFloorWithoutWriting) {
+  TempDir dir;
+  RocksDbStoreOptions options{dir.path()};
+  options.min_free_bytes = uint64_t{1} << 62;  // more than any disk has
+  auto store = RocksDbStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  CommitBatch batch;
+  batch.checkpoints.push_back({{"views", 0}, {7, 1000}});
+  Status st = (*store)->Commit(batch);
+  EXPECT_EQ(st.code(), StatusCode::kNoSpace) << st.ToString();
+  EXPECT_NE(st.message().find("store.min_free_space"), std::string::npos) << st.ToString();
+  EXPECT_FALSE((*(*store)->LoadCheckpoint({"views", 0})).has_value());
+}
+
 TEST(RocksDbStoreTest, ExpiryFilterDropsIdleEntitiesOnCompaction) {
   TempDir dir;
   auto set = FeatureSet::Compile(testing::DefaultSpecs());
