@@ -52,9 +52,11 @@ CutJobs UnfinishedJobs(const std::string& log_path) {
 
 // The monitoring report once every partition is read to its end and idle (3 s
 // without news): the watermark is then at its final place, the newest event
-// time less the allowed lateness (30 s), whatever path led there.
+// time less the allowed lateness (30 s), whatever path led there, and the
+// count of predictions seen has stopped moving for 5 s.
 nlohmann::json FinalReport(uint16_t port, int64_t final_watermark) {
   int64_t last = -1, stable_since_ms = 0;
+  nlohmann::json last_count;
   for (int i = 0; i < 900; ++i) {
     const std::string metrics = Http(port, "GET", "/metrics").body;
     double lag = 0;
@@ -66,11 +68,15 @@ nlohmann::json FinalReport(uint16_t port, int64_t final_watermark) {
       ++series;
     }
     const int64_t w = Watermark(port);
-    if (series == 0 || lag > 0 || w != final_watermark || w != last) {
+    const auto report = Http(port, "GET", "/v1/monitoring/models/ctr_ranker").json();
+    const nlohmann::json count = report.is_discarded() || !report.contains("versions") || !report["versions"].contains("v1")
+                                     ? nlohmann::json() : report["versions"]["v1"]["predictions"];
+    if (series == 0 || lag > 0 || count.is_null() || count != last_count || w != final_watermark || w != last) {
+      last_count = count;
       last = w;
       stable_since_ms = i * 200;
-    } else if (i * 200 - stable_since_ms >= 2'000) {
-      return Http(port, "GET", "/v1/monitoring/models/ctr_ranker").json();
+    } else if (i * 200 - stable_since_ms >= 5'000) {
+      return report;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
