@@ -137,7 +137,7 @@ MonitorPipeline::Partition* MonitorPipeline::Find(const InputMessage& msg) {
 }
 
 Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
-  if (commit_failing_) {
+  if (stall_.stalled()) {
     Status st = Commit();
     if (!st.ok()) return st;
   }
@@ -340,7 +340,6 @@ std::string MonitorPipeline::AllReports() const {
 }
 
 Status MonitorPipeline::FailCommit(const Status& st) {
-  commit_failing_ = true;
   metrics_->CommitFailures().Increment();
   stall_.Failed(st);
   std::lock_guard lock(reports_mu_);
@@ -386,12 +385,17 @@ Status MonitorPipeline::Commit() {
   Status st = store_->Commit(batch);
   if (!st.ok()) return FailCommit(st);
   metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - start) / 1e9);
+  // Between evaluations the counters move on (predictions seen, labels
+  // matured, detectors): publish what was just made durable, so a report
+  // never lags the state by more than a commit interval. Reports published
+  // only at evaluations froze whatever had been read by then, which differs
+  // from run to run.
+  if (!unwritten_models_.empty()) PublishReports();
   unwritten_models_.clear();
   unwritten_label_keys_.clear();
   new_partitions_.clear();
   watermark_changed_ = false;
-  if (commit_failing_) {
-    commit_failing_ = false;
+  if (stall_.stalled()) {
     stall_.Succeeded();
     std::lock_guard lock(reports_mu_);
     commit_error_.clear();
