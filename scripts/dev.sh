@@ -21,7 +21,8 @@ PACKAGES=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev prometheus-cpp
 # kubectl is already installed).
 # The sanitizer builds and the fuzzers need clang with its runtimes and
 # llvm-symbolizer for readable reports.
-TEST_PACKAGES=(systemd prometheus prometheus-alertmanager python3-yaml clang libclang-rt-14-dev llvm)
+CLANG_PACKAGES=(clang libclang-rt-14-dev llvm)
+TEST_PACKAGES=(systemd prometheus prometheus-alertmanager python3-yaml "${CLANG_PACKAGES[@]}")
 BENCH_PACKAGES=(wrk redis-server redis-tools)
 
 install_missing() {
@@ -160,12 +161,12 @@ sanitized_tests() {
     -DFEATMON_SANITIZE=thread -DFEATMON_BUILD_BENCH=OFF >/dev/null
   cmake --build "$ROOT/build-tsan" -j2 --target featmon_concurrent_tests
   echo "== running the concurrent parts under TSan"
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp" \
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --test-dir "$ROOT/build-tsan" -L concurrent --output-on-failure --timeout 900
 }
 
 fuzz() {
-  install_missing "${PACKAGES[@]}" clang libclang-rt-14-dev llvm
+  install_missing "${PACKAGES[@]}" "${CLANG_PACKAGES[@]}"
   asan_build
   FEATMON_FUZZ_SECONDS=${FEATMON_FUZZ_SECONDS:-600} ctest --test-dir "$ROOT/build-asan" -L fuzz --output-on-failure \
     --timeout 0
@@ -174,8 +175,7 @@ fuzz() {
 soak() {
   install_missing "${PACKAGES[@]}"
   build
-  FEATMON_CRASH_MONITORING_ORACLE=1 FEATMON_CRASH_KILLS=${FEATMON_CRASH_KILLS:-100} \
-    FEATMON_CRASH_EVENTS=${FEATMON_CRASH_EVENTS:-400000} \
+  FEATMON_CRASH_KILLS=${FEATMON_CRASH_KILLS:-100} FEATMON_CRASH_EVENTS=${FEATMON_CRASH_EVENTS:-400000} \
     FEATMON_CRASH_PARTITIONS=${FEATMON_CRASH_PARTITIONS:-16} "$BUILD/tests/integration/kill_restart_test"
 }
 

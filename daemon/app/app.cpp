@@ -69,7 +69,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   RocksDbStoreOptions store_options;
   store_options.path = cfg.store.data_dir;
   store_options.block_cache_bytes = cfg.store.block_cache_bytes;
-  store_options.write_buffer_bytes = cfg.store.write_buffer_bytes;
+  store_options.memtable_memory_bytes = cfg.store.memtable_memory_bytes;
   store_options.min_free_bytes = cfg.store.min_free_bytes;
   store_options.background_write_rate = cfg.store.background_write_rate;
   store_options.entity_ttl_ms = app->features_->LongestWindowMs() + cfg.ingest.entity_ttl_grace_ms;

@@ -22,7 +22,7 @@ const char* CommitStallReason(const Status& st);
 
 class CommitStallTracker {
  public:
-  // `what` names the pipeline in log lines ("ingest worker 0", "monitoring").
+  // `what` names the pipeline in log lines ("ingest", "monitoring").
   CommitStallTracker(Metrics* metrics, const Clock* clock, Component component, std::string what);
   ~CommitStallTracker();
   CommitStallTracker(const CommitStallTracker&) = delete;

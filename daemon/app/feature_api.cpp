@@ -310,20 +310,15 @@ HttpResponse FeatureApi::Status_() {
 }
 
 HttpResponse FeatureApi::Ready() {
-  if (!pipeline_->has_assignment()) return {503, "application/json", "{\"ready\":false,\"reason\":\"no partitions assigned yet\"}"};
-  if (!pipeline_->healthy()) {
-    std::string body = "{\"ready\":false,\"reason\":";
-    AppendJsonString(&body, "state commits are failing: " + pipeline_->Snapshot().last_error);
-    return {503, "application/json", body + "}"};
-  }
-  if (monitoring_) {
-    if (std::string error = monitoring_->CommitError(); !error.empty()) {
-      std::string body = "{\"ready\":false,\"reason\":";
-      AppendJsonString(&body, "monitoring state commits are failing: " + error);
-      return {503, "application/json", body + "}"};
-    }
-  }
-  return {200, "application/json", "{\"ready\":true}"};
+  std::string reason;
+  if (!pipeline_->has_assignment()) reason = "no partitions assigned yet";
+  else if (!pipeline_->healthy()) reason = "state commits are failing: " + pipeline_->Snapshot().last_error;
+  else if (std::string error = monitoring_ ? monitoring_->CommitError() : ""; !error.empty())
+    reason = "monitoring state commits are failing: " + error;
+  if (reason.empty()) return {200, "application/json", "{\"ready\":true}"};
+  std::string body = "{\"ready\":false,\"reason\":";
+  AppendJsonString(&body, reason);
+  return {503, "application/json", body + "}"};
 }
 
 HttpResponse FeatureApi::MetricsText() {

@@ -62,7 +62,7 @@ IngestPipeline::Partition* IngestPipeline::FindPartition(const InputMessage& msg
 }
 
 Status IngestPipeline::RunOnce(int poll_timeout_ms) {
-  if (commit_failing_) {
+  if (stall_.stalled()) {
     Status st = Commit();
     if (!st.ok()) return st;
   }
@@ -194,7 +194,6 @@ Status IngestPipeline::Commit() {
   Status st = store_->Commit(batch);
   if (!st.ok()) return FailCommit(st);
   stall_.Succeeded();
-  commit_failing_ = false;
   healthy_ = true;
   last_error_.clear();
   ++commits_;
@@ -221,7 +220,6 @@ Status IngestPipeline::Commit() {
 
 // Offsets stay where they are; RunOnce retries the commit before polling again.
 Status IngestPipeline::FailCommit(const Status& st) {
-  commit_failing_ = true;
   healthy_ = false;
   last_error_ = st.ToString();
   metrics_->CommitFailures().Increment();
@@ -292,8 +290,7 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   cache_.clear();
   dirty_.clear();
   ReportCacheSize();
-  commit_failing_ = false;  // what failed to commit was dropped and will be replayed from the checkpoints
-  stall_.Succeeded();
+  stall_.Succeeded();  // what failed to commit was dropped and will be replayed from the checkpoints
   healthy_ = true;
   last_error_.clear();
   partitions_.erase(std::remove_if(partitions_.begin(), partitions_.end(),

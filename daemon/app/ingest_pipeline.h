@@ -116,12 +116,11 @@ class IngestPipeline final : public RebalanceListener {
   std::vector<Cache::value_type*> dirty_;  // map nodes are stable until erased, which happens only when clean
   std::vector<InputMessage> batch_;
   bool dead_letters_pending_ = false;
-  bool commit_failing_ = false;
   int64_t last_commit_ns_ = 0;
   int64_t reported_cache_size_ = 0;  // this pipeline's share of featmon_cache_entities
   uint64_t commits_ = 0;
   std::string last_error_;  // of the failing commit; empty when commits succeed
-  CommitStallTracker stall_;
+  CommitStallTracker stall_;  // stalled() while a commit fails: RunOnce retries it before polling
   std::map<std::pair<std::string, RejectReason>, prometheus::Counter*> reject_counters_;
   std::map<RejectReason, int64_t> last_reject_log_ns_;
   std::map<RejectReason, uint64_t> suppressed_logs_;

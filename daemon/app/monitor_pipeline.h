@@ -137,8 +137,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   std::set<std::string> unwritten_models_;       // changed since the last successful commit
   std::unordered_set<std::string> unwritten_label_keys_;
   bool dead_letters_pending_ = false, retrain_pending_ = false, watermark_changed_ = false;
-  bool commit_failing_ = false;
-  CommitStallTracker stall_;
+  CommitStallTracker stall_;  // stalled() while a commit fails: RunOnce retries it before polling
   std::string commit_error_;  // guarded by reports_mu_
   int64_t last_commit_ns_ = 0;
   std::atomic<int64_t> watermark_ms_{0};  // read by AllReports on HTTP threads

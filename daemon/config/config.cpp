@@ -350,11 +350,11 @@ Status ReadConfig(const Reader& r, const YAML::Node& root, const std::string& co
     if (cfg->ingest.commit_interval_ms < 1) return r.Error("ingest.commit_interval", "must be at least 1ms");
   }
   if (const YAML::Node s = root["store"]) {
-    RETURN_IF_ERROR(r.CheckKeys(s, "store", {"data_dir", "block_cache", "write_buffer", "min_free_space",
+    RETURN_IF_ERROR(r.CheckKeys(s, "store", {"data_dir", "block_cache", "memtable_memory", "min_free_space",
                                                 "background_write_rate"}));
     RETURN_IF_ERROR(r.String(s["data_dir"], "store.data_dir", &cfg->store.data_dir));
     RETURN_IF_ERROR(r.Bytes(s["block_cache"], "store.block_cache", &cfg->store.block_cache_bytes));
-    RETURN_IF_ERROR(r.Bytes(s["write_buffer"], "store.write_buffer", &cfg->store.write_buffer_bytes));
+    RETURN_IF_ERROR(r.Bytes(s["memtable_memory"], "store.memtable_memory", &cfg->store.memtable_memory_bytes));
     RETURN_IF_ERROR(r.Bytes(s["min_free_space"], "store.min_free_space", &cfg->store.min_free_bytes));
     RETURN_IF_ERROR(r.Bytes(s["background_write_rate"], "store.background_write_rate", &cfg->store.background_write_rate));
   }

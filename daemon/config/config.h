@@ -39,7 +39,9 @@ struct IngestOptions {
 struct StoreOptions {
   std::string data_dir = "featmon-data";  // RocksDB directory. Default: ./featmon-data
   size_t block_cache_bytes = 256u << 20;  // RocksDB block cache. Default: 256MB
-  size_t write_buffer_bytes = 64u << 20;  // entity memtable; flushed to disk when full. Default: 64MB
+  // Memory for the entity memtables together; each is a quarter of it and is
+  // flushed to an SST file when full. Default: 64MB
+  size_t memtable_memory_bytes = 64u << 20;
   // Commits pause (offsets held, /readyz false) while the data filesystem has
   // less free space than this; they resume by themselves. 0: off. Default: 256MB
   size_t min_free_bytes = 256u << 20;

@@ -99,7 +99,7 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   table.format_version = 5;
 
   rocksdb::ColumnFamilyOptions entity_cf;
-  entity_cf.OptimizeLevelStyleCompaction(options.write_buffer_bytes);
+  entity_cf.OptimizeLevelStyleCompaction(options.memtable_memory_bytes);
   entity_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   entity_cf.compression = rocksdb::kLZ4Compression;
   entity_cf.bottommost_compression = rocksdb::kZSTD;
@@ -252,6 +252,16 @@ Status RocksDbStore::GetAllShards(EntityKind kind, std::string_view id, std::vec
 }
 
 Status RocksDbStore::Commit(const CommitBatch& batch) {
+  if (min_free_bytes_ > 0) {
+    struct statvfs fs {};
+    if (statvfs(path_.c_str(), &fs) == 0) {
+      const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+      if (free_bytes < min_free_bytes_)
+        return Status::NoSpace("committing state: No space left: " + path_ + " has " + std::to_string(free_bytes >> 20) +
+                               " MiB free, below store.min_free_space (" + std::to_string(min_free_bytes_ >> 20) +
+                               " MiB); holding offsets until space returns");
+    }
+  }
   rocksdb::WriteBatch wb;
   for (const EntityWrite& w : batch.entities) {
     // Bits first: a reader may see a false positive, never a false negative.
@@ -270,16 +280,6 @@ Status RocksDbStore::Commit(const CommitBatch& batch) {
   for (const MonitorWrite& w : batch.monitor) {
     if (w.value) wb.Put(monitor_, w.key, *w.value).PermitUncheckedError();
     else wb.Delete(monitor_, w.key).PermitUncheckedError();
-  }
-  if (min_free_bytes_ > 0) {
-    struct statvfs fs {};
-    if (statvfs(path_.c_str(), &fs) == 0) {
-      const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-      if (free_bytes < min_free_bytes_)
-        return Status::NoSpace("committing state: No space left: " + path_ + " has " + std::to_string(free_bytes >> 20) +
-                               " MiB free, below store.min_free_space (" + std::to_string(min_free_bytes_ >> 20) +
-                               " MiB); holding offsets until space returns");
-    }
   }
   if (write_failed_.load()) {
     // RocksDB stops writing after an error it cannot retry alone (a full

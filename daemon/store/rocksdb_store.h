@@ -28,9 +28,10 @@ struct RocksDbStoreOptions {
   // that may hold an entity. 2^23 bits (1 MiB) keeps false positives near 3%
   // at a million entities per shard. Default: 8388608
   size_t shard_filter_bits = 1u << 23;
-  // Entity memtable size: more memory per flush, fewer and larger flushes.
-  // Default: 64MB
-  size_t write_buffer_bytes = 64u << 20;
+  // Memory budget of the entity memtables (RocksDB's
+  // OptimizeLevelStyleCompaction: memtables of a quarter of it, up to six).
+  // More memory, fewer and larger flushes. Default: 64MB
+  size_t memtable_memory_bytes = 64u << 20;
   // Commits are refused (NoSpace, offsets held) while the data directory's
   // filesystem has less free space than this, so RocksDB never meets a full
   // disk itself: RocksDB 7.8 cannot recover from a failed WAL append (its

@@ -160,6 +160,20 @@ TEST(ConfigTest, BearerTokenFromAFileOrTheEnvironment) {
   ExpectError("http: {idle_timeout: 10ms}", "http.idle_timeout: must be at least 100ms");
 }
 
+TEST(ConfigTest, StoreSizesAndTheFreeSpaceFloor) {
+  auto cfg = LoadConfigString("store: {memtable_memory: 1MB, min_free_space: 0, background_write_rate: 2MB}\n", "s.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->store.memtable_memory_bytes, 1u << 20);
+  EXPECT_EQ(cfg->store.min_free_bytes, 0u);
+  EXPECT_EQ(cfg->store.background_write_rate, 2u << 20);
+  auto defaults = LoadDefaultConfig();
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->store.min_free_bytes, 256u << 20);
+  auto bad = LoadConfigString("store: {min_free_space: lots}\n", "s.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("store.min_free_space"), std::string::npos) << bad.status().ToString();
+}
+
 TEST(ConfigTest, HostPort) {
   std::string host;
   uint16_t port;

@@ -80,7 +80,7 @@ TEST(DiskFullTest, HoldsOffsetsTurnsUnreadyAndResumesWhenSpaceReturns) {
   const uint16_t port = FreePort();
   // Small memtables, so flushes run while the disk fills. featmond stops
   // committing below 64 MiB free; the test leaves 32 MiB.
-  DaemonProcess daemon(dir.path(), broker.bootstrap(), port, "store:\n  write_buffer: 1MB\n  min_free_space: 64MB\n", {},
+  DaemonProcess daemon(dir.path(), broker.bootstrap(), port, "store:\n  memtable_memory: 1MB\n  min_free_space: 64MB\n", {},
                        data);
   ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(40))) << ReadFile(daemon.log());
 
