@@ -100,6 +100,7 @@ Status MonitorPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::
   for (size_t i = 0; i < tps.size(); ++i) {
     auto p = std::make_unique<Partition>();
     p->tp = tps[i];
+    p->last_activity_ns = clock_->MonotonicNs();
     if (tps[i].topic == options_.predictions_topic) p->predictions = true;
     else if (tps[i].topic != options_.clicks_topic) return Status::InvalidArgument("monitor assigned unknown topic " + tps[i].topic);
     auto cp = store_->LoadCheckpoint(MonitorCheckpointName(tps[i]));
@@ -157,7 +158,7 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
       ProcessClick(msg, p, now_ms);
     }
     p->next_offset = msg.offset + 1;
-    p->last_message_ns = now_ns;
+    p->last_activity_ns = now_ns;
   }
   if (consumed) consumed_->Increment(static_cast<double>(consumed));
   AdvanceWatermark();
@@ -226,8 +227,7 @@ void MonitorPipeline::AdvanceWatermark() {
     // A caught-up partition that has been silent for the idle timeout does
     // not hold the others back (Flink's source idleness); one that is merely
     // caught up does, since its next message may be older than the others'.
-    const bool idle = !behind && (p->last_message_ns == 0 ||
-                                  now_ns - p->last_message_ns > options_.partition_idle_timeout_ms * 1'000'000);
+    const bool idle = !behind && now_ns - p->last_activity_ns > options_.partition_idle_timeout_ms * 1'000'000;
     if (!idle) {
       any_active = true;
       slowest = std::min(slowest, p->stream_time_ms);

@@ -5,9 +5,13 @@
 //
 // Watermark: the smallest event time among the partitions that are active
 // (still behind their high watermark, whose end is not known yet, or that
-// delivered a message within `partition_idle_timeout`), or the largest among
-// all when every partition is idle, minus `allowed_lateness`, never moving
-// back. Reading a backlog therefore advances it as slowly as the slowest
+// delivered a message, or were assigned, within `partition_idle_timeout`), or
+// the largest among all when every partition is idle, minus
+// `allowed_lateness`, never moving back. A partition that has delivered
+// nothing yet holds the watermark for the idle timeout like any other: its
+// first messages may be only moments away (a clicks batch still lingering in
+// the producer), and a watermark taken over the predictions alone would
+// mature their labels before their clicks are read. Reading a backlog therefore advances it as slowly as the slowest
 // partition, so a replay evaluates the same windows; live, a partition that
 // has gone quiet does not hold it back.
 //
@@ -106,7 +110,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
     int64_t next_offset = -1;  // next to process; -1 until the first message without a checkpoint
     int64_t stream_time_ms = 0;
     int64_t high_watermark = -1;
-    int64_t last_message_ns = 0;  // monotonic time of the last message; 0 before the first
+    int64_t last_activity_ns = 0;  // monotonic time of the last message, or of the assignment before the first
     prometheus::Gauge* lag = nullptr;
   };
   Partition* Find(const InputMessage& msg);

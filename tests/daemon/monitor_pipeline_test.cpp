@@ -1,0 +1,167 @@
+// The monitoring pipeline against a scripted message source with high
+// watermarks, a manual clock and a real RocksDB: how partitions that have not
+// delivered anything yet hold the watermark, and when they stop holding it.
+#include "daemon/app/monitor_pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+
+#include "daemon/store/rocksdb_store.h"
+#include "tests/daemon/temp_dir.h"
+#include "tools/traffic.h"
+
+namespace featmon {
+namespace {
+
+using namespace featmon::testing;
+
+struct Stored {
+  std::string topic;
+  int32_t partition;
+  int64_t offset;
+  std::string payload;
+};
+
+// Delivers what was queued, and reports as high watermark the next offset of
+// what was queued per partition (what a broker would have told the consumer).
+class ScriptedSource : public MessageSource {
+ public:
+  void Add(const std::string& topic, std::string payload) {
+    int64_t& next = high_[{topic, 0}];
+    queue_.push_back({topic, 0, next++, std::move(payload)});
+  }
+  Status Poll(size_t max, int, std::vector<InputMessage>* out) override {
+    current_.clear();
+    while (!queue_.empty() && current_.size() < max) {
+      current_.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    for (const auto& s : current_) out->push_back({s.topic, s.partition, s.offset, {}, s.payload});
+    return Status::Ok();
+  }
+  void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>&) override {}
+  std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& tps) override {
+    std::vector<PartitionLag> out;
+    for (const auto& tp : tps) out.push_back({tp, high_.count(tp) ? high_[tp] : 0});  // empty partitions: 0
+    return out;
+  }
+
+ private:
+  std::map<TopicPartition, int64_t> high_;
+  std::deque<Stored> queue_;
+  std::vector<Stored> current_;
+};
+
+class NullDeadLetters : public DeadLetterSink {
+ public:
+  Status Send(const InputMessage&, std::string_view, std::string_view) override { return Status::Ok(); }
+  Status Flush(int) override { return Status::Ok(); }
+};
+
+class NullRetrain : public RetrainSink {
+ public:
+  Status Publish(const drift::RetrainRequest&) override { return Status::Ok(); }
+  Status Flush(int) override { return Status::Ok(); }
+};
+
+class MonitorPipelineTest : public ::testing::Test {
+ protected:
+  static constexpr int64_t kNow = 1'700'000'000'000;
+  static constexpr int64_t kMinute = 60'000;
+  static constexpr int64_t kBase = kNow - 2 * 60 * kMinute;  // the first prediction's event time
+
+  void SetUp() override {
+    store_ = std::move(*RocksDbStore::Open({dir_.path()}));
+    MonitorPipelineOptions options;
+    options.commit_interval_ms = 1'000'000;  // no commits needed here
+    pipeline_ = std::make_unique<MonitorPipeline>(options, store_.get(), &dead_letters_, &retrain_, &metrics_, &clock_);
+    pipeline_->set_source(&source_);
+    ASSERT_TRUE(pipeline_->Load().ok());
+    std::vector<int64_t> starts;
+    ASSERT_TRUE(pipeline_->OnAssigned({{"predictions", 0}, {"clicks", 0}}, &starts).ok());
+  }
+  // Prediction k: user u<k>, event time kBase + k minutes.
+  void AddPredictions(int from, int to) {
+    for (int k = from; k < to; ++k) {
+      GeneratedPrediction p;
+      p.request_id = "r" + std::to_string(k);
+      p.user_id = "u" + std::to_string(k);
+      p.item_id = "i1";
+      p.model = "ctr_ranker";
+      p.model_version = "v1";
+      p.score = 0.1;
+      p.ts_ms = kBase + k * kMinute;
+      source_.Add("predictions", EncodePrediction(p, WireFormat::kProtobuf));
+    }
+  }
+  // A click 10 s after each even prediction in [from, to).
+  void AddClicks(int from, int to) {
+    for (int k = from; k < to; ++k) {
+      if (k % 2) continue;
+      Event e;
+      e.type = EventType::kClick;
+      e.request_id = "r" + std::to_string(k);
+      e.user_id = "u" + std::to_string(k);
+      e.item_id = "i1";
+      e.ts_ms = kBase + k * kMinute + 10'000;
+      source_.Add("clicks", EncodeEvent(e, WireFormat::kProtobuf));
+    }
+  }
+  int64_t Watermark() { return static_cast<int64_t>(metrics_.MonitorWatermark().Value() * 1000.0); }
+  double Labels(const char* label) { return metrics_.LabelsMatured("ctr_ranker", label).Value(); }
+
+  TempDir dir_;
+  ManualClock clock_{kNow};
+  Metrics metrics_{"test"};
+  NullDeadLetters dead_letters_;
+  NullRetrain retrain_;
+  ScriptedSource source_;
+  std::unique_ptr<RocksDbStore> store_;
+  std::unique_ptr<MonitorPipeline> pipeline_;
+};
+
+// Predictions read before the first clicks (a clicks batch still lingering in
+// the producer, an empty clicks topic at start-up) must wait for them: a
+// watermark over the predictions alone would mature every label unclicked.
+TEST_F(MonitorPipelineTest, AnEmptyClicksPartitionHoldsTheWatermarkUntilItsFirstClicks) {
+  AddPredictions(0, 100);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_EQ(Watermark(), 0) << "the clicks partition, assigned a moment ago, was taken for idle";
+  EXPECT_EQ(Labels("clicked") + Labels("not_clicked"), 0);
+
+  clock_.AdvanceMs(1'000);
+  AddClicks(0, 100);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_GT(Watermark(), kBase);
+  // The stream stops; once every partition is idle the watermark finishes it.
+  clock_.AdvanceMs(31'000);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_EQ(Watermark(), kBase + 99 * kMinute - 30'000);
+  // Every clicked prediction is labelled by its click; the unclicked ones
+  // mature at prediction + 30 min, up to the watermark: the odd ones in 0..68.
+  EXPECT_EQ(Labels("clicked"), 50);
+  EXPECT_EQ(Labels("not_clicked"), 34);
+}
+
+// Flink's source idleness, from the assignment: a clicks partition that stays
+// silent for partition_idle_timeout stops holding the predictions back.
+TEST_F(MonitorPipelineTest, AClicksPartitionSilentSinceAssignmentStopsHoldingAfterTheIdleTimeout) {
+  AddPredictions(0, 50);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_EQ(Watermark(), 0);
+  clock_.AdvanceMs(29'000);
+  AddPredictions(50, 60);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_EQ(Watermark(), 0) << "29 s of silence is within the 30 s idle timeout";
+  clock_.AdvanceMs(2'000);
+  AddPredictions(60, 70);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_EQ(Watermark(), kBase + 69 * kMinute - 30'000);
+  EXPECT_EQ(Labels("clicked"), 0);
+  EXPECT_EQ(Labels("not_clicked"), 39);  // predictions 0..38: deadline within the watermark
+}
+
+}  // namespace
+}  // namespace featmon
