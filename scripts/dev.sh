@@ -176,7 +176,7 @@ soak() {
   install_missing "${PACKAGES[@]}"
   build
   FEATMON_CRASH_KILLS=${FEATMON_CRASH_KILLS:-100} FEATMON_CRASH_EVENTS=${FEATMON_CRASH_EVENTS:-400000} \
-    FEATMON_CRASH_PARTITIONS=${FEATMON_CRASH_PARTITIONS:-16} "$BUILD/tests/integration/kill_restart_test"
+    FEATMON_CRASH_PARTITIONS=${FEATMON_CRASH_PARTITIONS:-32} "$BUILD/tests/integration/kill_restart_test"
 }
 
 bench() {

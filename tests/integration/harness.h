@@ -195,6 +195,23 @@ inline std::vector<TopicRecord> ReadTopic(const std::string& bootstrap, const st
   return out;
 }
 
+// The first offset the broker still holds in each of a topic's `partitions`
+// (the mock broker keeps about the newest 5 MiB of each); -1 when unknown.
+inline std::vector<int64_t> LowWatermarks(const std::string& bootstrap, const std::string& topic, int partitions) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  std::vector<int64_t> out;
+  for (int p = 0; p < partitions; ++p) {
+    int64_t low = -1, high = -1;
+    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) low = -1;
+    out.push_back(low);
+  }
+  rd_kafka_destroy(rk);
+  return out;
+}
+
 // A broker process; its bootstrap address is the first line it prints.
 class BrokerProcess {
  public:
@@ -247,12 +264,32 @@ class DaemonProcess {
   }
   // True once every assigned partition has committed up to its high watermark
   // and `expected` messages were consumed in total since the last start.
-  bool CaughtUp(int64_t expected_offsets_total) {
+  bool CaughtUp(int64_t expected_offsets_total) { return CommittedTotal() == expected_offsets_total; }
+  // Waits for CaughtUp(expected), however long a backlog takes to read, but
+  // gives up once the committed total has not grown for `stalled_for`.
+  bool WaitCaughtUp(int64_t expected_offsets_total, std::chrono::seconds stalled_for) {
+    int64_t last = -1;
+    auto progress_at = std::chrono::steady_clock::now();
+    for (;;) {
+      const int64_t committed = CommittedTotal();
+      if (committed == expected_offsets_total) return true;
+      const auto now = std::chrono::steady_clock::now();
+      if (committed != last) {
+        last = committed;
+        progress_at = now;
+      } else if (now - progress_at > stalled_for) {
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  // Offsets committed over every assigned partition; -1 while unknown.
+  int64_t CommittedTotal() {
     auto s = Http(port_, "GET", "/v1/status").json();
-    if (s.is_discarded() || !s.contains("assigned_partitions") || s["assigned_partitions"].empty()) return false;
+    if (s.is_discarded() || !s.contains("assigned_partitions") || s["assigned_partitions"].empty()) return -1;
     int64_t committed = 0;
     for (const auto& p : s["assigned_partitions"]) committed += std::max<int64_t>(0, p["committed_offset"].get<int64_t>());
-    return committed == expected_offsets_total;
+    return committed;
   }
 
  private:
