@@ -9,8 +9,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -77,16 +80,46 @@ struct Daemon {
   std::unique_ptr<featmon::HttpServer> server;
 };
 
+// A connection to the server from the next of 250 loopback source addresses.
+// Thousands of connections a second, each leaving a TIME_WAIT behind for a
+// minute, exhaust one address's 28,000 ephemeral ports within a few minutes
+// (connect fails with EADDRNOTAVAIL); 250 addresses have 250 times as many.
+int Connect(uint16_t port) {
+  static uint32_t next_source = 0;
+  for (int attempt = 0;; ++attempt) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) std::abort();
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + next_source++ % 250);  // 127.0.0.2 to 127.0.0.251
+    // The port is then chosen at connect(), against the whole 4-tuple.
+    const int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof(source)) == 0 &&
+        connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0)
+      return fd;
+    const int error = errno;
+    close(fd);
+    // The machine's ports, not the server: wait for TIME_WAITs to expire.
+    // libFuzzer's timer signal can interrupt a connect: try again.
+    if ((error == EADDRNOTAVAIL || error == EADDRINUSE || error == EINTR) && attempt < 1000) {
+      if (error != EINTR) usleep(10'000);
+      continue;
+    }
+    std::fprintf(stderr, "http_fuzz: cannot connect to the server: %s\n", std::strerror(error));
+    std::abort();  // the server died or stopped listening
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Daemon daemon;
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(daemon.server->port());
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) std::abort();  // the server died
+  const int fd = Connect(daemon.server->port());
   timeval timeout{2, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   for (size_t sent = 0; sent < size;) {
