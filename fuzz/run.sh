@@ -21,7 +21,7 @@ status=0
 if ((status != 0)); then
   kept=/tmp/featmon-fuzz-crashes-$target
   rm -rf "$kept" && cp -r "$work/crashes" "$kept"
-  grep -v -E '^#[0-9]+\s' "$work/crashes/fuzzer.log" | tail -120
+  { grep -v -E '^#[0-9]+\s' "$work/crashes/fuzzer.log" || true; } | tail -120  # the report, not the progress lines
   echo "fuzzer $target failed (exit $status); its inputs and whole log are kept in $kept"
 else
   tail -20 "$work/crashes/fuzzer.log"
