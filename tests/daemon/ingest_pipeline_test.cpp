@@ -4,9 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
-
 #include "daemon/store/rocksdb_store.h"
+#include "tests/daemon/scripted_source.h"
 #include "tests/daemon/temp_dir.h"
 #include "tests/features/test_specs.h"
 #include "tools/traffic.h"
@@ -15,32 +14,6 @@ namespace featmon {
 namespace {
 
 using namespace featmon::testing;
-
-struct Stored {
-  std::string topic;
-  int32_t partition;
-  int64_t offset;
-  std::string payload;
-};
-
-class ScriptedSource : public MessageSource {
- public:
-  std::deque<Stored> queue;
-  Status Poll(size_t max, int, std::vector<InputMessage>* out) override {
-    current_.clear();
-    while (!queue.empty() && current_.size() < max) {
-      current_.push_back(queue.front());
-      queue.pop_front();
-    }
-    for (const auto& s : current_) out->push_back({s.topic, s.partition, s.offset, {}, s.payload});
-    return Status::Ok();
-  }
-  void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>&) override {}
-  std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>&) override { return {}; }
-
- private:
-  std::vector<Stored> current_;
-};
 
 class RecordingSink : public DeadLetterSink {
  public:

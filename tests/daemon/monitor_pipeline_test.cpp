@@ -5,10 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <map>
-
 #include "daemon/store/rocksdb_store.h"
+#include "tests/daemon/scripted_source.h"
 #include "tests/daemon/temp_dir.h"
 #include "tools/traffic.h"
 
@@ -16,43 +14,6 @@ namespace featmon {
 namespace {
 
 using namespace featmon::testing;
-
-struct Stored {
-  std::string topic;
-  int32_t partition;
-  int64_t offset;
-  std::string payload;
-};
-
-// Delivers what was queued, and reports as high watermark the next offset of
-// what was queued per partition (what a broker would have told the consumer).
-class ScriptedSource : public MessageSource {
- public:
-  void Add(const std::string& topic, std::string payload) {
-    int64_t& next = high_[{topic, 0}];
-    queue_.push_back({topic, 0, next++, std::move(payload)});
-  }
-  Status Poll(size_t max, int, std::vector<InputMessage>* out) override {
-    current_.clear();
-    while (!queue_.empty() && current_.size() < max) {
-      current_.push_back(queue_.front());
-      queue_.pop_front();
-    }
-    for (const auto& s : current_) out->push_back({s.topic, s.partition, s.offset, {}, s.payload});
-    return Status::Ok();
-  }
-  void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>&) override {}
-  std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& tps) override {
-    std::vector<PartitionLag> out;
-    for (const auto& tp : tps) out.push_back({tp, high_.count(tp) ? high_[tp] : 0});  // empty partitions: 0
-    return out;
-  }
-
- private:
-  std::map<TopicPartition, int64_t> high_;
-  std::deque<Stored> queue_;
-  std::vector<Stored> current_;
-};
 
 class NullDeadLetters : public DeadLetterSink {
  public:
@@ -79,6 +40,7 @@ class MonitorPipelineTest : public ::testing::Test {
     pipeline_ = std::make_unique<MonitorPipeline>(options, store_.get(), &dead_letters_, &retrain_, &metrics_, &clock_);
     pipeline_->set_source(&source_);
     ASSERT_TRUE(pipeline_->Load().ok());
+    source_.report_high_watermarks = true;  // the clicks partition is known to be empty
     std::vector<int64_t> starts;
     ASSERT_TRUE(pipeline_->OnAssigned({{"predictions", 0}, {"clicks", 0}}, &starts).ok());
   }
@@ -93,7 +55,7 @@ class MonitorPipelineTest : public ::testing::Test {
       p.model_version = "v1";
       p.score = 0.1;
       p.ts_ms = kBase + k * kMinute;
-      source_.Add("predictions", EncodePrediction(p, WireFormat::kProtobuf));
+      source_.Append("predictions", 0, EncodePrediction(p, WireFormat::kProtobuf));
     }
   }
   // A click 10 s after each even prediction in [from, to).
@@ -106,7 +68,7 @@ class MonitorPipelineTest : public ::testing::Test {
       e.user_id = "u" + std::to_string(k);
       e.item_id = "i1";
       e.ts_ms = kBase + k * kMinute + 10'000;
-      source_.Add("clicks", EncodeEvent(e, WireFormat::kProtobuf));
+      source_.Append("clicks", 0, EncodeEvent(e, WireFormat::kProtobuf));
     }
   }
   int64_t Watermark() { return static_cast<int64_t>(metrics_.MonitorWatermark().Value() * 1000.0); }
