@@ -7,13 +7,14 @@
 // (still behind their high watermark, whose end is not known yet, or that
 // delivered a message, or were assigned, within `partition_idle_timeout`), or
 // the largest among all when every partition is idle, minus
-// `allowed_lateness`, never moving back. A partition that has delivered
-// nothing yet holds the watermark for the idle timeout like any other: its
-// first messages may be only moments away (a clicks batch still lingering in
-// the producer), and a watermark taken over the predictions alone would
-// mature their labels before their clicks are read. Reading a backlog therefore advances it as slowly as the slowest
-// partition, so a replay evaluates the same windows; live, a partition that
-// has gone quiet does not hold it back.
+// `allowed_lateness`, never moving back. Reading a backlog therefore
+// advances it as slowly as the slowest partition, so a replay evaluates the
+// same windows; live, a partition that has gone quiet does not hold it back.
+// A partition that has delivered nothing yet holds the watermark for the idle
+// timeout like any other: its first messages may be only moments away (a
+// clicks batch still lingering in the producer), and a watermark taken over
+// the predictions alone would mature their labels before their clicks are
+// read.
 //
 // Exactly-once: model state, pending labels, the watermark and the next
 // offset of every partition go in one store commit. Retrain requests and

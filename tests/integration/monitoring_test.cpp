@@ -68,27 +68,30 @@ class MonitoringTest : public ::testing::TestWithParam<Scenario> {};
 void Produce(SimpleProducer& producer, TrafficGenerator& gen, int64_t start, int64_t from, int64_t to,
              std::vector<int64_t>* click_times, bool clicks_behind = false) {
   GeneratedPrediction prediction;
-  if (clicks_behind) {
-    TrafficGenerator ahead = gen;  // the same stream, for its predictions only
-    for (int64_t i = from; i < to; ++i) {
-      bool has_prediction = false;
-      ahead.Next(start + i * kStepMs, &prediction, &has_prediction);
-      if (has_prediction) {
-        ASSERT_TRUE(producer.Send("predictions", prediction.user_id, EncodePrediction(prediction, WireFormat::kProtobuf)).ok());
-      }
-    }
-    ASSERT_TRUE(producer.Flush(30'000).ok());
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-  }
+  std::vector<Event> held;  // views and clicks not yet sent (all of them, with clicks_behind)
+  auto send_held = [&] {
+    for (const Event& h : held)
+      if (!producer.Send(h.type == EventType::kView ? "views" : "clicks", h.user_id, EncodeEvent(h, WireFormat::kProtobuf)).ok())
+        return false;
+    held.clear();
+    return true;
+  };
   for (int64_t i = from; i < to; ++i) {
     bool has_prediction = false;
     Event e = gen.Next(start + i * kStepMs, &prediction, &has_prediction);
-    if (has_prediction && !clicks_behind) {
+    if (has_prediction) {
       ASSERT_TRUE(producer.Send("predictions", e.user_id, EncodePrediction(prediction, WireFormat::kProtobuf)).ok());
     }
-    ASSERT_TRUE(producer.Send(e.type == EventType::kView ? "views" : "clicks", e.user_id,
-                              EncodeEvent(e, WireFormat::kProtobuf)).ok());
     if (e.type == EventType::kClick) click_times->push_back(e.ts_ms);
+    held.push_back(std::move(e));
+    if (!clicks_behind) {
+      ASSERT_TRUE(send_held());
+    }
+  }
+  if (clicks_behind) {
+    ASSERT_TRUE(producer.Flush(30'000).ok());
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    ASSERT_TRUE(send_held());
   }
   ASSERT_TRUE(producer.Flush(30'000).ok());
 }
