@@ -140,7 +140,7 @@ TEST(ServiceNotifyTest, NoWatchdogNoKeepAlives) {
 // apart over the window in which they land inside the close (2.82 to 3.0 s
 // after READY here, under ASan and not). The old empty assign hung one run
 // of this test in three under ASan: the test can catch a regression, not
-// always; RELIABILITY.md has the loop that measured the fix.
+// always; RELIABILITY.md has the figures of a longer loop.
 TEST(ServiceNotifyTest, SigtermWhileTheGroupJoinIsInFlightStillExits) {
   int caught_in_the_window = 0;
   std::string landed;
