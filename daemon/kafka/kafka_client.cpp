@@ -152,8 +152,8 @@ void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
     // (librdkafka#4884): rd_kafka_assign waits for a reply from the group's op
     // queue, and if the LeaveGroup answer comes first, the terminating group
     // purges that queue, our op with it, unanswered (rdkafka_cgrp.c,
-    // rd_kafka_cgrp_terminated, 2.0.2). Even an empty assign did, about one
-    // close in 20 that landed here under ASan. So: no call at all.
+    // rd_kafka_cgrp_terminated, 2.0.2). An empty assign here hung about one
+    // close in three that landed here under ASan. So: no call at all.
     Log(Component::kKafka).info("declined {} partitions assigned while closing", parts->cnt);
     return;
   }
