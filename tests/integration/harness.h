@@ -195,18 +195,25 @@ inline std::vector<TopicRecord> ReadTopic(const std::string& bootstrap, const st
   return out;
 }
 
-// The first offset the broker still holds in each of a topic's `partitions`
-// (the mock broker keeps about the newest 5 MiB of each); -1 when unknown.
-inline std::vector<int64_t> LowWatermarks(const std::string& bootstrap, const std::string& topic, int partitions) {
+// Each of a topic's `partitions` as the broker sees it now: the first offset
+// it still holds (the mock broker keeps about the newest 5 MiB of each) and
+// the next offset it will write; -1 when unknown. Asked of the broker, not
+// of featmond, whose high watermarks date from its last fetch.
+struct PartitionOffsets {
+  int64_t low = -1;
+  int64_t high = -1;
+};
+inline std::vector<PartitionOffsets> BrokerWatermarks(const std::string& bootstrap, const std::string& topic,
+                                                      int partitions) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  std::vector<int64_t> out;
+  std::vector<PartitionOffsets> out(partitions);
   for (int p = 0; p < partitions; ++p) {
-    int64_t low = -1, high = -1;
-    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR) low = -1;
-    out.push_back(low);
+    PartitionOffsets& o = out[p];
+    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &o.low, &o.high, 10'000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      o = PartitionOffsets{};
   }
   rd_kafka_destroy(rk);
   return out;

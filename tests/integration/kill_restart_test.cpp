@@ -198,9 +198,9 @@ TEST(KillRestartTest, FeaturesAndMonitoringMatchOraclesAfterRepeatedSigkill) {
   // The replay needs the whole stream: a broker that dropped its oldest
   // messages would make it count less, not featmond count wrong.
   for (const char* topic : {"predictions", "clicks"})
-    for (int64_t low : LowWatermarks(broker.bootstrap(), topic, partitions))
-      ASSERT_EQ(low, 0) << "the broker no longer holds the start of " << topic
-                        << " (about 5 MiB per partition): raise FEATMON_CRASH_PARTITIONS";
+    for (const PartitionOffsets& offsets : BrokerWatermarks(broker.bootstrap(), topic, partitions))
+      ASSERT_EQ(offsets.low, 0) << "the broker no longer holds the start of " << topic
+                                << " (about 5 MiB per partition): raise FEATMON_CRASH_PARTITIONS";
   TempDir replay_dir;
   DaemonProcess replay(replay_dir.path(), broker.bootstrap(), FreePort(), kConfig);
   ASSERT_TRUE(replay.WaitReady(std::chrono::seconds(40))) << replay.log();
