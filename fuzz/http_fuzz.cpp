@@ -19,7 +19,7 @@
 #include <string>
 
 #include "common/clock.h"
-#include "daemon/app/feature_api.h"
+#include "daemon/api/feature_api.h"
 #include "daemon/config/config.h"
 #include "daemon/http/http_server.h"
 #include "daemon/metrics/metrics.h"

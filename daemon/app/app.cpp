@@ -9,10 +9,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/app/feature_api.h"
-#include "daemon/app/ingest_workers.h"
-#include "daemon/app/monitor_pipeline.h"
-#include "daemon/app/retrain_publisher.h"
+#include "daemon/api/feature_api.h"
+#include "daemon/ingest/ingest_workers.h"
+#include "daemon/monitor/monitor_pipeline.h"
+#include "daemon/monitor/retrain_publisher.h"
 #include "daemon/http/webhook_notifier.h"
 #include "daemon/http/http_server.h"
 #include "daemon/kafka/embedded_broker.h"

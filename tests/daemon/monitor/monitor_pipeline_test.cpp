@@ -1,7 +1,7 @@
 // The monitoring pipeline against a scripted message source with high
 // watermarks, a manual clock and a real RocksDB: how partitions that have not
 // delivered anything yet hold the watermark, and when they stop holding it.
-#include "daemon/app/monitor_pipeline.h"
+#include "daemon/monitor/monitor_pipeline.h"
 
 #include <gtest/gtest.h>
 

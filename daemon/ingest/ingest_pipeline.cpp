@@ -1,4 +1,4 @@
-#include "daemon/app/ingest_pipeline.h"
+#include "daemon/ingest/ingest_pipeline.h"
 
 #include "daemon/logging/log.h"
 

@@ -1,4 +1,4 @@
-#include "daemon/app/monitor_pipeline.h"
+#include "daemon/monitor/monitor_pipeline.h"
 
 #include "daemon/logging/log.h"
 

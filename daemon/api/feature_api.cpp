@@ -1,6 +1,9 @@
-#include "daemon/app/feature_api.h"
+#include "daemon/api/feature_api.h"
 
 #include <nlohmann/json.hpp>
+
+#include "daemon/http/json_text.h"
+#include "daemon/http/url.h"
 
 #include <charconv>
 #include <cmath>
@@ -16,57 +19,6 @@ HttpResponse JsonError(int status, const std::string& message) {
   return {status, "application/json", std::move(body)};
 }
 
-void AppendInt(std::string* out, int64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, end);
-}
-
-void AppendDouble(std::string* out, double v) {
-  if (!std::isfinite(v)) {
-    out->append("null");
-    return;
-  }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, end);
-}
-
-bool PercentDecode(std::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size()) return false;  // needs two hex digits
-      int v = 0;
-      auto [end, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
-      if (ec != std::errc() || end != in.data() + i + 3) return false;
-      out->push_back(static_cast<char>(v));
-      i += 2;
-    } else {
-      out->push_back(in[i]);
-    }
-  }
-  return true;
-}
-
-// Value of `name` in a query string, percent-decoded; nullopt when absent.
-std::optional<std::string> QueryParam(const std::string& query, std::string_view name) {
-  size_t pos = 0;
-  while (pos <= query.size()) {
-    size_t amp = query.find('&', pos);
-    if (amp == std::string::npos) amp = query.size();
-    std::string_view part(query.data() + pos, amp - pos);
-    size_t eq = part.find('=');
-    if (part.substr(0, eq) == name) {
-      std::string value;
-      if (eq == std::string_view::npos || !PercentDecode(part.substr(eq + 1), &value)) return std::string();
-      return value;
-    }
-    pos = amp + 1;
-  }
-  return std::nullopt;
-}
-
 bool ParseEntity(std::string_view s, EntityKind* kind) {
   if (s == "user") *kind = EntityKind::kUser;
   else if (s == "item") *kind = EntityKind::kItem;
@@ -75,29 +27,6 @@ bool ParseEntity(std::string_view s, EntityKind* kind) {
 }
 
 }  // namespace
-
-void AppendJsonString(std::string* out, std::string_view s) {
-  static const char* kHex = "0123456789abcdef";
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        if (c < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 15]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 FeatureApi::FeatureApi(FeatureApiOptions options, const FeatureSet* features, StateStore* store,
                        const IngestStatus* pipeline, Metrics* metrics, const Clock* clock)
@@ -213,7 +142,7 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, int64_t as_o
   AppendJsonString(out, id);
   out->append(shards.empty() ? ",\"found\":false" : ",\"found\":true");
   out->append(",\"as_of_ms\":");
-  AppendInt(out, as_of_ms);
+  AppendJsonInt(out, as_of_ms);
   out->append(",\"features\":{");
   for (size_t i = 0; i < values.size(); ++i) {
     if (i) out->push_back(',');
@@ -222,8 +151,8 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, int64_t as_o
     const FeatureValue& v = values[i];
     switch (v.type) {
       case FeatureValue::Type::kNull: out->append("null"); break;
-      case FeatureValue::Type::kInt: AppendInt(out, v.i); break;
-      case FeatureValue::Type::kDouble: AppendDouble(out, v.d); break;
+      case FeatureValue::Type::kInt: AppendJsonInt(out, v.i); break;
+      case FeatureValue::Type::kDouble: AppendJsonDouble(out, v.d); break;
       case FeatureValue::Type::kStrings:
         out->push_back('[');
         for (size_t j = 0; j < v.strings.size(); ++j) {

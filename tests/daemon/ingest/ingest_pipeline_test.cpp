@@ -1,6 +1,6 @@
 // The pipeline against a scripted message source, a recording dead-letter
 // sink and a real RocksDB: the exactly-once rules without a broker.
-#include "daemon/app/ingest_pipeline.h"
+#include "daemon/ingest/ingest_pipeline.h"
 
 #include <gtest/gtest.h>
 

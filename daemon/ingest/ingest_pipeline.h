@@ -27,7 +27,8 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "daemon/app/commit_stall.h"
+#include "daemon/ingest/ingest_status.h"
+#include "daemon/pipeline/commit_stall.h"
 #include "daemon/codec/event_decoder.h"
 #include "daemon/kafka/message_source.h"
 #include "daemon/metrics/metrics.h"
@@ -43,24 +44,6 @@ struct IngestPipelineOptions {
   size_t cache_max_entities = 1'000'000;  // states this pipeline keeps after a commit. Default: 1,000,000
   size_t poll_batch = 10'000;             // messages per poll. Default: 10,000
   DecoderOptions decoder;                 // validation limits
-};
-
-struct PartitionStatus {
-  TopicPartition tp;
-  int64_t committed_offset = -1;  // next offset persisted in the store
-  int64_t processed_offset = -1;  // next offset processed (committed or not)
-  int64_t high_watermark = -1;
-  int64_t stream_time_ms = 0;
-  uint64_t consumed = 0;          // messages taken since assignment
-};
-
-struct IngestSnapshot {
-  std::vector<PartitionStatus> partitions;
-  uint64_t consumed_total = 0;
-  uint64_t rejected_total = 0;
-  uint64_t late_dropped_total = 0;
-  uint64_t commits = 0;
-  std::string last_error;         // why state commits are failing; empty when they succeed
 };
 
 class IngestPipeline final : public RebalanceListener {

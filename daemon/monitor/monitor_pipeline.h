@@ -38,7 +38,9 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "daemon/app/commit_stall.h"
+#include "daemon/monitor/monitoring_reports.h"
+#include "daemon/monitor/retrain_sink.h"
+#include "daemon/pipeline/commit_stall.h"
 #include "daemon/codec/event_decoder.h"
 #include "daemon/kafka/message_source.h"
 #include "daemon/metrics/metrics.h"
@@ -47,25 +49,6 @@
 #include "drift/model_monitor.h"
 
 namespace featmon {
-
-// Where retrain requests go (the retrain topic and the webhooks).
-class RetrainSink {
- public:
-  virtual ~RetrainSink() = default;
-  virtual Status Publish(const drift::RetrainRequest& request) = 0;
-  // Waits until every published request is acknowledged by Kafka.
-  virtual Status Flush(int timeout_ms) = 0;
-};
-
-// Read side for /v1/monitoring/models.
-class MonitoringReports {
- public:
-  virtual ~MonitoringReports() = default;
-  virtual std::optional<std::string> ModelReport(const std::string& model) const = 0;  // JSON
-  virtual std::string AllReports() const = 0;                                        // JSON
-  // Why monitoring's state commits fail right now; empty while they succeed.
-  virtual std::string CommitError() const = 0;
-};
 
 struct MonitorPipelineOptions {
   std::string predictions_topic = "predictions";  // PredictionEvent. Default: predictions

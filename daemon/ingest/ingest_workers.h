@@ -15,19 +15,11 @@
 #include <vector>
 
 #include "common/heartbeats.h"
-#include "daemon/app/ingest_pipeline.h"
+#include "daemon/ingest/ingest_pipeline.h"
+#include "daemon/ingest/ingest_status.h"
 #include "daemon/kafka/kafka_client.h"
 
 namespace featmon {
-
-// What the HTTP API reads about ingestion.
-class IngestStatus {
- public:
-  virtual ~IngestStatus() = default;
-  virtual IngestSnapshot Snapshot() const = 0;
-  virtual bool has_assignment() const = 0;
-  virtual bool healthy() const = 0;
-};
 
 class IngestWorkers final : public RebalanceListener, public IngestStatus {
  public:

@@ -1,4 +1,4 @@
-#include "daemon/app/retrain_publisher.h"
+#include "daemon/monitor/retrain_publisher.h"
 
 #include "daemon/codec/retrain_codec.h"
 

@@ -16,8 +16,8 @@
 #include <string>
 
 #include "common/clock.h"
-#include "daemon/app/ingest_workers.h"
-#include "daemon/app/monitor_pipeline.h"
+#include "daemon/ingest/ingest_status.h"
+#include "daemon/monitor/monitoring_reports.h"
 #include "daemon/http/http_server.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/store/state_store.h"
@@ -67,8 +67,5 @@ class FeatureApi {
   const Clock* clock_;
   std::map<std::string, prometheus::Histogram*> route_latency_;
 };
-
-// JSON string literal of `s`, quotes included.
-void AppendJsonString(std::string* out, std::string_view s);
 
 }  // namespace featmon

@@ -1,4 +1,4 @@
-#include "daemon/app/ingest_workers.h"
+#include "daemon/ingest/ingest_workers.h"
 
 #include "daemon/logging/log.h"
 

@@ -1,4 +1,4 @@
-#include "daemon/app/commit_stall.h"
+#include "daemon/pipeline/commit_stall.h"
 
 namespace featmon {
 

@@ -2,7 +2,7 @@
 // the same as JSON to every webhook (asynchronously, with retries).
 #pragma once
 
-#include "daemon/app/monitor_pipeline.h"
+#include "daemon/monitor/retrain_sink.h"
 #include "daemon/http/webhook_notifier.h"
 #include "daemon/kafka/kafka_client.h"
 

@@ -1,0 +1,41 @@
+// What the rest of featmond may read about feature ingestion (the HTTP API's
+// /v1/status and /readyz): a snapshot of every assigned partition and the
+// pipeline's counters, without reaching into Kafka or the pipelines.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/topic_partition.h"
+
+namespace featmon {
+
+struct PartitionStatus {
+  TopicPartition tp;
+  int64_t committed_offset = -1;  // next offset persisted in the store
+  int64_t processed_offset = -1;  // next offset processed (committed or not)
+  int64_t high_watermark = -1;
+  int64_t stream_time_ms = 0;
+  uint64_t consumed = 0;          // messages taken since assignment
+};
+
+struct IngestSnapshot {
+  std::vector<PartitionStatus> partitions;
+  uint64_t consumed_total = 0;
+  uint64_t rejected_total = 0;
+  uint64_t late_dropped_total = 0;
+  uint64_t commits = 0;
+  std::string last_error;         // why state commits are failing; empty when they succeed
+};
+
+// Thread-safety: every method may be called from any thread.
+class IngestStatus {
+ public:
+  virtual ~IngestStatus() = default;
+  virtual IngestSnapshot Snapshot() const = 0;
+  virtual bool has_assignment() const = 0;
+  virtual bool healthy() const = 0;
+};
+
+}  // namespace featmon

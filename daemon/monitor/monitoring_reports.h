@@ -1,0 +1,21 @@
+// The read side of model monitoring, for /v1/monitoring and /readyz: JSON
+// reports and the monitor's commit health.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace featmon {
+
+class MonitoringReports {
+ public:
+  virtual ~MonitoringReports() = default;
+  virtual std::optional<std::string> ModelReport(const std::string& model) const = 0;  // JSON
+  virtual std::string AllReports() const = 0;                                        // JSON
+  // Why monitoring's state commits fail right now; empty while they succeed.
+  virtual std::string CommitError() const = 0;
+};
+
+}  // namespace featmon
