@@ -189,7 +189,7 @@ Status IngestPipeline::Commit() {
   for (size_t i = 0; i < dirty_.size(); ++i) {
     const auto& [key, entry] = *dirty_[i];
     batch.entities[i].key = key;
-    EncodeEntityState(*features_, static_cast<EntityKind>(key[2]), entry.state, &batch.entities[i].value);
+    EncodeEntityState(*features_, ParseEntityKey(key)->kind, entry.state, &batch.entities[i].value);
   }
   Status st = store_->Commit(batch);
   if (!st.ok()) return FailCommit(st);

@@ -52,16 +52,6 @@ class ExpiryFilter final : public rocksdb::CompactionFilter {
 
 }  // namespace
 
-std::string EntityKey(ShardId shard, EntityKind kind, std::string_view id) {
-  std::string key;
-  key.reserve(3 + id.size());
-  key.push_back(static_cast<char>(shard >> 8));
-  key.push_back(static_cast<char>(shard & 0xff));
-  key.push_back(static_cast<char>(kind));
-  key.append(id);
-  return key;
-}
-
 Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptions& options) {
   std::error_code ec;
   const bool existed = std::filesystem::exists(options.path, ec);
@@ -166,10 +156,8 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   scan.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> keys(db->NewIterator(scan, store->entities_));
   for (keys->SeekToFirst(); keys->Valid(); keys->Next()) {
-    const rocksdb::Slice k = keys->key();
-    if (k.size() < 3) continue;
-    const ShardId shard = static_cast<ShardId>((static_cast<uint8_t>(k[0]) << 8) | static_cast<uint8_t>(k[1]));
-    store->shard_filter_->Add(shard, std::string_view(k.data() + 2, k.size() - 2));
+    const std::string_view k(keys->key().data(), keys->key().size());
+    if (auto parts = ParseEntityKey(k)) store->shard_filter_->Add(parts->shard, k.substr(kEntityKeyShardBytes));
   }
   if (!keys->status().ok()) return FromRocks(keys->status(), "scanning entity keys");
   return store;
@@ -221,7 +209,7 @@ Result<std::optional<std::string>> RocksDbStore::Get(ShardId shard, EntityKind k
   std::string key = EntityKey(shard, kind, id);
   // The filter has no false negatives: "absent" needs no read at all, which
   // is the common case for a new user.
-  if (!shard_filter_->MayContain(shard, std::string_view(key).substr(2))) return std::optional<std::string>();
+  if (!shard_filter_->MayContain(shard, std::string_view(key).substr(kEntityKeyShardBytes))) return std::optional<std::string>();
   std::string value;
   auto s = db_->Get(rocksdb::ReadOptions(), entities_, key, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -231,9 +219,7 @@ Result<std::optional<std::string>> RocksDbStore::Get(ShardId shard, EntityKind k
 
 Status RocksDbStore::GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) {
   values->clear();
-  std::string suffix;
-  suffix.push_back(static_cast<char>(kind));
-  suffix.append(id);
+  const std::string suffix = EntityKeyWithoutShard(kind, id);
   std::vector<std::string> keys;
   for (ShardId s : Shards()) {
     if (shard_filter_->MayContain(s, suffix)) keys.push_back(EntityKey(s, kind, id));
@@ -265,10 +251,7 @@ Status RocksDbStore::Commit(const CommitBatch& batch) {
   rocksdb::WriteBatch wb;
   for (const EntityWrite& w : batch.entities) {
     // Bits first: a reader may see a false positive, never a false negative.
-    if (w.key.size() >= 3) {
-      const ShardId shard = static_cast<ShardId>((static_cast<uint8_t>(w.key[0]) << 8) | static_cast<uint8_t>(w.key[1]));
-      shard_filter_->Add(shard, std::string_view(w.key).substr(2));
-    }
+    if (auto parts = ParseEntityKey(w.key)) shard_filter_->Add(parts->shard, std::string_view(w.key).substr(kEntityKeyShardBytes));
     wb.Put(entities_, w.key, w.value).PermitUncheckedError();
   }
   for (const auto& [tp, cp] : batch.checkpoints) {

@@ -3,10 +3,10 @@
 // stream time). A Commit writes both atomically, which is what makes the
 // state exactly-once: after a crash, state and offsets agree.
 //
-// Key layout of entity states: shard (u16 big-endian) | entity kind (u8) | id.
-// A shard is one input (topic, partition), numbered in a persistent registry,
-// so a partition's state is one contiguous key range that a later version can
-// hand to another instance.
+// Entity states are keyed as daemon/store/entity_key.h says; a shard is one
+// input (topic, partition), numbered in a persistent registry, so a
+// partition's state is one contiguous key range that a later version can hand
+// to another instance.
 //
 // Thread-safety: Get/MultiGet/Shards may run concurrently with one writer
 // calling Commit/RegisterShard.
@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "common/topic_partition.h"
+#include "daemon/store/entity_key.h"
 #include "features/event.h"
 
 namespace featmon {
@@ -29,8 +30,6 @@ struct Checkpoint {
   int64_t next_offset = 0;     // first offset not yet reflected in the state
   int64_t stream_time_ms = 0;  // largest event time seen on the partition
 };
-
-using ShardId = uint16_t;
 
 struct EntityWrite {
   std::string key;    // EntityKey(...)
@@ -49,8 +48,6 @@ struct CommitBatch {
   std::vector<MonitorWrite> monitor;
   std::vector<std::pair<TopicPartition, Checkpoint>> checkpoints;
 };
-
-std::string EntityKey(ShardId shard, EntityKind kind, std::string_view id);
 
 class StateStore {
  public:
