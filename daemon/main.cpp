@@ -64,10 +64,11 @@ void FitDescriptorLimit(featmon::Config* config) {
   }
   constexpr rlim_t kReserved = 1024;  // RocksDB, librdkafka, the rest of the process
   const rlim_t usable = lim.rlim_cur > 2 * kReserved ? lim.rlim_cur - kReserved : lim.rlim_cur / 2;
-  if (lim.rlim_cur != RLIM_INFINITY && static_cast<rlim_t>(config->http.max_connections) > usable) {
-    Log(Component::kApp).warn("http.max_connections {} lowered to {}: the descriptor limit is {}",
-                              config->http.max_connections, usable, lim.rlim_cur);
-    config->http.max_connections = static_cast<int>(usable);
+  size_t& max_connections = config->http.server.max_connections;
+  if (lim.rlim_cur != RLIM_INFINITY && static_cast<rlim_t>(max_connections) > usable) {
+    Log(Component::kApp).warn("http.max_connections {} lowered to {}: the descriptor limit is {}", max_connections,
+                              usable, lim.rlim_cur);
+    max_connections = static_cast<size_t>(usable);
   }
 }
 
@@ -76,7 +77,7 @@ void FitDescriptorLimit(featmon::Config* config) {
 int main(int argc, char** argv) {
   CLI::App cli{"featmond: real-time user and item features from Kafka, served over HTTP"};
   std::string config_path, data_dir, http_listen, brokers, group_id, log_level = "info", log_format = "text";
-  bool embedded = false;
+  bool embedded = false, print_default_config = false;
   cli.add_option("--config", config_path, "YAML config file (default: the embedded default config)");
   cli.add_option("--data-dir", data_dir, "RocksDB data directory (store.data_dir)");
   cli.add_option("--http-listen", http_listen, "HOST:PORT for HTTP (http.listen)");
@@ -89,9 +90,15 @@ int main(int argc, char** argv) {
   cli.add_option("--log-format", log_format,
                  "text, or json: one object per line with time, level, component and message")
       ->capture_default_str();
+  cli.add_flag("--print-default-config", print_default_config,
+               "print the default configuration, every key with its meaning and default, and exit");
   cli.set_version_flag("--version", std::string("featmond ") + featmon::FeatmonVersion());
   CLI11_PARSE(cli, argc, argv);
 
+  if (print_default_config) {
+    std::cout << featmon::DefaultConfigYaml();
+    return 0;
+  }
   auto level = featmon::ParseLogLevel(log_level);
   auto format = featmon::ParseLogFormat(log_format);
   if (!level.ok() || !format.ok()) {
@@ -106,18 +113,15 @@ int main(int argc, char** argv) {
     Log(Component::kApp).critical("config error: {}", config.status().message());
     return 2;
   }
-  if (!data_dir.empty()) config->store.data_dir = data_dir;
+  if (!data_dir.empty()) config->store.path = data_dir;
   if (!brokers.empty()) config->kafka.brokers = brokers;
   if (!group_id.empty()) config->kafka.group_id = group_id;
   if (!http_listen.empty()) {
-    std::string host;
-    uint16_t port;
-    featmon::Status st = featmon::ParseHostPort(http_listen, &host, &port);
+    featmon::Status st = featmon::SetHttpListen(http_listen, &config->http.server);
     if (!st.ok()) {
       Log(Component::kApp).critical("--http-listen: {}", st.message());
       return 2;
     }
-    config->http.listen = http_listen;
   }
 
   FitDescriptorLimit(&*config);

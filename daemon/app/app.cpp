@@ -66,12 +66,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     Log(Component::kApp).info("embedded Kafka broker at {}", app->bootstrap_);
   }
 
-  RocksDbStoreOptions store_options;
-  store_options.path = cfg.store.data_dir;
-  store_options.block_cache_bytes = cfg.store.block_cache_bytes;
-  store_options.memtable_memory_bytes = cfg.store.memtable_memory_bytes;
-  store_options.min_free_bytes = cfg.store.min_free_bytes;
-  store_options.background_write_rate = cfg.store.background_write_rate;
+  RocksDbStoreOptions store_options = cfg.store;
   store_options.entity_ttl_ms = app->features_->LongestWindowMs() + cfg.ingest.entity_ttl_grace_ms;
   store_options.clock = clock;
   auto store = RocksDbStore::Open(store_options);
@@ -84,15 +79,11 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   kafka.topics = {cfg.kafka.views_topic, cfg.kafka.clicks_topic};
   kafka.properties = cfg.kafka.properties;
 
-  IngestPipelineOptions ingest;
+  IngestPipelineOptions ingest = cfg.ingest.pipeline;
   ingest.views_topic = cfg.kafka.views_topic;
   ingest.clicks_topic = cfg.kafka.clicks_topic;
-  ingest.commit_interval_ms = cfg.ingest.commit_interval_ms;
   // The setting is the process total; each worker keeps its share.
   ingest.cache_max_entities = std::max<size_t>(1000, cfg.ingest.cache_max_entities / cfg.ingest.workers);
-  ingest.poll_batch = cfg.ingest.poll_batch;
-  ingest.decoder.max_future_skew_ms = cfg.ingest.max_future_skew_ms;
-  ingest.decoder.max_id_bytes = cfg.ingest.max_id_bytes;
   std::vector<std::unique_ptr<IngestPipeline>> pipelines;
   for (int w = 0; w < cfg.ingest.workers; ++w) {
     auto dlq = KafkaTopicProducer::Create(kafka, cfg.kafka.dead_letter_topic);
@@ -109,7 +100,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   FeatureApiOptions api_options;
   api_options.version = FeatmonVersion();
   if (app->broker_) api_options.embedded_kafka_bootstrap = app->bootstrap_;
-  api_options.max_id_bytes = cfg.ingest.max_id_bytes;
+  api_options.max_id_bytes = cfg.ingest.pipeline.decoder.max_id_bytes;
   api_options.bearer_token = cfg.http.bearer_token;
   app->api_ = std::make_unique<FeatureApi>(api_options, app->features_.get(), app->store_.get(), app->workers_.get(),
                                            app->metrics_.get(), clock);
@@ -119,13 +110,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     app->api_->set_monitoring(app->monitor_.get());
   }
 
-  HttpServerOptions http;
-  Status st = ParseHostPort(cfg.http.listen, &http.host, &http.port);
-  if (!st.ok()) return Status::InvalidArgument(cfg.source + ": http.listen: " + st.message());
-  http.threads = cfg.http.threads;
-  http.idle_timeout_ms = static_cast<int>(cfg.http.idle_timeout_ms);
-  http.max_connections = static_cast<size_t>(cfg.http.max_connections);
-  auto server = HttpServer::Start(http, [api = app->api_.get()](const HttpRequest& r) { return api->Handle(r); });
+  auto server = HttpServer::Start(cfg.http.server, [api = app->api_.get()](const HttpRequest& r) { return api->Handle(r); });
   if (!server.ok()) return server.status();
   app->http_ = std::move(*server);
 
@@ -148,11 +133,8 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
   auto retrain = KafkaTopicProducer::Create(kafka, cfg.kafka.retrain_topic);
   if (!retrain.ok()) return InConfig(cfg, retrain.status());
   retrain_producer_ = std::move(*retrain);
-  if (!cfg.monitoring.webhooks.empty()) {
-    WebhookOptions hooks;
-    hooks.urls = cfg.monitoring.webhooks;
-    hooks.attempts = cfg.monitoring.webhook_attempts;
-    hooks.timeout_ms = cfg.monitoring.webhook_timeout_ms;
+  if (!cfg.monitoring.webhooks.urls.empty()) {
+    WebhookOptions hooks = cfg.monitoring.webhooks;
     hooks.on_give_up = [m = metrics_.get()] { m->WebhookFailures().Increment(); };
     auto notifier = WebhookNotifier::Start(hooks);
     if (!notifier.ok()) return Status::InvalidArgument(cfg.source + ": monitoring.webhooks: " + notifier.status().message());
@@ -160,19 +142,11 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
   }
   retrain_publisher_ = std::make_unique<RetrainPublisher>(retrain_producer_.get(), webhooks_.get());
 
-  MonitorPipelineOptions options;
+  MonitorPipelineOptions options = cfg.monitoring.pipeline;
   options.predictions_topic = cfg.kafka.predictions_topic;
   options.clicks_topic = cfg.kafka.clicks_topic;
-  options.commit_interval_ms = cfg.monitoring.commit_interval_ms;
-  options.poll_batch = cfg.ingest.poll_batch;
-  options.allowed_lateness_ms = cfg.monitoring.allowed_lateness_ms;
-  options.partition_idle_timeout_ms = cfg.monitoring.partition_idle_timeout_ms;
-  options.max_pending_labels = cfg.monitoring.max_pending_labels;
-  options.max_models = cfg.monitoring.max_models;
-  options.defaults = cfg.monitoring.defaults;
-  options.models = cfg.monitoring.models;
-  options.decoder.max_future_skew_ms = cfg.ingest.max_future_skew_ms;
-  options.decoder.max_id_bytes = cfg.ingest.max_id_bytes;
+  options.poll_batch = cfg.ingest.pipeline.poll_batch;
+  options.decoder = cfg.ingest.pipeline.decoder;
   monitor_ = std::make_unique<MonitorPipeline>(options, store_.get(), monitor_dead_letters_.get(),
                                                retrain_publisher_.get(), metrics_.get(), options_.clock);
   Status loaded = monitor_->Load();

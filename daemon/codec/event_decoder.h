@@ -19,6 +19,7 @@
 #include <string_view>
 #include <variant>
 
+#include "daemon/codec/decoder_options.h"
 #include "drift/model_monitor.h"
 #include "features/event.h"
 
@@ -46,13 +47,6 @@ struct Rejection {
 struct PredictionRecord {
   std::string request_id, user_id, item_id;
   drift::Prediction prediction;
-};
-
-struct DecoderOptions {
-  // Events more than this far ahead of the wall clock are rejected. Default: 5 minutes.
-  int64_t max_future_skew_ms = 5 * 60'000;
-  // Longest accepted user_id / item_id / other id, in bytes. Default: 256.
-  size_t max_id_bytes = 256;
 };
 
 class EventDecoder {

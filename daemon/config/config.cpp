@@ -1,128 +1,484 @@
 #include "daemon/config/config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
-#include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
-#include "common/duration.h"
+#include <nlohmann/json.hpp>
+
+#include "daemon/config/config_table.h"
 
 namespace featmon {
 
+using config::Key;
+using config::Keys;
+using config::Reader;
+
 namespace {
 
-// Walks the YAML tree remembering the key path for messages, and insists that
-// every key in a mapping is one it knows.
-class Reader {
- public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
-
-  Status Error(const std::string& path, const std::string& what) const {
-    return Status::InvalidArgument(source_ + ": " + path + ": " + what);
-  }
-  Status CheckKeys(const YAML::Node& node, const std::string& path, const std::set<std::string>& known) const {
-    if (!node.IsMap()) return Error(path, "expected a mapping");
-    for (const auto& kv : node) {
-      const std::string key = kv.first.as<std::string>();
-      if (!known.count(key)) {
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        return Error(path.empty() ? key : path + "." + key, "unknown key (known: " + list + ")");
-      }
-    }
-    return Status::Ok();
-  }
-  Status String(const YAML::Node& node, const std::string& path, std::string* out) const {
-    if (!node) return Status::Ok();
-    if (!node.IsScalar()) return Error(path, "expected a string");
-    *out = node.as<std::string>();
-    return Status::Ok();
-  }
-  template <typename Int>
-  Status Integer(const YAML::Node& node, const std::string& path, Int* out, int64_t min, int64_t max) const {
-    if (!node) return Status::Ok();
-    if (!node.IsScalar()) return Error(path, "expected an integer");
-    const std::string s = node.as<std::string>();
-    int64_t v;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size()) return Error(path, "'" + s + "' is not an integer");
-    if (v < min || v > max)
-      return Error(path, std::to_string(v) + " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
-    *out = static_cast<Int>(v);
-    return Status::Ok();
-  }
-  Status Duration(const YAML::Node& node, const std::string& path, int64_t* out) const {
-    if (!node) return Status::Ok();
-    if (!node.IsScalar()) return Error(path, "expected a duration such as 5m");
-    auto d = ParseDurationMs(node.as<std::string>());
-    if (!d.ok()) return Error(path, d.status().message());
-    *out = *d;
-    return Status::Ok();
-  }
-  Status Double(const YAML::Node& node, const std::string& path, double* out) const {
-    if (!node) return Status::Ok();
-    if (!node.IsScalar()) return Error(path, "expected a number");
-    const std::string s = node.as<std::string>();
-    double v;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return Error(path, "'" + s + "' is not a number");
-    *out = v;
-    return Status::Ok();
-  }
-  Status Bool(const YAML::Node& node, const std::string& path, bool* out) const {
-    if (!node) return Status::Ok();
-    const std::string s = node.IsScalar() ? node.as<std::string>() : "";
-    if (s == "true") *out = true;
-    else if (s == "false") *out = false;
-    else return Error(path, "expected true or false");
-    return Status::Ok();
-  }
-  Status StringList(const YAML::Node& node, const std::string& path, std::vector<std::string>* out) const {
-    if (!node) return Status::Ok();
-    if (!node.IsSequence()) return Error(path, "expected a list");
-    out->clear();
-    for (size_t i = 0; i < node.size(); ++i) {
-      if (!node[i].IsScalar()) return Error(path + "[" + std::to_string(i) + "]", "expected a string");
-      out->push_back(node[i].as<std::string>());
-    }
-    return Status::Ok();
-  }
-  Status Bytes(const YAML::Node& node, const std::string& path, size_t* out) const {
-    if (!node) return Status::Ok();
-    const std::string s = node.as<std::string>();
-    uint64_t v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    std::string unit(end, s.data() + s.size());
-    const std::map<std::string, uint64_t> units = {{"", 1}, {"B", 1}, {"KB", 1ull << 10}, {"MB", 1ull << 20}, {"GB", 1ull << 30}};
-    if (ec != std::errc() || !units.count(unit)) return Error(path, "'" + s + "' is not a size (e.g. 256MB)");
-    *out = v * units.at(unit);
-    return Status::Ok();
-  }
-
- private:
-  std::string source_;
-};
-
-#define RETURN_IF_ERROR(expr)      \
-  do {                             \
-    Status _st = (expr);           \
-    if (!_st.ok()) return _st;     \
+#define RETURN_IF_ERROR(expr)  \
+  do {                         \
+    Status _st = (expr);       \
+    if (!_st.ok()) return _st; \
   } while (0)
+
+constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
+constexpr uint64_t kNoByteLimit = std::numeric_limits<uint64_t>::max();
+
+const char kHeader[] =
+    "# featmond configuration: the shipped default. featmond uses exactly this when\n"
+    "# started without --config. Every key is optional; durations take ms, s, m, h,\n"
+    "# d or w, sizes B, KB, MB or GB. Command-line flags override the matching keys.\n"
+    "# Printed by `featmond --print-default-config` from the tables in\n"
+    "# daemon/config/config.cpp; a test fails when this file differs.\n";
+
+const char kDefaultFeatures[] = R"featmon_yaml(# Features: name, entity (user|item), sources (views, clicks), aggregation, window.
+# Aggregations: count, sum (field: value), ratio (numerator, denominator),
+# last_n_distinct (field, n), approx_distinct (field), latest_timestamp,
+# decayed_count (half_life). Tiles default to 5m below 12h windows, 1h below
+# 12d, 1d above; set `tile:` to override.
+features:
+  user:
+    - {name: views_1h,   sources: [views],  aggregation: count, window: 1h}
+    - {name: clicks_1h,  sources: [clicks], aggregation: count, window: 1h}
+    - {name: views_24h,  sources: [views],  aggregation: count, window: 24h}
+    - {name: clicks_24h, sources: [clicks], aggregation: count, window: 24h}
+    - {name: views_7d,   sources: [views],  aggregation: count, window: 7d}
+    - {name: clicks_7d,  sources: [clicks], aggregation: count, window: 7d}
+    - {name: ctr_24h, aggregation: ratio, numerator: clicks_24h, denominator: views_24h}
+    - {name: ctr_7d,  aggregation: ratio, numerator: clicks_7d,  denominator: views_7d}
+    - {name: last_clicked_items, sources: [clicks], aggregation: last_n_distinct, field: item_id, n: 20}
+    - {name: distinct_items_viewed_24h, sources: [views], aggregation: approx_distinct, field: item_id, window: 24h}
+    - {name: last_event_ts_ms, sources: [views, clicks], aggregation: latest_timestamp}
+  item:
+    - {name: views_1h,   sources: [views],  aggregation: count, window: 1h}
+    - {name: clicks_1h,  sources: [clicks], aggregation: count, window: 1h}
+    - {name: views_24h,  sources: [views],  aggregation: count, window: 24h}
+    - {name: clicks_24h, sources: [clicks], aggregation: count, window: 24h}
+    - {name: views_7d,   sources: [views],  aggregation: count, window: 7d}
+    - {name: clicks_7d,  sources: [clicks], aggregation: count, window: 7d}
+    - {name: ctr_24h, aggregation: ratio, numerator: clicks_24h, denominator: views_24h}
+    - {name: ctr_7d,  aggregation: ratio, numerator: clicks_7d,  denominator: views_7d}
+    - {name: distinct_users_viewed_24h, sources: [views], aggregation: approx_distinct, field: user_id, window: 24h}
+    - {name: last_event_ts_ms, sources: [views, clicks], aggregation: latest_timestamp}
+)featmon_yaml";
+
+// ---- kafka ------------------------------------------------------------------
+
+const std::vector<Key<KafkaOptions>>& KafkaKeys() {
+  using K = Keys<KafkaOptions>;
+  static const std::vector<Key<KafkaOptions>> keys = {
+      K::String("brokers", FIELD(brokers), "bootstrap servers (--kafka-brokers)"),
+      K::String("group_id", FIELD(group_id), "consumer group; offsets committed there are for lag monitoring only"),
+      K::Mapping("topics",
+                 {K::String("views", FIELD(views_topic), "ViewEvent (impressions)"),
+                  K::String("clicks", FIELD(clicks_topic), "ClickEvent"),
+                  K::String("predictions", FIELD(predictions_topic), "PredictionEvent (model monitoring)")},
+                 ""),
+      K::String("dead_letter_topic", FIELD(dead_letter_topic), "unusable messages, copied unchanged with reason headers"),
+      K::String("retrain_topic", FIELD(retrain_topic), "RetrainRequest, keyed by model"),
+      K::Integer("embedded_partitions", FIELD(embedded_partitions), 1, 1024,
+                 "partitions per topic of the --embedded-kafka broker"),
+      K::Custom(
+          "properties",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, KafkaOptions* k) -> Status {
+            if (!n.IsMap()) return r.Error(path, "expected a mapping of librdkafka properties");
+            for (const auto& kv : n) k->properties[kv.first.as<std::string>()] = kv.second.as<std::string>();
+            return Status::Ok();
+          },
+          [](const KafkaOptions& k) {
+            std::string out;
+            for (const auto& [name, value] : k.properties)
+              out += (out.empty() ? "" : ", ") + name + ": " + config::RenderString(value);
+            return "{" + out + "}";
+          },
+          "passed to librdkafka as-is, e.g. security.protocol: SASL_SSL"),
+  };
+  return keys;
+}
+
+// ---- ingest -----------------------------------------------------------------
+
+const std::vector<Key<IngestOptions>>& IngestKeys() {
+  using K = Keys<IngestOptions>;
+  static const std::vector<Key<IngestOptions>> keys = {
+      K::Duration("commit_interval", FIELD(pipeline.commit_interval_ms), 1, kNoLimit,
+                  "how often state and offsets are written (one RocksDB WriteBatch)"),
+      K::Duration("max_future_skew", FIELD(pipeline.decoder.max_future_skew_ms), 0, kNoLimit,
+                  "events further ahead of the wall clock are rejected"),
+      K::Integer("max_id_bytes", FIELD(pipeline.decoder.max_id_bytes), 1, 65536, "longer ids are rejected"),
+      K::Integer("cache_max_entities", FIELD(cache_max_entities), 1000, 1'000'000'000,
+                 "entity states kept in memory, all ingest workers together"),
+      K::Duration("entity_ttl_grace", FIELD(entity_ttl_grace_ms), 0, kNoLimit,
+                  "idle entities expire after the longest window plus this"),
+      K::Integer("poll_batch", FIELD(pipeline.poll_batch), 1, 1'000'000, "messages taken from librdkafka per poll"),
+      K::Integer("workers", FIELD(workers), 1, 64,
+                 "ingest threads; each owns the partitions p with p % workers == its index"),
+  };
+  return keys;
+}
+
+// ---- store ------------------------------------------------------------------
+
+const std::vector<Key<RocksDbStoreOptions>>& StoreKeys() {
+  using K = Keys<RocksDbStoreOptions>;
+  static const std::vector<Key<RocksDbStoreOptions>> keys = {
+      K::String("data_dir", FIELD(path), "RocksDB directory (--data-dir)"),
+      K::Bytes("block_cache", FIELD(block_cache_bytes), 0, kNoByteLimit, "RocksDB block cache for lookups"),
+      K::Bytes("memtable_memory", FIELD(memtable_memory_bytes), 0, kNoByteLimit,
+               "entity memtables together (RocksDB's budget: each is a quarter, flushed when full)"),
+      K::Bytes("background_write_rate", FIELD(background_write_rate), 0, kNoByteLimit,
+               "bytes/s for flushes and compactions (e.g. 64MB); 0: unlimited"),
+      K::Bytes("min_free_space", FIELD(min_free_bytes), 0, kNoByteLimit,
+               "below this much free disk, commits pause (offsets held, /readyz false) until space returns"),
+  };
+  return keys;
+}
+
+// ---- http -------------------------------------------------------------------
+
+// The first line of a file, or an environment variable, with trailing
+// whitespace trimmed; at least 16 characters.
+Status SetBearerToken(const Reader& r, const std::string& path, std::string token, HttpOptions* h) {
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.size() < 16) return r.Error(path, "the token must be at least 16 characters");
+  h->bearer_token = std::move(token);
+  return Status::Ok();
+}
+
+const std::vector<Key<HttpOptions>>& HttpKeys() {
+  using K = Keys<HttpOptions>;
+  static const std::vector<Key<HttpOptions>> keys = {
+      K::Custom(
+          "listen",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, HttpOptions* h) -> Status {
+            std::string text;
+            RETURN_IF_ERROR(r.String(n, path, &text));
+            Status st = SetHttpListen(text, &h->server);
+            return st.ok() ? st : r.Error(path, st.message());
+          },
+          [](const HttpOptions& h) {
+            const std::string& host = h.server.host;
+            return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(h.server.port);
+          },
+          "(--http-listen); loopback unless you choose otherwise"),
+      K::Integer("threads", FIELD(server.threads), 1, 64, "HTTP worker threads"),
+      K::Duration("idle_timeout", FIELD(server.idle_timeout_ms), 100, kNoLimit,
+                  "a connection must deliver each whole request within this (slow clients are cut)"),
+      K::Integer("max_connections", FIELD(server.max_connections), 1, 1'000'000,
+                 "further connections are closed at once; kept below the descriptor limit"),
+      K::Example(
+          "bearer_token_file",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, HttpOptions* h) -> Status {
+            std::string file;
+            RETURN_IF_ERROR(r.String(n, path, &file));
+            const std::string resolved = r.Resolve(file);
+            std::ifstream in(resolved);
+            std::string token;
+            if (!in || !std::getline(in, token)) return r.Error(path, "cannot read " + resolved);
+            return SetBearerToken(r, path, std::move(token), h);
+          },
+          "token", "/v1/status and /v1/monitoring then need \"Authorization: Bearer <token>\";"),
+      K::Example(
+          "bearer_token_env",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, HttpOptions* h) -> Status {
+            std::string name;
+            RETURN_IF_ERROR(r.String(n, path, &name));
+            const char* value = std::getenv(name.c_str());
+            if (!value) return r.Error(path, "environment variable " + name + " is not set");
+            return SetBearerToken(r, path, value, h);
+          },
+          "FEATMON_TOKEN", "or read it from this environment variable. Never logged or reported."),
+  };
+  return keys;
+}
+
+Status CheckHttp(const Reader& r, const YAML::Node& node) {
+  if (!node.IsMap()) return Status::Ok();  // ReadKeys says so
+  if (node["bearer_token_file"] && node["bearer_token_env"])
+    return r.Error("http.bearer_token_file", "set bearer_token_file or bearer_token_env, not both");
+  return Status::Ok();
+}
+
+// ---- monitoring: one model's options ----------------------------------------
+
+std::string RenderRule(const drift::FeatureRule& rule) {
+  return "{statistic: " + std::string(drift::StatisticName(rule.statistic)) + ", warn: " + config::RenderDouble(rule.warn) +
+         ", alert: " + config::RenderDouble(rule.alert) + "}";
+}
+
+Status ReadRule(const Reader& r, const YAML::Node& node, const std::string& path, drift::FeatureRule* rule) {
+  RETURN_IF_ERROR(r.CheckKeys(node, path, {"statistic", "warn", "alert"}));
+  if (const YAML::Node s = node["statistic"]) {
+    auto stat = drift::ParseStatistic(s.as<std::string>());
+    if (!stat)
+      return r.Error(path + ".statistic", "'" + s.as<std::string>() +
+                                              "' is not one of psi, ks, jensen_shannon, wasserstein, hellinger, chi2, l_infinity");
+    rule->statistic = *stat;
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  if (node["warn"]) RETURN_IF_ERROR(r.Double(node["warn"], path + ".warn", -inf, inf, &rule->warn));
+  if (node["alert"]) RETURN_IF_ERROR(r.Double(node["alert"], path + ".alert", -inf, inf, &rule->alert));
+  const bool p_value = drift::IsPValueTest(rule->statistic);
+  if (p_value ? rule->alert > rule->warn : rule->alert < rule->warn)
+    return r.Error(path, p_value ? "a p-value test needs alert <= warn" : "needs warn <= alert");
+  return Status::Ok();
+}
+
+template <typename F>
+Key<drift::MonitorOptions> RuleKey(std::string name, F field, std::string doc) {
+  return Keys<drift::MonitorOptions>::Custom(
+      std::move(name),
+      [field](const Reader& r, const YAML::Node& n, const std::string& path, drift::MonitorOptions* o) {
+        return ReadRule(r, n, path, &field(*o));
+      },
+      [field](const drift::MonitorOptions& o) { return RenderRule(field(o)); }, std::move(doc));
+}
+
+std::vector<std::string> RetrainSignals(const drift::MonitorOptions& o) {
+  std::vector<std::string> out;
+  if (o.retrain_on_data_drift) out.push_back("data");
+  if (o.retrain_on_prediction_drift) out.push_back("prediction");
+  if (o.retrain_on_label_drift) out.push_back("label");
+  if (o.retrain_on_calibration) out.push_back("calibration");
+  for (const char* d : {"adwin", "ddm", "page_hinkley"})
+    if (o.retrain_detectors.count(d)) out.push_back(d);
+  return out;
+}
+
+const std::vector<Key<drift::MonitorOptions>>& ModelKeys() {
+  using K = Keys<drift::MonitorOptions>;
+  using O = drift::MonitorOptions;
+  const double inf = std::numeric_limits<double>::infinity();
+  static const std::vector<Key<O>> keys = {
+      K::Custom(
+          "reference",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, O* o) -> Status {
+            std::string name;
+            RETURN_IF_ERROR(r.String(n, path, &name));
+            auto kind = drift::ParseReferenceKind(name);
+            if (!kind)
+              return r.Error(path, "'" + name + "' is not one of first_window, previous_window, same_hour_last_week, profile");
+            o->reference = *kind;
+            return Status::Ok();
+          },
+          [](const O& o) { return std::string(drift::ReferenceKindName(o.reference)); },
+          "first_window | previous_window | same_hour_last_week | profile (+ profile: file.json)"),
+      K::Example(
+          "profile",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, O* o) -> Status {
+            std::string file;
+            RETURN_IF_ERROR(r.String(n, path, &file));
+            file = r.Resolve(file);
+            std::ifstream in(file);
+            if (!in) return r.Error(path, "cannot read '" + file + "'");
+            nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+            if (j.is_discarded() || !j.contains("features") || !j["features"].is_object())
+              return r.Error(path, "'" + file + "' is not a profile (JSON with a \"features\" object)");
+            o->profile = std::move(j);
+            return Status::Ok();
+          },
+          "training.json", "with reference: profile, the bins and counts of each feature (JSON)"),
+      K::Duration("window", FIELD(window_ms), 0, kNoLimit, "current (and reference) window"),
+      K::Duration("evaluation_period", FIELD(evaluation_period_ms), 1000, kNoLimit,
+                  "evaluate every this much event time; also the tile width"),
+      K::Duration("attribution_window", FIELD(attribution_window_ms), 0, kNoLimit,
+                  "a click this long after a prediction labels it"),
+      K::Integer("min_samples", FIELD(min_samples), 1, 1'000'000'000, "no verdict below this in either window"),
+      K::Integer("consecutive_evaluations", FIELD(consecutive_evaluations), 1, 1000,
+                 "drifting evaluations in a row before an alert"),
+      K::Integer("numeric_bins", FIELD(numeric_bins), 2, 1000,
+                 "equal-mass bins from reference quantiles (+ under/overflow)"),
+      K::Integer("top_k", FIELD(top_k), 1, 10000, "categorical bins besides \"other\""),
+      K::Integer("max_features", FIELD(max_features), 1, 100000, "per model version"),
+      K::Integer("max_versions", FIELD(max_versions), 1, 1000, "per model; the least recently seen goes"),
+      K::Duration("version_ttl", FIELD(version_ttl_ms), 0, kNoLimit,
+                  "a version unseen this long is dropped (with its metrics)"),
+      RuleKey("numeric", FIELD(numeric_rule), "psi, ks, jensen_shannon, wasserstein, hellinger"),
+      RuleKey("categorical", FIELD(categorical_rule), "jensen_shannon, chi2, l_infinity"),
+      RuleKey("score", FIELD(score_rule), "prediction drift"),
+      RuleKey("label", FIELD(label_rule), "label (CTR) drift"),
+      K::Custom(
+          "features",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, O* o) -> Status {
+            if (!n.IsMap()) return r.Error(path, "expected a mapping of feature name to rule");
+            for (const auto& kv : n) {
+              const std::string name = kv.first.as<std::string>();
+              drift::FeatureRule rule = o->numeric_rule;
+              if (auto it = o->feature_rules.find(name); it != o->feature_rules.end()) rule = it->second;
+              RETURN_IF_ERROR(ReadRule(r, kv.second, path + "." + name, &rule));
+              o->feature_rules[name] = rule;
+            }
+            return Status::Ok();
+          },
+          [](const O& o) {
+            std::string out;
+            for (const auto& [name, rule] : o.feature_rules) out += (out.empty() ? "" : ", ") + name + ": " + RenderRule(rule);
+            return "{" + out + "}";
+          },
+          "per feature, a rule that replaces numeric or categorical"),
+      K::Custom(
+          "skip_features",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, O* o) -> Status {
+            std::vector<std::string> names;
+            RETURN_IF_ERROR(r.StringList(n, path, &names));
+            o->skip_features = {names.begin(), names.end()};
+            return Status::Ok();
+          },
+          [](const O& o) { return config::RenderList({o.skip_features.begin(), o.skip_features.end()}); },
+          "features not monitored"),
+      K::Custom(
+          "calibration",
+          [inf](const Reader& r, const YAML::Node& n, const std::string& path, O* o) -> Status {
+            if (!n.IsSequence() || n.size() != 2) return r.Error(path, "expected [low, high], e.g. [0.8, 1.25]");
+            RETURN_IF_ERROR(r.Double(n[0], path + "[0]", -inf, inf, &o->calibration_low));
+            RETURN_IF_ERROR(r.Double(n[1], path + "[1]", -inf, inf, &o->calibration_high));
+            if (!(o->calibration_low < 1 && 1 < o->calibration_high)) return r.Error(path, "needs low < 1 < high");
+            return Status::Ok();
+          },
+          [](const O& o) {
+            return "[" + config::RenderDouble(o.calibration_low) + ", " + config::RenderDouble(o.calibration_high) + "]";
+          },
+          "sum of scores / clicks outside this asks for retraining"),
+      K::Custom(
+          "retrain_on",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, O* o) -> Status {
+            std::vector<std::string> signals;
+            RETURN_IF_ERROR(r.StringList(n, path, &signals));
+            o->retrain_on_data_drift = o->retrain_on_prediction_drift = o->retrain_on_label_drift =
+                o->retrain_on_calibration = false;
+            o->retrain_detectors.clear();
+            for (size_t i = 0; i < signals.size(); ++i) {
+              const std::string& s = signals[i];
+              if (s == "data") o->retrain_on_data_drift = true;
+              else if (s == "prediction") o->retrain_on_prediction_drift = true;
+              else if (s == "label") o->retrain_on_label_drift = true;
+              else if (s == "calibration") o->retrain_on_calibration = true;
+              else if (s == "adwin" || s == "ddm" || s == "page_hinkley") o->retrain_detectors.insert(s);
+              else
+                return r.Error(path + "[" + std::to_string(i) + "]",
+                               "'" + s + "' is not one of data, prediction, label, calibration, adwin, ddm, page_hinkley");
+            }
+            return Status::Ok();
+          },
+          [](const O& o) { return config::RenderList(RetrainSignals(o)); }, "also: label, ddm, page_hinkley"),
+      K::Duration("cooldown", FIELD(cooldown_ms), 0, kNoLimit, "quiet time per model after a retrain request"),
+      K::Mapping(
+          "detectors",
+          {K::Mapping("adwin",
+                      {K::Custom(
+                           "delta",
+                           [inf](const Reader& r, const YAML::Node& n, const std::string& path, O* o) -> Status {
+                             RETURN_IF_ERROR(r.Double(n, path, -inf, inf, &o->adwin.delta));
+                             if (!(o->adwin.delta > 0 && o->adwin.delta < 1)) return r.Error(path, "must be in (0, 1)");
+                             return Status::Ok();
+                           },
+                           [](const O& o) { return config::RenderDouble(o.adwin.delta); }, ""),
+                       K::Integer("clock", FIELD(adwin.clock), 1, 1'000'000, "")},
+                      "", true),
+           K::Mapping("ddm",
+                      {K::Double("warning_level", FIELD(ddm.warning_level), -inf, inf, ""),
+                       K::Double("drift_level", FIELD(ddm.drift_level), -inf, inf, ""),
+                       K::Integer("warm_start", FIELD(ddm.warm_start), 1, 1'000'000'000, "")},
+                      "", true),
+           K::Mapping("page_hinkley",
+                      {K::Double("delta", FIELD(page_hinkley.delta), -inf, inf, ""),
+                       K::Double("threshold", FIELD(page_hinkley.threshold), -inf, inf, ""),
+                       K::Double("alpha", FIELD(page_hinkley.alpha), -inf, inf, ""),
+                       K::Integer("min_instances", FIELD(page_hinkley.min_instances), 1, 1'000'000'000, "")},
+                      "", true)},
+          ""),
+  };
+  return keys;
+}
+
+// Rules between keys of one model's options.
+Status CheckModel(const Reader& r, const std::string& path, const drift::MonitorOptions& o) {
+  if (o.reference == drift::ReferenceKind::kProfile && o.profile.is_null())
+    return r.Error(path + ".reference", "profile needs a profile file");
+  if (o.window_ms < o.evaluation_period_ms || o.window_ms % o.evaluation_period_ms != 0)
+    return r.Error(path + ".window", "must be a multiple of evaluation_period");
+  return Status::Ok();
+}
+
+Status ReadModel(const Reader& r, const YAML::Node& n, const std::string& path, drift::MonitorOptions* o) {
+  RETURN_IF_ERROR(config::ReadKeys(r, n, path, ModelKeys(), o));
+  return CheckModel(r, path, *o);
+}
+
+// ---- monitoring -------------------------------------------------------------
+
+const std::vector<Key<MonitoringOptions>>& MonitoringKeys() {
+  using K = Keys<MonitoringOptions>;
+  using M = MonitoringOptions;
+  static const std::vector<Key<M>> keys = {
+      K::Bool("enabled", FIELD(enabled), "consume predictions and monitor models"),
+      K::Integer("max_models", FIELD(pipeline.max_models), 1, 100000, "further models are counted and skipped"),
+      K::Integer("max_pending_labels", FIELD(pipeline.max_pending_labels), 1, 1'000'000'000,
+                 "predictions waiting for their click or its absence"),
+      K::Duration("allowed_lateness", FIELD(pipeline.allowed_lateness_ms), 0, kNoLimit,
+                  "watermark = slowest active partition's event time minus this"),
+      K::Duration("partition_idle_timeout", FIELD(pipeline.partition_idle_timeout_ms), 0, kNoLimit,
+                  "a caught-up partition silent this long stops holding the watermark back"),
+      K::Duration("commit_interval", FIELD(pipeline.commit_interval_ms), 1, kNoLimit,
+                  "model state, pending labels and offsets written together this often"),
+      K::Integer("nice", FIELD(nice), 0, 19, "the monitoring thread yields the CPU to feature ingestion (0-19)"),
+      K::Custom(
+          "webhooks",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, M* m) -> Status {
+            RETURN_IF_ERROR(r.StringList(n, path, &m->webhooks.urls));
+            for (size_t i = 0; i < m->webhooks.urls.size(); ++i) {
+              const std::string& url = m->webhooks.urls[i];
+              if (url.rfind("http://", 0) != 0) return r.Error(path + "[" + std::to_string(i) + "]", "'" + url + "' is not an http:// URL");
+            }
+            return Status::Ok();
+          },
+          [](const M& m) { return config::RenderList(m.webhooks.urls); },
+          "http://host:port/path, POSTed each retrain request as JSON"),
+      K::Integer("webhook_attempts", FIELD(webhooks.attempts), 1, 100, "backoff 0.5s, 1s, 2s, 4s, 8s between attempts"),
+      K::Duration("webhook_timeout", FIELD(webhooks.timeout_ms), 0, kNoLimit, "per attempt"),
+      K::Nested(
+          "defaults",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, M* m) {
+            return ReadModel(r, n, path, &m->pipeline.defaults);
+          },
+          [](const M& m, const std::string& indent, std::string* out) {
+            config::RenderKeys(ModelKeys(), m.pipeline.defaults, indent, out);
+          },
+          "every model, unless monitoring.models says otherwise"),
+      K::Custom(
+          "models",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, M* m) -> Status {
+            if (!n.IsMap()) return r.Error(path, "expected a mapping of model name to options");
+            for (const auto& kv : n) {
+              const std::string name = kv.first.as<std::string>();
+              drift::MonitorOptions mo = m->pipeline.defaults;
+              RETURN_IF_ERROR(ReadModel(r, kv.second, path + "." + name, &mo));
+              m->pipeline.models[name] = std::move(mo);
+            }
+            return Status::Ok();
+          },
+          [](const M& m) { return m.pipeline.models.empty() ? "{}" : "{...}"; },
+          "per model, any key of defaults, plus features: {name: rule} and skip_features: [...]"),
+  };
+  return keys;
+}
+
+// ---- features ---------------------------------------------------------------
 
 Status ReadFeature(const Reader& r, const YAML::Node& node, EntityKind entity, const std::string& path,
                    FeatureSpec* spec) {
   RETURN_IF_ERROR(r.CheckKeys(node, path, {"name", "sources", "aggregation", "field", "window", "tile", "n",
                                            "half_life", "numerator", "denominator"}));
   spec->entity = entity;
-  RETURN_IF_ERROR(r.String(node["name"], path + ".name", &spec->name));
+  if (node["name"]) RETURN_IF_ERROR(r.String(node["name"], path + ".name", &spec->name));
   if (spec->name.empty()) return r.Error(path + ".name", "required");
   std::string agg;
-  RETURN_IF_ERROR(r.String(node["aggregation"], path + ".aggregation", &agg));
+  if (node["aggregation"]) RETURN_IF_ERROR(r.String(node["aggregation"], path + ".aggregation", &agg));
   static const std::map<std::string, Aggregation> kAggs = {
       {"count", Aggregation::kCount},
       {"sum", Aggregation::kSum},
@@ -144,274 +500,131 @@ Status ReadFeature(const Reader& r, const YAML::Node& node, EntityKind entity, c
     }
   }
   std::string field;
-  RETURN_IF_ERROR(r.String(node["field"], path + ".field", &field));
+  if (node["field"]) RETURN_IF_ERROR(r.String(node["field"], path + ".field", &field));
   static const std::map<std::string, EventField> kFields = {
       {"", EventField::kNone},          {"user_id", EventField::kUserId},       {"item_id", EventField::kItemId},
       {"category", EventField::kCategory}, {"request_id", EventField::kRequestId}, {"value", EventField::kValue}};
   if (!kFields.count(field)) return r.Error(path + ".field", "'" + field + "' is not one of user_id, item_id, category, request_id, value");
   spec->field = kFields.at(field);
-  RETURN_IF_ERROR(r.Duration(node["window"], path + ".window", &spec->window_ms));
-  RETURN_IF_ERROR(r.Duration(node["tile"], path + ".tile", &spec->tile_ms));
-  RETURN_IF_ERROR(r.Duration(node["half_life"], path + ".half_life", &spec->half_life_ms));
-  RETURN_IF_ERROR(r.Integer(node["n"], path + ".n", &spec->n, 1, 1000));
-  RETURN_IF_ERROR(r.String(node["numerator"], path + ".numerator", &spec->numerator));
-  RETURN_IF_ERROR(r.String(node["denominator"], path + ".denominator", &spec->denominator));
+  if (node["window"]) RETURN_IF_ERROR(r.Duration(node["window"], path + ".window", 0, kNoLimit, &spec->window_ms));
+  if (node["tile"]) RETURN_IF_ERROR(r.Duration(node["tile"], path + ".tile", 0, kNoLimit, &spec->tile_ms));
+  if (node["half_life"]) RETURN_IF_ERROR(r.Duration(node["half_life"], path + ".half_life", 0, kNoLimit, &spec->half_life_ms));
+  if (node["n"]) {
+    int64_t n = 0;
+    RETURN_IF_ERROR(r.Integer(node["n"], path + ".n", 1, 1000, &n));
+    spec->n = static_cast<int>(n);
+  }
+  if (node["numerator"]) RETURN_IF_ERROR(r.String(node["numerator"], path + ".numerator", &spec->numerator));
+  if (node["denominator"]) RETURN_IF_ERROR(r.String(node["denominator"], path + ".denominator", &spec->denominator));
   if (spec->aggregation == Aggregation::kRatio && (spec->numerator.empty() || spec->denominator.empty()))
     return r.Error(path, "ratio needs numerator and denominator");
   return Status::Ok();
 }
 
-Status ReadRule(const Reader& r, const YAML::Node& node, const std::string& path, drift::FeatureRule* rule) {
-  if (!node) return Status::Ok();
-  RETURN_IF_ERROR(r.CheckKeys(node, path, {"statistic", "warn", "alert"}));
-  if (const YAML::Node s = node["statistic"]) {
-    auto stat = drift::ParseStatistic(s.as<std::string>());
-    if (!stat)
-      return r.Error(path + ".statistic", "'" + s.as<std::string>() +
-                                              "' is not one of psi, ks, jensen_shannon, wasserstein, hellinger, chi2, l_infinity");
-    rule->statistic = *stat;
-  }
-  RETURN_IF_ERROR(r.Double(node["warn"], path + ".warn", &rule->warn));
-  RETURN_IF_ERROR(r.Double(node["alert"], path + ".alert", &rule->alert));
-  const bool p_value = drift::IsPValueTest(rule->statistic);
-  if (p_value ? rule->alert > rule->warn : rule->alert < rule->warn)
-    return r.Error(path, p_value ? "a p-value test needs alert <= warn" : "needs warn <= alert");
-  return Status::Ok();
-}
-
-// One model's monitoring options (monitoring.defaults or monitoring.models.<name>),
-// applied on top of what `o` already holds.
-Status ReadMonitorOptions(const Reader& r, const YAML::Node& node, const std::string& path,
-                          const std::string& config_dir, drift::MonitorOptions* o) {
-  RETURN_IF_ERROR(r.CheckKeys(node, path, {"reference", "profile", "window", "evaluation_period", "attribution_window",
-                                           "cooldown", "version_ttl", "min_samples", "consecutive_evaluations",
-                                           "numeric_bins", "top_k", "max_features", "max_versions", "numeric",
-                                           "categorical", "score", "label", "features", "skip_features", "calibration",
-                                           "retrain_on", "detectors"}));
-  if (const YAML::Node ref = node["reference"]) {
-    auto kind = drift::ParseReferenceKind(ref.as<std::string>());
-    if (!kind)
-      return r.Error(path + ".reference", "'" + ref.as<std::string>() +
-                                              "' is not one of first_window, previous_window, same_hour_last_week, profile");
-    o->reference = *kind;
-  }
-  if (const YAML::Node profile = node["profile"]) {
-    std::string file = profile.as<std::string>();
-    if (!file.empty() && file[0] != '/' && !config_dir.empty()) file = config_dir + "/" + file;
-    std::ifstream in(file);
-    if (!in) return r.Error(path + ".profile", "cannot read '" + file + "'");
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.contains("features") || !j["features"].is_object())
-      return r.Error(path + ".profile", "'" + file + "' is not a profile (JSON with a \"features\" object)");
-    o->profile = std::move(j);
-  }
-  if (o->reference == drift::ReferenceKind::kProfile && o->profile.is_null())
-    return r.Error(path + ".reference", "profile needs a profile file");
-  RETURN_IF_ERROR(r.Duration(node["window"], path + ".window", &o->window_ms));
-  RETURN_IF_ERROR(r.Duration(node["evaluation_period"], path + ".evaluation_period", &o->evaluation_period_ms));
-  RETURN_IF_ERROR(r.Duration(node["attribution_window"], path + ".attribution_window", &o->attribution_window_ms));
-  RETURN_IF_ERROR(r.Duration(node["cooldown"], path + ".cooldown", &o->cooldown_ms));
-  RETURN_IF_ERROR(r.Duration(node["version_ttl"], path + ".version_ttl", &o->version_ttl_ms));
-  if (o->evaluation_period_ms < 1000) return r.Error(path + ".evaluation_period", "must be at least 1s");
-  if (o->window_ms < o->evaluation_period_ms || o->window_ms % o->evaluation_period_ms != 0)
-    return r.Error(path + ".window", "must be a multiple of evaluation_period");
-  RETURN_IF_ERROR(r.Integer(node["min_samples"], path + ".min_samples", &o->min_samples, 1, 1'000'000'000));
-  RETURN_IF_ERROR(r.Integer(node["consecutive_evaluations"], path + ".consecutive_evaluations", &o->consecutive_evaluations, 1, 1000));
-  RETURN_IF_ERROR(r.Integer(node["numeric_bins"], path + ".numeric_bins", &o->numeric_bins, 2, 1000));
-  RETURN_IF_ERROR(r.Integer(node["top_k"], path + ".top_k", &o->top_k, 1, 10000));
-  RETURN_IF_ERROR(r.Integer(node["max_features"], path + ".max_features", &o->max_features, 1, 100000));
-  RETURN_IF_ERROR(r.Integer(node["max_versions"], path + ".max_versions", &o->max_versions, 1, 1000));
-  RETURN_IF_ERROR(ReadRule(r, node["numeric"], path + ".numeric", &o->numeric_rule));
-  RETURN_IF_ERROR(ReadRule(r, node["categorical"], path + ".categorical", &o->categorical_rule));
-  RETURN_IF_ERROR(ReadRule(r, node["score"], path + ".score", &o->score_rule));
-  RETURN_IF_ERROR(ReadRule(r, node["label"], path + ".label", &o->label_rule));
-  if (const YAML::Node f = node["features"]) {
-    if (!f.IsMap()) return r.Error(path + ".features", "expected a mapping of feature name to rule");
-    for (const auto& kv : f) {
-      const std::string name = kv.first.as<std::string>();
-      drift::FeatureRule rule = o->numeric_rule;
-      if (auto it = o->feature_rules.find(name); it != o->feature_rules.end()) rule = it->second;
-      RETURN_IF_ERROR(ReadRule(r, kv.second, path + ".features." + name, &rule));
-      o->feature_rules[name] = rule;
-    }
-  }
-  if (const YAML::Node skip = node["skip_features"]) {
-    std::vector<std::string> names;
-    RETURN_IF_ERROR(r.StringList(skip, path + ".skip_features", &names));
-    o->skip_features = {names.begin(), names.end()};
-  }
-  if (const YAML::Node c = node["calibration"]) {
-    if (!c.IsSequence() || c.size() != 2) return r.Error(path + ".calibration", "expected [low, high], e.g. [0.8, 1.25]");
-    RETURN_IF_ERROR(r.Double(c[0], path + ".calibration[0]", &o->calibration_low));
-    RETURN_IF_ERROR(r.Double(c[1], path + ".calibration[1]", &o->calibration_high));
-    if (!(o->calibration_low < 1 && 1 < o->calibration_high)) return r.Error(path + ".calibration", "needs low < 1 < high");
-  }
-  if (const YAML::Node on = node["retrain_on"]) {
-    std::vector<std::string> signals;
-    RETURN_IF_ERROR(r.StringList(on, path + ".retrain_on", &signals));
-    o->retrain_on_data_drift = o->retrain_on_prediction_drift = o->retrain_on_label_drift = o->retrain_on_calibration = false;
-    o->retrain_detectors.clear();
-    for (size_t i = 0; i < signals.size(); ++i) {
-      const std::string& s = signals[i];
-      if (s == "data") o->retrain_on_data_drift = true;
-      else if (s == "prediction") o->retrain_on_prediction_drift = true;
-      else if (s == "label") o->retrain_on_label_drift = true;
-      else if (s == "calibration") o->retrain_on_calibration = true;
-      else if (s == "adwin" || s == "ddm" || s == "page_hinkley") o->retrain_detectors.insert(s);
-      else return r.Error(path + ".retrain_on[" + std::to_string(i) + "]",
-                          "'" + s + "' is not one of data, prediction, label, calibration, adwin, ddm, page_hinkley");
-    }
-  }
-  if (const YAML::Node d = node["detectors"]) {
-    RETURN_IF_ERROR(r.CheckKeys(d, path + ".detectors", {"adwin", "ddm", "page_hinkley"}));
-    if (const YAML::Node a = d["adwin"]) {
-      RETURN_IF_ERROR(r.CheckKeys(a, path + ".detectors.adwin", {"delta", "clock"}));
-      RETURN_IF_ERROR(r.Double(a["delta"], path + ".detectors.adwin.delta", &o->adwin.delta));
-      RETURN_IF_ERROR(r.Integer(a["clock"], path + ".detectors.adwin.clock", &o->adwin.clock, 1, 1'000'000));
-      if (!(o->adwin.delta > 0 && o->adwin.delta < 1)) return r.Error(path + ".detectors.adwin.delta", "must be in (0, 1)");
-    }
-    if (const YAML::Node m = d["ddm"]) {
-      RETURN_IF_ERROR(r.CheckKeys(m, path + ".detectors.ddm", {"warning_level", "drift_level", "warm_start"}));
-      RETURN_IF_ERROR(r.Double(m["warning_level"], path + ".detectors.ddm.warning_level", &o->ddm.warning_level));
-      RETURN_IF_ERROR(r.Double(m["drift_level"], path + ".detectors.ddm.drift_level", &o->ddm.drift_level));
-      RETURN_IF_ERROR(r.Integer(m["warm_start"], path + ".detectors.ddm.warm_start", &o->ddm.warm_start, 1, 1'000'000'000));
-    }
-    if (const YAML::Node ph = d["page_hinkley"]) {
-      RETURN_IF_ERROR(r.CheckKeys(ph, path + ".detectors.page_hinkley", {"delta", "threshold", "alpha", "min_instances"}));
-      RETURN_IF_ERROR(r.Double(ph["delta"], path + ".detectors.page_hinkley.delta", &o->page_hinkley.delta));
-      RETURN_IF_ERROR(r.Double(ph["threshold"], path + ".detectors.page_hinkley.threshold", &o->page_hinkley.threshold));
-      RETURN_IF_ERROR(r.Double(ph["alpha"], path + ".detectors.page_hinkley.alpha", &o->page_hinkley.alpha));
-      RETURN_IF_ERROR(r.Integer(ph["min_instances"], path + ".detectors.page_hinkley.min_instances", &o->page_hinkley.min_instances, 1, 1'000'000'000));
+Status ReadFeatures(const Reader& r, const YAML::Node& f, std::vector<FeatureSpec>* out) {
+  RETURN_IF_ERROR(r.CheckKeys(f, "features", {"user", "item"}));
+  out->clear();
+  for (auto [key, kind] : {std::pair{"user", EntityKind::kUser}, {"item", EntityKind::kItem}}) {
+    const YAML::Node list = f[key];
+    if (!list) continue;
+    if (!list.IsSequence()) return r.Error(std::string("features.") + key, "expected a list of features");
+    for (size_t i = 0; i < list.size(); ++i) {
+      FeatureSpec spec;
+      RETURN_IF_ERROR(ReadFeature(r, list[i], kind, std::string("features.") + key + "[" + std::to_string(i) + "]", &spec));
+      out->push_back(std::move(spec));
     }
   }
   return Status::Ok();
 }
 
-Status ReadMonitoring(const Reader& r, const YAML::Node& m, const std::string& config_dir, MonitoringOptions* o) {
-  RETURN_IF_ERROR(r.CheckKeys(m, "monitoring", {"enabled", "max_models", "max_pending_labels", "allowed_lateness", "partition_idle_timeout", "commit_interval", "nice",
-                                                "webhooks", "webhook_attempts", "webhook_timeout", "defaults", "models"}));
-  RETURN_IF_ERROR(r.Bool(m["enabled"], "monitoring.enabled", &o->enabled));
-  RETURN_IF_ERROR(r.Integer(m["max_models"], "monitoring.max_models", &o->max_models, 1, 100000));
-  RETURN_IF_ERROR(r.Integer(m["max_pending_labels"], "monitoring.max_pending_labels", &o->max_pending_labels, 1, 1'000'000'000));
-  RETURN_IF_ERROR(r.Duration(m["allowed_lateness"], "monitoring.allowed_lateness", &o->allowed_lateness_ms));
-  RETURN_IF_ERROR(r.Duration(m["partition_idle_timeout"], "monitoring.partition_idle_timeout", &o->partition_idle_timeout_ms));
-  RETURN_IF_ERROR(r.Duration(m["commit_interval"], "monitoring.commit_interval", &o->commit_interval_ms));
-  RETURN_IF_ERROR(r.Integer(m["nice"], "monitoring.nice", &o->nice, 0, 19));
-  if (o->commit_interval_ms < 1) return r.Error("monitoring.commit_interval", "must be at least 1ms");
-  RETURN_IF_ERROR(r.StringList(m["webhooks"], "monitoring.webhooks", &o->webhooks));
-  for (size_t i = 0; i < o->webhooks.size(); ++i)
-    if (o->webhooks[i].rfind("http://", 0) != 0)
-      return r.Error("monitoring.webhooks[" + std::to_string(i) + "]", "'" + o->webhooks[i] + "' is not an http:// URL");
-  RETURN_IF_ERROR(r.Integer(m["webhook_attempts"], "monitoring.webhook_attempts", &o->webhook_attempts, 1, 100));
-  RETURN_IF_ERROR(r.Duration(m["webhook_timeout"], "monitoring.webhook_timeout", &o->webhook_timeout_ms));
-  if (const YAML::Node d = m["defaults"]) RETURN_IF_ERROR(ReadMonitorOptions(r, d, "monitoring.defaults", config_dir, &o->defaults));
-  if (const YAML::Node models = m["models"]) {
-    if (!models.IsMap()) return r.Error("monitoring.models", "expected a mapping of model name to options");
-    for (const auto& kv : models) {
-      const std::string name = kv.first.as<std::string>();
-      drift::MonitorOptions mo = o->defaults;
-      RETURN_IF_ERROR(ReadMonitorOptions(r, kv.second, "monitoring.models." + name, config_dir, &mo));
-      o->models[name] = std::move(mo);
-    }
-  }
-  return Status::Ok();
-}
+// ---- the whole file ---------------------------------------------------------
 
-Status ReadConfig(const Reader& r, const YAML::Node& root, const std::string& config_dir, Config* cfg) {
+Status ReadConfig(const Reader& r, const YAML::Node& root, Config* cfg) {
   if (!root || root.IsNull()) return Status::Ok();
   RETURN_IF_ERROR(r.CheckKeys(root, "", {"kafka", "ingest", "store", "http", "monitoring", "features"}));
-  if (const YAML::Node k = root["kafka"]) {
-    RETURN_IF_ERROR(r.CheckKeys(k, "kafka", {"brokers", "group_id", "topics", "dead_letter_topic", "retrain_topic", "embedded_partitions", "properties"}));
-    RETURN_IF_ERROR(r.String(k["retrain_topic"], "kafka.retrain_topic", &cfg->kafka.retrain_topic));
-    RETURN_IF_ERROR(r.String(k["brokers"], "kafka.brokers", &cfg->kafka.brokers));
-    RETURN_IF_ERROR(r.String(k["group_id"], "kafka.group_id", &cfg->kafka.group_id));
-    RETURN_IF_ERROR(r.String(k["dead_letter_topic"], "kafka.dead_letter_topic", &cfg->kafka.dead_letter_topic));
-    RETURN_IF_ERROR(r.Integer(k["embedded_partitions"], "kafka.embedded_partitions", &cfg->kafka.embedded_partitions, 1, 1024));
-    if (const YAML::Node t = k["topics"]) {
-      RETURN_IF_ERROR(r.CheckKeys(t, "kafka.topics", {"views", "clicks", "predictions"}));
-      RETURN_IF_ERROR(r.String(t["predictions"], "kafka.topics.predictions", &cfg->kafka.predictions_topic));
-      RETURN_IF_ERROR(r.String(t["views"], "kafka.topics.views", &cfg->kafka.views_topic));
-      RETURN_IF_ERROR(r.String(t["clicks"], "kafka.topics.clicks", &cfg->kafka.clicks_topic));
-    }
-    if (const YAML::Node p = k["properties"]) {
-      if (!p.IsMap()) return r.Error("kafka.properties", "expected a mapping of librdkafka properties");
-      for (const auto& kv : p) cfg->kafka.properties[kv.first.as<std::string>()] = kv.second.as<std::string>();
-    }
-  }
-  if (const YAML::Node i = root["ingest"]) {
-    RETURN_IF_ERROR(r.CheckKeys(i, "ingest", {"commit_interval", "max_future_skew", "max_id_bytes", "cache_max_entities", "entity_ttl_grace", "poll_batch", "workers"}));
-    RETURN_IF_ERROR(r.Duration(i["commit_interval"], "ingest.commit_interval", &cfg->ingest.commit_interval_ms));
-    RETURN_IF_ERROR(r.Duration(i["max_future_skew"], "ingest.max_future_skew", &cfg->ingest.max_future_skew_ms));
-    RETURN_IF_ERROR(r.Integer(i["max_id_bytes"], "ingest.max_id_bytes", &cfg->ingest.max_id_bytes, 1, 65536));
-    RETURN_IF_ERROR(r.Integer(i["cache_max_entities"], "ingest.cache_max_entities", &cfg->ingest.cache_max_entities, 1000, 1'000'000'000));
-    RETURN_IF_ERROR(r.Duration(i["entity_ttl_grace"], "ingest.entity_ttl_grace", &cfg->ingest.entity_ttl_grace_ms));
-    RETURN_IF_ERROR(r.Integer(i["poll_batch"], "ingest.poll_batch", &cfg->ingest.poll_batch, 1, 1'000'000));
-    RETURN_IF_ERROR(r.Integer(i["workers"], "ingest.workers", &cfg->ingest.workers, 1, 64));
-    if (cfg->ingest.commit_interval_ms < 1) return r.Error("ingest.commit_interval", "must be at least 1ms");
-  }
-  if (const YAML::Node s = root["store"]) {
-    RETURN_IF_ERROR(r.CheckKeys(s, "store", {"data_dir", "block_cache", "memtable_memory", "min_free_space",
-                                                "background_write_rate"}));
-    RETURN_IF_ERROR(r.String(s["data_dir"], "store.data_dir", &cfg->store.data_dir));
-    RETURN_IF_ERROR(r.Bytes(s["block_cache"], "store.block_cache", &cfg->store.block_cache_bytes));
-    RETURN_IF_ERROR(r.Bytes(s["memtable_memory"], "store.memtable_memory", &cfg->store.memtable_memory_bytes));
-    RETURN_IF_ERROR(r.Bytes(s["min_free_space"], "store.min_free_space", &cfg->store.min_free_bytes));
-    RETURN_IF_ERROR(r.Bytes(s["background_write_rate"], "store.background_write_rate", &cfg->store.background_write_rate));
-  }
+  if (const YAML::Node k = root["kafka"]) RETURN_IF_ERROR(config::ReadKeys(r, k, "kafka", KafkaKeys(), &cfg->kafka));
+  if (const YAML::Node i = root["ingest"]) RETURN_IF_ERROR(config::ReadKeys(r, i, "ingest", IngestKeys(), &cfg->ingest));
+  if (const YAML::Node s = root["store"]) RETURN_IF_ERROR(config::ReadKeys(r, s, "store", StoreKeys(), &cfg->store));
   if (const YAML::Node h = root["http"]) {
-    RETURN_IF_ERROR(r.CheckKeys(h, "http", {"listen", "threads", "idle_timeout", "max_connections",
-                                            "bearer_token_file", "bearer_token_env"}));
-    RETURN_IF_ERROR(r.String(h["listen"], "http.listen", &cfg->http.listen));
-    RETURN_IF_ERROR(r.Integer(h["threads"], "http.threads", &cfg->http.threads, 1, 64));
-    RETURN_IF_ERROR(r.Duration(h["idle_timeout"], "http.idle_timeout", &cfg->http.idle_timeout_ms));
-    if (cfg->http.idle_timeout_ms < 100) return r.Error("http.idle_timeout", "must be at least 100ms");
-    RETURN_IF_ERROR(r.Integer(h["max_connections"], "http.max_connections", &cfg->http.max_connections, 1, 1'000'000));
-    std::string token_file, token_env;
-    RETURN_IF_ERROR(r.String(h["bearer_token_file"], "http.bearer_token_file", &token_file));
-    RETURN_IF_ERROR(r.String(h["bearer_token_env"], "http.bearer_token_env", &token_env));
-    if (!token_file.empty() && !token_env.empty())
-      return r.Error("http.bearer_token_file", "set bearer_token_file or bearer_token_env, not both");
-    if (!token_file.empty()) {
-      const std::string path = token_file[0] == '/' || config_dir.empty() ? token_file : config_dir + "/" + token_file;
-      std::ifstream in(path);
-      if (!in || !std::getline(in, cfg->http.bearer_token))
-        return r.Error("http.bearer_token_file", "cannot read " + path);
-    } else if (!token_env.empty()) {
-      const char* value = std::getenv(token_env.c_str());
-      if (!value) return r.Error("http.bearer_token_env", "environment variable " + token_env + " is not set");
-      cfg->http.bearer_token = value;
-    }
-    while (!cfg->http.bearer_token.empty() && std::isspace(static_cast<unsigned char>(cfg->http.bearer_token.back())))
-      cfg->http.bearer_token.pop_back();
-    if ((!token_file.empty() || !token_env.empty()) && cfg->http.bearer_token.size() < 16)
-      return r.Error(token_file.empty() ? "http.bearer_token_env" : "http.bearer_token_file",
-                     "the token must be at least 16 characters");
-    std::string host;
-    uint16_t port;
-    Status st = ParseHostPort(cfg->http.listen, &host, &port);
-    if (!st.ok()) return r.Error("http.listen", st.message());
+    RETURN_IF_ERROR(CheckHttp(r, h));
+    RETURN_IF_ERROR(config::ReadKeys(r, h, "http", HttpKeys(), &cfg->http));
   }
-  if (const YAML::Node m = root["monitoring"]) RETURN_IF_ERROR(ReadMonitoring(r, m, config_dir, &cfg->monitoring));
-  if (const YAML::Node f = root["features"]) {
-    RETURN_IF_ERROR(r.CheckKeys(f, "features", {"user", "item"}));
-    cfg->features.clear();
-    for (auto [key, kind] : {std::pair{"user", EntityKind::kUser}, {"item", EntityKind::kItem}}) {
-      const YAML::Node list = f[key];
-      if (!list) continue;
-      if (!list.IsSequence()) return r.Error(std::string("features.") + key, "expected a list of features");
-      for (size_t i = 0; i < list.size(); ++i) {
-        FeatureSpec spec;
-        RETURN_IF_ERROR(ReadFeature(r, list[i], kind, std::string("features.") + key + "[" + std::to_string(i) + "]", &spec));
-        cfg->features.push_back(std::move(spec));
-      }
-    }
-  }
+  if (const YAML::Node m = root["monitoring"])
+    RETURN_IF_ERROR(config::ReadKeys(r, m, "monitoring", MonitoringKeys(), &cfg->monitoring));
+  if (const YAML::Node f = root["features"]) RETURN_IF_ERROR(ReadFeatures(r, f, &cfg->features));
   auto compiled = FeatureSet::Compile(cfg->features);
   if (!compiled.ok()) return r.Error("features", compiled.status().message());
   return Status::Ok();
 }
 
+Result<Config> Parse(const std::string& yaml, const std::string& source_name, Config cfg) {
+  cfg.source = source_name;
+  const size_t slash = source_name.rfind('/');
+  const std::string dir = source_name.front() == '<' ? "" : slash == std::string::npos ? "." : source_name.substr(0, slash);
+  Reader reader(source_name, dir);
+  try {
+    YAML::Node root = YAML::Load(yaml);
+    Status st = ReadConfig(reader, root, &cfg);
+    if (!st.ok()) return st;
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(source_name + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  return cfg;
+}
+
 }  // namespace
+
+const char* DefaultFeaturesYaml() { return kDefaultFeatures; }
+
+Result<Config> LoadDefaultConfig() { return Parse(kDefaultFeatures, "<embedded default>", Config()); }
+
+Result<Config> LoadConfigString(const std::string& yaml, const std::string& source_name) {
+  // The default features apply unless the file defines its own.
+  auto defaults = LoadDefaultConfig();
+  if (!defaults.ok()) return defaults.status();
+  return Parse(yaml, source_name, std::move(*defaults));
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument(path + ": cannot be read");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return LoadConfigString(buf.str(), path);
+}
+
+std::string DefaultConfigYaml() {
+  const Config cfg;
+  std::string out = kHeader;
+  out += "\nkafka:\n";
+  config::RenderKeys(KafkaKeys(), cfg.kafka, "  ", &out);
+  out += "\ningest:\n";
+  config::RenderKeys(IngestKeys(), cfg.ingest, "  ", &out);
+  out += "\nstore:\n";
+  config::RenderKeys(StoreKeys(), cfg.store, "  ", &out);
+  out += "\nhttp:\n";
+  config::RenderKeys(HttpKeys(), cfg.http, "  ", &out);
+  out +=
+      "\n# Model monitoring. With nothing here every model and model_version seen on\n"
+      "# the predictions topic is monitored with all its features; these are the\n"
+      "# defaults spelled out. A second consumer group, \"<group_id>.monitor\", reads\n"
+      "# predictions and clicks. Everything runs on event time (the watermark).\n"
+      "monitoring:\n";
+  config::RenderKeys(MonitoringKeys(), cfg.monitoring, "  ", &out);
+  out += "\n";
+  out += kDefaultFeatures;
+  return out;
+}
+
+Status SetHttpListen(const std::string& text, HttpServerOptions* server) {
+  std::string host;
+  uint16_t port = 0;
+  Status st = ParseHostPort(text, &host, &port);
+  if (!st.ok()) return st;
+  server->host = host;
+  server->port = port;
+  return Status::Ok();
+}
 
 Status ParseHostPort(const std::string& text, std::string* host, uint16_t* port) {
   const size_t colon = text.rfind(':');
@@ -425,36 +638,6 @@ Status ParseHostPort(const std::string& text, std::string* host, uint16_t* port)
     return Status::InvalidArgument("'" + p + "' is not a port number");
   *port = static_cast<uint16_t>(value);
   return Status::Ok();
-}
-
-Result<Config> LoadConfigString(const std::string& yaml, const std::string& source_name) {
-  Config cfg;
-  cfg.source = source_name;
-  Reader reader(source_name);
-  // The default features apply unless the file defines its own.
-  if (source_name != "<embedded default>") {
-    auto defaults = LoadDefaultConfig();
-    if (!defaults.ok()) return defaults.status();
-    cfg.features = defaults->features;
-  }
-  try {
-    YAML::Node root = YAML::Load(yaml);
-    const size_t slash = source_name.rfind('/');
-    const std::string dir = source_name.front() == '<' ? "" : slash == std::string::npos ? "." : source_name.substr(0, slash);
-    Status st = ReadConfig(reader, root, dir, &cfg);
-    if (!st.ok()) return st;
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(source_name + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
-  return cfg;
-}
-
-Result<Config> LoadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument(path + ": cannot be read");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return LoadConfigString(buf.str(), path);
 }
 
 }  // namespace featmon

@@ -43,8 +43,8 @@ struct HttpServerOptions {
   int threads = 2;                   // I/O threads. Default: 2
   size_t max_body_bytes = 1 << 20;   // larger bodies get 413. Default: 1 MiB
   size_t max_header_bytes = 8192;    // larger headers get 431. Default: 8 KiB
-  int idle_timeout_ms = 30'000;      // a connection silent this long is closed. Default: 30s
-  size_t max_connections = 16'384;   // further connections are closed at once. Default: 16,384 (as http.max_connections)
+  int64_t idle_timeout_ms = 30'000;  // a connection must deliver each whole request this soon. Default: 30s
+  size_t max_connections = 16'384;   // further connections are closed at once. Default: 16,384
 };
 
 class HttpServer {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "daemon/ingest/ingest_options.h"
 #include "daemon/ingest/ingest_status.h"
 #include "daemon/pipeline/commit_stall.h"
 #include "daemon/codec/event_decoder.h"
@@ -36,15 +37,6 @@
 #include "features/feature_engine.h"
 
 namespace featmon {
-
-struct IngestPipelineOptions {
-  std::string views_topic = "views";      // topic of ViewEvent. Default: views
-  std::string clicks_topic = "clicks";    // topic of ClickEvent. Default: clicks
-  int64_t commit_interval_ms = 200;       // state + offsets write period. Default: 200ms
-  size_t cache_max_entities = 1'000'000;  // states this pipeline keeps after a commit. Default: 1,000,000
-  size_t poll_batch = 10'000;             // messages per poll. Default: 10,000
-  DecoderOptions decoder;                 // validation limits
-};
 
 class IngestPipeline final : public RebalanceListener {
  public:

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "daemon/monitor/monitor_options.h"
 #include "daemon/monitor/monitoring_reports.h"
 #include "daemon/monitor/retrain_sink.h"
 #include "daemon/pipeline/commit_stall.h"
@@ -49,20 +50,6 @@
 #include "drift/model_monitor.h"
 
 namespace featmon {
-
-struct MonitorPipelineOptions {
-  std::string predictions_topic = "predictions";  // PredictionEvent. Default: predictions
-  std::string clicks_topic = "clicks";            // ClickEvent, for labels. Default: clicks
-  int64_t commit_interval_ms = 5'000;             // state + offsets write period. Default: 5s
-  size_t poll_batch = 10'000;                     // messages per poll. Default: 10,000
-  int64_t allowed_lateness_ms = 30'000;           // subtracted from the watermark. Default: 30s
-  int64_t partition_idle_timeout_ms = 30'000;     // a caught-up partition silent this long stops holding the watermark. Default: 30s
-  size_t max_pending_labels = 2'000'000;          // beyond, predictions get no label. Default: 2,000,000
-  size_t max_models = 20;                         // beyond, predictions are skipped. Default: 20
-  drift::MonitorOptions defaults;                 // every model
-  std::map<std::string, drift::MonitorOptions> models;  // per model
-  DecoderOptions decoder;
-};
 
 // The checkpoint name of a monitored partition, distinct from the ingest
 // pipeline's checkpoint of the same clicks partition.

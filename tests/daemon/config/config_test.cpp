@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 namespace featmon {
 namespace {
@@ -23,8 +24,9 @@ TEST(ConfigTest, EmbeddedDefaultDefinesTheDocumentedFeatures) {
                                             "ctr_24h", "ctr_7d", "distinct_users_viewed_24h", "last_event_ts_ms"}));
   EXPECT_EQ(cfg->kafka.views_topic, "views");
   EXPECT_EQ(cfg->kafka.dead_letter_topic, "featmon.dlq");
-  EXPECT_EQ(cfg->http.listen, "127.0.0.1:8080");
-  EXPECT_EQ(cfg->ingest.max_future_skew_ms, 300'000);
+  EXPECT_EQ(cfg->http.server.host, "127.0.0.1");
+  EXPECT_EQ(cfg->http.server.port, 8080);
+  EXPECT_EQ(cfg->ingest.pipeline.decoder.max_future_skew_ms, 300'000);
 }
 
 TEST(ConfigTest, FileOverridesKeysAndKeepsDefaultFeatures) {
@@ -33,7 +35,7 @@ TEST(ConfigTest, FileOverridesKeysAndKeepsDefaultFeatures) {
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
   EXPECT_EQ(cfg->kafka.brokers, "k1:9092,k2:9092");
   EXPECT_EQ(cfg->kafka.properties.at("security.protocol"), "SASL_SSL");
-  EXPECT_EQ(cfg->ingest.commit_interval_ms, 1000);
+  EXPECT_EQ(cfg->ingest.pipeline.commit_interval_ms, 1000);
   EXPECT_EQ(cfg->features.size(), 21u);
 }
 
@@ -76,16 +78,8 @@ TEST(ConfigTest, MonitoringDefaultsMatchTheLibraryAndModelsOverrideThem) {
   auto def = LoadDefaultConfig();
   ASSERT_TRUE(def.ok()) << def.status().ToString();
   const drift::MonitorOptions lib;
-  const drift::MonitorOptions& o = def->monitoring.defaults;
-  // The shipped YAML spells out the library's defaults; they must agree.
+  const drift::MonitorOptions& o = def->monitoring.pipeline.defaults;
   EXPECT_TRUE(def->monitoring.enabled);
-  const MonitoringOptions daemon_defaults;
-  EXPECT_EQ(def->monitoring.nice, daemon_defaults.nice);
-  EXPECT_EQ(def->monitoring.commit_interval_ms, daemon_defaults.commit_interval_ms);
-  EXPECT_EQ(def->monitoring.allowed_lateness_ms, daemon_defaults.allowed_lateness_ms);
-  EXPECT_EQ(def->monitoring.partition_idle_timeout_ms, daemon_defaults.partition_idle_timeout_ms);
-  EXPECT_EQ(def->monitoring.max_pending_labels, daemon_defaults.max_pending_labels);
-  EXPECT_EQ(def->monitoring.max_models, daemon_defaults.max_models);
   EXPECT_EQ(o.window_ms, lib.window_ms);
   EXPECT_EQ(o.evaluation_period_ms, lib.evaluation_period_ms);
   EXPECT_EQ(o.attribution_window_ms, lib.attribution_window_ms);
@@ -111,14 +105,14 @@ monitoring:
       retrain_on: [data, ddm]
 )", "m.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
-  const auto& m = cfg->monitoring.models.at("ctr_ranker");
+  const auto& m = cfg->monitoring.pipeline.models.at("ctr_ranker");
   EXPECT_EQ(m.window_ms, 30 * 60'000);  // inherited from defaults
   EXPECT_EQ(m.reference, drift::ReferenceKind::kPreviousWindow);
   EXPECT_EQ(m.feature_rules.at("age").statistic, drift::Statistic::kKs);
   EXPECT_TRUE(m.skip_features.count("debug_flag"));
   EXPECT_FALSE(m.retrain_on_calibration);
   EXPECT_TRUE(m.retrain_detectors.count("ddm"));
-  EXPECT_EQ(cfg->monitoring.webhooks.size(), 1u);
+  EXPECT_EQ(cfg->monitoring.webhooks.urls.size(), 1u);
 }
 
 TEST(ConfigTest, MonitoringErrorsNameTheKey) {
@@ -140,8 +134,8 @@ TEST(ConfigTest, BearerTokenFromAFileOrTheEnvironment) {
   auto cfg = LoadConfigString("http: {bearer_token_file: " + path + ", idle_timeout: 5s, max_connections: 100}\n", "t.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
   EXPECT_EQ(cfg->http.bearer_token, "0123456789abcdef0123");  // the newline trimmed
-  EXPECT_EQ(cfg->http.idle_timeout_ms, 5000);
-  EXPECT_EQ(cfg->http.max_connections, 100);
+  EXPECT_EQ(cfg->http.server.idle_timeout_ms, 5000);
+  EXPECT_EQ(cfg->http.server.max_connections, 100u);
   setenv("FEATMON_TEST_TOKEN", "fedcba9876543210fedc", 1);
   cfg = LoadConfigString("http: {bearer_token_env: FEATMON_TEST_TOKEN}\n", "t.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
@@ -172,6 +166,37 @@ TEST(ConfigTest, StoreSizesAndTheFreeSpaceFloor) {
   auto bad = LoadConfigString("store: {min_free_space: lots}\n", "s.yaml");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("store.min_free_space"), std::string::npos) << bad.status().ToString();
+}
+
+// config/featmon.yaml is what the tables print; a changed key, default or
+// doc must be regenerated: build/daemon/featmond --print-default-config > config/featmon.yaml
+TEST(ConfigTest, TheShippedFileIsWhatTheTablesPrint) {
+  std::ifstream in(FEATMON_SOURCE_DIR "/config/featmon.yaml");
+  ASSERT_TRUE(in);
+  std::stringstream shipped;
+  shipped << in.rdbuf();
+  EXPECT_EQ(shipped.str(), DefaultConfigYaml())
+      << "regenerate it: featmond --print-default-config > config/featmon.yaml";
+}
+
+// Reading the printed defaults back gives the defaults: every key parses,
+// and no default prints as something that reads differently.
+TEST(ConfigTest, ThePrintedDefaultsReadBackAsTheDefaults) {
+  auto printed = LoadConfigString(DefaultConfigYaml(), "featmon.yaml");
+  ASSERT_TRUE(printed.ok()) << printed.status().ToString();
+  auto defaults = LoadDefaultConfig();
+  ASSERT_TRUE(defaults.ok());
+  // Printing both again must give the same text: a round trip through every table.
+  Config a = *printed, b = *defaults;
+  EXPECT_EQ(a.features.size(), b.features.size());
+  EXPECT_EQ(a.kafka.dead_letter_topic, b.kafka.dead_letter_topic);
+  EXPECT_EQ(a.ingest.pipeline.commit_interval_ms, b.ingest.pipeline.commit_interval_ms);
+  EXPECT_EQ(a.store.block_cache_bytes, b.store.block_cache_bytes);
+  EXPECT_EQ(a.store.path, b.store.path);
+  EXPECT_EQ(a.http.server.port, b.http.server.port);
+  EXPECT_EQ(a.monitoring.pipeline.defaults.page_hinkley.alpha, b.monitoring.pipeline.defaults.page_hinkley.alpha);
+  EXPECT_EQ(a.monitoring.pipeline.defaults.retrain_detectors, b.monitoring.pipeline.defaults.retrain_detectors);
+  EXPECT_EQ(a.monitoring.webhooks.attempts, b.monitoring.webhooks.attempts);
 }
 
 TEST(ConfigTest, HostPort) {

@@ -1,0 +1,23 @@
+// What an IngestPipeline can be told. The config file's `ingest:` section
+// holds one of these (see daemon/config); the composition root sets the
+// topics from `kafka:` and each worker's share of the cache.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "daemon/codec/decoder_options.h"
+
+namespace featmon {
+
+struct IngestPipelineOptions {
+  std::string views_topic = "views";      // topic of ViewEvent. Default: views
+  std::string clicks_topic = "clicks";    // topic of ClickEvent. Default: clicks
+  int64_t commit_interval_ms = 200;       // state + offsets write period. Default: 200ms
+  size_t cache_max_entities = 1'000'000;  // states this pipeline keeps after a commit. Default: 1,000,000
+  size_t poll_batch = 10'000;             // messages per poll. Default: 10,000
+  DecoderOptions decoder;                 // validation limits
+};
+
+}  // namespace featmon
