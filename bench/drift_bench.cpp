@@ -9,7 +9,7 @@
 #include <random>
 
 #include "drift/detectors.h"
-#include "drift/model_monitor.h"
+#include "drift/monitor.h"
 
 namespace featmon::drift {
 namespace {

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "drift/model_monitor.h"
+#include "drift/monitor_events.h"
 
 namespace featmon::drift {
 

@@ -1,4 +1,4 @@
-// The monitoring state machine of every model: what each model_version sees
+// The monitoring state machine of one model: what each model_version sees
 // (its features), says (its score) and, once labels mature, how right it
 // was. Driven only by the event time it is given (the watermark), so a
 // replay evaluates the same windows with the same results as living through
@@ -25,183 +25,148 @@
 // row; a loss detector alerts at once (it has its own statistical guard). An
 // alert asks for retraining unless the model is in its cooldown.
 //
+// Evaluation produces structs (TrackResult, PerformanceResult,
+// EvaluationWindows); JSON is built only for reports
+// (model_monitor_report.cpp) and for the stored state
+// (model_monitor_codec.cpp).
+//
 // Thread-safety: none; one owner drives it.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <map>
-#include <memory>
-#include <optional>
-#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "drift/detectors.h"
+#include "drift/monitor_events.h"
+#include "drift/monitor_options.h"
+#include "drift/performance.h"
+#include "drift/track.h"
 
 namespace featmon::drift {
 
-enum class ReferenceKind { kFirstWindow, kPreviousWindow, kSameHourLastWeek, kProfile };
-const char* ReferenceKindName(ReferenceKind k);
-std::optional<ReferenceKind> ParseReferenceKind(const std::string& name);
-
-// Statistic that decides a feature's verdict.
-enum class Statistic { kPsi, kKs, kJensenShannon, kWasserstein, kHellinger, kChiSquared, kLInfinity };
-const char* StatisticName(Statistic s);
-std::optional<Statistic> ParseStatistic(const std::string& name);
-// p-value tests: drift when the Benjamini-Hochberg adjusted p-value <= threshold.
-bool IsPValueTest(Statistic s);
-
-struct FeatureRule {
-  Statistic statistic = Statistic::kPsi;
-  double warn = 0.1;   // warn at or above (p-value tests: at or below)
-  double alert = 0.2;  // drift at or above (p-value tests: at or below)
+struct WindowSpan {
+  int64_t start_ms = 0, end_ms = 0;
 };
 
-struct MonitorOptions {
-  int64_t window_ms = 3'600'000;               // current and reference window. Default: 1h
-  int64_t evaluation_period_ms = 300'000;      // tile width and evaluation cadence. Default: 5m
-  ReferenceKind reference = ReferenceKind::kFirstWindow;  // Default: first_window
-  nlohmann::json profile;                      // kind profile: {"features": {name: {"edges"|"categories", "counts"}}}
-  int numeric_bins = 10;                       // equal-mass bins from reference quantiles. Default: 10
-  int top_k = 20;                              // categorical bins besides "other". Default: 20
-  size_t reference_sample = 4096;              // values per numeric feature sampled to freeze bins. Default: 4096
-  size_t max_reference_categories = 10'000;    // distinct values remembered to call a value "never seen". Default: 10,000
-  int64_t min_samples = 1000;                  // no verdict below this many in either window. Default: 1000
-  int consecutive_evaluations = 3;             // drifting evaluations in a row before an alert. Default: 3
-  FeatureRule numeric_rule{Statistic::kPsi, 0.1, 0.2};               // Default: PSI warn 0.1, alert 0.2
-  FeatureRule categorical_rule{Statistic::kJensenShannon, 0.05, 0.1}; // Default: JS warn 0.05, alert 0.1
-  FeatureRule score_rule{Statistic::kPsi, 0.1, 0.2};                 // prediction drift. Default: PSI 0.1 / 0.2
-  FeatureRule label_rule{Statistic::kJensenShannon, 0.05, 0.1};      // label (CTR) drift. Default: JS 0.05 / 0.1
-  std::map<std::string, FeatureRule> feature_rules;  // per-feature override. Default: none
-  std::set<std::string> skip_features;         // not monitored. Default: none
-  size_t max_features = 500;                   // features tracked per version; the rest are counted as dropped. Default: 500
-  int64_t attribution_window_ms = 1'800'000;   // a click within this after a prediction labels it. Default: 30m
-  double calibration_low = 0.8;                // retrain when calibration falls below. Default: 0.8
-  double calibration_high = 1.25;              // ... or rises above. Default: 1.25
-  // Signals that ask for retraining. Default: data, prediction, calibration, adwin
-  bool retrain_on_data_drift = true;
-  bool retrain_on_prediction_drift = true;
-  bool retrain_on_label_drift = false;
-  bool retrain_on_calibration = true;
-  std::set<std::string> retrain_detectors = {"adwin"};  // of adwin, ddm, page_hinkley
-  int64_t cooldown_ms = 6 * 3'600'000;         // quiet time after a retrain request. Default: 6h
-  int64_t version_ttl_ms = 24 * 3'600'000;     // a version unseen this long is dropped. Default: 24h
-  size_t max_versions = 4;                     // versions kept per model; the least recently seen goes. Default: 4
-  AdwinOptions adwin;
-  DdmOptions ddm;
-  PageHinkleyOptions page_hinkley;
+// The windows of a version's last evaluation.
+struct EvaluationWindows {
+  bool evaluated = false;
+  WindowSpan reference, current, labels_current;
+  int64_t evaluated_at_ms = 0;
+  bool retrain_suppressed_by_cooldown = false;
 };
 
-struct Prediction {
-  std::string model, model_version;
-  double score = 0;
-  int64_t ts_ms = 0;
-  uint64_t sample_hash = 0;  // hash of the prediction's identity; picks the reference sample
-  std::vector<std::pair<std::string, double>> features;
-  std::vector<std::pair<std::string, std::string>> cat_features;
+// The loss detectors as they stood at an evaluation.
+struct DetectorSnapshot {
+  int64_t adwin_width = 0;
+  double adwin_mean_loss = 0;
+  uint64_t adwin_drifts = 0;
+  double ddm_error_rate = 0;
+  uint64_t ddm_drifts = 0;
+  double page_hinkley_statistic = 0;
+  uint64_t page_hinkley_drifts = 0;
 };
 
-struct MaturedLabel {
-  std::string model, model_version;
-  double score = 0;
-  bool clicked = false;
-  int64_t prediction_ts_ms = 0;
+// Performance at a version's last evaluation, on its matured-label window.
+struct PerformanceResult {
+  bool evaluated = false;
+  WindowSpan window;
+  double matured_labels = 0;
+  double ctr = NAN, logloss = NAN, normalized_entropy = NAN, calibration_ratio = NAN, auc = NAN;
+  // The current window, before its labels mature: predictions, the sum of
+  // their scores and the clicks attributed so far.
+  double current_predictions = 0, expected_clicks = 0, observed_clicks = 0;
+  DetectorSnapshot detectors;
+  std::map<std::string, double> detector_alerts;  // fired since the evaluation before: detector -> value
 };
 
-struct RetrainReason {
-  std::string signal;     // data | prediction | label | performance
-  std::string feature;    // feature name, "score", "ctr", "calibration" or the detector
-  std::string statistic;  // psi, ks, ..., calibration_ratio, adwin
-  double value = 0;
-  double threshold = 0;
-};
-
-struct RetrainRequest {
-  std::string model, model_version;
-  std::vector<RetrainReason> reasons;
+struct VersionState {
+  std::string name;
+  int64_t first_seen_ms = 0, last_seen_ms = 0;
   int64_t reference_start_ms = 0, reference_end_ms = 0;
-  int64_t current_start_ms = 0, current_end_ms = 0;
-  int64_t event_time_ms = 0;  // the evaluation boundary that fired
-};
-nlohmann::json ToJson(const RetrainRequest& r);
-
-// The statistics one evaluation computes for a signal; NaN where not
-// applicable (numeric: psi..hellinger; categorical: chi2..unseen_share) or
-// not computed (adjusted_p_value without a p-value rule).
-enum StatisticField : int {
-  kPsiField, kKsStatisticField, kKsPValueField, kJensenShannonField, kWassersteinField, kHellingerField,
-  kChi2StatisticField, kChi2PValueField, kLInfinityField, kUnseenShareField, kAdjustedPValueField, kStatisticFieldCount
-};
-const char* StatisticFieldName(int field);  // "psi", "ks_statistic", ...
-using StatisticValues = std::array<double, kStatisticFieldCount>;
-
-// One signal's statistics and alert state at one evaluation, for metrics.
-struct DriftGauge {
-  std::string model, model_version, signal, feature;
-  StatisticValues values;
-  bool alerting = false;  // drifting for consecutive_evaluations in a row
-};
-struct PerformanceGauge {
-  std::string model, model_version;
-  double logloss = NAN, normalized_entropy = NAN, calibration = NAN, auc = NAN;
+  int64_t next_evaluation_ms = 0;
+  bool frozen = false;
+  std::vector<Track> tracks;
+  std::unordered_map<std::string, size_t> track_index;  // TrackKey -> index
+  uint64_t dropped_features = 0;
+  uint64_t predictions = 0, labels = 0;
+  std::vector<Prediction> early;  // past the reference window, waiting for its bins
+  std::map<int64_t, Perf> perf;   // by prediction tile
+  Adwin adwin;
+  Ddm ddm;
+  PageHinkley page_hinkley;
+  std::map<std::string, double> detector_alerts;  // fired since the last evaluation: detector -> value
+  int calibration_streak = 0;
+  Verdict calibration_verdict = Verdict::kNoVerdict;
+  PerformanceResult last_performance;
+  EvaluationWindows last_windows;
 };
 
-// What changed at the evaluations a watermark advance ran.
-struct EvaluationOutput {
-  std::vector<RetrainRequest> retrain_requests;
-  std::vector<DriftGauge> drift;
-  std::vector<PerformanceGauge> performance;
-  std::vector<std::pair<std::string, std::string>> removed_versions;  // (model, version)
-  std::set<std::string> changed_models;  // whose state must be persisted
-};
+// The index key of a track in VersionState::track_index.
+std::string TrackKey(Signal signal, const std::string& feature);
 
-class ModelMonitor;
-
-// Every model seen. Not thread-safe.
-class Monitor {
+class ModelMonitor {
  public:
-  Monitor(MonitorOptions defaults, std::map<std::string, MonitorOptions> per_model, size_t max_models);
-  ~Monitor();
-  Monitor(const Monitor&) = delete;  // models point at the options held here
-  Monitor& operator=(const Monitor&) = delete;
+  ModelMonitor(std::string model, const MonitorOptions* options) : model_(std::move(model)), options_(options) {}
 
-  // Returns false when the prediction was not tracked (too many models).
-  bool Observe(const Prediction& p);
-  // A click attributed to a prediction of this model version, at click time.
-  void OnClickAttributed(const std::string& model, const std::string& version, int64_t click_ts_ms);
+  void Observe(const Prediction& p);
+  // Counted in the click's own tile, so "observed so far" at an evaluation is
+  // the clicks before its boundary, whatever order the topics were read in.
+  void OnClickAttributed(const std::string& version, int64_t click_ts_ms);
   void OnLabel(const MaturedLabel& label);
-  // Runs every evaluation whose boundary the watermark passed. Labels that
-  // mature before a boundary belong before its evaluation: a caller whose
-  // watermark jumps over several boundaries steps through them with
-  // NextEvaluationMs, feeding labels in between.
-  EvaluationOutput AdvanceWatermark(int64_t watermark_ms);
-  // The earliest evaluation boundary of any version; INT64_MAX when none.
+  void AdvanceWatermark(int64_t watermark_ms, EvaluationOutput* out);
   int64_t NextEvaluationMs() const;
+  // Versions dropped by max_versions since the last call.
+  std::vector<std::string> TakeEvicted() { return std::exchange(evicted_, {}); }
 
-  const MonitorOptions& OptionsFor(const std::string& model) const;
-  std::vector<std::string> Models() const;
-  // The report of one model, or of all (GET /v1/monitoring/models[/{model}]).
-  std::optional<nlohmann::json> Report(const std::string& model) const;
-  nlohmann::json ReportAll() const;
-
-  // Persistence: one value per model.
-  std::string SerializeModel(const std::string& model) const;
-  Status RestoreModel(const std::string& model, std::string_view bytes);
-  std::set<std::string> TakeChangedModels();
-  uint64_t dropped_models() const { return dropped_models_; }
+  nlohmann::json Report() const;          // model_monitor_report.cpp
+  nlohmann::json Save() const;            // model_monitor_codec.cpp
+  Status Load(const nlohmann::json& j);   // model_monitor_codec.cpp
 
  private:
-  ModelMonitor* Find(const std::string& model, bool create);
-  MonitorOptions defaults_;
-  std::map<std::string, MonitorOptions> per_model_;
-  size_t max_models_;
-  std::map<std::string, std::unique_ptr<ModelMonitor>> models_;
-  std::set<std::string> changed_;
-  uint64_t dropped_models_ = 0;
+  VersionState& GetVersion(const std::string& name, int64_t ts_ms);
+  Track* GetTrack(VersionState& v, Signal signal, const std::string& feature, TrackKind kind);
+  // Rules come from the options, not the stored state, so a changed config
+  // applies to state saved before it.
+  FeatureRule RuleFor(const Track& t) const;
+  Track& LabelTrack(VersionState& v);
+  void Apply(VersionState& v, const Prediction& p, int64_t tile);
+  // The reference window closed: freeze every track, then bin the
+  // predictions that arrived past it.
+  void Freeze(VersionState& v);
+  WindowSpan ReferenceWindow(const VersionState& v, int64_t current_end) const;
+  Perf SumPerf(const VersionState& v, int64_t start, int64_t end) const;
+
+  void Evaluate(VersionState& v, int64_t boundary, EvaluationOutput* out);
+  EvaluationWindows WindowsFor(const VersionState& v, int64_t boundary) const;
+  void EvaluateTracks(VersionState& v, const EvaluationWindows& w, EvaluationOutput* out,
+                      std::vector<RetrainReason>* reasons);
+  const Hist& ReferenceOf(Track& t, const VersionState& v, const EvaluationWindows& w);
+  void EvaluatePerformance(VersionState& v, const EvaluationWindows& w, EvaluationOutput* out,
+                           std::vector<RetrainReason>* reasons);
+  void RequestRetrain(VersionState& v, const EvaluationWindows& w, std::vector<RetrainReason> reasons,
+                      EvaluationOutput* out);
+  // Drops tiles no window can read any more.
+  void Prune(VersionState& v, int64_t boundary);
+
+  DetectorSnapshot Detectors(const VersionState& v) const;
+  nlohmann::json VersionReport(const VersionState& v) const;
+
+  std::string model_;
+  const MonitorOptions* options_;
+  Hist cur_scratch_, ref_scratch_;  // reused by every track of an evaluation
+  std::vector<double> ref_means_, cur_means_;
+  std::string key_buffer_;
+  std::map<std::string, VersionState> versions_;
+  std::vector<std::string> evicted_;
+  int64_t cooldown_until_ms_ = 0;
+  nlohmann::json last_request_;  // ToJson of the last retrain request, null before the first
 };
 
 }  // namespace featmon::drift

@@ -20,7 +20,7 @@
 #include <variant>
 
 #include "daemon/codec/decoder_options.h"
-#include "drift/model_monitor.h"
+#include "drift/monitor_events.h"
 #include "features/event.h"
 
 namespace featmon {

@@ -13,7 +13,7 @@ v1::RetrainRequest ToProto(const drift::RetrainRequest& r) {
   p.set_model_version(r.model_version);
   for (const auto& reason : r.reasons) {
     auto* x = p.add_reasons();
-    x->set_signal(reason.signal);
+    x->set_signal(drift::SignalName(reason.signal));
     x->set_feature(reason.feature);
     x->set_statistic(reason.statistic);
     x->set_value(reason.value);

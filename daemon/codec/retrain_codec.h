@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "drift/model_monitor.h"
+#include "drift/monitor_events.h"
 
 namespace featmon {
 

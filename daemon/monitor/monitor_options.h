@@ -9,7 +9,7 @@
 #include <string>
 
 #include "daemon/codec/decoder_options.h"
-#include "drift/model_monitor.h"
+#include "drift/monitor_options.h"
 
 namespace featmon {
 

@@ -20,10 +20,13 @@ constexpr char kPartitionPrefix[] = "p/";  // + topic '/' partition: monitored h
 
 // The reason label of featmon_retrain_requests_total.
 std::string ReasonLabel(const drift::RetrainReason& r) {
-  if (r.signal == "data") return "data_drift";
-  if (r.signal == "prediction") return "prediction_drift";
-  if (r.signal == "label") return "label_drift";
-  return r.feature;  // calibration, adwin, ddm, page_hinkley
+  switch (r.signal) {
+    case drift::Signal::kData: return "data_drift";
+    case drift::Signal::kPrediction: return "prediction_drift";
+    case drift::Signal::kLabel: return "label_drift";
+    case drift::Signal::kPerformance: return r.feature;  // calibration, adwin, ddm, page_hinkley
+  }
+  return r.feature;
 }
 // Every value ReasonLabel can return. Their counters start at 0 when a model
 // is first seen, so that increase() in an alert sees the first request.
@@ -44,6 +47,7 @@ MonitorPipeline::MonitorPipeline(MonitorPipelineOptions options, StateStore* sto
       decoder_(options_.decoder),
       monitor_(options_.defaults, options_.models, options_.max_models),
       joiner_(options_.defaults.attribution_window_ms, options_.max_pending_labels),
+      watermark_({options_.allowed_lateness_ms, options_.partition_idle_timeout_ms}),
       stall_(metrics, clock, Component::kMonitor, "monitoring") {
   for (RejectReason r : kAllRejectReasons)
     reject_counters_[r] = &metrics_->EventsRejected(options_.predictions_topic, std::string(RejectReasonName(r)));
@@ -80,6 +84,7 @@ Status MonitorPipeline::Load() {
       ByteReader r(value);
       int64_t w = 0;
       if (!r.ReadFixed(&w)) return Status::Corruption("monitoring watermark");
+      watermark_.Restore(w);
       watermark_ms_ = w;
       return Status::Ok();
     }
@@ -100,20 +105,20 @@ Status MonitorPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::
   for (size_t i = 0; i < tps.size(); ++i) {
     auto p = std::make_unique<Partition>();
     p->tp = tps[i];
-    p->last_activity_ns = clock_->MonotonicNs();
+    p->clock.last_activity_ns = clock_->MonotonicNs();
     if (tps[i].topic == options_.predictions_topic) p->predictions = true;
     else if (tps[i].topic != options_.clicks_topic) return Status::InvalidArgument("monitor assigned unknown topic " + tps[i].topic);
     auto cp = store_->LoadCheckpoint(MonitorCheckpointName(tps[i]));
     if (!cp.ok()) return cp.status();
     if (cp->has_value()) {
-      p->next_offset = (*cp)->next_offset;
-      p->stream_time_ms = (*cp)->stream_time_ms;
-      (*start_offsets)[i] = p->next_offset;
+      p->clock.next_offset = (*cp)->next_offset;
+      p->clock.stream_time_ms = (*cp)->stream_time_ms;
+      (*start_offsets)[i] = p->clock.next_offset;
     }
     // Lag of the clicks topic is the ingest pipeline's series; only predictions here.
     if (p->predictions) p->lag = &metrics_->ConsumerLag(tps[i].topic, tps[i].partition);
     Log(Component::kMonitor).info("assigned {}/{}, resuming at {}", tps[i].topic, tps[i].partition,
-                 p->next_offset >= 0 ? std::to_string(p->next_offset) : std::string("the start"));
+                 p->clock.next_offset >= 0 ? std::to_string(p->clock.next_offset) : std::string("the start"));
     if (known_partitions_.insert(tps[i]).second) new_partitions_.push_back(tps[i]);
     partitions_.push_back(std::move(p));
   }
@@ -150,15 +155,15 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
   uint64_t consumed = 0;
   for (const InputMessage& msg : batch_) {
     Partition* p = Find(msg);
-    if (!p || (p->next_offset >= 0 && msg.offset < p->next_offset)) continue;  // not ours, or already in the state
+    if (!p || (p->clock.next_offset >= 0 && msg.offset < p->clock.next_offset)) continue;  // not ours, or already in the state
     if (p->predictions) {
       ++consumed;
       ProcessPrediction(msg, p, now_ms);
     } else {
       ProcessClick(msg, p, now_ms);
     }
-    p->next_offset = msg.offset + 1;
-    p->last_activity_ns = now_ns;
+    p->clock.next_offset = msg.offset + 1;
+    p->clock.last_activity_ns = now_ns;
   }
   if (consumed) consumed_->Increment(static_cast<double>(consumed));
   AdvanceWatermark();
@@ -177,7 +182,7 @@ void MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part
   }
   PredictionRecord& rec = std::get<PredictionRecord>(decoded);
   drift::Prediction& p = rec.prediction;
-  part->stream_time_ms = std::max(part->stream_time_ms, p.ts_ms);
+  part->clock.stream_time_ms = std::max(part->clock.stream_time_ms, p.ts_ms);
   if (p.ts_ms < watermark_ms_.load()) metrics_->MonitorLatePredictions().Increment();
   // Identity hash for the reference sample: same prediction, same hash, on every replay.
   p.sample_hash = std::hash<std::string>()(rec.request_id + '\x1f' + rec.user_id + '\x1f' + rec.item_id + '\x1f' +
@@ -200,7 +205,7 @@ void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part, int
   auto decoded = decoder_.Decode(EventType::kClick, msg.payload, now_ms);
   const Event* e = std::get_if<Event>(&decoded);
   if (!e) return;
-  part->stream_time_ms = std::max(part->stream_time_ms, e->ts_ms);
+  part->clock.stream_time_ms = std::max(part->clock.stream_time_ms, e->ts_ms);
   std::vector<std::string> keys;
   if (!e->request_id.empty()) keys.push_back(drift::JoinKeyByRequest(e->request_id, e->item_id));
   keys.push_back(drift::JoinKeyByUser(e->user_id, e->item_id));
@@ -215,44 +220,25 @@ void MonitorPipeline::AdvanceWatermark() {
     for (const auto& p : partitions_) tps.push_back(p->tp);
     for (const auto& mark : source_->HighWatermarks(tps))
       for (auto& p : partitions_)
-        if (p->tp == mark.tp) p->high_watermark = mark.high_watermark;
+        if (p->tp == mark.tp) p->clock.high_watermark = mark.high_watermark;
   }
-  const int64_t now_ns = clock_->MonotonicNs();
-  int64_t slowest = std::numeric_limits<int64_t>::max(), fastest = 0;
-  bool any_active = false;
+  std::vector<drift::PartitionClock> clocks;
   for (const auto& p : partitions_) {
-    // Unknown end: hold. Nothing consumed yet: behind unless the partition is empty.
-    const bool behind = p->high_watermark < 0 ||
-                        (p->next_offset < 0 ? p->high_watermark > 0 : p->next_offset < p->high_watermark);
-    // A caught-up partition that has been silent for the idle timeout does
-    // not hold the others back (Flink's source idleness); one that is merely
-    // caught up does, since its next message may be older than the others'.
-    const bool idle = !behind && now_ns - p->last_activity_ns > options_.partition_idle_timeout_ms * 1'000'000;
-    if (!idle) {
-      any_active = true;
-      slowest = std::min(slowest, p->stream_time_ms);
-    }
-    fastest = std::max(fastest, p->stream_time_ms);
-    if (p->lag && p->high_watermark >= 0 && p->next_offset >= 0)
-      p->lag->Set(static_cast<double>(std::max<int64_t>(0, p->high_watermark - p->next_offset)));
+    clocks.push_back(p->clock);
+    if (p->lag && p->clock.high_watermark >= 0 && p->clock.next_offset >= 0)
+      p->lag->Set(static_cast<double>(std::max<int64_t>(0, p->clock.high_watermark - p->clock.next_offset)));
   }
-  // The watermark spans every partition this instance has monitored: while
-  // one is not assigned here (a rebalance in progress, a restarted featmond
-  // whose dead predecessor still holds a share), its events are unknown and
-  // could all fall behind a watermark taken over the others.
-  if (partitions_.size() < known_partitions_.size()) {
-    if (!watermark_held_) {
+  const drift::WatermarkStep step = watermark_.Advance(clocks, known_partitions_.size(), clock_->MonotonicNs());
+  if (step == drift::WatermarkStep::kHeldForUnassigned) {
+    if (!watermark_held_)
       Log(Component::kMonitor).info("watermark held: {} of {} monitored partitions are not assigned here",
                                     known_partitions_.size() - partitions_.size(), known_partitions_.size());
-      watermark_held_ = true;
-    }
+    watermark_held_ = true;
     return;
   }
   watermark_held_ = false;
-  const int64_t event_time = any_active ? slowest : fastest;  // all idle: the stream is quiet, finish its windows
-  if (event_time <= 0) return;
-  const int64_t candidate = event_time - options_.allowed_lateness_ms;
-  if (candidate <= watermark_ms_.load()) return;
+  if (step != drift::WatermarkStep::kAdvanced) return;
+  const int64_t candidate = watermark_.value();
   watermark_ms_ = candidate;
   watermark_changed_ = true;
   metrics_->MonitorWatermark().Set(static_cast<double>(candidate) / 1000.0);
@@ -291,8 +277,8 @@ void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
       for (const char* reason : kRetrainReasonLabels) metrics_->RetrainRequests(g.model, reason);
     for (int i = 0; i < drift::kStatisticFieldCount; ++i)
       if (!std::isnan(g.values[i]))
-        metrics_->SetDriftScore(g.model, g.model_version, g.signal, g.feature, drift::StatisticFieldName(i), g.values[i]);
-    metrics_->SetDriftDetected(g.model, g.model_version, g.signal, g.feature, g.alerting);
+        metrics_->SetDriftScore(g.model, g.model_version, drift::SignalName(g.signal), g.feature, drift::StatisticFieldName(i), g.values[i]);
+    metrics_->SetDriftDetected(g.model, g.model_version, drift::SignalName(g.signal), g.feature, g.alerting);
   }
   for (const auto& g : out.performance)
     metrics_->SetModelPerformance(g.model, g.model_version, g.logloss, g.normalized_entropy, g.calibration, g.auc);
@@ -302,7 +288,7 @@ void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
     std::string summary;
     for (const auto& reason : r.reasons) {
       reasons.insert(ReasonLabel(reason));
-      summary += (summary.empty() ? "" : ", ") + reason.signal + "/" + reason.feature + " " + reason.statistic + "=" +
+      summary += (summary.empty() ? "" : ", ") + std::string(drift::SignalName(reason.signal)) + "/" + reason.feature + " " + reason.statistic + "=" +
                  std::to_string(reason.value);
     }
     for (const auto& reason : reasons) metrics_->RetrainRequests(r.model, reason).Increment();
@@ -379,7 +365,8 @@ Status MonitorPipeline::Commit() {
     batch.monitor.push_back({kWatermarkKey, w});
   }
   for (const auto& p : partitions_)
-    if (p->next_offset >= 0) batch.checkpoints.push_back({MonitorCheckpointName(p->tp), {p->next_offset, p->stream_time_ms}});
+    if (p->clock.next_offset >= 0)
+      batch.checkpoints.push_back({MonitorCheckpointName(p->tp), {p->clock.next_offset, p->clock.stream_time_ms}});
   if (batch.monitor.empty() && batch.checkpoints.empty()) return Status::Ok();
   auto start = clock_->MonotonicNs();
   Status st = store_->Commit(batch);
@@ -403,7 +390,7 @@ Status MonitorPipeline::Commit() {
   if (source_) {
     std::vector<std::pair<TopicPartition, int64_t>> offsets;
     for (const auto& p : partitions_)
-      if (p->next_offset >= 0) offsets.emplace_back(p->tp, p->next_offset);
+      if (p->clock.next_offset >= 0) offsets.emplace_back(p->tp, p->clock.next_offset);
     source_->CommitForMonitoring(offsets);
   }
   return Status::Ok();

@@ -3,18 +3,8 @@
 // event time, retrain requests out; state committed with the offsets that
 // produced it, as the ingest pipeline does for features.
 //
-// Watermark: the smallest event time among the partitions that are active
-// (still behind their high watermark, whose end is not known yet, or that
-// delivered a message, or were assigned, within `partition_idle_timeout`), or
-// the largest among all when every partition is idle, minus
-// `allowed_lateness`, never moving back. Reading a backlog therefore
-// advances it as slowly as the slowest partition, so a replay evaluates the
-// same windows; live, a partition that has gone quiet does not hold it back.
-// A partition that has delivered nothing yet holds the watermark for the idle
-// timeout like any other: its first messages may be only moments away (a
-// clicks batch still lingering in the producer), and a watermark taken over
-// the predictions alone would mature their labels before their clicks are
-// read.
+// Watermark: drift::Watermark's rule (drift/watermark.h) over the assigned
+// partitions, so a replay evaluates the same windows as living through them.
 //
 // Exactly-once: model state, pending labels, the watermark and the next
 // offset of every partition go in one store commit. Retrain requests and
@@ -47,7 +37,8 @@
 #include "daemon/metrics/metrics.h"
 #include "daemon/store/state_store.h"
 #include "drift/label_joiner.h"
-#include "drift/model_monitor.h"
+#include "drift/monitor.h"
+#include "drift/watermark.h"
 
 namespace featmon {
 
@@ -78,10 +69,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   struct Partition {
     TopicPartition tp;
     bool predictions = false;
-    int64_t next_offset = -1;  // next to process; -1 until the first message without a checkpoint
-    int64_t stream_time_ms = 0;
-    int64_t high_watermark = -1;
-    int64_t last_activity_ns = 0;  // monotonic time of the last message, or of the assignment before the first
+    drift::PartitionClock clock;  // offsets, stream time and activity, for the watermark
     prometheus::Gauge* lag = nullptr;
   };
   Partition* Find(const InputMessage& msg);
@@ -107,6 +95,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   std::vector<std::unique_ptr<Partition>> partitions_;
   std::set<TopicPartition> known_partitions_;   // ever assigned here, persisted
   std::vector<TopicPartition> new_partitions_;  // not yet persisted
+  drift::Watermark watermark_;
   bool watermark_held_ = false;                 // some known partition is not assigned
   std::vector<InputMessage> batch_;
   std::set<std::string> unwritten_models_;       // changed since the last successful commit
@@ -115,7 +104,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   CommitStallTracker stall_;  // stalled() while a commit fails: RunOnce retries it before polling
   std::string commit_error_;  // guarded by reports_mu_
   int64_t last_commit_ns_ = 0;
-  std::atomic<int64_t> watermark_ms_{0};  // read by AllReports on HTTP threads
+  std::atomic<int64_t> watermark_ms_{0};  // watermark_'s value, for AllReports on HTTP threads
   std::map<RejectReason, prometheus::Counter*> reject_counters_;
   prometheus::Counter* consumed_ = nullptr;
   std::map<std::pair<std::string, bool>, prometheus::Counter*> label_counters_;  // resolved once per model

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "common/status.h"
-#include "drift/model_monitor.h"
+#include "drift/monitor_events.h"
 
 namespace featmon {
 

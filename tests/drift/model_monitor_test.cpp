@@ -3,7 +3,7 @@
 // retrain request; a shifted feature, a shifted score distribution and a
 // degraded calibration each raise one within 30 minutes of the change; and
 // saving and restoring the state midway changes nothing.
-#include "drift/model_monitor.h"
+#include "drift/monitor.h"
 
 #include <cmath>
 #include <map>
@@ -118,7 +118,7 @@ TEST_P(ModelMonitorChange, RaisesARetrainRequestWithin30Minutes) {
   // Calibration itself is judged on matured labels (30 minutes late); within
   // 30 minutes the loss detector on early labels is what fires.
   for (const auto& reason : r.reasons)
-    found |= reason.signal == GetParam().signal &&
+    found |= SignalName(reason.signal) == GetParam().signal &&
              (reason.feature == GetParam().feature || (GetParam().signal == "performance" && reason.feature == "adwin"));
   EXPECT_TRUE(found) << nlohmann::json(ToJson(r)).dump();
   // Cooldown: one request, not one per evaluation.
@@ -195,7 +195,7 @@ TEST(ModelMonitor, PreviousWindowReference) {
   auto requests = shifted.Run(kStart, change_at + kHour);
   ASSERT_FALSE(requests.empty());
   bool data_drift = false;
-  for (const auto& r : requests.front().reasons) data_drift |= r.signal == "data" && r.feature == "x";
+  for (const auto& r : requests.front().reasons) data_drift |= r.signal == Signal::kData && r.feature == "x";
   EXPECT_TRUE(data_drift) << nlohmann::json(ToJson(requests.front())).dump();
   EXPECT_GT(requests.front().event_time_ms, change_at);
   EXPECT_LE(requests.front().event_time_ms, change_at + 30 * kMinute);
