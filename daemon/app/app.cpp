@@ -18,6 +18,7 @@
 #include "daemon/kafka/embedded_broker.h"
 #include "daemon/kafka/kafka_client.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/pipeline/run_loop.h"
 #include "daemon/store/rocksdb_store.h"
 
 #ifndef FEATMON_VERSION
@@ -172,20 +173,10 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
 // rebalance never races a batch.
 void App::RunMonitoring(LoopHeartbeats::Heartbeat heartbeat) {
   LowerThreadPriority(options_.config.monitoring.nice);
-  int64_t last_error_log = 0;
-  while (!stop_.load()) {
-    heartbeat.Beat();
+  RunUntilStopped(stop_, heartbeat, options_.clock, Component::kMonitor, "monitoring", [this] {
     Status st = monitor_consumer_->ServeEvents(0);
-    if (st.ok()) st = monitor_->RunOnce(100);
-    if (!st.ok()) {
-      const int64_t now = options_.clock->MonotonicNs();
-      if (now - last_error_log > 5'000'000'000) {
-        Log(Component::kMonitor).error("{}", st.ToString());
-        last_error_log = now;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
+    return st.ok() ? monitor_->RunOnce(100) : st;
+  });
   Status st = monitor_->Commit();
   if (!st.ok()) Log(Component::kMonitor).error("final commit failed: {}", st.ToString());
   Status closed = monitor_consumer_->Close();
@@ -194,19 +185,8 @@ void App::RunMonitoring(LoopHeartbeats::Heartbeat heartbeat) {
 
 // Serves group events (rebalances) while the workers consume.
 void App::ServeGroupEvents(LoopHeartbeats::Heartbeat heartbeat) {
-  int64_t last_error_log = 0;
-  while (!stop_.load()) {
-    heartbeat.Beat();
-    Status st = consumer_->ServeEvents(100);
-    if (!st.ok()) {
-      const int64_t now = options_.clock->MonotonicNs();
-      if (now - last_error_log > 5'000'000'000) {
-        Log(Component::kKafka).error("group: {}", st.ToString());
-        last_error_log = now;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
+  RunUntilStopped(stop_, heartbeat, options_.clock, Component::kKafka, "group",
+                  [this] { return consumer_->ServeEvents(100); });
   // Workers stop after their batch and commit; then leaving the group runs
   // the revoke callback, which finds nothing left to write.
   final_status_ = workers_->StopAndCommit();

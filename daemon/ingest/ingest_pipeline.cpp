@@ -11,23 +11,6 @@ constexpr int64_t kRejectLogIntervalNs = 10'000'000'000;  // one log line per re
 constexpr int kDeadLetterFlushMs = 10'000;
 }  // namespace
 
-struct IngestPipeline::Partition {
-  TopicPartition tp;
-  EventType type;
-  ShardId shard = 0;
-  int64_t next_offset = -1;       // next offset to process; -1 = take whatever comes first
-  int64_t committed_offset = -1;
-  int64_t high_watermark = -1;
-  int64_t stream_time_ms = 0;
-  bool dirty = false;
-  uint64_t consumed = 0;
-  prometheus::Counter* consumed_counter = nullptr;
-  prometheus::Counter* late_counter = nullptr;
-  prometheus::Gauge* lag_gauge = nullptr;
-  uint64_t pending_consumed = 0;  // added to the counter once per batch
-  uint64_t pending_late = 0;
-};
-
 IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* features, StateStore* store,
                                DeadLetterSink* dead_letters, Metrics* metrics, const Clock* clock)
     : options_(std::move(options)),
@@ -38,7 +21,9 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
       metrics_(metrics),
       clock_(clock),
       decoder_(options_.decoder),
-      stall_(metrics, clock, Component::kIngest, "ingest") {
+      gate_(kDeadLetterFlushMs),
+      health_(metrics, clock, Component::kIngest, "ingest") {
+  dead_letter_sink_ = gate_.AddSink([this](int ms) { return dead_letters_->Flush(ms); });
   last_commit_ns_ = clock_->MonotonicNs();
   cache_.reserve(std::min<size_t>(options_.cache_max_entities, 1 << 20));  // no rehash storms while warming up
   for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
@@ -54,15 +39,8 @@ IngestPipeline::~IngestPipeline() {
   ReportCacheSize();  // take this pipeline's share out of the shared gauge
 }
 
-IngestPipeline::Partition* IngestPipeline::FindPartition(const InputMessage& msg) {
-  for (auto& p : partitions_) {
-    if (p->tp.partition == msg.partition && p->tp.topic == msg.topic) return p.get();
-  }
-  return nullptr;
-}
-
 Status IngestPipeline::RunOnce(int poll_timeout_ms) {
-  if (stall_.stalled()) {
+  if (health_.stalled()) {
     Status st = Commit();
     if (!st.ok()) return st;
   }
@@ -70,14 +48,18 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
   Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
   if (!st.ok()) return st;  // the caller logs and backs off; this is not a commit failure
   const int64_t now_ms = clock_->NowMs();  // bounds future timestamps; one read per batch
-  Partition* last = nullptr;
   for (const InputMessage& msg : batch_) {
-    // Messages come in runs from one partition; remember the last one found.
-    Partition* p = (last && last->tp.partition == msg.partition && last->tp.topic == msg.topic) ? last : FindPartition(msg);
-    if (!p) continue;  // not (or no longer) ours
-    last = p;
-    Process(msg, p, now_ms);
+    Partition* p = partitions_.Find(msg.topic, msg.partition);
+    if (p) Process(msg, p, now_ms);  // else: not (or no longer) ours
   }
+  CountBatch();
+  const bool interval_up = clock_->MonotonicNs() - last_commit_ns_ >= options_.commit_interval_ms * 1'000'000;
+  if (interval_up || cache_.size() > options_.cache_max_entities * 2) return Commit();
+  return Status::Ok();
+}
+
+// Per-event counts go to the shared counters once per batch.
+void IngestPipeline::CountBatch() {
   uint64_t consumed = 0, late = 0;
   for (auto& p : partitions_) {
     if (p->pending_consumed) p->consumed_counter->Increment(static_cast<double>(p->pending_consumed));
@@ -88,15 +70,11 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
   }
   consumed_total_ += consumed;
   late_total_ += late;
-  const bool interval_up = clock_->MonotonicNs() - last_commit_ns_ >= options_.commit_interval_ms * 1'000'000;
-  if (interval_up || cache_.size() > options_.cache_max_entities * 2) return Commit();
-  return Status::Ok();
 }
 
 void IngestPipeline::Process(const InputMessage& msg, Partition* p, int64_t now_ms) {
-  if (p->next_offset >= 0 && msg.offset < p->next_offset) return;  // already in the state
-  p->next_offset = msg.offset + 1;
-  p->dirty = true;
+  if (p->cp.Done(msg.offset)) return;  // already in the state
+  p->cp.Processed(msg.offset);
   ++p->consumed;
   ++p->pending_consumed;
   auto decoded = decoder_.Decode(p->type, msg.payload, now_ms);
@@ -105,11 +83,11 @@ void IngestPipeline::Process(const InputMessage& msg, Partition* p, int64_t now_
     return;
   }
   const Event& event = std::get<Event>(decoded);
-  if (features_->IsLate(event.type, event.ts_ms, p->stream_time_ms)) {
+  if (features_->IsLate(event.type, event.ts_ms, p->cp.stream_time_ms)) {
     ++p->pending_late;
     return;
   }
-  p->stream_time_ms = std::max(p->stream_time_ms, event.ts_ms);
+  p->cp.stream_time_ms = std::max(p->cp.stream_time_ms, event.ts_ms);
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
     if (features_->series(kind).empty()) continue;
     Status st = ApplyToEntity(event, kind, p->shard);
@@ -150,11 +128,11 @@ Status IngestPipeline::ApplyToEntity(const Event& event, EntityKind kind, ShardI
 }
 
 void IngestPipeline::Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail) {
-  reject_counters_[{p->tp.topic, reason}]->Increment();
+  reject_counters_[{p->cp.tp.topic, reason}]->Increment();
   ++rejected_total_;
   Status st = dead_letters_->Send(msg, RejectReasonName(reason), detail);
   if (!st.ok()) Log(Component::kIngest).error("dead letter for {}/{}@{} not sent: {}", msg.topic, msg.partition, msg.offset, st.ToString());
-  dead_letters_pending_ = true;
+  gate_.Sent(dead_letter_sink_);
   const int64_t now = clock_->MonotonicNs();
   if (now - last_reject_log_ns_[reason] >= kRejectLogIntervalNs) {
     Log(Component::kIngest).warn("rejected {}/{}@{}: {}: {} ({} similar messages not logged)", msg.topic, msg.partition, msg.offset,
@@ -170,18 +148,12 @@ Status IngestPipeline::Commit() {
   const int64_t start = clock_->MonotonicNs();
   last_commit_ns_ = start;
   CommitBatch batch;
-  for (auto& p : partitions_) {
-    if (p->dirty) batch.checkpoints.push_back({p->tp, Checkpoint{p->next_offset, p->stream_time_ms}});
-  }
+  batch.checkpoints = partitions_.DirtyCheckpoints([](const TopicPartition& tp) { return tp; });
   if (batch.checkpoints.empty() && dirty_.empty()) {
     UpdateLag();
     return Status::Ok();
   }
-  if (dead_letters_pending_) {
-    Status st = dead_letters_->Flush(kDeadLetterFlushMs);
-    if (!st.ok()) return FailCommit(st);
-    dead_letters_pending_ = false;
-  }
+  if (Status st = gate_.Open(); !st.ok()) return FailCommit(st);
   // Sorted keys let RocksDB's skiplist reuse its last insert position
   // (its sequential-insert splice): far fewer comparisons than random order.
   std::sort(dirty_.begin(), dirty_.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
@@ -191,22 +163,12 @@ Status IngestPipeline::Commit() {
     batch.entities[i].key = key;
     EncodeEntityState(*features_, ParseEntityKey(key)->kind, entry.state, &batch.entities[i].value);
   }
-  Status st = store_->Commit(batch);
-  if (!st.ok()) return FailCommit(st);
-  stall_.Succeeded();
-  healthy_ = true;
-  last_error_.clear();
+  if (Status st = store_->Commit(batch); !st.ok()) return FailCommit(st);
+  health_.Succeeded(start);
   ++commits_;
   for (auto* node : dirty_) node->second.dirty = false;
   dirty_.clear();
-  std::vector<std::pair<TopicPartition, int64_t>> offsets;
-  for (auto& p : partitions_) {
-    if (!p->dirty) continue;
-    p->dirty = false;
-    p->committed_offset = p->next_offset;
-    offsets.emplace_back(p->tp, p->next_offset);
-  }
-  metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - start) / 1e9);
+  const auto offsets = partitions_.MarkCommitted();
   if (source_) source_->CommitForMonitoring(offsets);
   if (cache_.size() > options_.cache_max_entities) {
     // Everything is clean now; drop arbitrary entries (hash order) down to 90%.
@@ -220,12 +182,9 @@ Status IngestPipeline::Commit() {
 
 // Offsets stay where they are; RunOnce retries the commit before polling again.
 Status IngestPipeline::FailCommit(const Status& st) {
-  healthy_ = false;
-  last_error_ = st.ToString();
-  metrics_->CommitFailures().Increment();
-  stall_.Failed(st);
-  PublishSnapshot();
-  return st;
+  Status failed = health_.Failed(st);
+  PublishSnapshot();  // /v1/status shows the error
+  return failed;
 }
 
 // Several workers share the gauge, so each adds the change in its own size.
@@ -236,18 +195,7 @@ void IngestPipeline::ReportCacheSize() {
 }
 
 void IngestPipeline::UpdateLag() {
-  if (source_ && !partitions_.empty()) {
-    std::vector<TopicPartition> tps;
-    for (const auto& p : partitions_) tps.push_back(p->tp);
-    auto marks = source_->HighWatermarks(tps);
-    for (auto& p : partitions_) {
-      for (const auto& m : marks) {
-        if (m.tp == p->tp) p->high_watermark = m.high_watermark;
-      }
-      if (p->high_watermark >= 0 && p->next_offset >= 0)
-        p->lag_gauge->Set(static_cast<double>(std::max<int64_t>(0, p->high_watermark - p->next_offset)));
-    }
-  }
+  partitions_.RefreshEnds(source_);
   PublishSnapshot();
 }
 
@@ -256,26 +204,22 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
   for (size_t i = 0; i < tps.size(); ++i) {
     const TopicPartition& tp = tps[i];
     auto p = std::make_unique<Partition>();
-    p->tp = tp;
+    p->cp.tp = tp;
     if (tp.topic == options_.views_topic) p->type = EventType::kView;
     else if (tp.topic == options_.clicks_topic) p->type = EventType::kClick;
     else return Status::InvalidArgument("assigned unknown topic " + tp.topic);
     auto shard = store_->RegisterShard(tp);
     if (!shard.ok()) return shard.status();
     p->shard = *shard;
-    auto cp = store_->LoadCheckpoint(tp);
-    if (!cp.ok()) return cp.status();
-    if (cp->has_value()) {
-      p->next_offset = p->committed_offset = (*cp)->next_offset;
-      p->stream_time_ms = (*cp)->stream_time_ms;
-      (*start_offsets)[i] = p->next_offset;
-    }
+    auto stored = LoadCheckpoint(store_, tp, &p->cp);
+    if (!stored.ok()) return stored.status();
+    if (*stored) (*start_offsets)[i] = p->cp.next_offset;
     p->consumed_counter = &metrics_->EventsConsumed(tp.topic);
     p->late_counter = &metrics_->EventsLateDropped(tp.topic);
-    p->lag_gauge = &metrics_->ConsumerLag(tp.topic, tp.partition);
+    p->cp.lag = &metrics_->ConsumerLag(tp.topic, tp.partition);
     Log(Component::kIngest).info("assigned {}/{} (shard {}), resuming at {}", tp.topic, tp.partition, p->shard,
-                 p->next_offset >= 0 ? std::to_string(p->next_offset) : std::string("the start"));
-    partitions_.push_back(std::move(p));
+                 *stored ? std::to_string(p->cp.next_offset) : std::string("the start"));
+    partitions_.Add(std::move(p));
   }
   assigned_count_ = static_cast<int>(partitions_.size());
   PublishSnapshot();
@@ -290,16 +234,8 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   cache_.clear();
   dirty_.clear();
   ReportCacheSize();
-  stall_.Succeeded();  // what failed to commit was dropped and will be replayed from the checkpoints
-  healthy_ = true;
-  last_error_.clear();
-  partitions_.erase(std::remove_if(partitions_.begin(), partitions_.end(),
-                                   [&](const auto& p) {
-                                     if (std::find(tps.begin(), tps.end(), p->tp) == tps.end()) return false;
-                                     metrics_->RemoveConsumerLag(p->lag_gauge);
-                                     return true;
-                                   }),
-                    partitions_.end());
+  health_.Reset();  // what failed to commit was dropped and will be replayed from the checkpoints
+  partitions_.Remove(tps, metrics_);
   assigned_count_ = static_cast<int>(partitions_.size());
   Log(Component::kIngest).info("revoked {} partitions", tps.size());
   PublishSnapshot();
@@ -308,13 +244,14 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
 void IngestPipeline::PublishSnapshot() {
   IngestSnapshot s;
   for (const auto& p : partitions_) {
-    s.partitions.push_back({p->tp, p->committed_offset, p->next_offset, p->high_watermark, p->stream_time_ms, p->consumed});
+    const PartitionCheckpoint& cp = p->cp;
+    s.partitions.push_back({cp.tp, cp.committed_offset, cp.next_offset, cp.high_watermark, cp.stream_time_ms, p->consumed});
   }
   s.consumed_total = consumed_total_;
   s.rejected_total = rejected_total_;
   s.late_dropped_total = late_total_;
   s.commits = commits_;
-  s.last_error = last_error_;
+  s.last_error = health_.error();
   std::lock_guard lock(snapshot_mu_);
   snapshot_ = std::move(s);
 }

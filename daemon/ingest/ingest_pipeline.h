@@ -29,7 +29,9 @@
 #include "common/clock.h"
 #include "daemon/ingest/ingest_options.h"
 #include "daemon/ingest/ingest_status.h"
-#include "daemon/pipeline/commit_stall.h"
+#include "daemon/pipeline/commit_gate.h"
+#include "daemon/pipeline/commit_health.h"
+#include "daemon/pipeline/partition_table.h"
 #include "daemon/codec/event_decoder.h"
 #include "daemon/kafka/message_source.h"
 #include "daemon/metrics/metrics.h"
@@ -58,22 +60,31 @@ class IngestPipeline final : public RebalanceListener {
 
   IngestSnapshot Snapshot() const;
   bool has_assignment() const { return assigned_count_.load() > 0; }
-  bool healthy() const { return healthy_.load(); }
+  bool healthy() const { return health_.healthy(); }
 
  private:
-  struct Partition;
+  struct Partition {
+    PartitionCheckpoint cp;
+    EventType type = EventType::kView;
+    ShardId shard = 0;
+    uint64_t consumed = 0;          // messages taken since assignment
+    prometheus::Counter* consumed_counter = nullptr;
+    prometheus::Counter* late_counter = nullptr;
+    uint64_t pending_consumed = 0;  // added to the counters once per batch
+    uint64_t pending_late = 0;
+  };
   struct CacheEntry {
     EntityState state;
     bool dirty = false;
   };
-  Partition* FindPartition(const InputMessage& msg);
   void Process(const InputMessage& msg, Partition* p, int64_t now_ms);
   Status ApplyToEntity(const Event& event, EntityKind kind, ShardId shard);
   void Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail);
+  void CountBatch();
+  Status FailCommit(const Status& st);
   void PublishSnapshot();
   void UpdateLag();
   void ReportCacheSize();
-  Status FailCommit(const Status& st);
 
   IngestPipelineOptions options_;
   const FeatureSet* features_;
@@ -85,23 +96,22 @@ class IngestPipeline final : public RebalanceListener {
   MessageSource* source_ = nullptr;
   EventDecoder decoder_;
 
-  std::vector<std::unique_ptr<Partition>> partitions_;
+  PartitionTable<Partition> partitions_;
   using Cache = std::unordered_map<std::string, CacheEntry>;
   Cache cache_;
   std::vector<Cache::value_type*> dirty_;  // map nodes are stable until erased, which happens only when clean
   std::vector<InputMessage> batch_;
-  bool dead_letters_pending_ = false;
+  CommitGate gate_;
+  size_t dead_letter_sink_ = 0;  // gate_'s index of dead_letters_
+  CommitHealth health_;          // stalled() while a commit fails: RunOnce retries it before polling
   int64_t last_commit_ns_ = 0;
   int64_t reported_cache_size_ = 0;  // this pipeline's share of featmon_cache_entities
   uint64_t commits_ = 0;
-  std::string last_error_;  // of the failing commit; empty when commits succeed
-  CommitStallTracker stall_;  // stalled() while a commit fails: RunOnce retries it before polling
   std::map<std::pair<std::string, RejectReason>, prometheus::Counter*> reject_counters_;
   std::map<RejectReason, int64_t> last_reject_log_ns_;
   std::map<RejectReason, uint64_t> suppressed_logs_;
   std::atomic<uint64_t> consumed_total_{0}, rejected_total_{0}, late_total_{0};
   std::atomic<int> assigned_count_{0};
-  std::atomic<bool> healthy_{true};
 
   mutable std::mutex snapshot_mu_;
   IngestSnapshot snapshot_;

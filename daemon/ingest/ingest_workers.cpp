@@ -1,6 +1,7 @@
 #include "daemon/ingest/ingest_workers.h"
 
 #include "daemon/logging/log.h"
+#include "daemon/pipeline/run_loop.h"
 
 #include <algorithm>
 
@@ -21,27 +22,14 @@ void IngestWorkers::Start(KafkaConsumer* consumer, LoopHeartbeats* heartbeats) {
 }
 
 void IngestWorkers::Run(size_t worker, LoopHeartbeats::Heartbeat heartbeat) {
-  int64_t last_error_log = 0;
-  while (!stop_.load()) {
-    heartbeat.Beat();
-    if (pause_.load()) {
+  RunUntilStopped(stop_, heartbeat, clock_, Component::kIngest, "ingest worker " + std::to_string(worker), [&] {
+    if (pause_.load()) {  // a rebalance waits for the exclusive lock
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      continue;
+      return Status::Ok();
     }
-    Status st;
-    {
-      std::shared_lock lock(mu_);
-      st = pipelines_[worker]->RunOnce(100);
-    }
-    if (!st.ok()) {
-      const int64_t now = clock_->MonotonicNs();
-      if (now - last_error_log > 5'000'000'000) {
-        Log(Component::kIngest).error("ingest worker {}: {}", worker, st.ToString());
-        last_error_log = now;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
+    std::shared_lock lock(mu_);
+    return pipelines_[worker]->RunOnce(100);
+  });
 }
 
 Status IngestWorkers::StopAndCommit() {

@@ -48,7 +48,10 @@ MonitorPipeline::MonitorPipeline(MonitorPipelineOptions options, StateStore* sto
       monitor_(options_.defaults, options_.models, options_.max_models),
       joiner_(options_.defaults.attribution_window_ms, options_.max_pending_labels),
       watermark_({options_.allowed_lateness_ms, options_.partition_idle_timeout_ms}),
-      stall_(metrics, clock, Component::kMonitor, "monitoring") {
+      gate_(10'000),
+      health_(metrics, clock, Component::kMonitor, "monitoring") {
+  dead_letter_sink_ = gate_.AddSink([this](int ms) { return dead_letters_->Flush(ms); });
+  retrain_sink_ = gate_.AddSink([this](int ms) { return retrain_->Flush(ms); });
   for (RejectReason r : kAllRejectReasons)
     reject_counters_[r] = &metrics_->EventsRejected(options_.predictions_topic, std::string(RejectReasonName(r)));
   consumed_ = &metrics_->EventsConsumed(options_.predictions_topic);
@@ -104,23 +107,19 @@ Status MonitorPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::
   start_offsets->assign(tps.size(), -1);
   for (size_t i = 0; i < tps.size(); ++i) {
     auto p = std::make_unique<Partition>();
-    p->tp = tps[i];
-    p->clock.last_activity_ns = clock_->MonotonicNs();
+    p->cp.tp = tps[i];
+    p->last_activity_ns = clock_->MonotonicNs();
     if (tps[i].topic == options_.predictions_topic) p->predictions = true;
     else if (tps[i].topic != options_.clicks_topic) return Status::InvalidArgument("monitor assigned unknown topic " + tps[i].topic);
-    auto cp = store_->LoadCheckpoint(MonitorCheckpointName(tps[i]));
-    if (!cp.ok()) return cp.status();
-    if (cp->has_value()) {
-      p->clock.next_offset = (*cp)->next_offset;
-      p->clock.stream_time_ms = (*cp)->stream_time_ms;
-      (*start_offsets)[i] = p->clock.next_offset;
-    }
+    auto stored = LoadCheckpoint(store_, MonitorCheckpointName(tps[i]), &p->cp);
+    if (!stored.ok()) return stored.status();
+    if (*stored) (*start_offsets)[i] = p->cp.next_offset;
     // Lag of the clicks topic is the ingest pipeline's series; only predictions here.
-    if (p->predictions) p->lag = &metrics_->ConsumerLag(tps[i].topic, tps[i].partition);
+    if (p->predictions) p->cp.lag = &metrics_->ConsumerLag(tps[i].topic, tps[i].partition);
     Log(Component::kMonitor).info("assigned {}/{}, resuming at {}", tps[i].topic, tps[i].partition,
-                 p->clock.next_offset >= 0 ? std::to_string(p->clock.next_offset) : std::string("the start"));
+                 *stored ? std::to_string(p->cp.next_offset) : std::string("the start"));
     if (known_partitions_.insert(tps[i]).second) new_partitions_.push_back(tps[i]);
-    partitions_.push_back(std::move(p));
+    partitions_.Add(std::move(p));
   }
   return Status::Ok();
 }
@@ -128,22 +127,11 @@ Status MonitorPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::
 void MonitorPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   Status st = Commit();
   if (!st.ok()) Log(Component::kMonitor).error("commit before revoke failed, the next owner replays: {}", st.ToString());
-  for (const auto& tp : tps) {
-    auto it = std::find_if(partitions_.begin(), partitions_.end(), [&](const auto& p) { return p->tp == tp; });
-    if (it == partitions_.end()) continue;
-    if ((*it)->lag) metrics_->RemoveConsumerLag((*it)->lag);
-    partitions_.erase(it);
-  }
-}
-
-MonitorPipeline::Partition* MonitorPipeline::Find(const InputMessage& msg) {
-  for (auto& p : partitions_)
-    if (p->tp.partition == msg.partition && p->tp.topic == msg.topic) return p.get();
-  return nullptr;
+  partitions_.Remove(tps, metrics_);
 }
 
 Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
-  if (stall_.stalled()) {
+  if (health_.stalled()) {
     Status st = Commit();
     if (!st.ok()) return st;
   }
@@ -154,16 +142,16 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
   const int64_t now_ns = clock_->MonotonicNs();
   uint64_t consumed = 0;
   for (const InputMessage& msg : batch_) {
-    Partition* p = Find(msg);
-    if (!p || (p->clock.next_offset >= 0 && msg.offset < p->clock.next_offset)) continue;  // not ours, or already in the state
+    Partition* p = partitions_.Find(msg.topic, msg.partition);
+    if (!p || p->cp.Done(msg.offset)) continue;  // not ours, or already in the state
     if (p->predictions) {
       ++consumed;
       ProcessPrediction(msg, p, now_ms);
     } else {
       ProcessClick(msg, p, now_ms);
     }
-    p->clock.next_offset = msg.offset + 1;
-    p->clock.last_activity_ns = now_ns;
+    p->cp.Processed(msg.offset);
+    p->last_activity_ns = now_ns;
   }
   if (consumed) consumed_->Increment(static_cast<double>(consumed));
   AdvanceWatermark();
@@ -177,12 +165,12 @@ void MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part
     reject_counters_[rejection->reason]->Increment();
     Status st = dead_letters_->Send(msg, RejectReasonName(rejection->reason), rejection->detail);
     if (!st.ok()) Log(Component::kMonitor).error("dead letter not sent: {}", st.ToString());
-    dead_letters_pending_ = true;
+    gate_.Sent(dead_letter_sink_);
     return;
   }
   PredictionRecord& rec = std::get<PredictionRecord>(decoded);
   drift::Prediction& p = rec.prediction;
-  part->clock.stream_time_ms = std::max(part->clock.stream_time_ms, p.ts_ms);
+  part->cp.stream_time_ms = std::max(part->cp.stream_time_ms, p.ts_ms);
   if (p.ts_ms < watermark_ms_.load()) metrics_->MonitorLatePredictions().Increment();
   // Identity hash for the reference sample: same prediction, same hash, on every replay.
   p.sample_hash = std::hash<std::string>()(rec.request_id + '\x1f' + rec.user_id + '\x1f' + rec.item_id + '\x1f' +
@@ -205,7 +193,7 @@ void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part, int
   auto decoded = decoder_.Decode(EventType::kClick, msg.payload, now_ms);
   const Event* e = std::get_if<Event>(&decoded);
   if (!e) return;
-  part->clock.stream_time_ms = std::max(part->clock.stream_time_ms, e->ts_ms);
+  part->cp.stream_time_ms = std::max(part->cp.stream_time_ms, e->ts_ms);
   std::vector<std::string> keys;
   if (!e->request_id.empty()) keys.push_back(drift::JoinKeyByRequest(e->request_id, e->item_id));
   keys.push_back(drift::JoinKeyByUser(e->user_id, e->item_id));
@@ -215,19 +203,10 @@ void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part, int
 
 void MonitorPipeline::AdvanceWatermark() {
   if (partitions_.empty()) return;
-  if (source_) {
-    std::vector<TopicPartition> tps;
-    for (const auto& p : partitions_) tps.push_back(p->tp);
-    for (const auto& mark : source_->HighWatermarks(tps))
-      for (auto& p : partitions_)
-        if (p->tp == mark.tp) p->clock.high_watermark = mark.high_watermark;
-  }
+  partitions_.RefreshEnds(source_);
   std::vector<drift::PartitionClock> clocks;
-  for (const auto& p : partitions_) {
-    clocks.push_back(p->clock);
-    if (p->lag && p->clock.high_watermark >= 0 && p->clock.next_offset >= 0)
-      p->lag->Set(static_cast<double>(std::max<int64_t>(0, p->clock.high_watermark - p->clock.next_offset)));
-  }
+  for (const auto& p : partitions_)
+    clocks.push_back({p->cp.next_offset, p->cp.high_watermark, p->cp.stream_time_ms, p->last_activity_ns});
   const drift::WatermarkStep step = watermark_.Advance(clocks, known_partitions_.size(), clock_->MonotonicNs());
   if (step == drift::WatermarkStep::kHeldForUnassigned) {
     if (!watermark_held_)
@@ -296,7 +275,7 @@ void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
                  r.event_time_ms, summary);
     Status st = retrain_->Publish(r);
     if (!st.ok()) Log(Component::kMonitor).error("retrain request not produced: {}", st.ToString());
-    retrain_pending_ = true;
+    gate_.Sent(retrain_sink_);
   }
 }
 
@@ -325,32 +304,13 @@ std::string MonitorPipeline::AllReports() const {
   return out + "]}";
 }
 
-Status MonitorPipeline::FailCommit(const Status& st) {
-  metrics_->CommitFailures().Increment();
-  stall_.Failed(st);
-  std::lock_guard lock(reports_mu_);
-  commit_error_ = st.ToString();
-  return st;
-}
-
-std::string MonitorPipeline::CommitError() const {
-  std::lock_guard lock(reports_mu_);
-  return commit_error_;
-}
+std::string MonitorPipeline::CommitError() const { return health_.error(); }
 
 Status MonitorPipeline::Commit() {
-  last_commit_ns_ = clock_->MonotonicNs();
+  const int64_t start = clock_->MonotonicNs();
+  last_commit_ns_ = start;
   // Whatever the offsets skip must be durable elsewhere first.
-  if (dead_letters_pending_) {
-    Status st = dead_letters_->Flush(10'000);
-    if (!st.ok()) return FailCommit(st);
-    dead_letters_pending_ = false;
-  }
-  if (retrain_pending_) {
-    Status st = retrain_->Flush(10'000);
-    if (!st.ok()) return FailCommit(st);
-    retrain_pending_ = false;
-  }
+  if (Status st = gate_.Open(); !st.ok()) return health_.Failed(st);
   for (auto& m : monitor_.TakeChangedModels()) unwritten_models_.insert(std::move(m));
   if (unwritten_label_keys_.empty()) unwritten_label_keys_ = joiner_.TakeDirty();
   else for (auto& k : joiner_.TakeDirty()) unwritten_label_keys_.insert(k);
@@ -364,14 +324,10 @@ Status MonitorPipeline::Commit() {
     PutFixed(&w, watermark_ms_.load());
     batch.monitor.push_back({kWatermarkKey, w});
   }
-  for (const auto& p : partitions_)
-    if (p->clock.next_offset >= 0)
-      batch.checkpoints.push_back({MonitorCheckpointName(p->tp), {p->clock.next_offset, p->clock.stream_time_ms}});
+  batch.checkpoints = partitions_.DirtyCheckpoints(MonitorCheckpointName);
   if (batch.monitor.empty() && batch.checkpoints.empty()) return Status::Ok();
-  auto start = clock_->MonotonicNs();
-  Status st = store_->Commit(batch);
-  if (!st.ok()) return FailCommit(st);
-  metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - start) / 1e9);
+  if (Status st = store_->Commit(batch); !st.ok()) return health_.Failed(st);
+  health_.Succeeded(start);
   // Between evaluations the counters move on (predictions seen, labels
   // matured, detectors): publish what was just made durable, so a report
   // never lags the state by more than a commit interval. Reports published
@@ -382,17 +338,8 @@ Status MonitorPipeline::Commit() {
   unwritten_label_keys_.clear();
   new_partitions_.clear();
   watermark_changed_ = false;
-  if (stall_.stalled()) {
-    stall_.Succeeded();
-    std::lock_guard lock(reports_mu_);
-    commit_error_.clear();
-  }
-  if (source_) {
-    std::vector<std::pair<TopicPartition, int64_t>> offsets;
-    for (const auto& p : partitions_)
-      if (p->clock.next_offset >= 0) offsets.emplace_back(p->tp, p->clock.next_offset);
-    source_->CommitForMonitoring(offsets);
-  }
+  const auto offsets = partitions_.MarkCommitted();
+  if (source_) source_->CommitForMonitoring(offsets);
   return Status::Ok();
 }
 

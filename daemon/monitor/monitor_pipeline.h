@@ -31,7 +31,9 @@
 #include "daemon/monitor/monitor_options.h"
 #include "daemon/monitor/monitoring_reports.h"
 #include "daemon/monitor/retrain_sink.h"
-#include "daemon/pipeline/commit_stall.h"
+#include "daemon/pipeline/commit_gate.h"
+#include "daemon/pipeline/commit_health.h"
+#include "daemon/pipeline/partition_table.h"
 #include "daemon/codec/event_decoder.h"
 #include "daemon/kafka/message_source.h"
 #include "daemon/metrics/metrics.h"
@@ -67,18 +69,15 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
 
  private:
   struct Partition {
-    TopicPartition tp;
+    PartitionCheckpoint cp;        // lag reported for predictions only: clicks are the ingest pipeline's
     bool predictions = false;
-    drift::PartitionClock clock;  // offsets, stream time and activity, for the watermark
-    prometheus::Gauge* lag = nullptr;
+    int64_t last_activity_ns = 0;  // monotonic time of the last message, or of the assignment before the first
   };
-  Partition* Find(const InputMessage& msg);
   void ProcessPrediction(const InputMessage& msg, Partition* partition, int64_t now_ms);
   void ProcessClick(const InputMessage& msg, Partition* partition, int64_t now_ms);
   void AdvanceWatermark();
   void Publish(drift::EvaluationOutput& out);
   void PublishReports();
-  Status FailCommit(const Status& st);
   prometheus::Counter& LabelCounter(const std::string& model, bool clicked);
 
   MonitorPipelineOptions options_;
@@ -92,7 +91,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   drift::Monitor monitor_;
   drift::LabelJoiner joiner_;
 
-  std::vector<std::unique_ptr<Partition>> partitions_;
+  PartitionTable<Partition> partitions_;
   std::set<TopicPartition> known_partitions_;   // ever assigned here, persisted
   std::vector<TopicPartition> new_partitions_;  // not yet persisted
   drift::Watermark watermark_;
@@ -100,9 +99,10 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   std::vector<InputMessage> batch_;
   std::set<std::string> unwritten_models_;       // changed since the last successful commit
   std::unordered_set<std::string> unwritten_label_keys_;
-  bool dead_letters_pending_ = false, retrain_pending_ = false, watermark_changed_ = false;
-  CommitStallTracker stall_;  // stalled() while a commit fails: RunOnce retries it before polling
-  std::string commit_error_;  // guarded by reports_mu_
+  bool watermark_changed_ = false;
+  CommitGate gate_;
+  size_t dead_letter_sink_ = 0, retrain_sink_ = 0;  // gate_'s indexes
+  CommitHealth health_;  // stalled() while a commit fails: RunOnce retries it before polling
   int64_t last_commit_ns_ = 0;
   std::atomic<int64_t> watermark_ms_{0};  // watermark_'s value, for AllReports on HTTP threads
   std::map<RejectReason, prometheus::Counter*> reject_counters_;

@@ -1,4 +1,4 @@
-#include "daemon/pipeline/commit_stall.h"
+#include "daemon/pipeline/commit_health.h"
 
 namespace featmon {
 
@@ -12,17 +12,23 @@ const char* CommitStallReason(const Status& st) {
   }
 }
 
-CommitStallTracker::CommitStallTracker(Metrics* metrics, const Clock* clock, Component component, std::string what)
+CommitHealth::CommitHealth(Metrics* metrics, const Clock* clock, Component component, std::string what)
     : metrics_(metrics), clock_(clock), component_(component), what_(std::move(what)) {}
 
-CommitStallTracker::~CommitStallTracker() {
+CommitHealth::~CommitHealth() {
   if (reason_) metrics_->CommitsStalled(reason_).Decrement();
 }
 
-void CommitStallTracker::Failed(const Status& st) {
+Status CommitHealth::Failed(const Status& st) {
+  metrics_->CommitFailures().Increment();
+  healthy_ = false;
+  {
+    std::lock_guard lock(error_mu_);
+    error_ = st.ToString();
+  }
   const char* reason = CommitStallReason(st);
   ++retries_;
-  if (reason == reason_) return;
+  if (reason == reason_) return st;
   if (reason_) {
     metrics_->CommitsStalled(reason_).Decrement();
   } else {
@@ -33,14 +39,32 @@ void CommitStallTracker::Failed(const Status& st) {
   metrics_->CommitsStalled(reason_).Increment();
   Log(component_).error("{}: state commits failing ({}), holding offsets and retrying until they succeed: {}", what_,
                         reason_, st.ToString());
+  return st;
 }
 
-void CommitStallTracker::Succeeded() {
+void CommitHealth::Succeeded(int64_t started_ns) {
+  metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - started_ns) / 1e9);
   if (!reason_) return;
-  metrics_->CommitsStalled(reason_).Decrement();
   Log(component_).info("{}: state commits succeed again after {:.1f} s and {} failed attempts ({})", what_,
                        static_cast<double>(clock_->MonotonicNs() - since_ns_) / 1e9, retries_, reason_);
+  Clear();
+}
+
+void CommitHealth::Reset() {
+  if (reason_) Clear();
+}
+
+void CommitHealth::Clear() {
+  if (reason_) metrics_->CommitsStalled(reason_).Decrement();
   reason_ = nullptr;
+  healthy_ = true;
+  std::lock_guard lock(error_mu_);
+  error_.clear();
+}
+
+std::string CommitHealth::error() const {
+  std::lock_guard lock(error_mu_);
+  return error_;
 }
 
 }  // namespace featmon
