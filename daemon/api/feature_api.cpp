@@ -241,9 +241,9 @@ HttpResponse FeatureApi::Status_() {
 HttpResponse FeatureApi::Ready() {
   std::string reason;
   if (!pipeline_->has_assignment()) reason = "no partitions assigned yet";
-  else if (!pipeline_->healthy()) reason = "state commits are failing: " + pipeline_->Snapshot().last_error;
+  else if (!pipeline_->healthy()) reason = "ingest: " + pipeline_->Snapshot().last_error;
   else if (std::string error = monitoring_ ? monitoring_->CommitError() : ""; !error.empty())
-    reason = "monitoring state commits are failing: " + error;
+    reason = "monitoring: " + error;
   if (reason.empty()) return {200, "application/json", "{\"ready\":true}"};
   std::string body = "{\"ready\":false,\"reason\":";
   AppendJsonString(&body, reason);

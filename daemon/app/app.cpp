@@ -87,7 +87,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   ingest.cache_max_entities = std::max<size_t>(1000, cfg.ingest.cache_max_entities / cfg.ingest.workers);
   std::vector<std::unique_ptr<IngestPipeline>> pipelines;
   for (int w = 0; w < cfg.ingest.workers; ++w) {
-    auto dlq = KafkaTopicProducer::Create(kafka, cfg.kafka.dead_letter_topic);
+    auto dlq = KafkaTopicProducer::Create(kafka, cfg.kafka.dead_letter_topic, cfg.kafka.dead_letter_max_payload_bytes);
     if (!dlq.ok()) return InConfig(cfg, dlq.status());
     app->dead_letters_.push_back(std::move(*dlq));
     pipelines.push_back(std::make_unique<IngestPipeline>(ingest, app->features_.get(), app->store_.get(),
@@ -128,7 +128,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
 
 Status App::StartMonitoring(const KafkaClientOptions& kafka) {
   const Config& cfg = options_.config;
-  auto dlq = KafkaTopicProducer::Create(kafka, cfg.kafka.dead_letter_topic);
+  auto dlq = KafkaTopicProducer::Create(kafka, cfg.kafka.dead_letter_topic, cfg.kafka.dead_letter_max_payload_bytes);
   if (!dlq.ok()) return InConfig(cfg, dlq.status());
   monitor_dead_letters_ = std::move(*dlq);
   auto retrain = KafkaTopicProducer::Create(kafka, cfg.kafka.retrain_topic);

@@ -80,6 +80,8 @@ const std::vector<Key<KafkaOptions>>& KafkaKeys() {
                   K::String("predictions", FIELD(predictions_topic), "PredictionEvent (model monitoring)")},
                  ""),
       K::String("dead_letter_topic", FIELD(dead_letter_topic), "unusable messages, copied unchanged with reason headers"),
+      K::Bytes("dead_letter_max_payload", FIELD(dead_letter_max_payload_bytes), 1 << 10, 900 << 10,
+               "payloads beyond this are cut in the dead letter (headers say so)"),
       K::String("retrain_topic", FIELD(retrain_topic), "RetrainRequest, keyed by model"),
       K::Integer("embedded_partitions", FIELD(embedded_partitions), 1, 1024,
                  "partitions per topic of the --embedded-kafka broker"),

@@ -19,6 +19,7 @@
 #include "daemon/http/http_server.h"
 #include "daemon/http/webhook_notifier.h"
 #include "daemon/ingest/ingest_options.h"
+#include "daemon/kafka/message_source.h"
 #include "daemon/monitor/monitor_options.h"
 #include "daemon/store/rocksdb_store_options.h"
 #include "features/feature_spec.h"
@@ -32,6 +33,8 @@ struct KafkaOptions {
   std::string clicks_topic = "clicks";            // ClickEvent topic. Default: clicks
   std::string predictions_topic = "predictions";  // PredictionEvent topic. Default: predictions
   std::string dead_letter_topic = "featmon.dlq";  // rejected messages. Default: featmon.dlq
+  // A dead letter's payload is cut beyond this (headers say so). Default: 256KB
+  size_t dead_letter_max_payload_bytes = kDefaultDeadLetterMaxPayloadBytes;
   std::string retrain_topic = "featmon.retrain";  // RetrainRequest output, keyed by model. Default: featmon.retrain
   int embedded_partitions = 8;                    // partitions per topic of --embedded-kafka. Default: 8
   std::map<std::string, std::string> properties;  // passed to librdkafka verbatim. Default: none

@@ -22,7 +22,8 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
       clock_(clock),
       decoder_(options_.decoder),
       gate_(kDeadLetterFlushMs),
-      health_(metrics, clock, Component::kIngest, "ingest") {
+      health_(metrics, clock, Component::kIngest, "ingest"),
+      reads_(metrics, clock, Component::kIngest, "ingest", StallHealth::Operation::kRead) {
   dead_letter_sink_ = gate_.AddSink([this](int ms) { return dead_letters_->Flush(ms); });
   last_commit_ns_ = clock_->MonotonicNs();
   cache_.reserve(std::min<size_t>(options_.cache_max_entities, 1 << 20));  // no rehash storms while warming up
@@ -44,17 +45,36 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
     Status st = Commit();
     if (!st.ok()) return st;
   }
-  batch_.clear();
-  Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
-  if (!st.ok()) return st;  // the caller logs and backs off; this is not a commit failure
-  const int64_t now_ms = clock_->NowMs();  // bounds future timestamps; one read per batch
-  for (const InputMessage& msg : batch_) {
-    Partition* p = partitions_.Find(msg.topic, msg.partition);
-    if (p) Process(msg, p, now_ms);  // else: not (or no longer) ours
+  if (batch_next_ >= batch_.size()) {
+    batch_.clear();
+    batch_next_ = 0;
+    Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
+    if (!st.ok()) return st;  // the caller logs and backs off; this is not a commit failure
+    batch_now_ms_ = clock_->NowMs();  // one read per batch
   }
+  Status st = ProcessBatch();
   CountBatch();
+  if (!st.ok()) {
+    Status failed = reads_.Failed(st);
+    PublishSnapshot();  // /v1/status and /readyz show it
+    return failed;
+  }
+  reads_.Succeeded(0);
   const bool interval_up = clock_->MonotonicNs() - last_commit_ns_ >= options_.commit_interval_ms * 1'000'000;
   if (interval_up || cache_.size() > options_.cache_max_entities * 2) return Commit();
+  return Status::Ok();
+}
+
+// The rest of the batch, stopping at a message that cannot be processed; its
+// bytes stay valid, since the source is not polled again until it is.
+Status IngestPipeline::ProcessBatch() {
+  for (; batch_next_ < batch_.size(); ++batch_next_) {
+    const InputMessage& msg = batch_[batch_next_];
+    Partition* p = partitions_.Find(msg.topic, msg.partition);
+    if (!p) continue;  // not (or no longer) ours
+    Status st = Process(msg, p);
+    if (!st.ok()) return st;
+  }
   return Status::Ok();
 }
 
@@ -72,67 +92,83 @@ void IngestPipeline::CountBatch() {
   late_total_ += late;
 }
 
-void IngestPipeline::Process(const InputMessage& msg, Partition* p, int64_t now_ms) {
-  if (p->cp.Done(msg.offset)) return;  // already in the state
+// Everything a message changes happens only once it cannot fail any more:
+// both entities are loaded first, so a failed read changes nothing and the
+// message is tried again.
+Status IngestPipeline::Process(const InputMessage& msg, Partition* p) {
+  if (p->cp.Done(msg.offset)) return Status::Ok();  // already in the state
+  auto decoded = decoder_.Decode(p->type, msg.payload, batch_now_ms_);
+  if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+    if (Status st = Reject(msg, p, rejection->reason, rejection->detail); !st.ok()) return st;
+  } else {
+    const Event& event = std::get<Event>(decoded);
+    if (features_->IsLate(event.type, event.ts_ms, p->cp.stream_time_ms)) {
+      ++p->pending_late;
+    } else {
+      CacheEntry* entries[kEntityKindCount] = {nullptr, nullptr};
+      for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
+        if (features_->series(kind).empty()) continue;
+        auto entry = Load(kind, p->shard, event.EntityId(kind));
+        if (!entry.ok()) return entry.status();
+        entries[static_cast<int>(kind)] = *entry;
+      }
+      for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
+        if (CacheEntry* entry = entries[static_cast<int>(kind)]) engine_.Apply(event, kind, &entry->state);
+      }
+      p->cp.stream_time_ms = std::max(p->cp.stream_time_ms, event.ts_ms);
+    }
+  }
   p->cp.Processed(msg.offset);
   ++p->consumed;
   ++p->pending_consumed;
-  auto decoded = decoder_.Decode(p->type, msg.payload, now_ms);
-  if (auto* rejection = std::get_if<Rejection>(&decoded)) {
-    Reject(msg, p, rejection->reason, rejection->detail);
-    return;
-  }
-  const Event& event = std::get<Event>(decoded);
-  if (features_->IsLate(event.type, event.ts_ms, p->cp.stream_time_ms)) {
-    ++p->pending_late;
-    return;
-  }
-  p->cp.stream_time_ms = std::max(p->cp.stream_time_ms, event.ts_ms);
-  for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
-    if (features_->series(kind).empty()) continue;
-    Status st = ApplyToEntity(event, kind, p->shard);
-    if (!st.ok()) {
-      // A stored value we cannot read must not stall ingestion; it is
-      // replaced by a fresh state and the operator is told.
-      Log(Component::kIngest).error("entity {} {} in shard {}: {}; starting it afresh", EntityKindName(kind), event.EntityId(kind),
-                    p->shard, st.ToString());
-    }
-  }
+  return Status::Ok();
 }
 
-Status IngestPipeline::ApplyToEntity(const Event& event, EntityKind kind, ShardId shard) {
-  const std::string& id = event.EntityId(kind);
+Result<IngestPipeline::CacheEntry*> IngestPipeline::Load(EntityKind kind, ShardId shard, std::string_view id) {
   std::string key = EntityKey(shard, kind, id);
-  auto [it, inserted] = cache_.try_emplace(std::move(key));
-  CacheEntry& entry = it->second;
-  Status status;
-  if (inserted) {
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
     auto stored = store_->Get(shard, kind, id);
-    if (!stored.ok()) {
-      cache_.erase(it);
-      return stored.status();
-    }
+    if (!stored.ok()) return stored.status();
+    CacheEntry entry;
     if (stored->has_value()) {
-      status = DecodeEntityState(*features_, kind, **stored, &entry.state);
-      if (!status.ok()) entry.state = NewEntityState(*features_, kind);
+      Status decoded = DecodeEntityState(*features_, kind, **stored, &entry.state);
+      if (!decoded.ok()) {
+        if (Status kept = KeepAside(key, **stored, decoded); !kept.ok()) return kept;
+        entry.state = NewEntityState(*features_, kind);
+      }
     } else {
       entry.state = NewEntityState(*features_, kind);
     }
+    it = cache_.emplace(std::move(key), std::move(entry)).first;
   }
-  engine_.Apply(event, kind, &entry.state);
-  if (!entry.dirty) {
-    entry.dirty = true;
-    dirty_.push_back(&*it);
-  }
-  return status;
+  MarkDirty(&*it);  // the caller applies an event to it
+  return &it->second;
 }
 
-void IngestPipeline::Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail) {
+Status IngestPipeline::KeepAside(const std::string& key, std::string_view value, const Status& why) {
+  if (Status st = store_->Quarantine(key, value, why.ToString()); !st.ok()) return st;
+  metrics_->StateQuarantined().Increment();
+  const auto parts = ParseEntityKey(key);
+  Log(Component::kIngest).error(
+      "stored state of {} {} in shard {} does not decode ({}); its {} bytes are kept in the quarantine column family "
+      "and the entity starts afresh",
+      EntityKindName(parts->kind), parts->id, parts->shard, why.ToString(), value.size());
+  return Status::Ok();
+}
+
+void IngestPipeline::MarkDirty(Cache::value_type* node) {
+  if (node->second.dirty) return;
+  node->second.dirty = true;
+  dirty_.push_back(node);
+}
+
+Status IngestPipeline::Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail) {
+  // Not counted, and the message not processed, until its dead letter is queued.
+  if (Status st = dead_letters_->Send(msg, RejectReasonName(reason), detail); !st.ok()) return st;
+  gate_.Sent(dead_letter_sink_);
   reject_counters_[{p->cp.tp.topic, reason}]->Increment();
   ++rejected_total_;
-  Status st = dead_letters_->Send(msg, RejectReasonName(reason), detail);
-  if (!st.ok()) Log(Component::kIngest).error("dead letter for {}/{}@{} not sent: {}", msg.topic, msg.partition, msg.offset, st.ToString());
-  gate_.Sent(dead_letter_sink_);
   const int64_t now = clock_->MonotonicNs();
   if (now - last_reject_log_ns_[reason] >= kRejectLogIntervalNs) {
     Log(Component::kIngest).warn("rejected {}/{}@{}: {}: {} ({} similar messages not logged)", msg.topic, msg.partition, msg.offset,
@@ -142,6 +178,7 @@ void IngestPipeline::Reject(const InputMessage& msg, Partition* p, RejectReason 
   } else {
     ++suppressed_logs_[reason];
   }
+  return Status::Ok();
 }
 
 Status IngestPipeline::Commit() {
@@ -234,7 +271,13 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   cache_.clear();
   dirty_.clear();
   ReportCacheSize();
-  health_.Reset();  // what failed to commit was dropped and will be replayed from the checkpoints
+  // What failed to commit, and the rest of the batch, are dropped: the next
+  // owner (or this pipeline, if the partition comes back) replays them from
+  // the stored checkpoints.
+  health_.Reset();
+  reads_.Reset();
+  batch_.clear();
+  batch_next_ = 0;
   partitions_.Remove(tps, metrics_);
   assigned_count_ = static_cast<int>(partitions_.size());
   Log(Component::kIngest).info("revoked {} partitions", tps.size());
@@ -252,6 +295,7 @@ void IngestPipeline::PublishSnapshot() {
   s.late_dropped_total = late_total_;
   s.commits = commits_;
   s.last_error = health_.error();
+  if (s.last_error.empty()) s.last_error = reads_.error();
   std::lock_guard lock(snapshot_mu_);
   snapshot_ = std::move(s);
 }

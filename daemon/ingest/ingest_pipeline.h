@@ -11,6 +11,11 @@
 //     with its offset, so a replay decides exactly as the first pass did.
 // Dead letters are flushed before the offsets that skip them are committed
 // (at least once: a crash between the two can send a dead letter twice).
+// A message whose entity states cannot be read (or whose dead letter cannot
+// be queued) is not processed: the pipeline keeps the rest of its batch and
+// retries from that message, so its offset never moves past it. A stored
+// state that does not decode is kept aside in the store's quarantine, counted
+// and logged with its key, and the entity starts afresh.
 //
 // Thread-safety: not thread-safe, except Snapshot(), has_assignment() and
 // healthy(). IngestWorkers runs RunOnce on the pipeline's worker thread and
@@ -30,7 +35,7 @@
 #include "daemon/ingest/ingest_options.h"
 #include "daemon/ingest/ingest_status.h"
 #include "daemon/pipeline/commit_gate.h"
-#include "daemon/pipeline/commit_health.h"
+#include "daemon/pipeline/stall_health.h"
 #include "daemon/pipeline/partition_table.h"
 #include "daemon/codec/event_decoder.h"
 #include "daemon/kafka/message_source.h"
@@ -50,7 +55,8 @@ class IngestPipeline final : public RebalanceListener {
 
   // One step: poll a batch, process it, commit when the interval is up.
   // While a commit keeps failing, it retries that commit and polls nothing,
-  // so offsets never move past state that was not written.
+  // so offsets never move past state that was not written. While a message
+  // cannot be processed, it retries that message before the rest of its batch.
   Status RunOnce(int poll_timeout_ms);
   // Writes everything processed so far.
   Status Commit();
@@ -60,7 +66,7 @@ class IngestPipeline final : public RebalanceListener {
 
   IngestSnapshot Snapshot() const;
   bool has_assignment() const { return assigned_count_.load() > 0; }
-  bool healthy() const { return health_.healthy(); }
+  bool healthy() const { return health_.healthy() && reads_.healthy(); }
 
  private:
   struct Partition {
@@ -77,9 +83,15 @@ class IngestPipeline final : public RebalanceListener {
     EntityState state;
     bool dirty = false;
   };
-  void Process(const InputMessage& msg, Partition* p, int64_t now_ms);
-  Status ApplyToEntity(const Event& event, EntityKind kind, ShardId shard);
-  void Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail);
+  using Cache = std::unordered_map<std::string, CacheEntry>;
+  Status ProcessBatch();
+  Status Process(const InputMessage& msg, Partition* p);
+  // The cached state of an entity, read from the store (or started afresh) on a miss.
+  Result<CacheEntry*> Load(EntityKind kind, ShardId shard, std::string_view id);
+  // A stored state that does not decode goes to the quarantine.
+  Status KeepAside(const std::string& key, std::string_view value, const Status& why);
+  void MarkDirty(Cache::value_type* node);
+  Status Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail);
   void CountBatch();
   Status FailCommit(const Status& st);
   void PublishSnapshot();
@@ -97,13 +109,15 @@ class IngestPipeline final : public RebalanceListener {
   EventDecoder decoder_;
 
   PartitionTable<Partition> partitions_;
-  using Cache = std::unordered_map<std::string, CacheEntry>;
   Cache cache_;
   std::vector<Cache::value_type*> dirty_;  // map nodes are stable until erased, which happens only when clean
   std::vector<InputMessage> batch_;
+  size_t batch_next_ = 0;  // first message of batch_ not processed yet
+  int64_t batch_now_ms_ = 0;  // wall clock when batch_ was polled; bounds future timestamps
   CommitGate gate_;
   size_t dead_letter_sink_ = 0;  // gate_'s index of dead_letters_
-  CommitHealth health_;          // stalled() while a commit fails: RunOnce retries it before polling
+  StallHealth health_;          // stalled() while a commit fails: RunOnce retries it before polling
+  StallHealth reads_;           // stalled() while a message cannot be processed: RunOnce retries it
   int64_t last_commit_ns_ = 0;
   int64_t reported_cache_size_ = 0;  // this pipeline's share of featmon_cache_entities
   uint64_t commits_ = 0;

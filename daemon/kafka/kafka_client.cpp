@@ -3,7 +3,9 @@
 #include "daemon/logging/log.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
+#include <thread>
 
 namespace featmon {
 
@@ -237,7 +239,7 @@ Status KafkaConsumer::Close() {
 }
 
 Result<std::unique_ptr<KafkaTopicProducer>> KafkaTopicProducer::Create(const KafkaClientOptions& options,
-                                                                                 std::string topic) {
+                                                                       std::string topic, size_t max_payload_bytes) {
   std::map<std::string, std::string> settings = {
       {"bootstrap.servers", options.brokers},
       {"enable.idempotence", "true"},
@@ -248,8 +250,10 @@ Result<std::unique_ptr<KafkaTopicProducer>> KafkaTopicProducer::Create(const Kaf
     if (k.rfind("security.", 0) == 0 || k.rfind("sasl.", 0) == 0 || k.rfind("ssl.", 0) == 0 || k == "client.id")
       settings[k] = v;
   }
+  for (const auto& [k, v] : options.producer_properties) settings[k] = v;
   std::unique_ptr<KafkaTopicProducer> p(new KafkaTopicProducer());
   p->topic_ = std::move(topic);
+  p->max_payload_bytes_ = max_payload_bytes;
   const std::string what = "producer for " + p->topic_;
   auto rk = NewKafkaClient(RD_KAFKA_PRODUCER, settings, what.c_str(), [&](rd_kafka_conf_t* conf) {
     rd_kafka_conf_set_opaque(conf, p.get());
@@ -264,58 +268,127 @@ KafkaTopicProducer::~KafkaTopicProducer() {
   if (!rk_) return;
   rd_kafka_flush(rk_, 5000);
   rd_kafka_destroy(rk_);
+  if (!undelivered_.empty())
+    Log(Component::kKafka).error("{} records to {} were never delivered; the offsets that passed them were not committed",
+                                 undelivered_.size(), topic_);
 }
 
+// Runs inside rd_kafka_poll or rd_kafka_flush, on the thread that called them.
 void KafkaTopicProducer::DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
-  if (msg->err) {
-    static_cast<KafkaTopicProducer*>(opaque)->failed_.fetch_add(1);
-    Log(Component::kKafka).error("delivery to {} failed: {}", rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
+  if (!msg->err) return;
+  auto* self = static_cast<KafkaTopicProducer*>(opaque);
+  Record r;
+  if (msg->key) r.key.assign(static_cast<const char*>(msg->key), msg->key_len);
+  if (msg->payload) r.value.assign(static_cast<const char*>(msg->payload), msg->len);
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+      r.headers.emplace_back(name, std::string(static_cast<const char*>(value), size));
   }
+  self->Keep(std::move(r), std::string("delivery failed: ") + rd_kafka_err2str(msg->err));
+}
+
+void KafkaTopicProducer::Keep(Record record, const std::string& why) {
+  std::lock_guard lock(mu_);
+  if (last_error_ != why) Log(Component::kKafka).error("{} to {}: kept to be produced again", why, topic_);
+  last_error_ = why;
+  undelivered_.push_back(std::move(record));
+}
+
+size_t KafkaTopicProducer::undelivered() const {
+  std::lock_guard lock(mu_);
+  return undelivered_.size();
 }
 
 Status KafkaTopicProducer::Send(const InputMessage& msg, std::string_view reason, std::string_view detail) {
-  rd_kafka_headers_t* h = rd_kafka_headers_new(5);
-  const std::string partition = std::to_string(msg.partition), offset = std::to_string(msg.offset);
-  rd_kafka_header_add(h, "featmon.reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
-  rd_kafka_header_add(h, "featmon.error", -1, detail.data(), static_cast<ssize_t>(detail.size()));
-  rd_kafka_header_add(h, "featmon.source.topic", -1, msg.topic.data(), static_cast<ssize_t>(msg.topic.size()));
-  rd_kafka_header_add(h, "featmon.source.partition", -1, partition.data(), static_cast<ssize_t>(partition.size()));
-  rd_kafka_header_add(h, "featmon.source.offset", -1, offset.data(), static_cast<ssize_t>(offset.size()));
-  return ProduceWithHeaders(msg.key, msg.payload, h);
+  constexpr size_t kMaxKeyBytes = 4096, kMaxDetailBytes = 1024;
+  Record r;
+  r.key = msg.key.substr(0, kMaxKeyBytes);
+  r.value = msg.payload.substr(0, max_payload_bytes_);
+  r.headers = {{"featmon.reason", std::string(reason)},
+               {"featmon.error", std::string(detail.substr(0, kMaxDetailBytes))},
+               {"featmon.source.topic", std::string(msg.topic)},
+               {"featmon.source.partition", std::to_string(msg.partition)},
+               {"featmon.source.offset", std::to_string(msg.offset)}};
+  std::string truncated;
+  if (msg.key.size() > r.key.size()) {
+    truncated = "key";
+    r.headers.emplace_back("featmon.original.key_bytes", std::to_string(msg.key.size()));
+  }
+  if (msg.payload.size() > r.value.size()) {
+    truncated += truncated.empty() ? "payload" : ",payload";
+    r.headers.emplace_back("featmon.original.payload_bytes", std::to_string(msg.payload.size()));
+  }
+  if (!truncated.empty()) r.headers.emplace_back("featmon.truncated", truncated);
+  Enqueue(std::move(r));
+  return Status::Ok();
 }
 
 Status KafkaTopicProducer::Produce(std::string_view key, std::string_view value) {
-  return ProduceWithHeaders(key, value, nullptr);
+  Enqueue({std::string(key), std::string(value), {}});
+  return Status::Ok();
 }
 
-Status KafkaTopicProducer::ProduceWithHeaders(std::string_view key, std::string_view value, rd_kafka_headers_t* h) {
-  rd_kafka_resp_err_t e;
+rd_kafka_resp_err_t KafkaTopicProducer::TryProduce(const Record& r) {
+  rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
   for (int attempt = 0;; ++attempt) {
+    rd_kafka_headers_t* h = nullptr;
+    if (!r.headers.empty()) {
+      h = rd_kafka_headers_new(r.headers.size());
+      for (const auto& [name, value] : r.headers)
+        rd_kafka_header_add(h, name.data(), static_cast<ssize_t>(name.size()), value.data(), static_cast<ssize_t>(value.size()));
+    }
     e = h ? rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic_.c_str()),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                              RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                              RD_KAFKA_V_KEY(const_cast<char*>(r.key.data()), r.key.size()),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END)
           : rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic_.c_str()),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                              RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                              RD_KAFKA_V_KEY(const_cast<char*>(r.key.data()), r.key.size()),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (e && h) rd_kafka_headers_destroy(h);  // ownership passes to librdkafka only on success
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 100) break;
     rd_kafka_poll(rk_, 10);  // local queue full: let deliveries drain
   }
-  if (e) {
-    if (h) rd_kafka_headers_destroy(h);  // ownership passes to librdkafka only on success
-    return Status::Unavailable("produce to " + topic_ + ": " + rd_kafka_err2str(e));
+  return e;
+}
+
+void KafkaTopicProducer::Enqueue(Record record) {
+  if (rd_kafka_resp_err_t e = TryProduce(record); e) {
+    Keep(std::move(record), std::string("produce failed: ") + rd_kafka_err2str(e));
+    return;
   }
-  rd_kafka_poll(rk_, 0);
-  return Status::Ok();
+  rd_kafka_poll(rk_, 0);  // serves delivery reports
 }
 
 Status KafkaTopicProducer::Flush(int timeout_ms) {
-  rd_kafka_resp_err_t e = rd_kafka_flush(rk_, timeout_ms);
-  if (e) return Status::Unavailable("flush of " + topic_ + ": " + rd_kafka_err2str(e));
-  if (int64_t failed = failed_.exchange(0); failed > 0)
-    return Status::Unavailable(std::to_string(failed) + " messages to " + topic_ + " were not delivered");
-  return Status::Ok();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    std::vector<Record> again;
+    {
+      std::lock_guard lock(mu_);
+      again.swap(undelivered_);
+    }
+    for (Record& r : again) Enqueue(std::move(r));
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const rd_kafka_resp_err_t e = rd_kafka_flush(rk_, static_cast<int>(std::max<int64_t>(0, left.count())));
+    {
+      std::lock_guard lock(mu_);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR && undelivered_.empty()) {
+        last_error_.clear();
+        return Status::Ok();
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        const size_t in_flight = static_cast<size_t>(std::max(0, rd_kafka_outq_len(rk_)));
+        return Status::Unavailable(std::to_string(undelivered_.size() + in_flight) + " records to " + topic_ +
+                                   " not delivered yet" + (last_error_.empty() ? "" : " (" + last_error_ + ")"));
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a record refused at once: not a hot loop
+  }
 }
 
 }  // namespace featmon

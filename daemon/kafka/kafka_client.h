@@ -19,6 +19,10 @@ struct KafkaClientOptions {
   std::string group_id = "featmond";              // group.id. Default: featmond
   std::vector<std::string> topics;                // subscribed topics. Required for consumers.
   std::map<std::string, std::string> properties;  // extra librdkafka settings, applied last. Default: none
+  // Settings for producers only (properties reach them only for security
+  // and client.id, since consumer settings would make them refuse to start).
+  // Default: none
+  std::map<std::string, std::string> producer_properties;
 };
 
 // A group consumer whose partitions are spread over `workers` queues: the
@@ -61,22 +65,44 @@ class KafkaConsumer final {
 };
 
 // An idempotent producer to one topic: dead letters (with reason headers) or
-// plain keyed records such as retrain requests.
+// plain keyed records such as retrain requests. It never drops a record: one
+// that cannot be queued, or whose delivery fails, is kept and produced again
+// by the next Flush, which succeeds only once every record sent so far is
+// acknowledged. Delivery is therefore at least once.
+//
+// A dead letter's payload and key are cut to `max_payload_bytes` (and 4 KiB),
+// so a message too large for the producer still gets one; headers say what
+// was cut and how large it was.
+//
+// Thread-safety: one thread sends and flushes.
 class KafkaTopicProducer final : public DeadLetterSink {
  public:
-  static Result<std::unique_ptr<KafkaTopicProducer>> Create(const KafkaClientOptions& options, std::string topic);
+  static Result<std::unique_ptr<KafkaTopicProducer>> Create(const KafkaClientOptions& options, std::string topic,
+                                                            size_t max_payload_bytes = kDefaultDeadLetterMaxPayloadBytes);
   ~KafkaTopicProducer() override;
   Status Send(const InputMessage& msg, std::string_view reason, std::string_view detail) override;
   Status Produce(std::string_view key, std::string_view value);
   Status Flush(int timeout_ms) override;
+  // Records waiting to be produced again (their first attempt failed).
+  size_t undelivered() const;
 
  private:
+  struct Record {
+    std::string key, value;
+    std::vector<std::pair<std::string, std::string>> headers;
+  };
   KafkaTopicProducer() = default;
-  Status ProduceWithHeaders(std::string_view key, std::string_view value, rd_kafka_headers_t* headers);
+  // Queues the record with librdkafka, or keeps it for the next Flush.
+  void Enqueue(Record record);
+  rd_kafka_resp_err_t TryProduce(const Record& record);
+  void Keep(Record record, const std::string& why);
   static void DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
   rd_kafka_t* rk_ = nullptr;
   std::string topic_;
-  std::atomic<int64_t> failed_{0};
+  size_t max_payload_bytes_ = kDefaultDeadLetterMaxPayloadBytes;
+  mutable std::mutex mu_;  // guards what delivery callbacks touch
+  std::vector<Record> undelivered_;
+  std::string last_error_;
 };
 
 }  // namespace featmon

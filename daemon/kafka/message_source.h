@@ -49,10 +49,17 @@ class MessageSource {
   virtual std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& partitions) = 0;
 };
 
-// Unusable input goes here, unchanged, with headers naming why.
+// A dead letter's payload is cut beyond this, so that it fits the producer's
+// message.max.bytes (1,000,000 by default) with its key and headers.
+inline constexpr size_t kDefaultDeadLetterMaxPayloadBytes = 256 << 10;
+
+// Unusable input goes here, unchanged (but cut to a size limit), with headers
+// naming why.
 class DeadLetterSink {
  public:
   virtual ~DeadLetterSink() = default;
+  // An error means the dead letter was not queued; the caller must not move
+  // past the message.
   virtual Status Send(const InputMessage& msg, std::string_view reason, std::string_view detail) = 0;
   // Waits until everything sent is acknowledged; called before offsets move past it.
   virtual Status Flush(int timeout_ms) = 0;

@@ -26,6 +26,12 @@ Metrics::Metrics(const std::string& version)
                            .Add({}, kLatencyBuckets)),
       commit_failures_(prometheus::BuildCounter().Name("featmon_commit_failures_total")
                            .Help("State commits that failed and will be retried").Register(*registry_).Add({})),
+      store_read_failures_(prometheus::BuildCounter().Name("featmon_store_read_failures_total")
+                               .Help("Entity-state reads that failed; the event is held and retried")
+                               .Register(*registry_).Add({})),
+      state_quarantined_(prometheus::BuildCounter().Name("featmon_state_quarantined_total")
+                             .Help("Stored entity states that did not decode, kept aside; the entity starts afresh")
+                             .Register(*registry_).Add({})),
       commits_stalled_(prometheus::BuildGauge().Name("featmon_commits_stalled")
                            .Help("Pipelines whose state commit is failing now, holding their offsets, by reason")
                            .Register(*registry_)),

@@ -37,6 +37,11 @@ class Metrics {
   prometheus::Histogram& CommitDuration() { return commit_duration_; }
   prometheus::Histogram& HttpRequestDuration(const std::string& route);
   prometheus::Counter& CommitFailures() { return commit_failures_; }
+  // Entity-state reads that failed; the event waits and is retried.
+  prometheus::Counter& StoreReadFailures() { return store_read_failures_; }
+  // Stored entity states that did not decode, kept aside in the store's
+  // quarantine column family; the entity starts afresh.
+  prometheus::Counter& StateQuarantined() { return state_quarantined_; }
   // Pipelines whose state commit is failing right now (offsets held), by
   // reason: one of kCommitStallReasons. Every reason's series exists from the start.
   prometheus::Gauge& CommitsStalled(const std::string& reason) { return commits_stalled_.Add({{"reason", reason}}); }
@@ -75,6 +80,8 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& http_duration_;
   prometheus::Histogram& commit_duration_;
   prometheus::Counter& commit_failures_;
+  prometheus::Counter& store_read_failures_;
+  prometheus::Counter& state_quarantined_;
   prometheus::Family<prometheus::Gauge>& commits_stalled_;
   prometheus::Gauge& store_entities_;
   prometheus::Gauge& store_disk_bytes_;

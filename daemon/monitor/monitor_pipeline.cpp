@@ -128,6 +128,8 @@ void MonitorPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   Status st = Commit();
   if (!st.ok()) Log(Component::kMonitor).error("commit before revoke failed, the next owner replays: {}", st.ToString());
   partitions_.Remove(tps, metrics_);
+  batch_.clear();  // the rest of a held batch is replayed from the checkpoints
+  batch_next_ = 0;
 }
 
 Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
@@ -135,38 +137,46 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
     Status st = Commit();
     if (!st.ok()) return st;
   }
-  batch_.clear();
-  Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
-  if (!st.ok()) return st;
-  const int64_t now_ms = clock_->NowMs();
+  if (batch_next_ >= batch_.size()) {
+    batch_.clear();
+    batch_next_ = 0;
+    Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
+    if (!st.ok()) return st;
+    batch_now_ms_ = clock_->NowMs();
+  }
   const int64_t now_ns = clock_->MonotonicNs();
   uint64_t consumed = 0;
-  for (const InputMessage& msg : batch_) {
+  Status held;
+  // A message whose dead letter cannot be queued stops the batch here and is
+  // tried again: its offset must not move past it.
+  for (; batch_next_ < batch_.size(); ++batch_next_) {
+    const InputMessage& msg = batch_[batch_next_];
     Partition* p = partitions_.Find(msg.topic, msg.partition);
     if (!p || p->cp.Done(msg.offset)) continue;  // not ours, or already in the state
     if (p->predictions) {
+      held = ProcessPrediction(msg, p);
+      if (!held.ok()) break;
       ++consumed;
-      ProcessPrediction(msg, p, now_ms);
     } else {
-      ProcessClick(msg, p, now_ms);
+      ProcessClick(msg, p);
     }
     p->cp.Processed(msg.offset);
     p->last_activity_ns = now_ns;
   }
   if (consumed) consumed_->Increment(static_cast<double>(consumed));
   AdvanceWatermark();
+  if (!held.ok()) return held;
   if (clock_->MonotonicNs() - last_commit_ns_ >= options_.commit_interval_ms * 1'000'000) return Commit();
   return Status::Ok();
 }
 
-void MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part, int64_t now_ms) {
-  auto decoded = decoder_.DecodePrediction(msg.payload, now_ms);
+Status MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part) {
+  auto decoded = decoder_.DecodePrediction(msg.payload, batch_now_ms_);
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
-    reject_counters_[rejection->reason]->Increment();
-    Status st = dead_letters_->Send(msg, RejectReasonName(rejection->reason), rejection->detail);
-    if (!st.ok()) Log(Component::kMonitor).error("dead letter not sent: {}", st.ToString());
+    if (Status st = dead_letters_->Send(msg, RejectReasonName(rejection->reason), rejection->detail); !st.ok()) return st;
     gate_.Sent(dead_letter_sink_);
-    return;
+    reject_counters_[rejection->reason]->Increment();
+    return Status::Ok();
   }
   PredictionRecord& rec = std::get<PredictionRecord>(decoded);
   drift::Prediction& p = rec.prediction;
@@ -177,7 +187,7 @@ void MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part
                                            std::to_string(p.ts_ms));
   if (!monitor_.Observe(p)) {
     dropped_max_models_->Increment();
-    return;
+    return Status::Ok();
   }
   std::string key = rec.request_id.empty() ? drift::JoinKeyByUser(rec.user_id, rec.item_id)
                                            : drift::JoinKeyByRequest(rec.request_id, rec.item_id);
@@ -186,11 +196,12 @@ void MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part
     dropped_max_pending_->Increment();
   else if (early_click_ms >= 0)
     monitor_.OnClickAttributed(p.model, p.model_version, early_click_ms);
+  return Status::Ok();
 }
 
-void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part, int64_t now_ms) {
+void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part) {
   // Bad clicks are the ingest pipeline's to dead-letter; here they are skipped.
-  auto decoded = decoder_.Decode(EventType::kClick, msg.payload, now_ms);
+  auto decoded = decoder_.Decode(EventType::kClick, msg.payload, batch_now_ms_);
   const Event* e = std::get_if<Event>(&decoded);
   if (!e) return;
   part->cp.stream_time_ms = std::max(part->cp.stream_time_ms, e->ts_ms);

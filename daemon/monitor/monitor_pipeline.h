@@ -32,7 +32,7 @@
 #include "daemon/monitor/monitoring_reports.h"
 #include "daemon/monitor/retrain_sink.h"
 #include "daemon/pipeline/commit_gate.h"
-#include "daemon/pipeline/commit_health.h"
+#include "daemon/pipeline/stall_health.h"
 #include "daemon/pipeline/partition_table.h"
 #include "daemon/codec/event_decoder.h"
 #include "daemon/kafka/message_source.h"
@@ -73,8 +73,9 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
     bool predictions = false;
     int64_t last_activity_ns = 0;  // monotonic time of the last message, or of the assignment before the first
   };
-  void ProcessPrediction(const InputMessage& msg, Partition* partition, int64_t now_ms);
-  void ProcessClick(const InputMessage& msg, Partition* partition, int64_t now_ms);
+  // An error: the prediction's dead letter could not be queued; nothing changed.
+  Status ProcessPrediction(const InputMessage& msg, Partition* partition);
+  void ProcessClick(const InputMessage& msg, Partition* partition);
   void AdvanceWatermark();
   void Publish(drift::EvaluationOutput& out);
   void PublishReports();
@@ -97,12 +98,14 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   drift::Watermark watermark_;
   bool watermark_held_ = false;                 // some known partition is not assigned
   std::vector<InputMessage> batch_;
+  size_t batch_next_ = 0;     // first message of batch_ not processed yet
+  int64_t batch_now_ms_ = 0;  // wall clock when batch_ was polled
   std::set<std::string> unwritten_models_;       // changed since the last successful commit
   std::unordered_set<std::string> unwritten_label_keys_;
   bool watermark_changed_ = false;
   CommitGate gate_;
   size_t dead_letter_sink_ = 0, retrain_sink_ = 0;  // gate_'s indexes
-  CommitHealth health_;  // stalled() while a commit fails: RunOnce retries it before polling
+  StallHealth health_;  // stalled() while a commit fails: RunOnce retries it before polling
   int64_t last_commit_ns_ = 0;
   std::atomic<int64_t> watermark_ms_{0};  // watermark_'s value, for AllReports on HTTP threads
   std::map<RejectReason, prometheus::Counter*> reject_counters_;

@@ -106,7 +106,8 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   monitor_cf.compression = rocksdb::kLZ4Compression;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, entity_cf},
                                                       {"meta", meta_cf},
-                                                      {"monitor", monitor_cf}};
+                                                      {"monitor", monitor_cf},
+                                                      {"quarantine", rocksdb::ColumnFamilyOptions()}};
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &store->handles_, &db);
   if (!s.ok()) {
@@ -118,6 +119,8 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   store->entities_ = store->handles_[0];
   store->meta_ = store->handles_[1];
   store->monitor_ = store->handles_[2];
+  store->quarantine_ = store->handles_[3];
+  store->clock_ = clock;
   store->write_options_.sync = options.sync_writes;
   store->path_ = options.path;
   store->min_free_bytes_ = options.min_free_bytes;
@@ -235,6 +238,22 @@ Status RocksDbStore::GetAllShards(EntityKind kind, std::string_view id, std::vec
     values->emplace_back(out[i].data(), out[i].size());
   }
   return Status::Ok();
+}
+
+Status RocksDbStore::Quarantine(std::string_view key, std::string_view value, std::string_view reason) {
+  std::string kept;
+  PutFixed(&kept, clock_->NowMs());
+  PutVarint(&kept, reason.size());
+  kept.append(reason);
+  kept.append(value);
+  return FromRocks(db_->Put(write_options_, quarantine_, rocksdb::Slice(key.data(), key.size()), kept),
+                   "keeping an undecodable state aside");
+}
+
+uint64_t RocksDbStore::QuarantinedCount() const {
+  uint64_t n = 0;
+  db_->GetIntProperty(quarantine_, "rocksdb.estimate-num-keys", &n);
+  return n;
 }
 
 Status RocksDbStore::Commit(const CommitBatch& batch) {

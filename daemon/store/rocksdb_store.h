@@ -1,7 +1,9 @@
 // StateStore on RocksDB. Entity states live in the default column family,
 // whose compaction filter drops entities idle for longer than `entity_ttl_ms`
 // (by the injected clock), so expiry costs no scan. Checkpoints and the shard
-// registry live in the "meta" column family.
+// registry live in the "meta" column family, monitoring state in "monitor",
+// and entity states that did not decode in "quarantine" (key: the entity key;
+// value: fixed64 time kept aside, length-prefixed reason, the original bytes).
 #pragma once
 
 #include <memory>
@@ -31,6 +33,8 @@ class RocksDbStore final : public StateStore {
   Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) override;
   Result<std::optional<std::string>> Get(ShardId shard, EntityKind kind, std::string_view id) override;
   Status GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) override;
+  Status Quarantine(std::string_view key, std::string_view value, std::string_view reason) override;
+  uint64_t QuarantinedCount() const override;
   Status Commit(const CommitBatch& batch) override;
   Status ScanMonitor(const std::function<Status(std::string_view, std::string_view)>& visit) override;
   uint64_t ApproximateEntityCount() const override;
@@ -46,6 +50,8 @@ class RocksDbStore final : public StateStore {
   rocksdb::ColumnFamilyHandle* entities_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* monitor_ = nullptr;
+  rocksdb::ColumnFamilyHandle* quarantine_ = nullptr;
+  const Clock* clock_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::WriteOptions write_options_;
   // Set by a failed write: the next commit first asks RocksDB to resume from

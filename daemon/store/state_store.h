@@ -65,6 +65,13 @@ class StateStore {
   // One entity's state in every shard, present ones only.
   virtual Status GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) = 0;
 
+  // Keeps aside a stored entity state that does not decode, with when and
+  // why, so that nothing is reset silently; the caller then starts the entity
+  // afresh. Its bytes stay until an operator removes them.
+  virtual Status Quarantine(std::string_view key, std::string_view value, std::string_view reason) = 0;
+  // Entity states kept aside so far (an estimate).
+  virtual uint64_t QuarantinedCount() const { return 0; }
+
   // Writes entity states, monitoring state and checkpoints in one atomic batch.
   virtual Status Commit(const CommitBatch& batch) = 0;
   // Every monitoring key and value, in key order; stops at the first error

@@ -175,8 +175,13 @@ TEST(ConfigTest, TheShippedFileIsWhatTheTablesPrint) {
   ASSERT_TRUE(in);
   std::stringstream shipped;
   shipped << in.rdbuf();
-  EXPECT_EQ(shipped.str(), DefaultConfigYaml())
-      << "regenerate it: featmond --print-default-config > config/featmon.yaml";
+  std::istringstream a(shipped.str()), b(DefaultConfigYaml());
+  std::string line_a, line_b;
+  for (int line = 1; static_cast<bool>(std::getline(a, line_a)) | static_cast<bool>(std::getline(b, line_b)); ++line) {
+    ASSERT_EQ(line_a, line_b) << "config/featmon.yaml line " << line
+                              << " differs; regenerate it: featmond --print-default-config > config/featmon.yaml";
+    line_a.clear(), line_b.clear();
+  }
 }
 
 // Reading the printed defaults back gives the defaults: every key parses,

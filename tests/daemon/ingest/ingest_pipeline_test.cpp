@@ -18,23 +18,33 @@ using namespace featmon::testing;
 class RecordingSink : public DeadLetterSink {
  public:
   std::vector<std::string> reasons;
-  bool fail_flush = false;
+  bool fail_flush = false, fail_send = false;
   Status Send(const InputMessage&, std::string_view reason, std::string_view) override {
+    if (fail_send) return Status::Unavailable("producer queue full");
     reasons.emplace_back(reason);
     return Status::Ok();
   }
   Status Flush(int) override { return fail_flush ? Status::Unavailable("broker down") : Status::Ok(); }
 };
 
-// Fails every commit while `fail` is set.
+// Fails every commit while `fail` is set, every entity read while `fail_reads` is.
 class FlakyStore : public StateStore {
  public:
   explicit FlakyStore(StateStore* inner) : inner_(inner) {}
-  bool fail = false;
+  bool fail = false, fail_reads = false;
+  int reads = 0;
   Result<ShardId> RegisterShard(const TopicPartition& tp) override { return inner_->RegisterShard(tp); }
   std::vector<ShardId> Shards() const override { return inner_->Shards(); }
   Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) override { return inner_->LoadCheckpoint(tp); }
-  Result<std::optional<std::string>> Get(ShardId s, EntityKind k, std::string_view id) override { return inner_->Get(s, k, id); }
+  Result<std::optional<std::string>> Get(ShardId s, EntityKind k, std::string_view id) override {
+    ++reads;
+    if (fail_reads) return Status::IOError("reading entity: IO error: sst file unreadable");
+    return inner_->Get(s, k, id);
+  }
+  Status Quarantine(std::string_view key, std::string_view value, std::string_view reason) override {
+    return inner_->Quarantine(key, value, reason);
+  }
+  uint64_t QuarantinedCount() const override { return inner_->QuarantinedCount(); }
   Status GetAllShards(EntityKind k, std::string_view id, std::vector<std::string>* v) override { return inner_->GetAllShards(k, id, v); }
   Status Commit(const CommitBatch& b) override { return fail ? Status::IOError("No space left on device") : inner_->Commit(b); }
   Status ScanMonitor(const std::function<Status(std::string_view, std::string_view)>& v) override { return inner_->ScanMonitor(v); }
@@ -179,6 +189,71 @@ TEST_F(IngestPipelineTest, DeadLetterFailureBlocksTheCommitThatWouldSkipThem) {
   sink_.fail_flush = false;
   ASSERT_TRUE(pipeline_->Commit().ok());
   EXPECT_EQ((*store_->LoadCheckpoint({"views", 0}))->next_offset, 1);
+}
+
+// A failed read must not drop the event (bf86bbb applied nothing to that
+// entity and moved the offset on): the message waits, the pipeline is unready,
+// and once the store answers the event counts exactly once.
+TEST_F(IngestPipelineTest, AFailedReadHoldsTheEventUntilTheStoreAnswers) {
+  Assign();
+  for (int i = 0; i < 3; ++i) Add(EventType::kView, "u6", "i", kNow - 100, i);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  Open();  // an empty cache: the next event of u6 must read its state
+  Assign();
+  for (int i = 3; i < 6; ++i) Add(EventType::kView, "u6", "i", kNow - 100, i);
+  flaky_->fail_reads = true;
+  Status st = pipeline_->RunOnce(0);
+  EXPECT_EQ(st.code(), StatusCode::kIOError) << st.ToString();
+  EXPECT_FALSE(pipeline_->healthy());
+  EXPECT_NE(pipeline_->Snapshot().last_error.find("state reads are failing"), std::string::npos);
+  EXPECT_EQ(metrics_.StoreReadFailures().Value(), 1);
+  EXPECT_FALSE(pipeline_->RunOnce(0).ok());  // retried, still failing
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ((*store_->LoadCheckpoint({"views", 0}))->next_offset, 3) << "the offset moved past an unread entity";
+  flaky_->fail_reads = false;
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_TRUE(pipeline_->healthy());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(Views24h("u6"), 6);
+  EXPECT_EQ((*store_->LoadCheckpoint({"views", 0}))->next_offset, 6);
+  EXPECT_EQ(pipeline_->Snapshot().consumed_total, 3u);  // each message counted once, however often it was tried
+}
+
+// A stored state that does not decode is kept aside, counted, and the entity
+// starts afresh; bf86bbb replaced it without a trace.
+TEST_F(IngestPipelineTest, AStateThatDoesNotDecodeIsKeptAsideNotSilentlyReset) {
+  Assign();
+  const ShardId shard = *store_->RegisterShard({"views", 0});
+  CommitBatch garbage;
+  garbage.entities.push_back({EntityKey(shard, EntityKind::kUser, "u7"), "\x07not a state"});
+  ASSERT_TRUE(store_->Commit(garbage).ok());
+  Add(EventType::kView, "u7", "i", kNow - 100, 0);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(metrics_.StateQuarantined().Value(), 1);
+  EXPECT_EQ(store_->QuarantinedCount(), 1u);
+  EXPECT_EQ(Views24h("u7"), 1);  // afresh, from this event on
+}
+
+// The dead letter of a rejected message must be queued before its offset
+// moves: a sink that refuses it holds the message, which then goes out once.
+TEST_F(IngestPipelineTest, ADeadLetterThatCannotBeQueuedHoldsItsMessage) {
+  Assign();
+  source_.queue.push_back({"views", 0, 0, "garbage\xff"});
+  Add(EventType::kView, "u8", "i", kNow - 100, 1);
+  sink_.fail_send = true;
+  EXPECT_FALSE(pipeline_->RunOnce(0).ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_FALSE((*store_->LoadCheckpoint({"views", 0})).has_value());
+  EXPECT_EQ(pipeline_->Snapshot().rejected_total, 0u);
+  sink_.fail_send = false;
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(sink_.reasons, (std::vector<std::string>{"decode_error"}));
+  EXPECT_EQ(pipeline_->Snapshot().rejected_total, 1u);
+  EXPECT_EQ(Views24h("u8"), 1);
+  EXPECT_EQ((*store_->LoadCheckpoint({"views", 0}))->next_offset, 2);
 }
 
 TEST_F(IngestPipelineTest, CacheGaugeIsTheSumOverPipelinesSharingTheMetrics) {

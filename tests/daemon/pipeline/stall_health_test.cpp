@@ -1,5 +1,5 @@
 // A pipeline's failing commits as operators see them.
-#include "daemon/pipeline/commit_health.h"
+#include "daemon/pipeline/stall_health.h"
 
 #include <gtest/gtest.h>
 
@@ -8,10 +8,10 @@ namespace {
 
 double Stalled(Metrics& m, const char* reason) { return m.CommitsStalled(reason).Value(); }
 
-TEST(CommitHealthTest, AStallSetsItsReasonUntilACommitSucceeds) {
+TEST(StallHealthTest, AStallSetsItsReasonUntilACommitSucceeds) {
   Metrics metrics("test");
   ManualClock clock(1'000);
-  CommitHealth health(&metrics, &clock, Component::kIngest, "ingest");
+  StallHealth health(&metrics, &clock, Component::kIngest, "ingest");
   EXPECT_TRUE(health.healthy());
   EXPECT_FALSE(health.stalled());
   Status st = health.Failed(Status::NoSpace("disk full"));
@@ -36,11 +36,11 @@ TEST(CommitHealthTest, AStallSetsItsReasonUntilACommitSucceeds) {
   EXPECT_EQ(Stalled(metrics, "io_error"), 0);
 }
 
-TEST(CommitHealthTest, TwoPipelinesShareTheGaugeAndEachTakesItsShareAlong) {
+TEST(StallHealthTest, TwoPipelinesShareTheGaugeAndEachTakesItsShareAlong) {
   Metrics metrics("test");
   ManualClock clock;
-  auto a = std::make_unique<CommitHealth>(&metrics, &clock, Component::kIngest, "ingest");
-  CommitHealth b(&metrics, &clock, Component::kMonitor, "monitoring");
+  auto a = std::make_unique<StallHealth>(&metrics, &clock, Component::kIngest, "ingest");
+  StallHealth b(&metrics, &clock, Component::kMonitor, "monitoring");
   (void)a->Failed(Status::Unavailable("broker"));
   (void)b.Failed(Status::Unavailable("broker"));
   EXPECT_EQ(Stalled(metrics, "unavailable"), 2);
@@ -51,7 +51,7 @@ TEST(CommitHealthTest, TwoPipelinesShareTheGaugeAndEachTakesItsShareAlong) {
   EXPECT_TRUE(b.healthy());
 }
 
-TEST(CommitHealthTest, ReasonsFollowTheStatusCode) {
+TEST(StallHealthTest, ReasonsFollowTheStatusCode) {
   EXPECT_STREQ(CommitStallReason(Status::NoSpace("")), "disk_full");
   EXPECT_STREQ(CommitStallReason(Status::IOError("")), "io_error");
   EXPECT_STREQ(CommitStallReason(Status::Corruption("")), "corruption");

@@ -1,9 +1,11 @@
-// One pipeline's state commits as operators see them: a failed commit is
-// counted (featmon_commit_failures_total), sets featmon_commits_stalled for its
-// reason and logs one line when commits start failing (or the reason
-// changes) and one when they succeed again, instead of a line per retry; a
-// successful one is timed (featmon_commit_duration_seconds). /readyz reads
-// healthy() and error() from HTTP threads.
+// One pipeline's failing store operations as operators see them, for its
+// state commits or its state reads. A failed commit is counted
+// (featmon_commit_failures_total) and sets featmon_commits_stalled for its
+// reason; a failed read is counted (featmon_store_read_failures_total). Either
+// logs one line when failures start (or their reason changes) and one when
+// the operation succeeds again, instead of a line per retry; a successful
+// commit is timed (featmon_commit_duration_seconds). /readyz reads healthy()
+// and error() from HTTP threads.
 //
 // Several pipelines share the gauges, so each adds and removes only itself.
 // Thread-safety: Failed, Succeeded, Reset and stalled() on the pipeline's
@@ -25,37 +27,42 @@ namespace featmon {
 // The reason label of a failed commit (one of kCommitStallReasons).
 const char* CommitStallReason(const Status& st);
 
-class CommitHealth {
+class StallHealth {
  public:
+  enum class Operation { kCommit, kRead };
   // `what` names the pipeline in log lines ("ingest", "monitoring").
-  CommitHealth(Metrics* metrics, const Clock* clock, Component component, std::string what);
-  ~CommitHealth();
-  CommitHealth(const CommitHealth&) = delete;
-  CommitHealth& operator=(const CommitHealth&) = delete;
+  StallHealth(Metrics* metrics, const Clock* clock, Component component, std::string what,
+              Operation operation = Operation::kCommit);
+  ~StallHealth();
+  StallHealth(const StallHealth&) = delete;
+  StallHealth& operator=(const StallHealth&) = delete;
 
-  // A commit failed; returns `st` for the caller to pass on.
+  // The operation failed; returns `st` for the caller to pass on.
   Status Failed(const Status& st);
-  // A commit that started at `started_ns` (monotonic) succeeded.
+  // The operation, started at `started_ns` (monotonic), succeeded.
   void Succeeded(int64_t started_ns);
   // Forgets a stall whose work was dropped (revoked partitions, which their
   // next owner replays from their checkpoints).
   void Reset();
   bool stalled() const { return reason_ != nullptr; }
   bool healthy() const { return healthy_.load(); }
+  // "state commits are failing: <why>" (or reads); "" while they succeed.
   std::string error() const;
 
  private:
   void Clear();
+  void SetStalledGauge(int delta);
   Metrics* metrics_;
   const Clock* clock_;
   Component component_;
   std::string what_;
+  Operation operation_;
   const char* reason_ = nullptr;  // of the current stall; null while commits succeed
   int64_t since_ns_ = 0;          // monotonic start of the current stall
   uint64_t retries_ = 0;          // failures since it started
   std::atomic<bool> healthy_{true};
   mutable std::mutex error_mu_;
-  std::string error_;             // why commits fail; guarded by error_mu_
+  std::string error_;             // see error(); guarded by error_mu_
 };
 
 }  // namespace featmon
