@@ -3,10 +3,14 @@
 #include <CLI/CLI.hpp>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
+#include <thread>
 
 #include "daemon/app/app.h"
 #include "daemon/logging/log.h"
@@ -17,7 +21,7 @@ namespace {
 using featmon::Component;
 using featmon::Log;
 
-// Waits for SIGINT or SIGTERM. With a systemd watchdog, wakes four times per
+// Waits for SIGINT, SIGTERM or SIGHUP. With a systemd watchdog, wakes four times per
 // timeout and sends WATCHDOG=1 only while every loop of the daemon still comes
 // round (silent for less than half the timeout): a wedged consumer stops the
 // keep-alives and systemd restarts the service.
@@ -75,6 +79,9 @@ void FitDescriptorLimit(featmon::Config* config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed stdout (featmond | head -1) or a peer gone from a socket gives
+  // EPIPE on that write, not a process killed by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App cli{"featmond: real-time user and item features from Kafka, served over HTTP"};
   std::string config_path, data_dir, http_listen, brokers, group_id, log_level = "info", log_format = "text";
   bool embedded = false, print_default_config = false;
@@ -127,10 +134,13 @@ int main(int argc, char** argv) {
   FitDescriptorLimit(&*config);
 
   // Block the stop signals before any thread starts, then wait for them here.
+  // SIGHUP (the terminal went away) stops featmond as SIGTERM does: there are
+  // no log files to reopen, and the config is read only at start.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   featmon::AppOptions options;
@@ -148,9 +158,29 @@ int main(int argc, char** argv) {
                        std::to_string((*app)->http_port()));
 
   const int sig = WaitForStopSignal(signals, **app);
-  Log(Component::kApp).info("signal {}: persisting state and leaving the group", sig);
+  Log(Component::kApp).info("signal {} ({}): persisting state and leaving the group", sig, strsignal(sig));
   featmon::NotifyStopping("persisting state and leaving the group");
+  // The promise is an exit within 10 s. Stop bounds each of its waits; this
+  // is the backstop for one it does not know about (a disk that hangs).
+  // Leaving early is safe: state and offsets are stored together at every
+  // commit, so a restart resumes exactly where the last one ended.
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::seconds(9));
+    Log(Component::kApp).error("stopping has taken 9 s; exiting without waiting further (nothing stored is lost: "
+                               "the next start resumes from the last commit)");
+    spdlog::shutdown();
+    std::fflush(stdout);
+    _exit(0);
+  }).detach();
   featmon::Status st = (*app)->Stop();
+  if ((*app)->kafka_close_abandoned()) {
+    // librdkafka still runs a close on its own threads: leave without the
+    // static destructors it could race with. State and offsets are stored.
+    Log(Component::kApp).info("stopped; the Kafka group is left to time out (the broker did not answer the close)");
+    spdlog::shutdown();
+    std::fflush(stdout);
+    _exit(st.ok() ? 0 : 1);
+  }
   app->reset();
   if (!st.ok()) {
     Log(Component::kApp).error("shutdown: {}", st.ToString());

@@ -200,11 +200,27 @@ Status App::Stop() {
   RequestStop();
   if (group_thread_.joinable()) group_thread_.join();
   if (monitor_thread_.joinable()) monitor_thread_.join();
+  // A close left running past its deadline still uses its consumer (and may
+  // call back into it), so the consumer is never freed; see KafkaConsumer::Close.
+  for (auto* consumer : {&consumer_, &monitor_consumer_}) {
+    if (*consumer && (*consumer)->abandoned()) {
+      (void)consumer->release();
+      kafka_close_abandoned_ = true;
+    }
+  }
   if (http_) http_->Stop();
-  for (auto& dlq : dead_letters_) (void)dlq->Flush(5000);
-  if (monitor_dead_letters_) (void)monitor_dead_letters_->Flush(5000);
-  if (retrain_producer_) (void)retrain_producer_->Flush(5000);
-  if (webhooks_) (void)webhooks_->WaitIdle(2000);  // a little time for a last retrain notification
+  // What is still queued was sent before offsets that are already stored, so
+  // it gets one shared, short wait; anything undelivered is replayed with its
+  // messages after the restart.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kFinalFlushMs);
+  auto left = [&] {
+    return static_cast<int>(std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     deadline - std::chrono::steady_clock::now()).count()));
+  };
+  for (auto& dlq : dead_letters_) (void)dlq->Flush(left());
+  if (monitor_dead_letters_) (void)monitor_dead_letters_->Flush(left());
+  if (retrain_producer_) (void)retrain_producer_->Flush(left());
+  if (webhooks_) (void)webhooks_->WaitIdle(std::min(left(), 1000));  // a little time for a last retrain notification
   return final_status_;
 }
 

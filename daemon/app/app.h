@@ -43,7 +43,15 @@ class App {
   // Asks the ingest loop to finish; Stop() then persists and shuts down.
   void RequestStop() { stop_.store(true); }
   // Persists state and offsets, leaves the group, stops HTTP. Idempotent.
+  // Takes a few seconds at most: a consumer close that a silent broker holds
+  // up is left running after KafkaConsumer::kCloseTimeoutMs (see
+  // kafka_close_abandoned), and producers get kFinalFlushMs together.
   Status Stop();
+  // True when Stop left a consumer's close running. librdkafka's threads
+  // then still run, so the process should end with _exit rather than run
+  // static destructors under them; nothing stored is at risk.
+  bool kafka_close_abandoned() const { return kafka_close_abandoned_; }
+  static constexpr int kFinalFlushMs = 2'000;
 
   // The daemon's loops (ingest workers, group events, monitoring) silent for
   // longer than max_silence_ns: wedged, for the service watchdog.
@@ -82,6 +90,7 @@ class App {
   std::atomic<bool> stop_{false};
   Status final_status_;
   bool stopped_ = false;
+  bool kafka_close_abandoned_ = false;
 };
 
 const char* FeatmonVersion();

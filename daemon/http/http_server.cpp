@@ -5,7 +5,11 @@
 #include <boost/beast/http.hpp>
 #include "daemon/logging/log.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -16,11 +20,13 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-// One single-threaded io_context per I/O thread, each with its own acceptor
-// on the same port (SO_REUSEPORT): the kernel spreads connections, and a
-// connection never changes threads, so no handler takes a lock or wakes
-// another thread. Measured: about twice the requests/s of one io_context
-// shared by two threads on a 2-core machine.
+// One single-threaded io_context per I/O thread, each accepting on its own
+// descriptor of one listening socket (dup): whichever thread is free takes a
+// connection, and a connection never changes threads, so no handler takes a
+// lock or wakes another thread. Measured: about twice the requests/s of one
+// io_context shared by two threads on a 2-core machine. The socket is bound
+// without SO_REUSEPORT, so a second process asking for the same port is
+// refused instead of silently sharing it.
 struct Loop {
   explicit Loop(HttpServer::Impl* server) : io(1), acceptor(io), server(server) {}
   asio::io_context io;
@@ -154,23 +160,33 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   beast::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
   if (ec) return Status::InvalidArgument("http listen address '" + options.host + "': " + ec.message());
-  uint16_t port = options.port;
+  const tcp::endpoint endpoint(address, options.port);
+  const std::string where = options.host + ":" + std::to_string(options.port);
+  int listen_fd = -1;
   for (int i = 0; i < std::max(1, options.threads); ++i) {
     auto loop = std::make_unique<Loop>(impl.get());
-    tcp::endpoint endpoint(address, port);  // after the first bind, the port it got
-    loop->acceptor.open(endpoint.protocol(), ec);
-    if (!ec) loop->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) {
-      int one = 1;
-      if (setsockopt(loop->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
-        ec = beast::error_code(errno, boost::system::system_category());
+    if (i == 0) {
+      loop->acceptor.open(endpoint.protocol(), ec);
+      if (!ec) loop->acceptor.set_option(asio::socket_base::reuse_address(true), ec);  // restarts: TIME_WAIT only
+      if (!ec) loop->acceptor.bind(endpoint, ec);
+      if (ec == asio::error::address_in_use)
+        return Status::Unavailable("http listen on " + where + ": " + ec.message() +
+                                   " (another process listens there; give each featmond its own --http-listen)");
+      if (!ec) loop->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) return Status::Unavailable("http listen on " + where + ": " + ec.message());
+      listen_fd = loop->acceptor.native_handle();
+    } else {
+      const int fd = ::dup(listen_fd);
+      if (fd < 0) return Status::Unavailable("http listen on " + where + ": dup: " + std::strerror(errno));
+      loop->acceptor.assign(endpoint.protocol(), fd, ec);
+      if (ec) {
+        ::close(fd);
+        return Status::Unavailable("http listen on " + where + ": " + ec.message());
+      }
     }
-    if (!ec) loop->acceptor.bind(endpoint, ec);
-    if (!ec) loop->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return Status::Unavailable("http listen on " + options.host + ":" + std::to_string(port) + ": " + ec.message());
-    port = loop->acceptor.local_endpoint().port();
     impl->loops.push_back(std::move(loop));
   }
+  const uint16_t port = impl->loops.front()->acceptor.local_endpoint().port();
   impl->port = port;
   for (auto& loop : impl->loops) {
     loop->Accept();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <thread>
 
 namespace featmon {
@@ -147,6 +148,12 @@ KafkaConsumer::~KafkaConsumer() {
 void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                                 void* opaque) {
   auto* self = static_cast<KafkaConsumer*>(opaque);
+  if (self->abandoned_.load()) {
+    // The close outlived its deadline and the pipelines are gone: hand
+    // librdkafka what it waits for and touch nothing else.
+    if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) rd_kafka_assign(rk, nullptr);
+    return;
+  }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && self->closed_) {
     // A join that was in flight at shutdown completed; the close has already
     // queued its unsubscribe, which supersedes this assignment, so librdkafka
@@ -223,11 +230,25 @@ std::vector<PartitionLag> KafkaConsumer::HighWatermarks(const std::vector<TopicP
   return out;
 }
 
-Status KafkaConsumer::Close() {
+Status KafkaConsumer::Close(int timeout_ms) {
   if (closed_ || !rk_) return Status::Ok();
   closed_ = true;
   for (auto& s : sources_) s->Release();
-  rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_);  // serves the final revoke; see RebalanceCb
+  // rd_kafka_consumer_close serves the final revoke (see RebalanceCb) and
+  // waits for the group to answer; it gets its own thread and a deadline.
+  auto result = std::make_shared<std::promise<rd_kafka_resp_err_t>>();
+  std::future<rd_kafka_resp_err_t> done = result->get_future();
+  std::thread closer([rk = rk_, result] { result->set_value(rd_kafka_consumer_close(rk)); });
+  if (done.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::timeout) {
+    abandoned_ = true;
+    closer.detach();
+    Log(Component::kKafka).warn("closing the consumer did not finish within {} ms (is the broker answering?); left "
+                                "running, state and offsets are already stored",
+                                timeout_ms);
+    return Status::Unavailable("consumer close abandoned after " + std::to_string(timeout_ms) + " ms");
+  }
+  closer.join();
+  const rd_kafka_resp_err_t e = done.get();
   sources_.clear();
   for (auto* q : worker_queues_) rd_kafka_queue_destroy(q);
   worker_queues_.clear();

@@ -46,8 +46,17 @@ class KafkaConsumer final {
   Status ServeEvents(int timeout_ms);
   void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>& next_offsets);
   std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& partitions);
-  // Leaves the group (triggering OnRevoked) and releases the client.
-  Status Close();
+  // Leaves the group (triggering OnRevoked) and releases the client, within
+  // `timeout_ms`. A broker that does not answer can hold librdkafka's close
+  // for minutes; past the deadline the close is left running on a thread of
+  // its own, the listener is no longer called, and Unavailable is returned.
+  // The consumer must then never be destroyed (its handle is still in use):
+  // see abandoned(). Stored state and offsets are unaffected: they live in
+  // the store, and the final commit happens before the close.
+  Status Close(int timeout_ms = kCloseTimeoutMs);
+  // True once a close has been left running past its deadline.
+  bool abandoned() const { return abandoned_.load(); }
+  static constexpr int kCloseTimeoutMs = 3'000;
 
  private:
   class WorkerSource;
@@ -62,6 +71,7 @@ class KafkaConsumer final {
   Status rebalance_error_;
   int64_t reset_offset_ = RD_KAFKA_OFFSET_BEGINNING;  // where a partition with no stored checkpoint starts
   bool closed_ = false;
+  std::atomic<bool> abandoned_{false};  // set before the closing thread is left behind
 };
 
 // An idempotent producer to one topic: dead letters (with reason headers) or

@@ -83,6 +83,11 @@ class Process {
     return s;
   }
   void Signal(int sig) { kill(pid_, sig); }
+  // Closes the test's end of the stdout pipe: the process's next write meets EPIPE.
+  void CloseStdout() {
+    if (out_) fclose(out_);
+    out_ = nullptr;
+  }
   // Waits for exit; returns the exit code, or -1 on timeout, or 128+signal.
   int Wait(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -109,6 +114,13 @@ class Process {
   FILE* out_ = nullptr;
   FILE* in_ = nullptr;
 };
+
+// The featmond under test; FEATMON_TEST_FEATMOND points the tests at another
+// build (to show that a test fails on an older one).
+inline std::string FeatmondBin() {
+  const char* other = std::getenv("FEATMON_TEST_FEATMOND");
+  return other && *other ? other : FEATMOND_BIN;
+}
 
 inline uint16_t FreePort() {
   boost::asio::io_context io;
@@ -229,6 +241,7 @@ class BrokerProcess {
     EXPECT_FALSE(bootstrap_.empty()) << "broker printed no address";
   }
   const std::string& bootstrap() const { return bootstrap_; }
+  Process& proc() { return proc_; }
   // A fault-injection command (EmbeddedBroker::Control); true when the broker says "ok".
   bool Control(const std::string& command) {
     proc_.WriteLine(command);
@@ -255,14 +268,14 @@ class DaemonProcess {
     // extra_yaml may bring its own kafka block, replacing this one.
     std::ofstream(config_) << (extra_yaml.rfind("kafka:", 0) == 0 ? "" : kKafkaYaml) << "ingest:\n  commit_interval: 50ms\n"
                            << extra_yaml;
-    args_ = {FEATMOND_BIN, "--config", config_, "--data-dir", data_dir.empty() ? dir + "/data" : data_dir, "--kafka-brokers", bootstrap,
+    args_ = {FeatmondBin(), "--config", config_, "--data-dir", data_dir.empty() ? dir + "/data" : data_dir, "--kafka-brokers", bootstrap,
              "--http-listen", "127.0.0.1:" + std::to_string(port)};
     args_.insert(args_.end(), extra_args.begin(), extra_args.end());
     log_ = dir + "/featmond.log";
     port_ = port;
     Start();
   }
-  void Start() { proc_ = std::make_unique<Process>(args_, log_); }
+  void Start(bool pipe_stdout = false) { proc_ = std::make_unique<Process>(args_, log_, pipe_stdout); }
   Process& proc() { return *proc_; }
   uint16_t port() const { return port_; }
   const std::string& log() const { return log_; }
