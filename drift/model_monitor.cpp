@@ -184,7 +184,7 @@ void ModelMonitor::Apply(VersionState& v, const Prediction& p, int64_t tile) {
     if (t->frozen) {
       t->AddNumeric(t->TileAt(tile), value);
     } else if (!profile) {  // a profile that lacks the feature leaves it without verdict
-      t->Sample(p.sample_hash ^ std::hash<std::string>()(name), value, options_->reference_sample);
+      t->Sample(FeatureSampleHash(p.sample_hash, name), value, options_->reference_sample);
     }
   };
   numeric(Signal::kPrediction, "score", p.score);

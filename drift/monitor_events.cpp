@@ -1,6 +1,23 @@
 #include "drift/monitor_events.h"
 
+#include <xxhash.h>
+
 namespace featmon::drift {
+
+uint64_t PredictionIdentityHash(std::string_view request_id, std::string_view user_id, std::string_view item_id,
+                                int64_t ts_ms) {
+  std::string identity;
+  identity.reserve(request_id.size() + user_id.size() + item_id.size() + 24);
+  identity.append(request_id).push_back('\x1f');
+  identity.append(user_id).push_back('\x1f');
+  identity.append(item_id).push_back('\x1f');
+  identity.append(std::to_string(ts_ms));
+  return XXH64(identity.data(), identity.size(), 0);
+}
+
+uint64_t FeatureSampleHash(uint64_t identity_hash, std::string_view feature) {
+  return identity_hash ^ XXH64(feature.data(), feature.size(), 0);
+}
 
 const char* SignalName(Signal s) {
   switch (s) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,10 +31,20 @@ struct Prediction {
   std::string model, model_version;
   double score = 0;
   int64_t ts_ms = 0;
-  uint64_t sample_hash = 0;  // hash of the prediction's identity; picks the reference sample
+  uint64_t sample_hash = 0;  // PredictionIdentityHash; picks the reference sample
   std::vector<std::pair<std::string, double>> features;
   std::vector<std::pair<std::string, std::string>> cat_features;
 };
+
+// The hash that picks a prediction into a reference sample: xxHash64 (seed
+// 0) of request_id, user_id, item_id and ts_ms in decimal, joined by 0x1f.
+// Fixed by that definition, not by a standard library's std::hash, so every
+// build and every replay samples the same predictions.
+uint64_t PredictionIdentityHash(std::string_view request_id, std::string_view user_id, std::string_view item_id,
+                                int64_t ts_ms);
+// Each numeric feature samples its own predictions: the identity hash mixed
+// with xxHash64 of the feature's name.
+uint64_t FeatureSampleHash(uint64_t identity_hash, std::string_view feature);
 
 struct MaturedLabel {
   std::string model, model_version;

@@ -1,6 +1,7 @@
 #include "daemon/codec/event_decoder.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <google/protobuf/util/json_util.h>
 
@@ -18,6 +19,7 @@ std::string_view RejectReasonName(RejectReason r) {
     case RejectReason::kFutureTimestamp: return "future_timestamp";
     case RejectReason::kMissingModel: return "missing_model";
     case RejectReason::kInvalidScore: return "invalid_score";
+    case RejectReason::kInvalidValue: return "invalid_value";
   }
   return "unknown";
 }
@@ -124,7 +126,7 @@ std::optional<Rejection> EventDecoder::CheckIdsAndTime(std::initializer_list<con
                                                      std::to_string(options_.max_id_bytes)};
   }
   if (ts_ms <= 0) return Rejection{RejectReason::kInvalidTimestamp, "ts_ms must be > 0, got " + std::to_string(ts_ms)};
-  if (ts_ms > now_ms + options_.max_future_skew_ms)
+  if (ts_ms - now_ms > options_.max_future_skew_ms)  // a difference: now_ms + skew could overflow
     return Rejection{RejectReason::kFutureTimestamp, "ts_ms " + std::to_string(ts_ms) + " is " +
                                                          std::to_string(ts_ms - now_ms) + " ms ahead of the clock"};
   return std::nullopt;
@@ -187,6 +189,8 @@ std::variant<Event, Rejection> EventDecoder::Decode(EventType type, std::string_
 
   if (auto rejection = CheckIdsAndTime({&e.user_id, &e.item_id, &e.request_id, &e.category, &e.event_id}, e.ts_ms, now_ms))
     return *rejection;
+  if (!(std::abs(e.value) <= kMaxAbsValue))  // NaN fails every comparison
+    return Rejection{RejectReason::kInvalidValue, "value must be a finite number within +-1e15, got " + std::to_string(e.value)};
   return e;
 }
 

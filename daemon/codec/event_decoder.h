@@ -29,14 +29,20 @@ enum class RejectReason {
   kDecodeError, kMissingUserId, kMissingItemId, kIdTooLong, kInvalidTimestamp, kFutureTimestamp,
   kMissingModel,  // prediction without a model name
   kInvalidScore,  // prediction score NaN or outside [0, 1]
+  kInvalidValue,  // an event's value NaN, infinite or beyond kMaxAbsValue
 };
 inline constexpr RejectReason kAllRejectReasons[] = {
     RejectReason::kDecodeError,      RejectReason::kMissingUserId,   RejectReason::kMissingItemId,
     RejectReason::kIdTooLong,        RejectReason::kInvalidTimestamp, RejectReason::kFutureTimestamp,
-    RejectReason::kMissingModel,     RejectReason::kInvalidScore};
+    RejectReason::kMissingModel,     RejectReason::kInvalidScore,     RejectReason::kInvalidValue};
 std::string_view RejectReasonName(RejectReason r);  // "decode_error", ...
 
 enum class Encoding { kProtobuf, kConfluent, kJson };
+
+// The largest |value| an event may carry. Doubles are exact to 2^53 (about
+// 9e15); beyond this a sum could lose its units or, added often enough,
+// reach infinity and turn every sum and ratio of the window into null.
+inline constexpr double kMaxAbsValue = 1e15;
 
 struct Rejection {
   RejectReason reason;

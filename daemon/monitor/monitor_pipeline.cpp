@@ -182,9 +182,8 @@ Status MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* pa
   drift::Prediction& p = rec.prediction;
   part->cp.stream_time_ms = std::max(part->cp.stream_time_ms, p.ts_ms);
   if (p.ts_ms < watermark_ms_.load()) metrics_->MonitorLatePredictions().Increment();
-  // Identity hash for the reference sample: same prediction, same hash, on every replay.
-  p.sample_hash = std::hash<std::string>()(rec.request_id + '\x1f' + rec.user_id + '\x1f' + rec.item_id + '\x1f' +
-                                           std::to_string(p.ts_ms));
+  // Identity hash for the reference sample: same prediction, same hash, on every replay and build.
+  p.sample_hash = drift::PredictionIdentityHash(rec.request_id, rec.user_id, rec.item_id, p.ts_ms);
   if (!monitor_.Observe(p)) {
     dropped_max_models_->Increment();
     return Status::Ok();

@@ -131,6 +131,44 @@ TEST(EventDecoderTest, RejectsBadPredictionsWithTheirOwnReasons) {
   EXPECT_EQ(RejectReasonName(RejectReason::kInvalidScore), "invalid_score");
 }
 
+// bf86bbb accepted these: one NaN or infinity (or a sum that overflows to
+// one) turned every sum and ratio of its window into null.
+TEST(EventDecoderTest, RejectsValuesThatAreNotFiniteOrTooLarge) {
+  EventDecoder d({});
+  auto decode = [&](const std::string& payload) { return d.Decode(EventType::kView, payload, kNow); };
+  auto reason = [&](const std::string& payload) {
+    auto r = decode(payload);
+    return std::holds_alternative<Rejection>(r) ? std::get<Rejection>(r).reason : RejectReason::kDecodeError;
+  };
+  const std::string head = "{\"user_id\":\"u1\",\"item_id\":\"i1\",\"ts_ms\":" + std::to_string(kNow) + ",\"value\":";
+  for (const char* v : {"\"NaN\"", "\"Infinity\"", "\"-Infinity\"", "1e300", "-1.5e15"})
+    EXPECT_EQ(reason(head + v + "}"), RejectReason::kInvalidValue) << v;
+  v1::ViewEvent binary;
+  binary.set_user_id("u1");
+  binary.set_item_id("i1");
+  binary.set_ts_ms(kNow);
+  binary.set_value(std::nan(""));
+  EXPECT_EQ(reason(binary.SerializeAsString()), RejectReason::kInvalidValue);
+  binary.set_value(-std::numeric_limits<double>::infinity());
+  EXPECT_EQ(reason(binary.SerializeAsString()), RejectReason::kInvalidValue);
+  // The limit itself and everything finite below it are values.
+  for (const char* v : {"1e15", "-1e15", "0", "12.5", "\"3.25\""}) {
+    auto r = decode(head + v + "}");
+    EXPECT_TRUE(std::holds_alternative<Event>(r)) << v;
+  }
+  EXPECT_EQ(RejectReasonName(RejectReason::kInvalidValue), "invalid_value");
+}
+
+// A huge max_future_skew must not overflow now + skew and reject everything.
+TEST(EventDecoderTest, AHugeFutureSkewDoesNotOverflow) {
+  EventDecoder d({.max_future_skew_ms = std::numeric_limits<int64_t>::max() - 1, .max_id_bytes = 256});
+  v1::ViewEvent e;
+  e.set_user_id("u1");
+  e.set_item_id("i1");
+  e.set_ts_ms(kNow);
+  EXPECT_TRUE(std::holds_alternative<Event>(d.Decode(EventType::kView, e.SerializeAsString(), kNow)));
+}
+
 TEST(EventDecoderTest, NeverCrashesOnMutatedInput) {
   EventDecoder d({});
   std::string base = ProtoView("user-1", "item-1", kNow);
