@@ -1,5 +1,9 @@
 #include "daemon/config/config.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -26,8 +30,9 @@ namespace {
     if (!_st.ok()) return _st; \
   } while (0)
 
-constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
-constexpr uint64_t kNoByteLimit = std::numeric_limits<uint64_t>::max();
+constexpr int64_t kSecond = 1'000, kMinute = 60 * kSecond, kHour = 60 * kMinute, kDay = 24 * kHour;
+constexpr int64_t kYear = 365 * kDay;
+constexpr uint64_t kKB = 1 << 10, kGB = 1 << 30, kTB = kGB << 10;
 
 const char kHeader[] =
     "# featmond configuration: the shipped default. featmond uses exactly this when\n"
@@ -69,6 +74,46 @@ features:
 
 // ---- kafka ------------------------------------------------------------------
 
+// librdkafka properties featmond sets itself; null for the others. A file
+// that set bootstrap.servers here silently beat --kafka-brokers.
+const char* OwnedProperty(const std::string& name) {
+  if (name == "bootstrap.servers" || name == "metadata.broker.list")
+    return "set by kafka.brokers (or --kafka-brokers); set it there";
+  if (name == "group.id") return "set by kafka.group_id (or --kafka-group-id); set it there";
+  if (name == "enable.auto.commit" || name == "enable.auto.offset.store")
+    return "featmond stores its offsets with its state and sets this itself";
+  return nullptr;
+}
+
+// Kafka's rule for topic names: 1-249 of [a-zA-Z0-9._-].
+bool ValidTopicName(const std::string& t) {
+  if (t.empty() || t.size() > 249 || t == "." || t == "..") return false;
+  for (unsigned char c : t)
+    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-')) return false;
+  return true;
+}
+
+// Each topic has one role: an input read twice would be counted twice, and a
+// dead-letter or retrain topic that is also an input would feed on itself.
+Status CheckKafka(const Reader& r, const KafkaOptions& k) {
+  const std::vector<std::pair<std::string, const std::string*>> topics = {
+      {"kafka.topics.views", &k.views_topic},
+      {"kafka.topics.clicks", &k.clicks_topic},
+      {"kafka.topics.predictions", &k.predictions_topic},
+      {"kafka.dead_letter_topic", &k.dead_letter_topic},
+      {"kafka.retrain_topic", &k.retrain_topic}};
+  for (size_t i = 0; i < topics.size(); ++i) {
+    const auto& [key, topic] = topics[i];
+    if (!ValidTopicName(*topic))
+      return r.Error(key, "'" + *topic + "' is not a Kafka topic name (1-249 letters, digits, '.', '_', '-')");
+    for (size_t j = 0; j < i; ++j)
+      if (*topics[j].second == *topic)
+        return r.Error(key, "'" + *topic + "' is also " + topics[j].first + "; each role needs its own topic");
+  }
+  if (k.brokers.empty()) return r.Error("kafka.brokers", "required (host:port, comma-separated)");
+  return Status::Ok();
+}
+
 const std::vector<Key<KafkaOptions>>& KafkaKeys() {
   using K = Keys<KafkaOptions>;
   static const std::vector<Key<KafkaOptions>> keys = {
@@ -89,7 +134,13 @@ const std::vector<Key<KafkaOptions>>& KafkaKeys() {
           "properties",
           [](const Reader& r, const YAML::Node& n, const std::string& path, KafkaOptions* k) -> Status {
             if (!n.IsMap()) return r.Error(path, "expected a mapping of librdkafka properties");
-            for (const auto& kv : n) k->properties[kv.first.as<std::string>()] = kv.second.as<std::string>();
+            for (const auto& kv : n) {
+              const std::string name = kv.first.as<std::string>();
+              if (const char* why = OwnedProperty(name)) return r.Error(path + "." + name, why);
+              std::string value;
+              RETURN_IF_ERROR(r.String(kv.second, path + "." + name, &value));
+              k->properties[name] = value;
+            }
             return Status::Ok();
           },
           [](const KafkaOptions& k) {
@@ -108,14 +159,14 @@ const std::vector<Key<KafkaOptions>>& KafkaKeys() {
 const std::vector<Key<IngestOptions>>& IngestKeys() {
   using K = Keys<IngestOptions>;
   static const std::vector<Key<IngestOptions>> keys = {
-      K::Duration("commit_interval", FIELD(pipeline.commit_interval_ms), 1, kNoLimit,
+      K::Duration("commit_interval", FIELD(pipeline.commit_interval_ms), 1, kHour,
                   "how often state and offsets are written (one RocksDB WriteBatch)"),
-      K::Duration("max_future_skew", FIELD(pipeline.decoder.max_future_skew_ms), 0, kNoLimit,
+      K::Duration("max_future_skew", FIELD(pipeline.decoder.max_future_skew_ms), 0, kDay,
                   "events further ahead of the wall clock are rejected"),
       K::Integer("max_id_bytes", FIELD(pipeline.decoder.max_id_bytes), 1, 65536, "longer ids are rejected"),
       K::Integer("cache_max_entities", FIELD(cache_max_entities), 1000, 1'000'000'000,
                  "entity states kept in memory, all ingest workers together"),
-      K::Duration("entity_ttl_grace", FIELD(entity_ttl_grace_ms), 0, kNoLimit,
+      K::Duration("entity_ttl_grace", FIELD(entity_ttl_grace_ms), 0, kYear,
                   "idle entities expire after the longest window plus this"),
       K::Integer("poll_batch", FIELD(pipeline.poll_batch), 1, 1'000'000, "messages taken from librdkafka per poll"),
       K::Integer("workers", FIELD(workers), 1, 64,
@@ -130,12 +181,12 @@ const std::vector<Key<RocksDbStoreOptions>>& StoreKeys() {
   using K = Keys<RocksDbStoreOptions>;
   static const std::vector<Key<RocksDbStoreOptions>> keys = {
       K::String("data_dir", FIELD(path), "RocksDB directory (--data-dir)"),
-      K::Bytes("block_cache", FIELD(block_cache_bytes), 0, kNoByteLimit, "RocksDB block cache for lookups"),
-      K::Bytes("memtable_memory", FIELD(memtable_memory_bytes), 0, kNoByteLimit,
+      K::Bytes("block_cache", FIELD(block_cache_bytes), 0, kTB, "RocksDB block cache for lookups"),
+      K::Bytes("memtable_memory", FIELD(memtable_memory_bytes), 64 * kKB, 64 * kGB,
                "entity memtables together (RocksDB's budget: each is a quarter, flushed when full)"),
-      K::Bytes("background_write_rate", FIELD(background_write_rate), 0, kNoByteLimit,
+      K::Bytes("background_write_rate", FIELD(background_write_rate), 0, kTB,
                "bytes/s for flushes and compactions (e.g. 64MB); 0: unlimited"),
-      K::Bytes("min_free_space", FIELD(min_free_bytes), 0, kNoByteLimit,
+      K::Bytes("min_free_space", FIELD(min_free_bytes), 0, kTB,
                "below this much free disk, commits pause (offsets held, /readyz false) until space returns"),
   };
   return keys;
@@ -169,7 +220,7 @@ const std::vector<Key<HttpOptions>>& HttpKeys() {
           },
           "(--http-listen); loopback unless you choose otherwise"),
       K::Integer("threads", FIELD(server.threads), 1, 64, "HTTP worker threads"),
-      K::Duration("idle_timeout", FIELD(server.idle_timeout_ms), 100, kNoLimit,
+      K::Duration("idle_timeout", FIELD(server.idle_timeout_ms), 100, kHour,
                   "a connection must deliver each whole request within this (slow clients are cut)"),
       K::Integer("max_connections", FIELD(server.max_connections), 1, 1'000'000,
                  "further connections are closed at once; kept below the descriptor limit"),
@@ -285,10 +336,10 @@ const std::vector<Key<drift::MonitorOptions>>& ModelKeys() {
             return Status::Ok();
           },
           "training.json", "with reference: profile, the bins and counts of each feature (JSON)"),
-      K::Duration("window", FIELD(window_ms), 0, kNoLimit, "current (and reference) window"),
-      K::Duration("evaluation_period", FIELD(evaluation_period_ms), 1000, kNoLimit,
+      K::Duration("window", FIELD(window_ms), kSecond, 30 * kDay, "current (and reference) window"),
+      K::Duration("evaluation_period", FIELD(evaluation_period_ms), kSecond, kDay,
                   "evaluate every this much event time; also the tile width"),
-      K::Duration("attribution_window", FIELD(attribution_window_ms), 0, kNoLimit,
+      K::Duration("attribution_window", FIELD(attribution_window_ms), 0, 7 * kDay,
                   "a click this long after a prediction labels it"),
       K::Integer("min_samples", FIELD(min_samples), 1, 1'000'000'000, "no verdict below this in either window"),
       K::Integer("consecutive_evaluations", FIELD(consecutive_evaluations), 1, 1000,
@@ -298,7 +349,7 @@ const std::vector<Key<drift::MonitorOptions>>& ModelKeys() {
       K::Integer("top_k", FIELD(top_k), 1, 10000, "categorical bins besides \"other\""),
       K::Integer("max_features", FIELD(max_features), 1, 100000, "per model version"),
       K::Integer("max_versions", FIELD(max_versions), 1, 1000, "per model; the least recently seen goes"),
-      K::Duration("version_ttl", FIELD(version_ttl_ms), 0, kNoLimit,
+      K::Duration("version_ttl", FIELD(version_ttl_ms), kMinute, kYear,
                   "a version unseen this long is dropped (with its metrics)"),
       RuleKey("numeric", FIELD(numeric_rule), "psi, ks, jensen_shannon, wasserstein, hellinger"),
       RuleKey("categorical", FIELD(categorical_rule), "jensen_shannon, chi2, l_infinity"),
@@ -368,7 +419,7 @@ const std::vector<Key<drift::MonitorOptions>>& ModelKeys() {
             return Status::Ok();
           },
           [](const O& o) { return config::RenderList(RetrainSignals(o)); }, "also: label, ddm, page_hinkley"),
-      K::Duration("cooldown", FIELD(cooldown_ms), 0, kNoLimit, "quiet time per model after a retrain request"),
+      K::Duration("cooldown", FIELD(cooldown_ms), 0, kYear, "quiet time per model after a retrain request"),
       K::Mapping(
           "detectors",
           {K::Mapping("adwin",
@@ -422,11 +473,11 @@ const std::vector<Key<MonitoringOptions>>& MonitoringKeys() {
       K::Integer("max_models", FIELD(pipeline.max_models), 1, 100000, "further models are counted and skipped"),
       K::Integer("max_pending_labels", FIELD(pipeline.max_pending_labels), 1, 1'000'000'000,
                  "predictions waiting for their click or its absence"),
-      K::Duration("allowed_lateness", FIELD(pipeline.allowed_lateness_ms), 0, kNoLimit,
+      K::Duration("allowed_lateness", FIELD(pipeline.allowed_lateness_ms), 0, kDay,
                   "watermark = slowest active partition's event time minus this"),
-      K::Duration("partition_idle_timeout", FIELD(pipeline.partition_idle_timeout_ms), 0, kNoLimit,
+      K::Duration("partition_idle_timeout", FIELD(pipeline.partition_idle_timeout_ms), 0, kDay,
                   "a caught-up partition silent this long stops holding the watermark back"),
-      K::Duration("commit_interval", FIELD(pipeline.commit_interval_ms), 1, kNoLimit,
+      K::Duration("commit_interval", FIELD(pipeline.commit_interval_ms), 1, kHour,
                   "model state, pending labels and offsets written together this often"),
       K::Integer("nice", FIELD(nice), 0, 19, "the monitoring thread yields the CPU to feature ingestion (0-19)"),
       K::Custom(
@@ -442,7 +493,7 @@ const std::vector<Key<MonitoringOptions>>& MonitoringKeys() {
           [](const M& m) { return config::RenderList(m.webhooks.urls); },
           "http://host:port/path, POSTed each retrain request as JSON"),
       K::Integer("webhook_attempts", FIELD(webhooks.attempts), 1, 100, "backoff 0.5s, 1s, 2s, 4s, 8s between attempts"),
-      K::Duration("webhook_timeout", FIELD(webhooks.timeout_ms), 0, kNoLimit, "per attempt"),
+      K::Duration("webhook_timeout", FIELD(webhooks.timeout_ms), 100, 5 * kMinute, "per attempt"),
       K::Nested(
           "defaults",
           [](const Reader& r, const YAML::Node& n, const std::string& path, M* m) {
@@ -508,9 +559,9 @@ Status ReadFeature(const Reader& r, const YAML::Node& node, EntityKind entity, c
       {"category", EventField::kCategory}, {"request_id", EventField::kRequestId}, {"value", EventField::kValue}};
   if (!kFields.count(field)) return r.Error(path + ".field", "'" + field + "' is not one of user_id, item_id, category, request_id, value");
   spec->field = kFields.at(field);
-  if (node["window"]) RETURN_IF_ERROR(r.Duration(node["window"], path + ".window", 0, kNoLimit, &spec->window_ms));
-  if (node["tile"]) RETURN_IF_ERROR(r.Duration(node["tile"], path + ".tile", 0, kNoLimit, &spec->tile_ms));
-  if (node["half_life"]) RETURN_IF_ERROR(r.Duration(node["half_life"], path + ".half_life", 0, kNoLimit, &spec->half_life_ms));
+  if (node["window"]) RETURN_IF_ERROR(r.Duration(node["window"], path + ".window", 0, 5 * kYear, &spec->window_ms));
+  if (node["tile"]) RETURN_IF_ERROR(r.Duration(node["tile"], path + ".tile", 0, kYear, &spec->tile_ms));
+  if (node["half_life"]) RETURN_IF_ERROR(r.Duration(node["half_life"], path + ".half_life", 0, 5 * kYear, &spec->half_life_ms));
   if (node["n"]) {
     int64_t n = 0;
     RETURN_IF_ERROR(r.Integer(node["n"], path + ".n", 1, 1000, &n));
@@ -545,6 +596,7 @@ Status ReadConfig(const Reader& r, const YAML::Node& root, Config* cfg) {
   if (!root || root.IsNull()) return Status::Ok();
   RETURN_IF_ERROR(r.CheckKeys(root, "", {"kafka", "ingest", "store", "http", "monitoring", "features"}));
   if (const YAML::Node k = root["kafka"]) RETURN_IF_ERROR(config::ReadKeys(r, k, "kafka", KafkaKeys(), &cfg->kafka));
+  RETURN_IF_ERROR(CheckKafka(r, cfg->kafka));
   if (const YAML::Node i = root["ingest"]) RETURN_IF_ERROR(config::ReadKeys(r, i, "ingest", IngestKeys(), &cfg->ingest));
   if (const YAML::Node s = root["store"]) RETURN_IF_ERROR(config::ReadKeys(r, s, "store", StoreKeys(), &cfg->store));
   if (const YAML::Node h = root["http"]) {
@@ -623,7 +675,23 @@ Status SetHttpListen(const std::string& text, HttpServerOptions* server) {
   uint16_t port = 0;
   Status st = ParseHostPort(text, &host, &port);
   if (!st.ok()) return st;
-  server->host = host;
+  // A name (localhost, a host's own name) becomes the address it resolves to
+  // now, so that a name the server cannot bind fails here, not at start.
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0 || !found)
+    return Status::InvalidArgument("'" + host + "' does not resolve to an address to listen on: " + gai_strerror(rc));
+  char numeric[INET6_ADDRSTRLEN] = {};
+  const void* addr = found->ai_family == AF_INET6
+                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+  const bool printed = inet_ntop(found->ai_family, addr, numeric, sizeof(numeric)) != nullptr;
+  freeaddrinfo(found);
+  if (!printed) return Status::InvalidArgument("'" + host + "' resolves to an address this host cannot print");
+  server->host = numeric;
   server->port = port;
   return Status::Ok();
 }

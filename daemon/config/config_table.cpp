@@ -74,6 +74,8 @@ Status Reader::Bytes(const YAML::Node& node, const std::string& path, uint64_t m
   for (const auto& [name, bytes] : kByteUnits)
     if (unit == name) scale = bytes;
   if (ec != std::errc() || end == s.data() || scale == 0) return Error(path, "'" + s + "' is not a size (e.g. 256MB)");
+  if (v > max / scale || v * scale > max) return Error(path, "'" + s + "' is more than " + RenderBytes(max));
+  if (v * scale < min) return Error(path, "'" + s + "' is less than " + RenderBytes(min));
   *out = v * scale;
   return Status::Ok();
 }

@@ -204,6 +204,39 @@ TEST(ConfigTest, ThePrintedDefaultsReadBackAsTheDefaults) {
   EXPECT_EQ(a.monitoring.webhooks.attempts, b.monitoring.webhooks.attempts);
 }
 
+// Values bf86bbb accepted and failed on later: an overflowing skew that
+// rejected every event, a cache size that wrapped, a listen address the
+// server could not bind, topics librdkafka refused with "Invalid argument".
+TEST(ConfigTest, ValuesAreCheckedWhenTheFileIsRead) {
+  ExpectError("ingest: {max_future_skew: 15250284452w}", "ingest.max_future_skew: must be at most 1d");
+  ExpectError("ingest: {max_future_skew: 99999999999999999999w}", "ingest.max_future_skew");
+  ExpectError("store: {block_cache: 99999999999GB}", "store.block_cache: '99999999999GB' is more than 1024GB");
+  ExpectError("store: {memtable_memory: 1KB}", "store.memtable_memory: '1KB' is less than 64KB");
+  ExpectError("http: {listen: no-such-host.invalid:1234}", "http.listen: 'no-such-host.invalid' does not resolve");
+  ExpectError("kafka: {topics: {views: events, clicks: events}}",
+              "kafka.topics.clicks: 'events' is also kafka.topics.views; each role needs its own topic");
+  ExpectError("kafka: {topics: {views: \"\"}}", "kafka.topics.views: '' is not a Kafka topic name");
+  ExpectError("kafka: {dead_letter_topic: views}", "kafka.dead_letter_topic: 'views' is also kafka.topics.views");
+  ExpectError("kafka: {topics: {predictions: a b}}", "kafka.topics.predictions: 'a b' is not a Kafka topic name");
+  ExpectError("monitoring: {defaults: {cooldown: 400d}}", "monitoring.defaults.cooldown: must be at most 365d");
+  ExpectError("kafka: {dead_letter_max_payload: 2MB}", "kafka.dead_letter_max_payload: '2MB' is more than 900KB");
+  // A name that resolves is taken as its address.
+  auto cfg = LoadConfigString("http: {listen: localhost:1234}", "l.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_TRUE(cfg->http.server.host == "127.0.0.1" || cfg->http.server.host == "::1") << cfg->http.server.host;
+  EXPECT_EQ(cfg->http.server.port, 1234);
+}
+
+// bf86bbb let kafka.properties.bootstrap.servers silently beat --kafka-brokers.
+TEST(ConfigTest, PropertiesCannotSetWhatFeatmondOwns) {
+  ExpectError("kafka: {properties: {bootstrap.servers: k9:9092}}",
+              "kafka.properties.bootstrap.servers: set by kafka.brokers (or --kafka-brokers)");
+  ExpectError("kafka: {properties: {group.id: g}}", "kafka.properties.group.id: set by kafka.group_id");
+  ExpectError("kafka: {properties: {enable.auto.commit: \"true\"}}", "kafka.properties.enable.auto.commit");
+  ExpectError("kafka: {properties: {security.protocol: [SSL]}}", "kafka.properties.security.protocol: expected a string");
+  EXPECT_TRUE(LoadConfigString("kafka: {properties: {security.protocol: SSL}}", "p.yaml").ok());
+}
+
 TEST(ConfigTest, HostPort) {
   std::string host;
   uint16_t port;
