@@ -4,6 +4,8 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "common/duration.h"
+
 namespace featmon {
 
 namespace {
@@ -199,6 +201,85 @@ std::vector<FeatureValue> FeatureEngine::Read(EntityKind kind, const std::vector
     out[fi] = den == 0 ? FeatureValue::Null() : FeatureValue::Double(out[f.numerator].AsDouble() / den);
   }
   return out;
+}
+
+int64_t FeatureEngine::LatestEvent(const std::vector<const EntityState*>& shards) {
+  int64_t latest = 0;
+  for (const EntityState* s : shards) latest = std::max(latest, s->last_event_ts_ms);
+  return latest;
+}
+
+namespace {
+
+// The newest tile index of a tiled series, or nullopt when it holds none.
+std::optional<int64_t> NewestTile(const SeriesState& series) {
+  return std::visit(
+      [](const auto& v) -> std::optional<int64_t> {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, Tiles<int64_t>> || std::is_same_v<T, Tiles<double>> ||
+                      std::is_same_v<T, Tiles<HyperLogLog>>) {
+          if (v.empty()) return std::nullopt;
+          return v.back().first;
+        } else {
+          return std::nullopt;
+        }
+      },
+      series);
+}
+
+// The latest event a lifetime series holds (0 for none).
+int64_t SeriesLatest(const SeriesState& series) {
+  if (const auto* last_n = std::get_if<LastNState>(&series)) {
+    int64_t latest = 0;
+    for (const auto& [value, ts] : last_n->values) latest = std::max(latest, ts);
+    return latest;
+  }
+  if (const auto* latest = std::get_if<LatestTsState>(&series)) return latest->ts_ms;
+  if (const auto* decayed = std::get_if<DecayedState>(&series)) return decayed->ref_ts_ms;
+  return 0;
+}
+
+}  // namespace
+
+std::optional<InexactAsOf> FeatureEngine::CheckAsOf(EntityKind kind, const std::vector<const EntityState*>& shards,
+                                                    int64_t as_of_ms) const {
+  const auto& specs = set_->series(kind);
+  const auto& features = set_->features(kind);
+  auto inexact = [&](size_t fi, const std::string& why) {
+    return InexactAsOf{fi, "as_of_ms " + std::to_string(as_of_ms) + " is before what feature '" + features[fi].name +
+                               "' can answer exactly: " + why};
+  };
+  for (size_t fi = 0; fi < features.size(); ++fi) {
+    const CompiledFeature& f = features[fi];
+    if (f.aggregation == Aggregation::kRatio) continue;  // exact when its parts are
+    const SeriesSpec& spec = specs[f.series];
+    for (const EntityState* s : shards) {
+      if (s->last_event_ts_ms <= as_of_ms) continue;  // no later event in this shard
+      const SeriesState& series = s->series[f.series];
+      if (!spec.tiled()) {
+        const int64_t latest = SeriesLatest(series);
+        if (latest > as_of_ms)
+          return inexact(fi, "it keeps only its newest values, which include an event at " + std::to_string(latest) +
+                                 "; read it at as_of_ms >= " + std::to_string(latest));
+        continue;
+      }
+      const int64_t as_of_tile = TileOf(as_of_ms, spec.tile_ms);
+      const std::string from_latest = "as_of_ms >= " + std::to_string(LatestEvent(shards)) + " (the latest event)";
+      // Tiles the window needs, dropped once they fell out of the longest
+      // window before the latest event of the series.
+      const int64_t oldest_kept = TileOf(s->last_event_ts_ms - spec.retention_ms, spec.tile_ms) + 1;
+      if (TileOf(as_of_ms - f.window_ms, spec.tile_ms) + 1 < oldest_kept)
+        return inexact(fi, "its " + FormatDurationMs(spec.tile_ms) + " tiles before " +
+                               std::to_string(oldest_kept * spec.tile_ms) + " are no longer kept; read it at " + from_latest);
+      const std::optional<int64_t> newest = NewestTile(series);
+      const bool tile_end = (as_of_ms + 1) % spec.tile_ms == 0;
+      if (newest && *newest >= as_of_tile && !tile_end)
+        return inexact(fi, "its " + FormatDurationMs(spec.tile_ms) + " tile holding as_of_ms also holds later events; "
+                               "read it at the last millisecond of a tile (such as as_of_ms " +
+                               std::to_string((as_of_tile + 1) * spec.tile_ms - 1) + ") or at " + from_latest);
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace featmon

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,13 @@ struct FeatureValue {
   double AsDouble() const { return type == Type::kInt ? static_cast<double>(i) : type == Type::kDouble ? d : 0.0; }
 };
 
+// Why a feature cannot be read exactly at a past as_of: which feature, and
+// from when on it can be.
+struct InexactAsOf {
+  size_t feature = 0;  // index into FeatureSet::features(kind)
+  std::string why;     // names the feature and how far back it can be read
+};
+
 class FeatureEngine {
  public:
   explicit FeatureEngine(const FeatureSet* set) : set_(set) {}
@@ -46,6 +54,23 @@ class FeatureEngine {
   // An empty `shards` yields defaults: 0, null, [].
   std::vector<FeatureValue> Read(EntityKind kind, const std::vector<const EntityState*>& shards,
                                  int64_t as_of_ms) const;
+
+  // Whether Read at as_of_ms reflects exactly the events with ts_ms <=
+  // as_of_ms and no later one. State is kept as of the entity's latest event,
+  // so every feature is exact at or after it. Before it:
+  //   count, sum, approx_distinct (tiled): exact when no event of the series
+  //     lies in as_of's tile or later, or when as_of is the last millisecond
+  //     of a tile, as long as the window's tiles have not been dropped (they
+  //     are kept for the longest window of the series before the latest event);
+  //   last_n_distinct, latest_timestamp, decayed_count: exact only at or after
+  //     the series' own latest event (a later event replaced what held before);
+  //   ratio: when both its parts are.
+  // Returns the first feature that is not exact, or nullopt.
+  std::optional<InexactAsOf> CheckAsOf(EntityKind kind, const std::vector<const EntityState*>& shards,
+                                       int64_t as_of_ms) const;
+  // The latest event time over the shards (0 for none): every feature is
+  // exact at or after it.
+  static int64_t LatestEvent(const std::vector<const EntityState*>& shards);
 
   const FeatureSet& set() const { return *set_; }
 

@@ -5,6 +5,7 @@
 #include "daemon/http/json_text.h"
 #include "daemon/http/url.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -17,6 +18,23 @@ HttpResponse JsonError(int status, const std::string& message) {
   AppendJsonString(&body, message);
   body += "}";
   return {status, "application/json", std::move(body)};
+}
+
+// 405 with the methods the route takes.
+HttpResponse MethodNotAllowed(const std::string& message, const char* allow) {
+  HttpResponse r = JsonError(405, message);
+  r.allow = allow;
+  return r;
+}
+
+// HEAD is GET without the body, which the server drops.
+bool IsGet(const HttpRequest& r) { return r.method == "GET" || r.method == "HEAD"; }
+
+// A lookup the request made impossible (an as_of too far back) is the
+// caller's 400; a store that cannot answer is 503, never a made-up value.
+HttpResponse LookupError(const Status& st) {
+  return JsonError(st.code() == StatusCode::kInvalidArgument ? 400 : 503,
+                   st.code() == StatusCode::kInvalidArgument ? st.message() : st.ToString());
 }
 
 bool ParseEntity(std::string_view s, EntityKind* kind) {
@@ -55,13 +73,20 @@ HttpResponse FeatureApi::Handle(const HttpRequest& request) {
 std::optional<HttpResponse> FeatureApi::Unauthorized(const HttpRequest& request) const {
   const std::string& token = options_.bearer_token;
   if (token.empty()) return std::nullopt;
-  constexpr std::string_view kBearer = "Bearer ";
+  // credentials = auth-scheme 1*SP token68; the scheme is case-insensitive (RFC 9110 §11.1, §11.4).
   std::string_view given = request.authorization;
-  bool match = given.size() == kBearer.size() + token.size() && given.substr(0, kBearer.size()) == kBearer;
+  constexpr std::string_view kScheme = "bearer";
+  bool match = given.size() > kScheme.size() && given[kScheme.size()] == ' ';
+  for (size_t i = 0; match && i < kScheme.size(); ++i)
+    match = std::tolower(static_cast<unsigned char>(given[i])) == kScheme[i];
+  if (match) {
+    given.remove_prefix(kScheme.size());
+    while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+    match = given.size() == token.size();
+  }
   // Compare every byte whatever the first difference, so timing tells nothing about the token.
   unsigned char diff = match ? 0 : 1;
-  for (size_t i = 0; match && i < token.size(); ++i)
-    diff |= static_cast<unsigned char>(given[kBearer.size() + i] ^ token[i]);
+  for (size_t i = 0; match && i < token.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);
   if (diff == 0) return std::nullopt;
   HttpResponse denied = JsonError(401, "this route needs Authorization: Bearer <token> (http.bearer_token_file or http.bearer_token_env)");
   denied.www_authenticate = "Bearer realm=\"featmond\"";
@@ -73,12 +98,12 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
   constexpr std::string_view kFeatures = "/v1/features/";
   if (path == "/v1/features/batch") {
     *route = "features_batch";
-    if (request.method != "POST") return JsonError(405, "use POST for /v1/features/batch");
+    if (request.method != "POST") return MethodNotAllowed("use POST for /v1/features/batch", "POST");
     return Batch(request.body);
   }
   if (path.rfind(kFeatures, 0) == 0) {
     *route = "features";
-    if (request.method != "GET") return JsonError(405, "use GET for feature lookups");
+    if (!IsGet(request)) return MethodNotAllowed("use GET for feature lookups", "GET, HEAD");
     std::string_view rest = std::string_view(path).substr(kFeatures.size());
     size_t slash = rest.find('/');
     EntityKind kind;
@@ -86,9 +111,11 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
       return JsonError(404, "expected /v1/features/user/{id} or /v1/features/item/{id}");
     std::string id;
     if (!PercentDecode(rest.substr(slash + 1), &id)) return JsonError(400, "bad percent-encoding in id");
+    // Ids are UTF-8 (protobuf strings and JSON text): another byte string names no entity.
+    if (!IsValidUtf8(id)) return JsonError(400, "the id is not valid UTF-8");
     return Single(kind, id, query);
   }
-  if (request.method != "GET") return JsonError(405, "method not allowed");
+  if (!IsGet(request)) return MethodNotAllowed("method not allowed", "GET, HEAD");
   constexpr std::string_view kModels = "/v1/monitoring/models";
   if (path.rfind(kModels, 0) == 0) {
     *route = "monitoring";
@@ -99,6 +126,7 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
     if (rest[0] != '/') return JsonError(404, "no route for " + path);
     std::string model;
     if (!PercentDecode(rest.substr(1), &model)) return JsonError(400, "bad percent-encoding in model");
+    if (!IsValidUtf8(model)) return JsonError(400, "the model name is not valid UTF-8");
     auto report = monitoring_->ModelReport(model);
     if (!report) return JsonError(404, "model '" + model + "' has not been seen on the predictions topic");
     return {200, "application/json", *report};
@@ -123,7 +151,8 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
   return JsonError(404, "no route for " + path);
 }
 
-Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, int64_t as_of_ms, std::string* out) {
+Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optional<int64_t> requested_as_of,
+                              std::string* out) {
   std::vector<std::string> raw;
   Status st = store_->GetAllShards(kind, id, &raw);
   if (!st.ok()) return st;
@@ -133,6 +162,17 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, int64_t as_o
     st = DecodeEntityState(*features_, kind, raw[i], &states[i]);
     if (!st.ok()) return st;
     shards.push_back(&states[i]);
+  }
+  int64_t as_of_ms;
+  if (requested_as_of) {
+    as_of_ms = *requested_as_of;
+    if (auto inexact = engine_.CheckAsOf(kind, shards, as_of_ms))
+      return Status::InvalidArgument(std::string(EntityKindName(kind)) + " " + std::string(id) + ": " + inexact->why);
+  } else {
+    // Now, or the entity's latest event if it is stamped later (events up to
+    // ingest.max_future_skew ahead are accepted): never before an event the
+    // answer includes.
+    as_of_ms = std::max(clock_->NowMs(), FeatureEngine::LatestEvent(shards));
   }
   std::vector<FeatureValue> values = engine_.Read(kind, shards, as_of_ms);
   const auto& defs = features_->features(kind);
@@ -170,15 +210,17 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, int64_t as_o
 HttpResponse FeatureApi::Single(EntityKind kind, const std::string& id, const std::string& query) {
   if (id.empty()) return JsonError(400, "empty id");
   if (id.size() > options_.max_id_bytes) return JsonError(400, "id longer than " + std::to_string(options_.max_id_bytes) + " bytes");
-  int64_t as_of = clock_->NowMs();
+  std::optional<int64_t> as_of;
   if (auto param = QueryParam(query, "as_of_ms")) {
-    auto [end, ec] = std::from_chars(param->data(), param->data() + param->size(), as_of);
-    if (ec != std::errc() || end != param->data() + param->size() || as_of <= 0)
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(param->data(), param->data() + param->size(), v);
+    if (ec != std::errc() || end != param->data() + param->size() || v <= 0)
       return JsonError(400, "as_of_ms must be a positive integer (epoch milliseconds)");
+    as_of = v;
   }
   HttpResponse res;
   Status st = LookupJson(kind, id, as_of, &res.body);
-  if (!st.ok()) return JsonError(503, st.ToString());
+  if (!st.ok()) return LookupError(st);
   return res;
 }
 
@@ -192,7 +234,7 @@ HttpResponse FeatureApi::Batch(const std::string& body) {
   const auto& ids = req["ids"];
   if (ids.size() > options_.max_batch_ids)
     return JsonError(400, "at most " + std::to_string(options_.max_batch_ids) + " ids per batch");
-  int64_t as_of = clock_->NowMs();
+  std::optional<int64_t> as_of;
   if (req.contains("as_of_ms")) {
     if (!req["as_of_ms"].is_number_integer() || req["as_of_ms"].get<int64_t>() <= 0)
       return JsonError(400, "\"as_of_ms\" must be a positive integer");
@@ -207,7 +249,7 @@ HttpResponse FeatureApi::Batch(const std::string& body) {
     if (id.size() > options_.max_id_bytes) return JsonError(400, "ids[" + std::to_string(i) + "] is too long");
     if (i) res.body.push_back(',');
     Status st = LookupJson(kind, id, as_of, &res.body);
-    if (!st.ok()) return JsonError(503, st.ToString());
+    if (!st.ok()) return LookupError(st);
   }
   res.body += "]}";
   return res;

@@ -6,7 +6,11 @@
 //   GET  /v1/status, /healthz, /readyz, /metrics
 //
 // Lookups read committed state only (what the last commit wrote), so an
-// answer never shows an event whose offset is not yet persisted.
+// answer never shows an event whose offset is not yet persisted. An as_of_ms
+// in the past is answered only where the state can answer it exactly
+// (FeatureEngine::CheckAsOf); otherwise 400 says how far back it can go.
+// Without as_of_ms, a lookup is as of now, or as of the entity's latest event
+// when that is stamped later.
 // Thread-safety: Handle may run on several I/O threads at once.
 #pragma once
 
@@ -43,8 +47,9 @@ class FeatureApi {
   // Monitoring reports; without them /v1/monitoring answers 404.
   void set_monitoring(const MonitoringReports* reports) { monitoring_ = reports; }
 
-  // One entity as the JSON object the API returns; exposed for tests and the batch route.
-  Status LookupJson(EntityKind kind, std::string_view id, int64_t as_of_ms, std::string* out);
+  // One entity as the JSON object the API returns; exposed for tests and the
+  // batch route. InvalidArgument: the state cannot answer as_of_ms exactly.
+  Status LookupJson(EntityKind kind, std::string_view id, std::optional<int64_t> as_of_ms, std::string* out);
 
  private:
   // 401 unless the request carries the configured bearer token (or none is configured).

@@ -47,6 +47,9 @@ struct HttpServer::Impl {
 
 namespace {
 
+// One connection: requests read and answered in turn (keep-alive). Headers
+// are read first, so that the request can be refused (or told to go on, for
+// Expect: 100-continue) before its body.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {}
@@ -56,23 +59,54 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
+    // The deadline covers the whole request, headers and body.
     stream_.expires_after(std::chrono::milliseconds(server_->options.idle_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+ private:
+  static bool Gone(const beast::error_code& ec) {
+    return ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+           ec == asio::error::connection_reset || ec == asio::error::eof;
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (Gone(ec)) return Close();
+    if (ec) return Refuse(ec);
+    const auto& req = parser_->get();
+    // RFC 9112 §6.1: a request whose last transfer coding is not chunked has
+    // no length a server can trust; what follows it could be read as a second
+    // request (smuggling). 400, then close.
+    if (req.find(http::field::transfer_encoding) != req.end() && !parser_->chunked())
+      return Send(400, "{\"error\":\"Transfer-Encoding other than chunked is not supported\"}", false);
+    if (!parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
+      // The client waits (curl: 1 s) for this before it sends the body.
+      continue_.emplace(http::status::continue_, req.version());
+      http::async_write(stream_, *continue_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->Close();
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser_->is_done()) return OnRead({});
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
- private:
+  void Refuse(const beast::error_code& ec) {
+    const int status = ec == http::error::body_limit ? 413 : ec == http::error::header_limit ? 431 : 400;
+    Send(status, std::string("{\"error\":\"") + (status == 413 ? "body too large" : status == 431 ? "headers too large" : "malformed request") + "\"}",
+         false);
+  }
+
   void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof) {
-      Close();
-      return;
-    }
-    if (ec) {
-      int status = ec == http::error::body_limit ? 413 : ec == http::error::header_limit ? 431 : 400;
-      Send(status, "{\"error\":\"" + std::string(status == 413 ? "body too large" : status == 431 ? "headers too large" : "malformed request") + "\"}", false);
-      return;
-    }
+    if (Gone(ec)) return Close();
+    if (ec) return Refuse(ec);
     auto& req = parser_->get();
     HttpRequest request;
     request.method = std::string(req.method_string());
@@ -93,10 +127,13 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.set(http::field::content_type, response.content_type);
     res_.set(http::field::server, "featmond");
     if (!response.www_authenticate.empty()) res_.set(http::field::www_authenticate, response.www_authenticate);
+    if (!response.allow.empty()) res_.set(http::field::allow, response.allow);
     res_.body() = std::move(response.body);
     res_.keep_alive(req.keep_alive());
     res_.prepare_payload();
-    Write();
+    // HEAD: the headers a GET would get, Content-Length included, and no body
+    // (RFC 9110 §9.3.2); a body would be read as the next response.
+    Write(req.method() == http::verb::head);
   }
 
   void Send(int status, std::string body, bool keep_alive) {
@@ -107,17 +144,18 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.body() = std::move(body);
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
-    Write();
+    Write(false);
   }
 
-  void Write() {
-    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec || !self->res_.keep_alive()) {
-        self->Close();
-        return;
-      }
+  void Write(bool headers_only) {
+    auto done = [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->serializer_.reset();
+      if (ec || !self->res_.keep_alive()) return self->Close();
       self->Read();
-    });
+    };
+    serializer_.emplace(res_);
+    if (headers_only) http::async_write_header(stream_, *serializer_, std::move(done));
+    else http::async_write(stream_, *serializer_, std::move(done));
   }
 
   void Close() {
@@ -129,7 +167,9 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl* server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::empty_body>> continue_;
   http::response<http::string_body> res_;
+  std::optional<http::response_serializer<http::string_body>> serializer_;
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 // A small HTTP/1.1 server on Boost.Beast: keep-alive, bounded headers and
-// bodies, read/idle timeouts, a cap on connections. Routing is the caller's:
-// it hands in one handler, called on an I/O thread for every request.
+// bodies, read/idle timeouts, a cap on connections, HEAD without a body,
+// Expect: 100-continue, and refusal (400, close) of transfer codings it
+// cannot frame. Routing is the caller's: it hands in one handler, called on
+// an I/O thread for every request (a HEAD too, whose body is then dropped).
 //
 //   auto server = HttpServer::Start({"127.0.0.1", 0, 2}, [](const HttpRequest& req) {
 //     return HttpResponse{200, "text/plain", "hello"};
@@ -33,6 +35,7 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::string www_authenticate;  // sent as WWW-Authenticate when not empty (with 401)
+  std::string allow;             // sent as Allow when not empty (with 405): the methods the route takes
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 
 #include "tests/features/test_specs.h"
 
@@ -189,6 +190,104 @@ TEST_F(FeatureEngineTest, DecayedCountHalvesPerHalfLife) {
   engine.Apply(Ev(EventType::kClick, "u", "i", t0 - kHour), EntityKind::kUser, &s);  // out of order
   EXPECT_NEAR(engine.Read(EntityKind::kUser, {&s}, t0 + kHour)[0].d, 1 + 0.5 + 0.25, 1e-12);
   EXPECT_NEAR(engine.Read(EntityKind::kUser, {&s}, t0 + 2 * kHour)[0].d, (1 + 0.5 + 0.25) / 2, 1e-12);
+}
+
+// bf86bbb answered any as_of: latest_timestamp ignored it, a tiled count or
+// distinct count took the whole tile holding as_of (events after as_of too),
+// and decayed_count extrapolated backwards (1.5e217 at now-30d, null at 1).
+TEST_F(FeatureEngineTest, APastAsOfIsAnsweredOnlyWhereTheStateIsExact) {
+  const int64_t t0 = 1000 * kDay;  // tile-aligned for every tile width
+  EntityState user;
+  for (int64_t m : {1, 3, 7}) engine_->Apply(Ev(EventType::kView, "u", "i" + std::to_string(m), t0 + m * kMin), EntityKind::kUser, &user);
+  engine_->Apply(Ev(EventType::kClick, "u", "i3", t0 + 8 * kMin), EntityKind::kUser, &user);
+  const int64_t latest = t0 + 8 * kMin;
+  EXPECT_EQ(FeatureEngine::LatestEvent({&user}), latest);
+  EXPECT_FALSE(engine_->CheckAsOf(EntityKind::kUser, {&user}, latest).has_value());
+  EXPECT_FALSE(engine_->CheckAsOf(EntityKind::kUser, {&user}, latest + kDay).has_value());
+
+  // Between events: the lifetime features cannot say what held then.
+  auto inexact = engine_->CheckAsOf(EntityKind::kUser, {&user}, t0 + 4 * kMin);
+  ASSERT_TRUE(inexact.has_value());
+  EXPECT_NE(inexact->why.find("' can answer exactly"), std::string::npos) << inexact->why;
+  // At the last millisecond of a tile, tiled features would be exact, but
+  // views_1h keeps its 5-minute tiles for one hour before the latest event
+  // only, and a window ending at 4:59.999 needs a tile older than that.
+  EntityState views_only;
+  for (int64_t m : {1, 3, 7}) engine_->Apply(Ev(EventType::kView, "u", "i", t0 + m * kMin), EntityKind::kUser, &views_only);
+  EXPECT_FALSE(engine_->CheckAsOf(EntityKind::kUser, {&views_only}, t0 + 7 * kMin).has_value());
+  auto ts = engine_->CheckAsOf(EntityKind::kUser, {&views_only}, t0 + 5 * kMin - 1);
+  ASSERT_TRUE(ts.has_value());
+  EXPECT_EQ(set_->features(EntityKind::kUser)[ts->feature].name, "views_1h")
+      << "views_1h's tiles older than its window before the latest event are dropped: " << ts->why;
+}
+
+// Where CheckAsOf says exact, a read reflects exactly the events of the
+// tiles it spans that lie at or before as_of: none after it. Random streams,
+// every as_of on a 1-minute grid, against a naive scan.
+TEST_F(FeatureEngineTest, AnExactPastReadNeverReflectsALaterEvent) {
+  std::vector<FeatureSpec> specs = {
+      Spec("views_1h", EntityKind::kUser, kViews, Aggregation::kCount, kHour),
+      Spec("views_6h", EntityKind::kUser, kViews, Aggregation::kCount, 6 * kHour),
+      Spec("distinct_1h", EntityKind::kUser, kViews, Aggregation::kApproxDistinct, kHour, EventField::kItemId)};
+  specs[1].tile_ms = 5 * kMin;  // views_1h and views_6h share one series of 5-minute tiles kept for 6 h
+  auto set = FeatureSet::Compile(specs);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  FeatureEngine engine(&*set);
+  std::mt19937_64 rng(7);
+  int exact_reads = 0, refused = 0;
+  for (int round = 0; round < 20; ++round) {
+    const int64_t t0 = 1000 * kDay;
+    std::vector<Event> events;
+    EntityState state;
+    for (int i = 0; i < 40; ++i) {
+      Event e = Ev(EventType::kView, "u", "i" + std::to_string(rng() % 50), t0 + static_cast<int64_t>(rng() % (8 * kHour)));
+      events.push_back(e);
+    }
+    std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.ts_ms < b.ts_ms; });
+    for (const Event& e : events) engine.Apply(e, EntityKind::kUser, &state);
+    for (int64_t as_of = t0; as_of <= t0 + 9 * kHour; as_of += kMin - 1) {
+      if (engine.CheckAsOf(EntityKind::kUser, {&state}, as_of)) {
+        ++refused;
+        continue;
+      }
+      ++exact_reads;
+      auto values = engine.Read(EntityKind::kUser, {&state}, as_of);
+      for (int f = 0; f < 2; ++f) {
+        const int64_t window = f == 0 ? kHour : 6 * kHour;
+        const int64_t from = (TileOf(as_of - window, 5 * kMin) + 1) * 5 * kMin;
+        int64_t want = 0;
+        for (const Event& e : events) want += e.ts_ms >= from && e.ts_ms <= as_of;
+        ASSERT_EQ(values[f].i, want) << "feature " << f << " at as_of " << as_of - t0;
+      }
+      std::set<std::string> distinct;
+      for (const Event& e : events)
+        if (e.ts_ms >= (TileOf(as_of - kHour, 5 * kMin) + 1) * 5 * kMin && e.ts_ms <= as_of) distinct.insert(e.item_id);
+      ASSERT_LE(std::abs(values[2].i - static_cast<int64_t>(distinct.size())), 1) << as_of - t0;
+    }
+  }
+  std::printf("%d exact past reads checked, %d refused\n", exact_reads, refused);
+  EXPECT_GT(exact_reads, 1000);
+  EXPECT_GT(refused, 1000);
+}
+
+TEST_F(FeatureEngineTest, LifetimeFeaturesAreExactOnlyFromTheirLatestEvent) {
+  std::vector<FeatureSpec> specs = {Spec("clicks_decayed", EntityKind::kItem, kClicks, Aggregation::kDecayedCount),
+                                    Spec("last_ts", EntityKind::kItem, kClicks, Aggregation::kLatestTimestamp)};
+  specs[0].half_life_ms = kHour;
+  auto set = FeatureSet::Compile(specs);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  FeatureEngine engine(&*set);
+  const int64_t t0 = 1000 * kDay;
+  EntityState item;
+  engine.Apply(Ev(EventType::kClick, "u", "i", t0), EntityKind::kItem, &item);
+  engine.Apply(Ev(EventType::kClick, "u", "i", t0 + kHour), EntityKind::kItem, &item);
+  EXPECT_FALSE(engine.CheckAsOf(EntityKind::kItem, {&item}, t0 + kHour).has_value());
+  for (int64_t as_of : {int64_t{1}, t0 - 30 * kDay, t0 + kHour - 1}) {
+    auto inexact = engine.CheckAsOf(EntityKind::kItem, {&item}, as_of);
+    ASSERT_TRUE(inexact.has_value()) << as_of;
+    EXPECT_EQ(inexact->feature, 0u);
+    EXPECT_NE(inexact->why.find("read it at as_of_ms >= " + std::to_string(t0 + kHour)), std::string::npos) << inexact->why;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,173 @@
+// The HTTP API's routing and answers, called directly (no sockets) on a real
+// store holding states the test wrote.
+#include "daemon/api/feature_api.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/store/rocksdb_store.h"
+#include "features/entity_state.h"
+#include "tests/daemon/temp_dir.h"
+#include "tests/features/test_specs.h"
+
+namespace featmon {
+namespace {
+
+using namespace featmon::testing;
+
+class FakeIngest final : public IngestStatus {
+ public:
+  IngestSnapshot snapshot;
+  bool assigned = true, ok = true;
+  IngestSnapshot Snapshot() const override { return snapshot; }
+  bool has_assignment() const override { return assigned; }
+  bool healthy() const override { return ok; }
+};
+
+class FeatureApiTest : public ::testing::Test {
+ protected:
+  static constexpr int64_t kT0 = 1000 * kDay;  // tile-aligned
+  static constexpr int64_t kNow = kT0 + 10 * kMin;
+
+  void SetUp() override {
+    set_ = std::make_unique<FeatureSet>(*FeatureSet::Compile(DefaultSpecs()));
+    RocksDbStoreOptions options;
+    options.path = dir_.path();
+    options.min_free_bytes = 0;
+    store_ = std::move(*RocksDbStore::Open(options));
+    Make("");
+    // u1: views at 1, 3 and 7 minutes past kT0, a click at 8.
+    const ShardId shard = *store_->RegisterShard({"views", 0});
+    FeatureEngine engine(set_.get());
+    EntityState u1;
+    for (int64_t m : {1, 3, 7}) engine.Apply(Ev(EventType::kView, "i" + std::to_string(m), kT0 + m * kMin), EntityKind::kUser, &u1);
+    engine.Apply(Ev(EventType::kClick, "i3", kT0 + 8 * kMin), EntityKind::kUser, &u1);
+    CommitBatch batch;
+    batch.entities.push_back({EntityKey(shard, EntityKind::kUser, "u1"), ""});
+    EncodeEntityState(*set_, EntityKind::kUser, u1, &batch.entities.back().value);
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  }
+  void Make(const std::string& token) {
+    FeatureApiOptions options;
+    options.version = "test";
+    options.bearer_token = token;
+    api_ = std::make_unique<FeatureApi>(options, set_.get(), store_.get(), &ingest_, &metrics_, &clock_);
+  }
+  static Event Ev(EventType type, const std::string& item, int64_t ts) {
+    Event e;
+    e.type = type;
+    e.user_id = "u1";
+    e.item_id = item;
+    e.ts_ms = ts;
+    return e;
+  }
+  HttpResponse Call(const std::string& method, const std::string& target, const std::string& body = "",
+                    const std::string& authorization = "") {
+    HttpResponse r = api_->Handle({method, target, authorization, body});
+    // Every answer is JSON (or the metrics text), and valid UTF-8 JSON at that.
+    if (r.content_type == "application/json") {
+      EXPECT_FALSE(nlohmann::json::parse(r.body, nullptr, false).is_discarded()) << target << ": " << r.body;
+    }
+    return r;
+  }
+
+  TempDir dir_;
+  ManualClock clock_{kNow};
+  Metrics metrics_{"test"};
+  FakeIngest ingest_;
+  std::unique_ptr<FeatureSet> set_;
+  std::unique_ptr<RocksDbStore> store_;
+  std::unique_ptr<FeatureApi> api_;
+};
+
+TEST_F(FeatureApiTest, ALookupIsAsOfNowOrTheLatestEventIfLater) {
+  auto r = Call("GET", "/v1/features/user/u1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["found"], true);
+  EXPECT_EQ(j["as_of_ms"], kNow);
+  EXPECT_EQ(j["features"]["views_1h"], 3);
+  EXPECT_EQ(j["features"]["last_event_ts_ms"], kT0 + 8 * kMin);
+  clock_.SetMs(kT0 + 5 * kMin);  // the producers' clocks run ahead of ours
+  j = nlohmann::json::parse(Call("GET", "/v1/features/user/u1").body);
+  EXPECT_EQ(j["as_of_ms"], kT0 + 8 * kMin) << "an answer including an event must be as of that event at least";
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", "/v1/features/user/nobody").body)["found"], false);
+}
+
+// bf86bbb answered 200 with counts, distinct counts and a latest timestamp
+// that included events after as_of.
+TEST_F(FeatureApiTest, APastAsOfTheStateCannotAnswerIs400SayingHowFarBack) {
+  auto r = Call("GET", "/v1/features/user/u1?as_of_ms=" + std::to_string(kT0 + 4 * kMin));
+  EXPECT_EQ(r.status, 400) << r.body;
+  const std::string error = nlohmann::json::parse(r.body)["error"];
+  EXPECT_NE(error.find("user u1"), std::string::npos) << error;
+  EXPECT_NE(error.find("read it at as_of_ms >= " + std::to_string(kT0 + 8 * kMin)), std::string::npos) << error;
+  // The same in a batch, which names the id.
+  r = Call("POST", "/v1/features/batch",
+           "{\"entity\":\"user\",\"ids\":[\"nobody\",\"u1\"],\"as_of_ms\":" + std::to_string(kT0 + 4 * kMin) + "}");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("user u1"), std::string::npos) << r.body;
+  // At the latest event, or after it, the answer is exact.
+  r = Call("GET", "/v1/features/user/u1?as_of_ms=" + std::to_string(kT0 + 8 * kMin));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["features"]["views_24h"], 3);
+  // An entity with no events after as_of answers it, whatever as_of is.
+  EXPECT_EQ(Call("GET", "/v1/features/user/nobody?as_of_ms=1").status, 200);
+}
+
+TEST_F(FeatureApiTest, HeadIsAGetAndA405SaysWhatIsAllowed) {
+  EXPECT_EQ(Call("HEAD", "/v1/features/user/u1").status, 200);
+  EXPECT_EQ(Call("HEAD", "/healthz").status, 200);
+  auto r = Call("PUT", "/v1/features/user/u1");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.allow, "GET, HEAD");
+  r = Call("GET", "/v1/features/batch");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.allow, "POST");
+  r = Call("DELETE", "/metrics");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.allow, "GET, HEAD");
+}
+
+// bf86bbb echoed the raw bytes: its JSON answer was not valid UTF-8.
+TEST_F(FeatureApiTest, IdsThatAreNotUtf8Are400AndEveryAnswerStaysValidJson) {
+  auto r = Call("GET", "/v1/features/user/%FF%FE");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("not valid UTF-8"), std::string::npos) << r.body;
+  EXPECT_EQ(Call("GET", "/v1/features/user/%C3%A9t%C3%A9").status, 200);  // "été"
+  r = Call("GET", "/nowhere\xff\xfe");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("\\ufffd"), std::string::npos) << r.body;
+}
+
+// RFC 9110 §11.1: the scheme is case-insensitive (bf86bbb refused "bearer").
+TEST_F(FeatureApiTest, TheBearerSchemeIsCaseInsensitive) {
+  const std::string token = "0123456789abcdef0123";
+  Make(token);
+  EXPECT_EQ(Call("GET", "/v1/status", "", "Bearer " + token).status, 200);
+  EXPECT_EQ(Call("GET", "/v1/status", "", "bearer " + token).status, 200);
+  EXPECT_EQ(Call("GET", "/v1/status", "", "BEARER  " + token).status, 200);
+  EXPECT_EQ(Call("GET", "/v1/status", "", "Bearer " + token + "x").status, 401);
+  EXPECT_EQ(Call("GET", "/v1/status", "", "Bearer" + token).status, 401);
+  EXPECT_EQ(Call("GET", "/v1/status", "", "Basic " + token).status, 401);
+  EXPECT_EQ(Call("GET", "/v1/status").status, 401);
+  EXPECT_EQ(Call("GET", "/v1/features/user/u1").status, 200);  // lookups stay open
+}
+
+TEST_F(FeatureApiTest, ReadyzSaysWhy) {
+  EXPECT_EQ(Call("GET", "/readyz").status, 200);
+  ingest_.assigned = false;
+  auto r = Call("GET", "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("no partitions assigned"), std::string::npos) << r.body;
+  ingest_.assigned = true;
+  ingest_.ok = false;
+  ingest_.snapshot.last_error = "state reads are failing: IO error";
+  r = Call("GET", "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("ingest: state reads are failing"), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace featmon
