@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/utf8.h"
 #include "daemon/http/json_text.h"
 #include "daemon/http/url.h"
 

@@ -3,7 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "daemon/logging/log.h"
 
 #include "featmon/v1/events.pb.h"
 
@@ -42,6 +48,44 @@ Encoding EventDecoder::Detect(std::string_view payload) {
 }
 
 namespace {
+
+// libprotobuf writes its own "[libprotobuf ERROR ...]" lines to stderr, one
+// per message with invalid UTF-8, past our rate limit and our log format. A
+// parse on this thread collects them instead, for the rejection's detail;
+// anything else goes to the log, at most one line a second.
+thread_local std::string* t_parse_messages = nullptr;
+std::atomic<int64_t> g_last_protobuf_log_ms{0};
+
+void ProtobufLog(google::protobuf::LogLevel level, const char* file, int line, const std::string& message) {
+  if (t_parse_messages && level < google::protobuf::LOGLEVEL_FATAL) {
+    if (t_parse_messages->empty()) *t_parse_messages = message;
+    return;
+  }
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  int64_t last = g_last_protobuf_log_ms.load();
+  if (level < google::protobuf::LOGLEVEL_FATAL && (now - last < 1000 || !g_last_protobuf_log_ms.compare_exchange_strong(last, now)))
+    return;
+  Log(Component::kApp).warn("libprotobuf {}:{}: {}", file, line, message);
+}
+
+// Collects what libprotobuf says while it lives.
+class ProtobufMessages {
+ public:
+  ProtobufMessages() {
+    static const bool installed = [] {
+      google::protobuf::SetLogHandler(&ProtobufLog);
+      return true;
+    }();
+    (void)installed;
+    t_parse_messages = &text_;
+  }
+  ~ProtobufMessages() { t_parse_messages = nullptr; }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
 
 // Skips the Confluent header; the message indexes are zigzag varints, and a
 // single 0 stands for "the first message type".
@@ -82,6 +126,7 @@ bool StripConfluentHeader(std::string_view* payload, std::string* error) {
 template <typename Proto>
 bool Parse(Encoding enc, std::string_view payload, Proto* msg, std::string* error) {
   msg->Clear();
+  ProtobufMessages said;
   if (enc == Encoding::kJson) {
     google::protobuf::util::JsonParseOptions opts;
     opts.ignore_unknown_fields = true;
@@ -95,7 +140,7 @@ bool Parse(Encoding enc, std::string_view payload, Proto* msg, std::string* erro
   }
   if (enc == Encoding::kConfluent && !StripConfluentHeader(&payload, error)) return false;
   if (!msg->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    *error = "protobuf: not a valid " + msg->GetTypeName();
+    *error = "protobuf: not a valid " + msg->GetTypeName() + (said.text().empty() ? "" : ": " + said.text());
     return false;
   }
   return true;

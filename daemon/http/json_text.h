@@ -11,8 +11,7 @@ namespace featmon {
 // `s` as a JSON string literal, quotes included. Bytes that are not valid
 // UTF-8 become U+FFFD, so the output is always valid JSON (RFC 8259 §8.1).
 void AppendJsonString(std::string* out, std::string_view s);
-// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates).
-bool IsValidUtf8(std::string_view s);
+
 void AppendJsonInt(std::string* out, int64_t v);
 // Shortest round-trip form; NaN and infinities, which JSON cannot hold, as null.
 void AppendJsonDouble(std::string* out, double v);

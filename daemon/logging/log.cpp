@@ -8,6 +8,8 @@
 #include <ctime>
 #include <memory>
 
+#include "common/utf8.h"
+
 namespace featmon {
 
 namespace {
@@ -45,6 +47,42 @@ class JsonFormatter final : public spdlog::formatter {
     std::snprintf(out, sizeof(out), "%.*s.%03dZ", static_cast<int>(n), buf, static_cast<int>(ms % 1000));
     return out;
   }
+};
+
+// The message of a text line, escaped (see MakeLogFormatter).
+class EscapedMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static const char* kHex = "0123456789abcdef";
+    const std::string_view s(msg.payload.data(), msg.payload.size());
+    auto hex = [&](unsigned char c) {
+      const char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+      dest.append(esc, esc + 4);
+    };
+    for (size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x80) {
+        const size_t n = Utf8SequenceAt(s, i);
+        if (n == 0) {
+          hex(c);
+        } else {
+          dest.append(s.data() + i, s.data() + i + n);
+          i += n - 1;
+        }
+      } else if (c == '\n') {
+        dest.append(std::string_view("\\n"));
+      } else if (c == '\r') {
+        dest.append(std::string_view("\\r"));
+      } else if (c == '\t') {
+        dest.append(std::string_view("\\t"));
+      } else if (c < 0x20 || c == 0x7f) {
+        hex(c);
+      } else {
+        dest.push_back(static_cast<char>(c));
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<EscapedMessage>(); }
 };
 
 // Component loggers share the default logger's sinks and are registered, so
@@ -86,13 +124,16 @@ Result<spdlog::level::level_enum> ParseLogLevel(std::string_view name) {
                                  "' (expected trace, debug, info, warn, error, critical or off)");
 }
 
+std::unique_ptr<spdlog::formatter> MakeLogFormatter(LogFormat format) {
+  if (format == LogFormat::kJson) return std::make_unique<JsonFormatter>();
+  auto text = std::make_unique<spdlog::pattern_formatter>();
+  text->add_flag<EscapedMessage>('*').set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] [%n] %*");
+  return text;
+}
+
 void ConfigureLogging(LogFormat format, spdlog::level::level_enum level) {
   AllLoggers();
-  if (format == LogFormat::kJson) {
-    spdlog::set_formatter(std::make_unique<JsonFormatter>());
-  } else {
-    spdlog::set_formatter(std::make_unique<spdlog::pattern_formatter>("[%Y-%m-%d %H:%M:%S.%e] [%l] [%n] %v"));
-  }
+  spdlog::set_formatter(MakeLogFormatter(format));
   spdlog::set_level(level);
 }
 

@@ -3,8 +3,10 @@
 // (Loki, Fluent Bit, Elasticsearch). The pure libraries never log.
 #pragma once
 
+#include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>
 
+#include <memory>
 #include <string_view>
 
 #include "common/status.h"
@@ -20,6 +22,12 @@ enum class LogFormat {
   kText,  // [2026-11-21 10:00:00.123] [info] [ingest] message
   kJson,  // {"time":"2026-11-21T10:00:00.123Z","level":"info","component":"ingest","message":"..."}
 };
+
+// The formatter of a format. Either way one record is one line: the text
+// format escapes control characters (\n, \r, \t, \xNN) and bytes that are
+// not UTF-8 (\xNN) in the message, so bytes copied from a bad event cannot
+// forge a log line; JSON escapes them as JSON does.
+std::unique_ptr<spdlog::formatter> MakeLogFormatter(LogFormat format);
 
 // Parses "text" or "json".
 Result<LogFormat> ParseLogFormat(std::string_view name);

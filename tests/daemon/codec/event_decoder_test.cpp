@@ -169,6 +169,30 @@ TEST(EventDecoderTest, AHugeFutureSkewDoesNotOverflow) {
   EXPECT_TRUE(std::holds_alternative<Event>(d.Decode(EventType::kView, e.SerializeAsString(), kNow)));
 }
 
+// bf86bbb let libprotobuf print "[libprotobuf ERROR ...]" to stderr for every
+// such message (3,000 lines for 3,000 messages), past the rate limit and the
+// JSON log format. What it says now goes into the rejection's detail.
+TEST(EventDecoderTest, LibprotobufsComplaintsGoIntoTheDetailNotToStderr) {
+  EventDecoder d({});
+  v1::ViewEvent e;
+  e.set_user_id("u\xff\xfe");  // protobuf strings must be UTF-8
+  e.set_item_id("i1");
+  e.set_ts_ms(kNow);
+  const std::string payload = e.SerializeAsString();
+  ::testing::internal::CaptureStderr();
+  std::vector<Rejection> rejections;
+  for (int i = 0; i < 50; ++i) {
+    auto r = d.Decode(EventType::kView, payload, kNow);
+    ASSERT_TRUE(std::holds_alternative<Rejection>(r));
+    rejections.push_back(std::get<Rejection>(r));
+  }
+  const std::string stderr_text = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(stderr_text, "");
+  EXPECT_EQ(rejections[0].reason, RejectReason::kDecodeError);
+  EXPECT_NE(rejections[0].detail.find("invalid UTF-8"), std::string::npos) << rejections[0].detail;
+  EXPECT_EQ(rejections[49].detail, rejections[0].detail);
+}
+
 TEST(EventDecoderTest, NeverCrashesOnMutatedInput) {
   EventDecoder d({});
   std::string base = ProtoView("user-1", "item-1", kNow);
