@@ -122,6 +122,8 @@ class ModelMonitor {
   void OnLabel(const MaturedLabel& label);
   void AdvanceWatermark(int64_t watermark_ms, EvaluationOutput* out);
   int64_t NextEvaluationMs() const;
+  // No version left: every one expired.
+  bool empty() const { return versions_.empty(); }
   // Versions dropped by max_versions since the last call.
   std::vector<std::string> TakeEvicted() { return std::exchange(evicted_, {}); }
 

@@ -19,10 +19,12 @@ ModelMonitor* Monitor::Find(const std::string& model, bool create) {
   auto it = models_.find(model);
   if (it != models_.end()) return it->second.get();
   if (!create) return nullptr;
-  if (models_.size() >= max_models_) {
+  const bool configured = Configured(model);
+  if (!configured && unconfigured_ >= max_models_) {
     ++dropped_models_;
     return nullptr;
   }
+  if (!configured) ++unconfigured_;
   return models_.emplace(model, std::make_unique<ModelMonitor>(model, &OptionsFor(model))).first->second.get();
 }
 
@@ -41,18 +43,27 @@ void Monitor::OnClickAttributed(const std::string& model, const std::string& ver
   }
 }
 
-void Monitor::OnLabel(const MaturedLabel& label) {
-  if (ModelMonitor* m = Find(label.model, false)) {
-    m->OnLabel(label);
-    changed_.insert(label.model);
-  }
+bool Monitor::OnLabel(const MaturedLabel& label) {
+  ModelMonitor* m = Find(label.model, false);
+  if (!m) return false;
+  m->OnLabel(label);
+  changed_.insert(label.model);
+  return true;
 }
 
 EvaluationOutput Monitor::AdvanceWatermark(int64_t watermark_ms) {
   EvaluationOutput out;
-  for (auto& [name, m] : models_) {
-    m->AdvanceWatermark(watermark_ms, &out);
-    for (auto& version : m->TakeEvicted()) out.removed_versions.emplace_back(name, version);
+  for (auto it = models_.begin(); it != models_.end();) {
+    const std::string& name = it->first;
+    it->second->AdvanceWatermark(watermark_ms, &out);
+    for (auto& version : it->second->TakeEvicted()) out.removed_versions.emplace_back(name, version);
+    if (!it->second->empty()) {
+      ++it;
+      continue;
+    }
+    out.removed_models.insert(name);
+    if (!Configured(name)) --unconfigured_;
+    it = models_.erase(it);
   }
   changed_.insert(out.changed_models.begin(), out.changed_models.end());
   return out;
@@ -95,6 +106,8 @@ Status Monitor::RestoreModel(const std::string& model, std::string_view bytes) {
   auto m = std::make_unique<ModelMonitor>(model, &OptionsFor(model));
   Status st = m->Load(j);
   if (!st.ok()) return st;
+  // Restored beyond max_models (a lowered limit) too: they expire like any other.
+  if (!Configured(model) && !models_.count(model)) ++unconfigured_;
   models_[model] = std::move(m);
   return Status::Ok();
 }

@@ -105,6 +105,9 @@ struct EvaluationOutput {
   std::vector<PerformanceGauge> performance;
   std::vector<std::pair<std::string, std::string>> removed_versions;  // (model, version)
   std::set<std::string> changed_models;  // whose state must be persisted
+  // Models whose every version expired (unseen for version_ttl): gone, with
+  // their stored state and their series, their slot free for another model.
+  std::set<std::string> removed_models;
 };
 
 }  // namespace featmon::drift

@@ -130,6 +130,11 @@ prometheus::Counter& Metrics::LabelsMatured(const std::string& model, const std:
 prometheus::Counter& Metrics::RetrainRequests(const std::string& model, const std::string& reason) {
   return retrain_requests_.Add({{"model", model}, {"reason", reason}});
 }
+void Metrics::RemoveModel(const std::string& model, const std::vector<std::string>& retrain_reasons) {
+  for (const char* label : {"clicked", "not_clicked"}) labels_matured_.Remove(&LabelsMatured(model, label));
+  for (const auto& reason : retrain_reasons) retrain_requests_.Remove(&RetrainRequests(model, reason));
+}
+
 prometheus::Counter& Metrics::MonitorDropped(const std::string& reason) { return monitor_dropped_.Add({{"reason", reason}}); }
 
 std::string Metrics::Serialize() const {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace featmon {
 
@@ -61,6 +62,9 @@ class Metrics {
   // Drops every series of a model_version that is gone.
   void RemoveModelVersion(const std::string& model, const std::string& version);
   prometheus::Counter& LabelsMatured(const std::string& model, const std::string& label);
+  // Drops the counters of a model that is gone (featmon_labels_matured_total
+  // and featmon_retrain_requests_total with these reasons).
+  void RemoveModel(const std::string& model, const std::vector<std::string>& retrain_reasons);
   prometheus::Counter& RetrainRequests(const std::string& model, const std::string& reason);
   prometheus::Counter& MonitorDropped(const std::string& reason);  // max_models, max_pending_labels
   prometheus::Counter& MonitorLatePredictions() { return monitor_late_; }

@@ -238,8 +238,8 @@ void MonitorPipeline::AdvanceWatermark() {
   for (;;) {
     const int64_t step = std::min(candidate, monitor_.NextEvaluationMs());
     for (const drift::MaturedLabel& label : joiner_.Advance(step)) {
-      monitor_.OnLabel(label);
-      LabelCounter(label.model, label.clicked).Increment();
+      // The label of a model that is gone counts nowhere (its series are gone too).
+      if (monitor_.OnLabel(label)) LabelCounter(label.model, label.clicked).Increment();
     }
     drift::EvaluationOutput out = monitor_.AdvanceWatermark(step);
     if (!out.changed_models.empty()) {
@@ -272,6 +272,13 @@ void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
   for (const auto& g : out.performance)
     metrics_->SetModelPerformance(g.model, g.model_version, g.logloss, g.normalized_entropy, g.calibration, g.auc);
   for (const auto& [model, version] : out.removed_versions) metrics_->RemoveModelVersion(model, version);
+  for (const auto& model : out.removed_models) {
+    Log(Component::kMonitor).info("model {}: no version seen for version_ttl; dropped with its state and series", model);
+    metrics_->RemoveModel(model, {std::begin(kRetrainReasonLabels), std::end(kRetrainReasonLabels)});
+    label_counters_.erase({model, true});
+    label_counters_.erase({model, false});
+    retrain_counted_models_.erase(model);
+  }
   for (const auto& r : out.retrain_requests) {
     std::set<std::string> reasons;
     std::string summary;
@@ -325,7 +332,11 @@ Status MonitorPipeline::Commit() {
   if (unwritten_label_keys_.empty()) unwritten_label_keys_ = joiner_.TakeDirty();
   else for (auto& k : joiner_.TakeDirty()) unwritten_label_keys_.insert(k);
   CommitBatch batch;
-  for (const auto& model : unwritten_models_) batch.monitor.push_back({kModelPrefix + model, monitor_.SerializeModel(model)});
+  for (const auto& model : unwritten_models_) {
+    std::optional<std::string> state;  // nullopt deletes a model that is gone
+    if (monitor_.Has(model)) state = monitor_.SerializeModel(model);
+    batch.monitor.push_back({kModelPrefix + model, std::move(state)});
+  }
   for (const auto& key : unwritten_label_keys_) batch.monitor.push_back({kLabelPrefix + key, joiner_.Encode(key)});
   for (const auto& tp : new_partitions_)
     batch.monitor.push_back({kPartitionPrefix + tp.topic + "/" + std::to_string(tp.partition), std::string()});

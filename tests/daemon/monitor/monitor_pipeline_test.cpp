@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "daemon/store/rocksdb_store.h"
 #include "tests/daemon/scripted_source.h"
 #include "tests/daemon/temp_dir.h"
@@ -37,6 +39,10 @@ class MonitorPipelineTest : public ::testing::Test {
     store_ = std::move(*RocksDbStore::Open({dir_.path()}));
     MonitorPipelineOptions options;
     options.commit_interval_ms = 1'000'000;  // no commits needed here
+    Make(options);
+  }
+  void Make(const MonitorPipelineOptions& options) {
+    pipeline_.reset();
     pipeline_ = std::make_unique<MonitorPipeline>(options, store_.get(), &dead_letters_, &retrain_, &metrics_, &clock_);
     pipeline_->set_source(&source_);
     ASSERT_TRUE(pipeline_->Load().ok());
@@ -45,18 +51,26 @@ class MonitorPipelineTest : public ::testing::Test {
     ASSERT_TRUE(pipeline_->OnAssigned({{"predictions", 0}, {"clicks", 0}}, &starts).ok());
   }
   // Prediction k: user u<k>, event time kBase + k minutes.
-  void AddPredictions(int from, int to) {
+  void AddPredictions(int from, int to, const std::string& model = "ctr_ranker") {
     for (int k = from; k < to; ++k) {
       GeneratedPrediction p;
       p.request_id = "r" + std::to_string(k);
       p.user_id = "u" + std::to_string(k);
       p.item_id = "i1";
-      p.model = "ctr_ranker";
+      p.model = model;
       p.model_version = "v1";
       p.score = 0.1;
       p.ts_ms = kBase + k * kMinute;
       source_.Append("predictions", 0, EncodePrediction(p, WireFormat::kProtobuf));
     }
+  }
+  std::set<std::string> StoredModels() {
+    std::set<std::string> models;
+    EXPECT_TRUE(store_->ScanMonitor([&](std::string_view key, std::string_view) {
+      if (key.starts_with("m/")) models.insert(std::string(key.substr(2)));
+      return Status::Ok();
+    }).ok());
+    return models;
   }
   // A click 10 s after each even prediction in [from, to).
   void AddClicks(int from, int to) {
@@ -123,6 +137,44 @@ TEST_F(MonitorPipelineTest, AClicksPartitionSilentSinceAssignmentStopsHoldingAft
   EXPECT_EQ(Watermark(), kBase + 69 * kMinute - 30'000);
   EXPECT_EQ(Labels("clicked"), 0);
   EXPECT_EQ(Labels("not_clicked"), 39);  // predictions 0..38: deadline within the watermark
+}
+
+// Twenty junk names on the predictions topic took every slot of max_models
+// for good on bf86bbb (persisted across restarts): the real model was never
+// monitored. A model named in monitoring.models always has a slot, and a model
+// unseen for version_ttl leaves, with its stored state, freeing its slot.
+TEST_F(MonitorPipelineTest, JunkModelNamesCannotLockARealModelOut) {
+  MonitorPipelineOptions options;
+  options.commit_interval_ms = 1'000'000;
+  options.max_models = 20;
+  options.models["ctr_ranker"] = options.defaults;
+  Make(options);
+  for (int j = 0; j < 20; ++j) AddPredictions(j, j + 1, "junk" + std::to_string(j));
+  AddPredictions(20, 22, "newcomer");
+  AddPredictions(20, 60);  // ctr_ranker
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());  // reports are published at commits and evaluations
+  EXPECT_TRUE(pipeline_->ModelReport("ctr_ranker").has_value()) << "the configured model has no slot";
+  EXPECT_FALSE(pipeline_->ModelReport("newcomer").has_value());
+  EXPECT_EQ(metrics_.MonitorDropped("max_models").Value(), 2);  // newcomer's two predictions
+  EXPECT_EQ(StoredModels().size(), 21u);
+
+  // A day and more of ctr_ranker only: every junk model's one version expires.
+  clock_.SetMs(kBase + 27 * 60 * kMinute);  // none of it in the future
+  AddPredictions(60, 60 + 25 * 60);
+  clock_.AdvanceMs(31'000);  // the empty clicks partition stops holding the watermark
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_GT(Watermark(), kBase + 25 * 60 * kMinute);
+  EXPECT_FALSE(pipeline_->ModelReport("junk0").has_value());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(StoredModels(), (std::set<std::string>{"ctr_ranker"}));
+  EXPECT_EQ(metrics_.Serialize().find("model=\"junk0\""), std::string::npos) << "the junk model's series stayed";
+  // Its slot is free for a newcomer.
+  AddPredictions(60 + 25 * 60, 60 + 25 * 60 + 1, "newcomer");
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_TRUE(pipeline_->ModelReport("newcomer").has_value());
 }
 
 }  // namespace
