@@ -45,13 +45,8 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
     Status st = Commit();
     if (!st.ok()) return st;
   }
-  if (batch_next_ >= batch_.size()) {
-    batch_.clear();
-    batch_next_ = 0;
-    Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
-    if (!st.ok()) return st;  // the caller logs and backs off; this is not a commit failure
-    batch_now_ms_ = clock_->NowMs();  // one read per batch
-  }
+  // the caller logs a failed poll and backs off; it is not a commit failure
+  if (Status st = batch_.Refill(source_, options_.poll_batch, poll_timeout_ms, clock_); !st.ok()) return st;
   Status st = ProcessBatch();
   CountBatch();
   if (!st.ok()) {
@@ -68,8 +63,8 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
 // The rest of the batch, stopping at a message that cannot be processed; its
 // bytes stay valid, since the source is not polled again until it is.
 Status IngestPipeline::ProcessBatch() {
-  for (; batch_next_ < batch_.size(); ++batch_next_) {
-    const InputMessage& msg = batch_[batch_next_];
+  for (; !batch_.done(); batch_.Advance()) {
+    const InputMessage& msg = batch_.next();
     Partition* p = partitions_.Find(msg.topic, msg.partition);
     if (!p) continue;  // not (or no longer) ours
     Status st = Process(msg, p);
@@ -97,7 +92,7 @@ void IngestPipeline::CountBatch() {
 // message is tried again.
 Status IngestPipeline::Process(const InputMessage& msg, Partition* p) {
   if (p->cp.Done(msg.offset)) return Status::Ok();  // already in the state
-  auto decoded = decoder_.Decode(p->type, msg.payload, batch_now_ms_);
+  auto decoded = decoder_.Decode(p->type, msg.payload, batch_.polled_at_ms());
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
     if (Status st = Reject(msg, p, rejection->reason, rejection->detail); !st.ok()) return st;
   } else {
@@ -276,8 +271,7 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   // the stored checkpoints.
   health_.Reset();
   reads_.Reset();
-  batch_.clear();
-  batch_next_ = 0;
+  batch_.Drop();
   partitions_.Remove(tps, metrics_);
   assigned_count_ = static_cast<int>(partitions_.size());
   Log(Component::kIngest).info("revoked {} partitions", tps.size());

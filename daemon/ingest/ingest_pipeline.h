@@ -35,6 +35,7 @@
 #include "daemon/ingest/ingest_options.h"
 #include "daemon/ingest/ingest_status.h"
 #include "daemon/pipeline/commit_gate.h"
+#include "daemon/pipeline/held_batch.h"
 #include "daemon/pipeline/stall_health.h"
 #include "daemon/pipeline/partition_table.h"
 #include "daemon/codec/event_decoder.h"
@@ -111,9 +112,7 @@ class IngestPipeline final : public RebalanceListener {
   PartitionTable<Partition> partitions_;
   Cache cache_;
   std::vector<Cache::value_type*> dirty_;  // map nodes are stable until erased, which happens only when clean
-  std::vector<InputMessage> batch_;
-  size_t batch_next_ = 0;  // first message of batch_ not processed yet
-  int64_t batch_now_ms_ = 0;  // wall clock when batch_ was polled; bounds future timestamps
+  HeldBatch batch_;
   CommitGate gate_;
   size_t dead_letter_sink_ = 0;  // gate_'s index of dead_letters_
   StallHealth health_;          // stalled() while a commit fails: RunOnce retries it before polling

@@ -128,8 +128,7 @@ void MonitorPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   Status st = Commit();
   if (!st.ok()) Log(Component::kMonitor).error("commit before revoke failed, the next owner replays: {}", st.ToString());
   partitions_.Remove(tps, metrics_);
-  batch_.clear();  // the rest of a held batch is replayed from the checkpoints
-  batch_next_ = 0;
+  batch_.Drop();  // the rest of a held batch is replayed from the checkpoints
 }
 
 Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
@@ -137,20 +136,14 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
     Status st = Commit();
     if (!st.ok()) return st;
   }
-  if (batch_next_ >= batch_.size()) {
-    batch_.clear();
-    batch_next_ = 0;
-    Status st = source_->Poll(options_.poll_batch, poll_timeout_ms, &batch_);
-    if (!st.ok()) return st;
-    batch_now_ms_ = clock_->NowMs();
-  }
+  if (Status st = batch_.Refill(source_, options_.poll_batch, poll_timeout_ms, clock_); !st.ok()) return st;
   const int64_t now_ns = clock_->MonotonicNs();
   uint64_t consumed = 0;
   Status held;
   // A message whose dead letter cannot be queued stops the batch here and is
   // tried again: its offset must not move past it.
-  for (; batch_next_ < batch_.size(); ++batch_next_) {
-    const InputMessage& msg = batch_[batch_next_];
+  for (; !batch_.done(); batch_.Advance()) {
+    const InputMessage& msg = batch_.next();
     Partition* p = partitions_.Find(msg.topic, msg.partition);
     if (!p || p->cp.Done(msg.offset)) continue;  // not ours, or already in the state
     if (p->predictions) {
@@ -171,7 +164,7 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
 }
 
 Status MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part) {
-  auto decoded = decoder_.DecodePrediction(msg.payload, batch_now_ms_);
+  auto decoded = decoder_.DecodePrediction(msg.payload, batch_.polled_at_ms());
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
     if (Status st = dead_letters_->Send(msg, RejectReasonName(rejection->reason), rejection->detail); !st.ok()) return st;
     gate_.Sent(dead_letter_sink_);
@@ -200,7 +193,7 @@ Status MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* pa
 
 void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part) {
   // Bad clicks are the ingest pipeline's to dead-letter; here they are skipped.
-  auto decoded = decoder_.Decode(EventType::kClick, msg.payload, batch_now_ms_);
+  auto decoded = decoder_.Decode(EventType::kClick, msg.payload, batch_.polled_at_ms());
   const Event* e = std::get_if<Event>(&decoded);
   if (!e) return;
   part->cp.stream_time_ms = std::max(part->cp.stream_time_ms, e->ts_ms);

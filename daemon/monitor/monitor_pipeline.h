@@ -32,6 +32,7 @@
 #include "daemon/monitor/monitoring_reports.h"
 #include "daemon/monitor/retrain_sink.h"
 #include "daemon/pipeline/commit_gate.h"
+#include "daemon/pipeline/held_batch.h"
 #include "daemon/pipeline/stall_health.h"
 #include "daemon/pipeline/partition_table.h"
 #include "daemon/codec/event_decoder.h"
@@ -97,9 +98,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   std::vector<TopicPartition> new_partitions_;  // not yet persisted
   drift::Watermark watermark_;
   bool watermark_held_ = false;                 // some known partition is not assigned
-  std::vector<InputMessage> batch_;
-  size_t batch_next_ = 0;     // first message of batch_ not processed yet
-  int64_t batch_now_ms_ = 0;  // wall clock when batch_ was polled
+  HeldBatch batch_;
   std::set<std::string> unwritten_models_;       // changed since the last successful commit
   std::unordered_set<std::string> unwritten_label_keys_;
   bool watermark_changed_ = false;
