@@ -200,14 +200,8 @@ Status App::Stop() {
   RequestStop();
   if (group_thread_.joinable()) group_thread_.join();
   if (monitor_thread_.joinable()) monitor_thread_.join();
-  // A close left running past its deadline still uses its consumer (and may
-  // call back into it), so the consumer is never freed; see KafkaConsumer::Close.
-  for (auto* consumer : {&consumer_, &monitor_consumer_}) {
-    if (*consumer && (*consumer)->abandoned()) {
-      (void)consumer->release();
-      kafka_close_abandoned_ = true;
-    }
-  }
+  for (const auto* consumer : {&consumer_, &monitor_consumer_})
+    if (*consumer && (*consumer)->abandoned()) kafka_close_abandoned_ = true;
   if (http_) http_->Stop();
   // What is still queued was sent before offsets that are already stored, so
   // it gets one shared, short wait; anything undelivered is replayed with its

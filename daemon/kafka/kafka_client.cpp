@@ -121,7 +121,8 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaClientOp
   c->reset_offset_ = (reset == "latest" || reset == "largest" || reset == "end") ? RD_KAFKA_OFFSET_END
                                                                                  : RD_KAFKA_OFFSET_BEGINNING;
   auto rk = NewKafkaClient(RD_KAFKA_CONSUMER, settings, "kafka consumer", [&](rd_kafka_conf_t* conf) {
-    rd_kafka_conf_set_opaque(conf, c.get());
+    c->callbacks_->consumer = c.get();
+    rd_kafka_conf_set_opaque(conf, c->callbacks_.get());
     rd_kafka_conf_set_rebalance_cb(conf, &KafkaConsumer::RebalanceCb);
   });
   if (!rk.ok()) return rk.status();
@@ -147,13 +148,14 @@ KafkaConsumer::~KafkaConsumer() {
 
 void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                                 void* opaque) {
-  auto* self = static_cast<KafkaConsumer*>(opaque);
-  if (self->abandoned_.load()) {
+  auto* callbacks = static_cast<Callbacks*>(opaque);
+  if (callbacks->abandoned.load()) {
     // The close outlived its deadline and the pipelines are gone: hand
     // librdkafka what it waits for and touch nothing else.
     if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) rd_kafka_assign(rk, nullptr);
     return;
   }
+  KafkaConsumer* self = callbacks->consumer;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && self->closed_) {
     // A join that was in flight at shutdown completed; the close has already
     // queued its unsubscribe, which supersedes this assignment, so librdkafka
@@ -238,10 +240,10 @@ Status KafkaConsumer::Close(int timeout_ms) {
   // waits for the group to answer; it gets its own thread and a deadline.
   auto result = std::make_shared<std::promise<rd_kafka_resp_err_t>>();
   std::future<rd_kafka_resp_err_t> done = result->get_future();
-  std::thread closer([rk = rk_, result] { result->set_value(rd_kafka_consumer_close(rk)); });
+  std::thread closer([rk = rk_, result, keep = callbacks_] { result->set_value(rd_kafka_consumer_close(rk)); });
   if (done.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::timeout) {
-    abandoned_ = true;
-    closer.detach();
+    callbacks_->abandoned = true;
+    closer.detach();  // with the handle, its queues and the callbacks block: never freed
     Log(Component::kKafka).warn("closing the consumer did not finish within {} ms (is the broker answering?); left "
                                 "running, state and offsets are already stored",
                                 timeout_ms);

@@ -49,13 +49,13 @@ class KafkaConsumer final {
   // Leaves the group (triggering OnRevoked) and releases the client, within
   // `timeout_ms`. A broker that does not answer can hold librdkafka's close
   // for minutes; past the deadline the close is left running on a thread of
-  // its own, the listener is no longer called, and Unavailable is returned.
-  // The consumer must then never be destroyed (its handle is still in use):
-  // see abandoned(). Stored state and offsets are unaffected: they live in
-  // the store, and the final commit happens before the close.
+  // its own with the handle (leaked on purpose), the listener is no longer
+  // called, and Unavailable is returned; the consumer itself may then be
+  // destroyed. Stored state and offsets are unaffected: they live in the
+  // store, and the final commit happens before the close.
   Status Close(int timeout_ms = kCloseTimeoutMs);
   // True once a close has been left running past its deadline.
-  bool abandoned() const { return abandoned_.load(); }
+  bool abandoned() const { return callbacks_->abandoned.load(); }
   static constexpr int kCloseTimeoutMs = 3'000;
 
  private:
@@ -71,7 +71,13 @@ class KafkaConsumer final {
   Status rebalance_error_;
   int64_t reset_offset_ = RD_KAFKA_OFFSET_BEGINNING;  // where a partition with no stored checkpoint starts
   bool closed_ = false;
-  std::atomic<bool> abandoned_{false};  // set before the closing thread is left behind
+  // What the rebalance callback reaches through librdkafka's opaque. It is
+  // shared with a close left running, so it outlives this consumer.
+  struct Callbacks {
+    KafkaConsumer* consumer = nullptr;
+    std::atomic<bool> abandoned{false};  // set before the closing thread is left behind
+  };
+  std::shared_ptr<Callbacks> callbacks_ = std::make_shared<Callbacks>();
 };
 
 // An idempotent producer to one topic: dead letters (with reason headers) or
