@@ -23,7 +23,7 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
       decoder_(options_.decoder),
       gate_(kDeadLetterFlushMs),
       health_(metrics, clock, Component::kIngest, "ingest"),
-      reads_(metrics, clock, Component::kIngest, "ingest", StallHealth::Operation::kRead) {
+      held_(metrics, clock, Component::kIngest, "ingest", StallHealth::Operation::kHold) {
   dead_letter_sink_ = gate_.AddSink([this](int ms) { return dead_letters_->Flush(ms); });
   last_commit_ns_ = clock_->MonotonicNs();
   cache_.reserve(std::min<size_t>(options_.cache_max_entities, 1 << 20));  // no rehash storms while warming up
@@ -50,11 +50,11 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
   Status st = ProcessBatch();
   CountBatch();
   if (!st.ok()) {
-    Status failed = reads_.Failed(st);
+    Status failed = held_.Failed(st);
     PublishSnapshot();  // /v1/status and /readyz show it
     return failed;
   }
-  reads_.Succeeded(0);
+  held_.Succeeded();
   const bool interval_up = clock_->MonotonicNs() - last_commit_ns_ >= options_.commit_interval_ms * 1'000'000;
   if (interval_up || cache_.size() > options_.cache_max_entities * 2) return Commit();
   return Status::Ok();
@@ -124,7 +124,10 @@ Result<IngestPipeline::CacheEntry*> IngestPipeline::Load(EntityKind kind, ShardI
   auto it = cache_.find(key);
   if (it == cache_.end()) {
     auto stored = store_->Get(shard, kind, id);
-    if (!stored.ok()) return stored.status();
+    if (!stored.ok()) {
+      metrics_->StoreReadFailures().Increment();
+      return stored.status();
+    }
     CacheEntry entry;
     if (stored->has_value()) {
       Status decoded = DecodeEntityState(*features_, kind, **stored, &entry.state);
@@ -270,7 +273,7 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   // owner (or this pipeline, if the partition comes back) replays them from
   // the stored checkpoints.
   health_.Reset();
-  reads_.Reset();
+  held_.Reset();
   batch_.Drop();
   partitions_.Remove(tps, metrics_);
   assigned_count_ = static_cast<int>(partitions_.size());
@@ -289,7 +292,7 @@ void IngestPipeline::PublishSnapshot() {
   s.late_dropped_total = late_total_;
   s.commits = commits_;
   s.last_error = health_.error();
-  if (s.last_error.empty()) s.last_error = reads_.error();
+  if (s.last_error.empty()) s.last_error = held_.error();
   std::lock_guard lock(snapshot_mu_);
   snapshot_ = std::move(s);
 }

@@ -67,7 +67,7 @@ class IngestPipeline final : public RebalanceListener {
 
   IngestSnapshot Snapshot() const;
   bool has_assignment() const { return assigned_count_.load() > 0; }
-  bool healthy() const { return health_.healthy() && reads_.healthy(); }
+  bool healthy() const { return health_.healthy() && held_.healthy(); }
 
  private:
   struct Partition {
@@ -116,7 +116,7 @@ class IngestPipeline final : public RebalanceListener {
   CommitGate gate_;
   size_t dead_letter_sink_ = 0;  // gate_'s index of dead_letters_
   StallHealth health_;          // stalled() while a commit fails: RunOnce retries it before polling
-  StallHealth reads_;           // stalled() while a message cannot be processed: RunOnce retries it
+  StallHealth held_;            // stalled() while a message cannot be processed: RunOnce retries it
   int64_t last_commit_ns_ = 0;
   int64_t reported_cache_size_ = 0;  // this pipeline's share of featmon_cache_entities
   uint64_t commits_ = 0;

@@ -13,7 +13,9 @@ const char* CommitStallReason(const Status& st) {
 }
 
 namespace {
-const char* Noun(StallHealth::Operation op) { return op == StallHealth::Operation::kCommit ? "commits" : "reads"; }
+const char* What(StallHealth::Operation op) {
+  return op == StallHealth::Operation::kCommit ? "state commits are failing" : "a message is held";
+}
 }  // namespace
 
 StallHealth::StallHealth(Metrics* metrics, const Clock* clock, Component component, std::string what,
@@ -28,11 +30,11 @@ void StallHealth::SetStalledGauge(int delta) {
 }
 
 Status StallHealth::Failed(const Status& st) {
-  (operation_ == Operation::kCommit ? metrics_->CommitFailures() : metrics_->StoreReadFailures()).Increment();
+  if (operation_ == Operation::kCommit) metrics_->CommitFailures().Increment();
   healthy_ = false;
   {
     std::lock_guard lock(error_mu_);
-    error_ = std::string("state ") + Noun(operation_) + " are failing: " + st.ToString();
+    error_ = std::string(What(operation_)) + ": " + st.ToString();
   }
   const char* reason = CommitStallReason(st);
   ++retries_;
@@ -45,8 +47,8 @@ Status StallHealth::Failed(const Status& st) {
   }
   reason_ = reason;
   SetStalledGauge(+1);
-  Log(component_).error("{}: state {} failing ({}), holding offsets and retrying until they succeed: {}", what_,
-                        Noun(operation_), reason_, st.ToString());
+  Log(component_).error("{}: {} ({}), holding offsets and retrying: {}", what_, What(operation_), reason_,
+                        st.ToString());
   return st;
 }
 
@@ -54,7 +56,7 @@ void StallHealth::Succeeded(int64_t started_ns) {
   if (operation_ == Operation::kCommit)
     metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - started_ns) / 1e9);
   if (!reason_) return;
-  Log(component_).info("{}: state {} succeed again after {:.1f} s and {} failed attempts ({})", what_, Noun(operation_),
+  Log(component_).info("{}: no longer stalled ({}) after {:.1f} s and {} failed attempts ({})", what_, What(operation_),
                        static_cast<double>(clock_->MonotonicNs() - since_ns_) / 1e9, retries_, reason_);
   Clear();
 }

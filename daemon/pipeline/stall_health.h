@@ -1,11 +1,12 @@
-// One pipeline's failing store operations as operators see them, for its
-// state commits or its state reads. A failed commit is counted
-// (featmon_commit_failures_total) and sets featmon_commits_stalled for its
-// reason; a failed read is counted (featmon_store_read_failures_total). Either
-// logs one line when failures start (or their reason changes) and one when
-// the operation succeeds again, instead of a line per retry; a successful
-// commit is timed (featmon_commit_duration_seconds). /readyz reads healthy()
-// and error() from HTTP threads.
+// One pipeline's stalls as operators see them: its state commits failing, or
+// a message it cannot process yet (held, with the rest of its batch). A
+// failed commit is counted (featmon_commit_failures_total) and sets
+// featmon_commits_stalled for its reason; what holds a message counts itself
+// where it fails (featmon_store_read_failures_total for a read). Either kind
+// logs one line when the stall starts (or its reason changes) and one when it
+// ends, instead of a line per retry; a successful commit is timed
+// (featmon_commit_duration_seconds). /readyz reads healthy() and error() from
+// HTTP threads.
 //
 // Several pipelines share the gauges, so each adds and removes only itself.
 // Thread-safety: Failed, Succeeded, Reset and stalled() on the pipeline's
@@ -29,7 +30,7 @@ const char* CommitStallReason(const Status& st);
 
 class StallHealth {
  public:
-  enum class Operation { kCommit, kRead };
+  enum class Operation { kCommit, kHold };
   // `what` names the pipeline in log lines ("ingest", "monitoring").
   StallHealth(Metrics* metrics, const Clock* clock, Component component, std::string what,
               Operation operation = Operation::kCommit);
@@ -39,14 +40,16 @@ class StallHealth {
 
   // The operation failed; returns `st` for the caller to pass on.
   Status Failed(const Status& st);
-  // The operation, started at `started_ns` (monotonic), succeeded.
+  // A commit that started at `started_ns` (monotonic) succeeded.
   void Succeeded(int64_t started_ns);
+  // A held message went through (kHold).
+  void Succeeded() { Succeeded(0); }
   // Forgets a stall whose work was dropped (revoked partitions, which their
   // next owner replays from their checkpoints).
   void Reset();
   bool stalled() const { return reason_ != nullptr; }
   bool healthy() const { return healthy_.load(); }
-  // "state commits are failing: <why>" (or reads); "" while they succeed.
+  // "state commits are failing: <why>" or "a message is held: <why>"; "" otherwise.
   std::string error() const;
 
  private:

@@ -163,10 +163,10 @@ TEST_F(FeatureApiTest, ReadyzSaysWhy) {
   EXPECT_NE(r.body.find("no partitions assigned"), std::string::npos) << r.body;
   ingest_.assigned = true;
   ingest_.ok = false;
-  ingest_.snapshot.last_error = "state reads are failing: IO error";
+  ingest_.snapshot.last_error = "a message is held: IOError: reading entity";
   r = Call("GET", "/readyz");
   EXPECT_EQ(r.status, 503);
-  EXPECT_NE(r.body.find("ingest: state reads are failing"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("ingest: a message is held"), std::string::npos) << r.body;
 }
 
 }  // namespace
