@@ -4,57 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <map>
-#include <thread>
 
 #include "daemon/kafka/embedded_broker.h"
+#include "tests/common/topic_reader.h"
 
 namespace featmon {
 namespace {
-
-struct Record {
-  std::string key, payload;
-  std::map<std::string, std::string> headers;
-};
-
-// Every record of a one-partition topic, read from the start.
-std::vector<Record> ReadAll(const std::string& bootstrap, const std::string& topic, size_t want) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
-  rd_kafka_conf_set(conf, "group.id", "kafka-client-test", err, sizeof(err));
-  rd_kafka_conf_set(conf, "fetch.message.max.bytes", "2000000", err, sizeof(err));
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_assign(rk, parts);
-  rd_kafka_topic_partition_list_destroy(parts);
-  std::vector<Record> out;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (out.size() < want && std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (!m) continue;
-    if (!m->err) {
-      Record r{m->key ? std::string(static_cast<char*>(m->key), m->key_len) : "",
-               std::string(static_cast<char*>(m->payload), m->len), {}};
-      rd_kafka_headers_t* h = nullptr;
-      if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name;
-        const void* value;
-        size_t size;
-        for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
-          r.headers[name] = std::string(static_cast<const char*>(value), size);
-      }
-      out.push_back(std::move(r));
-    }
-    rd_kafka_message_destroy(m);
-  }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  return out;
-}
 
 class KafkaClientTest : public ::testing::Test {
  protected:
@@ -78,9 +33,9 @@ TEST_F(KafkaClientTest, AnOversizeDeadLetterIsCutAndSaysSo) {
   InputMessage msg{"views", 3, 41, key, payload};
   ASSERT_TRUE((*dlq)->Send(msg, "id_too_long", "an id is 1000000 bytes, limit 256").ok());
   ASSERT_TRUE((*dlq)->Flush(10'000).ok());
-  auto records = ReadAll(broker_->bootstrap(), "dlq", 1);
+  auto records = testing::ReadTopic(broker_->bootstrap(), "dlq", 1);
   ASSERT_EQ(records.size(), 1u);
-  const Record& r = records[0];
+  const testing::TopicRecord& r = records[0];
   EXPECT_EQ(r.payload, payload.substr(0, kDefaultDeadLetterMaxPayloadBytes));
   EXPECT_EQ(r.key, key.substr(0, 4096));
   EXPECT_EQ(r.headers.at("featmon.truncated"), "key,payload");
@@ -93,7 +48,7 @@ TEST_F(KafkaClientTest, AnOversizeDeadLetterIsCutAndSaysSo) {
   // A message that fits goes as it is, with no truncation headers.
   ASSERT_TRUE((*dlq)->Send({"views", 0, 7, "", "garbage"}, "decode_error", "json: bad").ok());
   ASSERT_TRUE((*dlq)->Flush(10'000).ok());
-  records = ReadAll(broker_->bootstrap(), "dlq", 2);
+  records = testing::ReadTopic(broker_->bootstrap(), "dlq", 2);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[1].payload, "garbage");
   EXPECT_EQ(records[1].headers.count("featmon.truncated"), 0u);
@@ -118,7 +73,7 @@ TEST_F(KafkaClientTest, AFailedDeliveryKeepsFlushFailingUntilTheRecordArrives) {
   for (int i = 0; i < 20 && !third.ok(); ++i) third = (*producer)->Flush(1'000);
   ASSERT_TRUE(third.ok()) << third.ToString();
   EXPECT_EQ((*producer)->undelivered(), 0u);
-  auto records = ReadAll(broker_->bootstrap(), "retrain", 1);
+  auto records = testing::ReadTopic(broker_->bootstrap(), "retrain", 1);
   ASSERT_GE(records.size(), 1u);  // at least once
   EXPECT_EQ(records[0].key, "ctr_ranker");
   EXPECT_EQ(records[0].payload, "request-1");
