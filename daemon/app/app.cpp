@@ -200,8 +200,6 @@ Status App::Stop() {
   RequestStop();
   if (group_thread_.joinable()) group_thread_.join();
   if (monitor_thread_.joinable()) monitor_thread_.join();
-  for (const auto* consumer : {&consumer_, &monitor_consumer_})
-    if (*consumer && (*consumer)->abandoned()) kafka_close_abandoned_ = true;
   if (http_) http_->Stop();
   // What is still queued was sent before offsets that are already stored, so
   // it gets one shared, short wait; anything undelivered is replayed with its
@@ -216,6 +214,10 @@ Status App::Stop() {
   if (retrain_producer_) (void)retrain_producer_->Flush(left());
   if (webhooks_) (void)webhooks_->WaitIdle(std::min(left(), 1000));  // a little time for a last retrain notification
   return final_status_;
+}
+
+bool App::kafka_close_abandoned() const {
+  return (consumer_ && consumer_->abandoned()) || (monitor_consumer_ && monitor_consumer_->abandoned());
 }
 
 App::~App() { (void)Stop(); }

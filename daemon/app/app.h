@@ -50,7 +50,7 @@ class App {
   // True when Stop left a consumer's close running. librdkafka's threads
   // then still run, so the process should end with _exit rather than run
   // static destructors under them; nothing stored is at risk.
-  bool kafka_close_abandoned() const { return kafka_close_abandoned_; }
+  bool kafka_close_abandoned() const;
   static constexpr int kFinalFlushMs = 2'000;
 
   // The daemon's loops (ingest workers, group events, monitoring) silent for
@@ -90,7 +90,6 @@ class App {
   std::atomic<bool> stop_{false};
   Status final_status_;
   bool stopped_ = false;
-  bool kafka_close_abandoned_ = false;
 };
 
 const char* FeatmonVersion();
