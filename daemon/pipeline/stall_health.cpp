@@ -13,8 +13,17 @@ const char* CommitStallReason(const Status& st) {
 }
 
 namespace {
-const char* What(StallHealth::Operation op) {
-  return op == StallHealth::Operation::kCommit ? "state commits are failing" : "a message is held";
+// How an operator reads each kind of stall: in /readyz and the line that
+// starts it, and in the line that ends it. Tests and runbooks grep these.
+struct StallWords {
+  const char* error;    // "<error>: <status>" in /readyz
+  const char* started;  // "<what>: <started> (<reason>), holding offsets ..."
+  const char* ended;    // "<what>: <ended> after 1.0 s ..."
+};
+StallWords Words(StallHealth::Operation op) {
+  if (op == StallHealth::Operation::kCommit)
+    return {"state commits are failing", "state commits failing", "state commits succeed again"};
+  return {"a message is held", "a message is held", "the held message went through"};
 }
 }  // namespace
 
@@ -34,7 +43,7 @@ Status StallHealth::Failed(const Status& st) {
   healthy_ = false;
   {
     std::lock_guard lock(error_mu_);
-    error_ = std::string(What(operation_)) + ": " + st.ToString();
+    error_ = std::string(Words(operation_).error) + ": " + st.ToString();
   }
   const char* reason = CommitStallReason(st);
   ++retries_;
@@ -47,7 +56,7 @@ Status StallHealth::Failed(const Status& st) {
   }
   reason_ = reason;
   SetStalledGauge(+1);
-  Log(component_).error("{}: {} ({}), holding offsets and retrying: {}", what_, What(operation_), reason_,
+  Log(component_).error("{}: {} ({}), holding offsets and retrying: {}", what_, Words(operation_).started, reason_,
                         st.ToString());
   return st;
 }
@@ -56,7 +65,7 @@ void StallHealth::Succeeded(int64_t started_ns) {
   if (operation_ == Operation::kCommit)
     metrics_->CommitDuration().Observe(static_cast<double>(clock_->MonotonicNs() - started_ns) / 1e9);
   if (!reason_) return;
-  Log(component_).info("{}: no longer stalled ({}) after {:.1f} s and {} failed attempts ({})", what_, What(operation_),
+  Log(component_).info("{}: {} after {:.1f} s and {} failed attempts ({})", what_, Words(operation_).ended,
                        static_cast<double>(clock_->MonotonicNs() - since_ns_) / 1e9, retries_, reason_);
   Clear();
 }

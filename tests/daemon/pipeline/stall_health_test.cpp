@@ -2,6 +2,10 @@
 #include "daemon/pipeline/stall_health.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <algorithm>
+#include <sstream>
 
 namespace featmon {
 namespace {
@@ -49,6 +53,35 @@ TEST(StallHealthTest, TwoPipelinesShareTheGaugeAndEachTakesItsShareAlong) {
   b.Reset();  // its work was dropped (revoked partitions)
   EXPECT_EQ(Stalled(metrics, "unavailable"), 0);
   EXPECT_TRUE(b.healthy());
+}
+
+// Operators, runbooks and disk_full_test find a stall by these lines: one when
+// it starts, one when it ends, none per retry.
+TEST(StallHealthTest, LogsOneLineWhenAStallStartsAndOneWhenItEnds) {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  auto& sinks = Log(Component::kIngest).sinks();
+  sinks.push_back(sink);
+  Metrics metrics("test");
+  ManualClock clock(1'000);
+  StallHealth commits(&metrics, &clock, Component::kIngest, "ingest");
+  (void)commits.Failed(Status::NoSpace("disk full"));
+  (void)commits.Failed(Status::NoSpace("disk full"));
+  clock.AdvanceMs(1'500);
+  commits.Succeeded(clock.MonotonicNs());
+  StallHealth holds(&metrics, &clock, Component::kIngest, "ingest", StallHealth::Operation::kHold);
+  (void)holds.Failed(Status::IOError("reading entity"));
+  EXPECT_EQ(holds.error(), "a message is held: IOError: reading entity");
+  holds.Succeeded();
+  sinks.pop_back();
+  const std::string log = out.str();
+  EXPECT_NE(log.find("ingest: state commits failing (disk_full), holding offsets and retrying"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("ingest: state commits succeed again after 1.5 s and 2 failed attempts (disk_full)"),
+            std::string::npos) << log;
+  EXPECT_NE(log.find("ingest: a message is held (io_error), holding offsets and retrying"), std::string::npos) << log;
+  EXPECT_NE(log.find("ingest: the held message went through"), std::string::npos) << log;
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 4) << log;
 }
 
 TEST(StallHealthTest, ReasonsFollowTheStatusCode) {
