@@ -13,18 +13,11 @@ BUILD=${1:-$(dirname "$0")/../build}
 BUILD=$(cd "$BUILD" && pwd)
 EVENTS=${EVENTS:-2000000} USERS=${USERS:-1000000} ITEMS=${ITEMS:-100000}
 PARTITIONS=${PARTITIONS:-16} DURATION=${DURATION:-10} CONNECTIONS=${CONNECTIONS:-8}
-WORK=$(mktemp -d /tmp/featmon-bench.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/lib.sh"
 status() { curl -sf "http://127.0.0.1:$HTTP/v1/status"; }
 
 echo "== broker ($PARTITIONS partitions per topic) and $EVENTS events from $USERS users, $ITEMS items"
-"$BUILD/tools/featmon-broker" --partitions "$PARTITIONS" > "$WORK/broker.out" 2> "$WORK/broker.err" &
-PIDS+=($!)
-for _ in $(seq 50); do [[ -s $WORK/broker.out ]] && break; sleep 0.1; done
-BOOT=$(head -1 "$WORK/broker.out")
+start_broker "$PARTITIONS"
 # lz4 batches keep 2M events inside the mock broker's ~5 MiB per partition.
 NOW=$(date +%s%3N)
 "$BUILD/tools/featmon-gen" --brokers "$BOOT" --rate 0 --count "$EVENTS" --users "$USERS" --items "$ITEMS" \
@@ -35,47 +28,16 @@ echo "== reference: plain librdkafka consumer"
 PLAIN=$("$BUILD/bench/plain_consumer" "$BOOT" "$PARTITIONS" "$EVENTS" views clicks)
 PLAIN_RATE=$(sed 's/.*rate=\([0-9]*\).*/\1/' <<< "$PLAIN")
 
-# Starts featmond with extra YAML on a fresh data dir and consumer group, and
-# prints "events/s seconds" from its first consumed message until every offset
-# is committed with its state.
-start_daemon() {
-  HTTP=$(free_port)
-  printf 'kafka:\n  group_id: bench-%s\n%s\n' "$RANDOM$RANDOM" "$1" > "$WORK/featmond.yaml"
-  rm -rf "$WORK/data"
-  "$BUILD/daemon/featmond" --config "$WORK/featmond.yaml" --kafka-brokers "$BOOT" --data-dir "$WORK/data" \
-    --http-listen "127.0.0.1:$HTTP" > "$WORK/featmond.log" 2>&1 &
-  DAEMON=$!
-  PIDS+=($DAEMON)
-}
-time_ingest() {
-  HTTP=$HTTP EVENTS=$EVENTS python3 - <<'PY'
-import json, os, time, urllib.request
-url, events = "http://127.0.0.1:%s/v1/status" % os.environ["HTTP"], int(os.environ["EVENTS"])
-first, deadline = None, time.time() + 600
-while time.time() < deadline:
-    try:
-        s = json.load(urllib.request.urlopen(url))
-    except Exception:
-        time.sleep(0.02); continue
-    if s["consumed_total"] > 0 and first is None:
-        first = time.time()
-    if sum(max(0, p["committed_offset"]) for p in s["assigned_partitions"]) >= events:
-        t = time.time() - first
-        print("%.0f %.2f" % (events / t, t)); break
-    time.sleep(0.02)
-PY
-}
-
 echo "== featmond ingest with commit_interval 1s (fresher state costs throughput; the default is 200ms)"
 start_daemon "ingest: {commit_interval: 1s}
 ${FEATMON_CONFIG:-}"
-INGEST_1S=$(time_ingest)
+INGEST_1S=$(time_ingest "$EVENTS")
 kill -TERM $DAEMON; wait $DAEMON || true
 
 echo "== featmond ingest, default config (exactly-once: state + offsets in one WriteBatch per commit)"
 start_daemon "${FEATMON_CONFIG:-}"
-INGEST=$(time_ingest)
-INGEST_RATE=${INGEST% *}
+INGEST=$(time_ingest "$EVENTS")
+read -r INGEST_RATE _ INGEST_CPU <<< "$INGEST"
 RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/$DAEMON/status)
 DISK=$(du -sb "$WORK/data" | cut -f1)
 # Lookups are measured on settled state: wait (60 s at most) until RocksDB has
@@ -120,15 +82,16 @@ WRK2_P50=$(kv p50_us "$WRK2") WRK2_P99=$(kv p99_us "$WRK2")
 REDIS2_P50=$(cut -d, -f5 <<< "$REDIS2" | tr -d '"') REDIS2_P99=$(cut -d, -f7 <<< "$REDIS2" | tr -d '"')
 python3 - "$INGEST_RATE" "$PLAIN_RATE" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$REDIS_RPS" "$REDIS_P50" "$REDIS_P99" \
   "$DISK" "$RSS_KB" "$EVENTS" "$USERS" "$CONNECTIONS" "$WRK2_P50" "$WRK2_P99" "$REDIS2_P50" "$REDIS2_P99" \
-  "${INGEST_1S% *}" "$SERVER_P99" <<'PY'
+  "${INGEST_1S%% *}" "$SERVER_P99" "$INGEST_CPU" <<'PY'
 import sys, platform, os
-ing, plain, rps, p50, p99, rrps, rp50, rp99, disk, rss, events, users, conns, l50, l99, rl50, rl99, ing1s, sp99 = sys.argv[1:]
+ing, plain, rps, p50, p99, rrps, rp50, rp99, disk, rss, events, users, conns, l50, l99, rl50, rl99, ing1s, sp99, cpu_s = sys.argv[1:]
 ing, plain, rps, rrps = float(ing), float(plain), float(rps), float(rrps)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 print(f"\nmachine: {os.cpu_count()} cores, {cpu}, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.platform()}\n")
 print("| benchmark | featmon | reference | ratio | target |")
 print("|---|---|---|---|---|")
 print(f"| ingest, events/s ({int(events):,} events, exactly-once) | {ing:,.0f} | {plain:,.0f} (plain librdkafka read) | {ing/plain:.2f} | >= 500,000 and >= 0.5 |")
+print(f"| ingest, events per CPU-second of featmond | {int(events)/float(cpu_s):,.0f} | | | >= 500,000 |")
 print(f"| ingest, events/s, commit_interval 1s | {float(ing1s):,.0f} | {plain:,.0f} (plain librdkafka read) | {float(ing1s)/plain:.2f} | |")
 print(f"| lookup, requests/s ({conns} connections) | {rps:,.0f} | {rrps:,.0f} (redis HGETALL) | {rps/rrps:.2f} | >= 0.5 |")
 print(f"| lookup p50 / p99, {conns} connections | {int(p50)/1000:.3f} / {int(p99)/1000:.3f} ms | {float(rp50):.3f} / {float(rp99):.3f} ms | | p99 < 1 ms |")

@@ -15,7 +15,7 @@ BUILD=${BUILD_DIR:-$ROOT/build}
 
 PACKAGES=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev prometheus-cpp-dev libprotobuf-dev
           protobuf-compiler libboost-dev libboost-system-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libxxhash-dev libsystemd-dev curl python3)
+          libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libsimdjson-dev libxxhash-dev libsystemd-dev curl python3)
 # The deployment tests run the real programs: systemd-analyze, promtool,
 # Prometheus, Alertmanager, kubectl (Debian's kubernetes-client, unless a
 # kubectl is already installed).
@@ -23,7 +23,7 @@ PACKAGES=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev prometheus-cpp
 # llvm-symbolizer for readable reports.
 CLANG_PACKAGES=(clang libclang-rt-14-dev llvm)
 TEST_PACKAGES=(systemd prometheus prometheus-alertmanager python3-yaml "${CLANG_PACKAGES[@]}")
-BENCH_PACKAGES=(wrk redis-server redis-tools)
+BENCH_PACKAGES=(wrk redis-server redis-tools kcat python3-confluent-kafka)
 
 install_missing() {
   local missing=()
@@ -183,7 +183,9 @@ bench() {
   install_missing "${PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
   build
   "$BUILD/bench/drift_bench"
+  "$BUILD/bench/codec_bench"
   "$ROOT/bench/run.sh" "$BUILD"
+  "$ROOT/bench/json_ingest.sh" "$BUILD"
   "$ROOT/bench/monitoring.sh" "$BUILD"
 }
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "daemon/codec/json_event_reader.h"
 #include "daemon/logging/log.h"
 
 #include "featmon/v1/events.pb.h"
@@ -31,6 +32,7 @@ std::string_view RejectReasonName(RejectReason r) {
 }
 
 struct EventDecoder::Scratch {
+  JsonEventReader json;
   v1::ViewEvent view;
   v1::ClickEvent click;
   v1::PredictionEvent prediction;
@@ -123,6 +125,8 @@ bool StripConfluentHeader(std::string_view* payload, std::string* error) {
   return true;
 }
 
+// protobuf's own parsers: binary, and JSON that simdjson refused as not
+// strict (protobuf also takes trailing commas and single quotes).
 template <typename Proto>
 bool Parse(Encoding enc, std::string_view payload, Proto* msg, std::string* error) {
   msg->Clear();
@@ -147,7 +151,7 @@ bool Parse(Encoding enc, std::string_view payload, Proto* msg, std::string* erro
 }
 
 template <typename Proto>
-void CopyFields(Proto* msg, Event* e) {
+void CopyEventFields(Proto* msg, Event* e) {
   e->event_id = std::move(*msg->mutable_event_id());
   e->user_id = std::move(*msg->mutable_user_id());
   e->item_id = std::move(*msg->mutable_item_id());
@@ -155,6 +159,22 @@ void CopyFields(Proto* msg, Event* e) {
   e->category = std::move(*msg->mutable_category());
   e->ts_ms = msg->ts_ms();
   e->value = msg->value();
+}
+
+void CopyPredictionFields(v1::PredictionEvent* msg, PredictionRecord* r) {
+  r->request_id = std::move(*msg->mutable_request_id());
+  r->user_id = std::move(*msg->mutable_user_id());
+  r->item_id = std::move(*msg->mutable_item_id());
+  drift::Prediction& p = r->prediction;
+  p.model = std::move(*msg->mutable_model());
+  p.model_version = std::move(*msg->mutable_model_version());
+  p.score = msg->score();
+  p.ts_ms = msg->ts_ms();
+  p.features.assign(msg->features().begin(), msg->features().end());
+  p.cat_features.assign(msg->cat_features().begin(), msg->cat_features().end());
+  // protobuf maps iterate in no fixed order; sort so replays see the same order.
+  std::sort(p.features.begin(), p.features.end());
+  std::sort(p.cat_features.begin(), p.cat_features.end());
 }
 
 }  // namespace
@@ -177,41 +197,53 @@ std::optional<Rejection> EventDecoder::CheckIdsAndTime(std::initializer_list<con
   return std::nullopt;
 }
 
+bool EventDecoder::ReadEvent(EventType type, Encoding enc, std::string_view payload, Event* e, std::string* error) {
+  if (enc == Encoding::kJson) {
+    const auto outcome = scratch_->json.ReadEvent(payload, e, error);
+    if (outcome != JsonEventReader::Outcome::kNotStrictJson) return outcome == JsonEventReader::Outcome::kRead;
+  }
+  if (type == EventType::kView) {
+    if (!Parse(enc, payload, &scratch_->view, error)) return false;
+    CopyEventFields(&scratch_->view, e);
+  } else {
+    if (!Parse(enc, payload, &scratch_->click, error)) return false;
+    CopyEventFields(&scratch_->click, e);
+  }
+  return true;
+}
+
+bool EventDecoder::ReadPrediction(Encoding enc, std::string_view payload, PredictionRecord* r, std::string* error) {
+  if (enc == Encoding::kJson) {
+    const auto outcome = scratch_->json.ReadPrediction(payload, r, error);
+    if (outcome != JsonEventReader::Outcome::kNotStrictJson) return outcome == JsonEventReader::Outcome::kRead;
+  }
+  if (!Parse(enc, payload, &scratch_->prediction, error)) return false;
+  CopyPredictionFields(&scratch_->prediction, r);
+  return true;
+}
+
 std::variant<PredictionRecord, Rejection> EventDecoder::DecodePrediction(std::string_view payload, int64_t now_ms) {
   if (payload.empty()) return Rejection{RejectReason::kDecodeError, "empty message"};
   const Encoding enc = Detect(payload);
   std::string error;
-  v1::PredictionEvent& msg = scratch_->prediction;
-  bool ok = Parse(enc, payload, &msg, &error);
-  if (!ok && enc == Encoding::kJson && payload[0] != '{') ok = Parse(Encoding::kProtobuf, payload, &msg, &error);
-  if (!ok) return Rejection{RejectReason::kDecodeError, error};
   PredictionRecord r;
-  r.request_id = std::move(*msg.mutable_request_id());
-  r.user_id = std::move(*msg.mutable_user_id());
-  r.item_id = std::move(*msg.mutable_item_id());
-  drift::Prediction& p = r.prediction;
-  p.model = std::move(*msg.mutable_model());
-  p.model_version = std::move(*msg.mutable_model_version());
-  p.score = msg.score();
-  p.ts_ms = msg.ts_ms();
+  bool ok = ReadPrediction(enc, payload, &r, &error);
+  // Leading whitespace bytes are also valid protobuf tags; try that reading too.
+  if (!ok && enc == Encoding::kJson && payload[0] != '{') ok = ReadPrediction(Encoding::kProtobuf, payload, &r, &error);
+  if (!ok) return Rejection{RejectReason::kDecodeError, error};
+  const drift::Prediction& p = r.prediction;
   if (auto rejection = CheckIdsAndTime({&r.user_id, &r.item_id, &r.request_id, &p.model, &p.model_version}, p.ts_ms, now_ms))
     return *rejection;
   if (p.model.empty()) return Rejection{RejectReason::kMissingModel, "model is empty"};
   if (!(p.score >= 0.0 && p.score <= 1.0))
     return Rejection{RejectReason::kInvalidScore, "score must be in [0, 1], got " + std::to_string(p.score)};
-  p.features.reserve(msg.features_size());
-  for (const auto& [name, value] : msg.features()) {
+  for (const auto& [name, value] : p.features) {
     if (name.size() > options_.max_id_bytes) return Rejection{RejectReason::kIdTooLong, "a feature name is too long"};
-    p.features.emplace_back(name, value);
   }
-  for (const auto& [name, value] : msg.cat_features()) {
+  for (const auto& [name, value] : p.cat_features) {
     if (name.size() > options_.max_id_bytes || value.size() > options_.max_id_bytes)
       return Rejection{RejectReason::kIdTooLong, "a categorical feature name or value is too long"};
-    p.cat_features.emplace_back(name, value);
   }
-  // protobuf maps iterate in no fixed order; sort so replays see the same order.
-  std::sort(p.features.begin(), p.features.end());
-  std::sort(p.cat_features.begin(), p.cat_features.end());
   return r;
 }
 
@@ -221,16 +253,10 @@ std::variant<Event, Rejection> EventDecoder::Decode(EventType type, std::string_
   std::string error;
   Event e;
   e.type = type;
-  bool ok = type == EventType::kView ? Parse(enc, payload, &scratch_->view, &error)
-                                     : Parse(enc, payload, &scratch_->click, &error);
-  if (!ok && enc == Encoding::kJson && payload[0] != '{') {
-    // Leading whitespace bytes are also valid protobuf tags; try that reading too.
-    ok = type == EventType::kView ? Parse(Encoding::kProtobuf, payload, &scratch_->view, &error)
-                                  : Parse(Encoding::kProtobuf, payload, &scratch_->click, &error);
-  }
+  bool ok = ReadEvent(type, enc, payload, &e, &error);
+  // Leading whitespace bytes are also valid protobuf tags; try that reading too.
+  if (!ok && enc == Encoding::kJson && payload[0] != '{') ok = ReadEvent(type, Encoding::kProtobuf, payload, &e, &error);
   if (!ok) return Rejection{RejectReason::kDecodeError, error};
-  if (type == EventType::kView) CopyFields(&scratch_->view, &e);
-  else CopyFields(&scratch_->click, &e);
 
   if (auto rejection = CheckIdsAndTime({&e.user_id, &e.item_id, &e.request_id, &e.category, &e.event_id}, e.ts_ms, now_ms))
     return *rejection;

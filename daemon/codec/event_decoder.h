@@ -3,7 +3,8 @@
 //   - Confluent wire format: magic byte 0, 4-byte schema id, message-index
 //     varints, then protobuf (a protobuf message never starts with byte 0);
 //   - JSON in protobuf's JSON mapping, when the payload starts with '{'
-//     (user_id and userId both accepted, ts_ms as number or string);
+//     (user_id and userId both accepted, ts_ms as number or string), read
+//     by simdjson (json_event_reader.h);
 //   - binary protobuf otherwise.
 // A message that cannot be used yields a Rejection with a reason from a fixed
 // set (a Prometheus label value) and a human-readable detail.
@@ -20,7 +21,7 @@
 #include <variant>
 
 #include "daemon/codec/decoder_options.h"
-#include "drift/monitor_events.h"
+#include "daemon/codec/prediction_record.h"
 #include "features/event.h"
 
 namespace featmon {
@@ -49,12 +50,6 @@ struct Rejection {
   std::string detail;
 };
 
-// A decoded PredictionEvent: the join fields and what the monitor needs.
-struct PredictionRecord {
-  std::string request_id, user_id, item_id;
-  drift::Prediction prediction;
-};
-
 class EventDecoder {
  public:
   explicit EventDecoder(DecoderOptions options);
@@ -69,6 +64,9 @@ class EventDecoder {
 
  private:
   struct Scratch;
+  // Reads a payload's fields, without checking them.
+  bool ReadEvent(EventType type, Encoding enc, std::string_view payload, Event* e, std::string* error);
+  bool ReadPrediction(Encoding enc, std::string_view payload, PredictionRecord* r, std::string* error);
   std::optional<Rejection> CheckIdsAndTime(std::initializer_list<const std::string*> ids, int64_t ts_ms, int64_t now_ms) const;
   DecoderOptions options_;
   std::unique_ptr<Scratch> scratch_;
