@@ -26,6 +26,13 @@ bool ProtobufReads(std::string_view json, google::protobuf::Message* msg) {
                                                      options).ok();
 }
 
+// Whether the reader and protobuf both accept or both refuse; "" if they do.
+std::string AcceptanceDiffers(JsonEventReader::Outcome outcome, bool protobuf_ok, const std::string& error) {
+  if ((outcome == JsonEventReader::Outcome::kRead) == protobuf_ok) return "";
+  return "reader " + std::string(protobuf_ok ? "refused (" + error + ")" : "accepted") + " what protobuf " +
+         (protobuf_ok ? "accepts" : "refuses");
+}
+
 // What the reader and protobuf made of one document; "" when they agree.
 // `strict` counts documents simdjson took as JSON (the rest go to protobuf).
 std::string CompareView(JsonEventReader& reader, const std::string& json, int* strict) {
@@ -36,10 +43,7 @@ std::string CompareView(JsonEventReader& reader, const std::string& json, int* s
   ++*strict;
   v1::ViewEvent v;
   const bool protobuf_ok = ProtobufReads(json, &v);
-  if ((outcome == JsonEventReader::Outcome::kRead) != protobuf_ok)
-    return "reader " + std::string(protobuf_ok ? "refused (" + error + ")" : "accepted") + " what protobuf " +
-           (protobuf_ok ? "accepts" : "refuses");
-  if (!protobuf_ok) return "";
+  if (std::string diff = AcceptanceDiffers(outcome, protobuf_ok, error); !diff.empty() || !protobuf_ok) return diff;
   if (e.event_id != v.event_id() || e.user_id != v.user_id() || e.item_id != v.item_id() ||
       e.request_id != v.request_id() || e.category != v.category() || e.ts_ms != v.ts_ms() ||
       !SameDouble(e.value, v.value()))
@@ -55,10 +59,7 @@ std::string ComparePrediction(JsonEventReader& reader, const std::string& json, 
   ++*strict;
   v1::PredictionEvent m;
   const bool protobuf_ok = ProtobufReads(json, &m);
-  if ((outcome == JsonEventReader::Outcome::kRead) != protobuf_ok)
-    return "reader " + std::string(protobuf_ok ? "refused (" + error + ")" : "accepted") + " what protobuf " +
-           (protobuf_ok ? "accepts" : "refuses");
-  if (!protobuf_ok) return "";
+  if (std::string diff = AcceptanceDiffers(outcome, protobuf_ok, error); !diff.empty() || !protobuf_ok) return diff;
   const drift::Prediction& p = r.prediction;
   bool same = r.request_id == m.request_id() && r.user_id == m.user_id() && r.item_id == m.item_id() &&
               p.model == m.model() && p.model_version == m.model_version() && SameDouble(p.score, m.score()) &&
