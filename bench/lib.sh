@@ -57,3 +57,12 @@ else:
     raise SystemExit("featmond did not commit %d events in 900 s" % events)
 PY
 }
+
+# Starts featmond again on the data directory, group and port of the last
+# start_daemon (a restart); sets DAEMON.
+restart_daemon() {
+  "$BUILD/daemon/featmond" --config "$WORK/featmond.yaml" --kafka-brokers "$BOOT" --data-dir "$WORK/data" \
+    --http-listen "127.0.0.1:$HTTP" >> "$WORK/featmond.log" 2>&1 &
+  DAEMON=$!
+  PIDS+=($DAEMON)
+}

@@ -186,6 +186,7 @@ bench() {
   "$BUILD/bench/codec_bench"
   "$ROOT/bench/run.sh" "$BUILD"
   "$ROOT/bench/json_ingest.sh" "$BUILD"
+  "$ROOT/bench/restart.sh" "$BUILD"
   "$ROOT/bench/monitoring.sh" "$BUILD"
 }
 

@@ -277,13 +277,18 @@ HttpResponse FeatureApi::Status_() {
   j["last_error"] = snap.last_error;
   j["entities_estimate"] = store_->ApproximateEntityCount();
   auto [running, pending] = store_->CompactionBacklog();
-  j["store"] = {{"disk_bytes", store_->DiskBytes()}, {"running_compactions", running}, {"pending_compaction_bytes", pending}};
+  j["store"] = {{"disk_bytes", store_->DiskBytes()}, {"running_compactions", running}, {"pending_compaction_bytes", pending},
+                {"shard_filters_complete", store_->ShardFiltersComplete()}};
   return {200, "application/json", j.dump()};
 }
 
 HttpResponse FeatureApi::Ready() {
   std::string reason;
-  if (!pipeline_->has_assignment()) reason = "no partitions assigned yet";
+  // Ready means "can serve its committed state": a restarted instance serves
+  // what it stored without waiting for the consumer group (after a crash the
+  // group holds the dead member's partitions for its session timeout). Only
+  // an instance that never had a partition waits for one.
+  if (!pipeline_->has_assignment() && store_->Shards().empty()) reason = "no partitions assigned yet, and no stored state";
   else if (!pipeline_->healthy()) reason = "ingest: " + pipeline_->Snapshot().last_error;
   else if (std::string error = monitoring_ ? monitoring_->CommitError() : ""; !error.empty())
     reason = "monitoring: " + error;

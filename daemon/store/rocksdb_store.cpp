@@ -153,20 +153,32 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading shard registry");
 
-  // Rebuild the shard filters from the keys on disk (keys only, no values).
+  // The shard filters are rebuilt from the keys on disk in the background:
+  // with a million entities the scan takes seconds, and until it ends every
+  // shard "may contain" every key, which costs reads, never answers.
   store->shard_filter_ = std::make_unique<ShardFilter>(options.shard_filter_bits);
-  rocksdb::ReadOptions scan;
-  scan.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> keys(db->NewIterator(scan, store->entities_));
-  for (keys->SeekToFirst(); keys->Valid(); keys->Next()) {
-    const std::string_view k(keys->key().data(), keys->key().size());
-    if (auto parts = ParseEntityKey(k)) store->shard_filter_->Add(parts->shard, k.substr(kEntityKeyShardBytes));
-  }
-  if (!keys->status().ok()) return FromRocks(keys->status(), "scanning entity keys");
+  store->filter_builder_ = std::thread([s = store.get()] { s->BuildShardFilters(); });
   return store;
 }
 
+void RocksDbStore::BuildShardFilters() {
+  rocksdb::ReadOptions scan;
+  scan.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> keys(db_->NewIterator(scan, entities_));
+  for (keys->SeekToFirst(); keys->Valid() && !closing_.load(std::memory_order_relaxed); keys->Next()) {
+    const std::string_view k(keys->key().data(), keys->key().size());
+    if (auto parts = ParseEntityKey(k)) shard_filter_->Add(parts->shard, k.substr(kEntityKeyShardBytes));
+  }
+  // A failed scan leaves the filters incomplete: lookups read every shard.
+  if (keys->Valid() || !keys->status().ok()) return;
+  shard_filter_->MarkComplete();
+}
+
+bool RocksDbStore::ShardFiltersComplete() const { return shard_filter_->complete(); }
+
 RocksDbStore::~RocksDbStore() {
+  closing_ = true;
+  if (filter_builder_.joinable()) filter_builder_.join();
   if (!db_) return;
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();

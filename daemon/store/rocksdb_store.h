@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <atomic>
 #include <map>
 
@@ -40,12 +41,17 @@ class RocksDbStore final : public StateStore {
   uint64_t ApproximateEntityCount() const override;
   uint64_t DiskBytes() const override;
   std::pair<uint64_t, uint64_t> CompactionBacklog() const override;
+  // False until the background scan that Open starts has added every key on
+  // disk to the shard filters (for good, if that scan fails).
+  bool ShardFiltersComplete() const override;
 
   // Runs a full manual compaction (tests of expiry; operators).
   Status CompactAll();
 
  private:
   RocksDbStore() = default;
+  // Adds every entity key on disk to shard_filter_, then marks it complete.
+  void BuildShardFilters();
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* entities_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
@@ -64,6 +70,8 @@ class RocksDbStore final : public StateStore {
   std::vector<ShardId> shard_list_;
   std::shared_ptr<void> filter_;  // keeps the compaction filter alive
   std::unique_ptr<ShardFilter> shard_filter_;
+  std::atomic<bool> closing_{false};  // stops filter_builder_
+  std::thread filter_builder_;        // joined before the DB closes
 };
 
 }  // namespace featmon

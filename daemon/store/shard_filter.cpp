@@ -33,6 +33,7 @@ void ShardFilter::Add(uint16_t shard, std::string_view key) {
 }
 
 bool ShardFilter::MayContain(uint16_t shard, std::string_view key) const {
+  if (!complete()) return true;
   const Bits* bits = shards_[shard].load(std::memory_order_acquire);
   if (!bits) return false;
   const uint64_t h = XXH3_64bits(key.data(), key.size());

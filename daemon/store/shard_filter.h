@@ -5,7 +5,12 @@
 // write that makes it visible. Expired entities keep their bits until the
 // next start, which rebuilds the filters from the store.
 //
-// Thread-safety: Add and MayContain may run concurrently (atomic words).
+// A filter starts incomplete: until MarkComplete, MayContain answers true
+// for every key, so a store can serve at once while a background scan adds
+// the keys already on disk (commits add theirs meanwhile, to the same bits).
+//
+// Thread-safety: Add, MayContain and MarkComplete may run concurrently
+// (atomic words).
 #pragma once
 
 #include <atomic>
@@ -24,6 +29,9 @@ class ShardFilter {
   // `key_without_shard` is kind | id (the entity key minus its 2-byte shard prefix).
   void Add(uint16_t shard, std::string_view key_without_shard);
   bool MayContain(uint16_t shard, std::string_view key_without_shard) const;
+  // Every key on disk has been added: MayContain starts answering from the bits.
+  void MarkComplete() { complete_.store(true, std::memory_order_release); }
+  bool complete() const { return complete_.load(std::memory_order_acquire); }
 
  private:
   struct Bits {
@@ -32,6 +40,7 @@ class ShardFilter {
   };
   static constexpr int kHashes = 3;
   size_t mask_;
+  std::atomic<bool> complete_{false};
   // Indexed by shard id; a shard's bits are created once (under grow_mu_) and
   // published with release, so readers never lock.
   std::unique_ptr<std::atomic<Bits*>[]> shards_;

@@ -83,6 +83,9 @@ class StateStore {
   virtual uint64_t DiskBytes() const = 0;
   // Background work still to do: compactions running and bytes waiting for one.
   virtual std::pair<uint64_t, uint64_t> CompactionBacklog() const { return {0, 0}; }
+  // Whether lookups can skip shards yet (the shard filters, rebuilt after a
+  // start, are complete); until then they read every shard.
+  virtual bool ShardFiltersComplete() const { return true; }
 };
 
 }  // namespace featmon

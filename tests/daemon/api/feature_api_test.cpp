@@ -157,16 +157,40 @@ TEST_F(FeatureApiTest, TheBearerSchemeIsCaseInsensitive) {
 
 TEST_F(FeatureApiTest, ReadyzSaysWhy) {
   EXPECT_EQ(Call("GET", "/readyz").status, 200);
+  // Stored state is served before the consumer group assigns anything.
   ingest_.assigned = false;
-  auto r = Call("GET", "/readyz");
-  EXPECT_EQ(r.status, 503);
-  EXPECT_NE(r.body.find("no partitions assigned"), std::string::npos) << r.body;
+  EXPECT_EQ(Call("GET", "/readyz").status, 200);
   ingest_.assigned = true;
   ingest_.ok = false;
   ingest_.snapshot.last_error = "a message is held: IOError: reading entity";
-  r = Call("GET", "/readyz");
+  auto r = Call("GET", "/readyz");
   EXPECT_EQ(r.status, 503);
   EXPECT_NE(r.body.find("ingest: a message is held"), std::string::npos) << r.body;
+}
+
+// An instance that never had a partition has nothing to serve yet.
+TEST(FeatureApiReadinessTest, AFreshStoreWaitsForPartitions) {
+  testing::TempDir dir;
+  RocksDbStoreOptions store_options;
+  store_options.path = dir.path();
+  store_options.min_free_bytes = 0;
+  auto store = std::move(*RocksDbStore::Open(store_options));
+  auto set = std::make_unique<FeatureSet>(*FeatureSet::Compile(DefaultSpecs()));
+  FakeIngest ingest;
+  ingest.assigned = false;
+  Metrics metrics("test");
+  ManualClock clock(1);
+  FeatureApiOptions options;
+  options.version = "test";
+  FeatureApi api(options, set.get(), store.get(), &ingest, &metrics, &clock);
+  HttpRequest request;
+  request.method = "GET";
+  request.target = "/readyz";
+  HttpResponse r = api.Handle(request);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("no partitions assigned yet, and no stored state"), std::string::npos) << r.body;
+  ingest.assigned = true;
+  EXPECT_EQ(api.Handle(request).status, 200);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
 #include <fstream>
 
 #include "features/feature_engine.h"
@@ -140,11 +144,62 @@ namespace {
 TEST(ShardFilterTest, NoFalseNegativesFewFalsePositives) {
   ShardFilter filter(1 << 20);
   for (int i = 0; i < 50000; ++i) filter.Add(static_cast<uint16_t>(i % 7), "u" + std::to_string(i));
+  filter.MarkComplete();
   for (int i = 0; i < 50000; ++i) EXPECT_TRUE(filter.MayContain(static_cast<uint16_t>(i % 7), "u" + std::to_string(i)));
   int false_positives = 0;
   for (int i = 50000; i < 100000; ++i) false_positives += filter.MayContain(3, "u" + std::to_string(i));
   EXPECT_LT(false_positives, 500);  // ~7k keys in 1M bits: well under 1%
   EXPECT_FALSE(filter.MayContain(9, "u1"));  // a shard never written
+}
+
+TEST(ShardFilterTest, AnIncompleteFilterMayContainEveryKey) {
+  ShardFilter filter(1 << 10);
+  filter.Add(1, "u1");
+  EXPECT_TRUE(filter.MayContain(1, "u2"));
+  EXPECT_TRUE(filter.MayContain(9, "u1"));  // a shard never written
+  filter.MarkComplete();
+  EXPECT_TRUE(filter.MayContain(1, "u1"));
+  EXPECT_FALSE(filter.MayContain(9, "u1"));
+}
+
+bool WaitForShardFilters(const RocksDbStore& store) {
+  for (int i = 0; i < 3000 && !store.ShardFiltersComplete(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return store.ShardFiltersComplete();
+}
+
+// The filters are built from disk in the background while the store serves
+// and commits: a key committed during the build is found once it ends.
+TEST(RocksDbStoreTest, ShardFiltersBuiltInTheBackgroundMissNoKeyCommittedMeanwhile) {
+  testing::TempDir dir;
+  constexpr int kStored = 200'000;
+  {
+    auto store = RocksDbStore::Open({dir.path()});
+    ASSERT_TRUE(store.ok());
+    ShardId shard = *(*store)->RegisterShard({"views", 0});
+    CommitBatch batch;
+    for (int i = 0; i < kStored; ++i) batch.entities.push_back({EntityKey(shard, EntityKind::kUser, "u" + std::to_string(i)), "v"});
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  auto store = RocksDbStore::Open({dir.path()});
+  ASSERT_TRUE(store.ok());
+  const bool complete_at_open = (*store)->ShardFiltersComplete();
+  CommitBatch late;
+  late.entities.push_back({EntityKey(0, EntityKind::kUser, "late"), "w"});
+  ASSERT_TRUE((*store)->Commit(late).ok());
+  auto value = (*store)->Get(0, EntityKind::kUser, "u12345");  // served before the filters are complete
+  ASSERT_TRUE(value.ok());
+  EXPECT_EQ(value->value_or("absent"), "v");
+  ASSERT_TRUE(WaitForShardFilters(**store));
+  std::printf("filters were %s when Open returned\n", complete_at_open ? "complete" : "still being built");
+  for (const char* id : {"late", "u0", "u199999"}) {
+    value = (*store)->Get(0, EntityKind::kUser, id);
+    ASSERT_TRUE(value.ok());
+    EXPECT_TRUE(value->has_value()) << id;
+  }
+  value = (*store)->Get(0, EntityKind::kUser, "never");
+  ASSERT_TRUE(value.ok());
+  EXPECT_FALSE(value->has_value());
 }
 
 TEST(RocksDbStoreTest, LookupsFindEntitiesAfterReopenThroughTheShardFilter) {
@@ -164,6 +219,7 @@ TEST(RocksDbStoreTest, LookupsFindEntitiesAfterReopenThroughTheShardFilter) {
   }
   auto store = RocksDbStore::Open({dir.path()});  // filters rebuilt from disk
   ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(WaitForShardFilters(**store));
   std::vector<std::string> values;
   ASSERT_TRUE((*store)->GetAllShards(EntityKind::kItem, "x", &values).ok());
   EXPECT_EQ(values.size(), 7u);
