@@ -227,8 +227,17 @@ class DaemonProcess {
   Process& proc() { return *proc_; }
   uint16_t port() const { return port_; }
   const std::string& log() const { return log_; }
+  // Ready: featmond serves its committed state (a restarted one does before
+  // the consumer group has given it partitions again).
   bool WaitReady(std::chrono::milliseconds timeout) {
     return WaitFor([&] { return Http(port_, "GET", "/readyz").status == 200; }, timeout);
+  }
+  // Consuming: the group has assigned featmond partitions.
+  bool WaitAssigned(std::chrono::milliseconds timeout) {
+    return WaitFor([&] {
+      auto status = Http(port_, "GET", "/v1/status").json();
+      return !status.is_discarded() && status.contains("assigned_partitions") && !status["assigned_partitions"].empty();
+    }, timeout);
   }
   // True once every assigned partition has committed up to its high watermark
   // and `expected` messages were consumed in total since the last start.

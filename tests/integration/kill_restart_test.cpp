@@ -161,7 +161,7 @@ TEST(KillRestartTest, FeaturesAndMonitoringMatchOraclesAfterRepeatedSigkill) {
                 static_cast<long long>(load.sent()));
     daemon.Start();
     // Sometimes let it rejoin and consume before the next kill, sometimes not.
-    if (k % 4 != 3) daemon.WaitReady(std::chrono::seconds(15));
+    if (k % 4 != 3) daemon.WaitAssigned(std::chrono::seconds(15));
   }
   ASSERT_TRUE(load.Join());
   std::printf("%d kills: %d cut a flush, %d cut a compaction (%d seen running first); of %d random kills, %d "
