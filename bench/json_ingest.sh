@@ -16,10 +16,7 @@ source "$BENCH/lib.sh"
 
 echo "== broker ($PARTITIONS partitions per topic) and $EVENTS JSON events from $USERS users, $ITEMS items"
 start_broker "$PARTITIONS"
-NOW=$(date +%s%3N)
-"$BUILD/tools/featmon-gen" --brokers "$BOOT" --rate 0 --count "$EVENTS" --users "$USERS" --items "$ITEMS" --format json \
-  --start-ts-ms $((NOW - 3 * 3600 * 1000)) --step-ms $((3 * 3600 * 1000 / EVENTS)) \
-  --producer-config compression.type=lz4,linger.ms=50 2> "$WORK/gen.err"
+generate --format json
 
 echo "== reference: kcat reading both topics"
 KCAT_START=$(date +%s.%N)

@@ -17,6 +17,17 @@ start_broker() {
   BOOT=$(head -1 "$WORK/broker.out")
 }
 
+# Produces $EVENTS events from $USERS users and $ITEMS items over the 3 hours
+# of event time before now (NOW, set here); extra featmon-gen flags follow.
+# lz4 batches keep millions of events inside the mock broker's ~5 MiB per
+# partition.
+generate() {
+  NOW=$(date +%s%3N)
+  "$BUILD/tools/featmon-gen" --brokers "$BOOT" --rate 0 --count "$EVENTS" --users "$USERS" --items "$ITEMS" \
+    --start-ts-ms $((NOW - 3 * 3600 * 1000)) --step-ms $((3 * 3600 * 1000 / EVENTS)) \
+    --producer-config compression.type=lz4,linger.ms=50 "$@" 2> "$WORK/gen.err"
+}
+
 # Starts featmond with extra YAML ($1) on a fresh data dir and consumer group;
 # sets HTTP (its port) and DAEMON (its pid).
 start_daemon() {

@@ -17,10 +17,7 @@ source "$(dirname "$0")/lib.sh"
 
 echo "== broker ($PARTITIONS partitions per topic) and $EVENTS events from $USERS users, $ITEMS items"
 start_broker "$PARTITIONS"
-NOW=$(date +%s%3N)
-"$BUILD/tools/featmon-gen" --brokers "$BOOT" --rate 0 --count "$EVENTS" --users "$USERS" --items "$ITEMS" \
-  --start-ts-ms $((NOW - 3 * 3600 * 1000)) --step-ms $((3 * 3600 * 1000 / EVENTS)) \
-  --producer-config compression.type=lz4,linger.ms=50 2> "$WORK/gen.err"
+generate
 
 # Prints seconds from START_NS (time.time_ns) until each milestone, as
 # "healthz ready answers filters consuming"; with SAMPLE_OUT it first saves the

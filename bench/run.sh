@@ -18,11 +18,7 @@ status() { curl -sf "http://127.0.0.1:$HTTP/v1/status"; }
 
 echo "== broker ($PARTITIONS partitions per topic) and $EVENTS events from $USERS users, $ITEMS items"
 start_broker "$PARTITIONS"
-# lz4 batches keep 2M events inside the mock broker's ~5 MiB per partition.
-NOW=$(date +%s%3N)
-"$BUILD/tools/featmon-gen" --brokers "$BOOT" --rate 0 --count "$EVENTS" --users "$USERS" --items "$ITEMS" \
-  --start-ts-ms $((NOW - 3 * 3600 * 1000)) --step-ms $((3 * 3600 * 1000 / EVENTS)) \
-  --producer-config compression.type=lz4,linger.ms=50 2> "$WORK/gen.err"
+generate
 
 echo "== reference: plain librdkafka consumer"
 PLAIN=$("$BUILD/bench/plain_consumer" "$BOOT" "$PARTITIONS" "$EVENTS" views clicks)
