@@ -183,6 +183,7 @@ bench() {
   install_missing "${PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
   build
   "$BUILD/bench/drift_bench"
+  "$BUILD/bench/alarm_bench"
   "$BUILD/bench/codec_bench"
   "$ROOT/bench/run.sh" "$BUILD"
   "$ROOT/bench/json_ingest.sh" "$BUILD"
