@@ -19,21 +19,36 @@ std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id) {
 
 void LabelJoiner::Schedule(const std::string& key, const PendingLabel& p) { due_.push({DueOf(p), p.ts_ms, key}); }
 
+bool LabelJoiner::RemoveWaitingClick(const std::string& key, int64_t ts_ms, const std::string* partner_of) {
+  auto c = clicks_.find(key);
+  if (c == clicks_.end()) return false;
+  auto& list = c->second;
+  auto it = std::find_if(list.begin(), list.end(), [&](const WaitingClick& w) {
+    return w.ts_ms == ts_ms && (!partner_of || w.partner == *partner_of);
+  });
+  if (it == list.end()) return false;
+  list.erase(it);
+  if (auto e = click_expiry_.find({ts_ms, key}); e != click_expiry_.end()) click_expiry_.erase(e);
+  if (list.empty()) clicks_.erase(c);
+  dirty_.insert("c" + key);
+  return true;
+}
+
 bool LabelJoiner::AddPrediction(const std::string& key, PendingLabel p, int64_t* matched_click_ms) {
   if (matched_click_ms) *matched_click_ms = -1;
   if (pending_count_ >= max_pending_) return false;
   // A click that came first?
   auto c = clicks_.find(key);
   if (c != clicks_.end()) {
-    auto& times = c->second;
-    auto it = std::find_if(times.begin(), times.end(), [&](int64_t t) { return t >= p.ts_ms && t <= p.ts_ms + window_ms_; });
-    if (it != times.end()) {
-      p.click_ts_ms = *it;
-      if (matched_click_ms) *matched_click_ms = *it;
-      click_expiry_.erase({*it, key});
-      times.erase(it);
-      if (times.empty()) clicks_.erase(c);
-      dirty_.insert("c" + key);
+    const auto& waiting = c->second;
+    auto it = std::find_if(waiting.begin(), waiting.end(),
+                           [&](const WaitingClick& w) { return w.ts_ms >= p.ts_ms && w.ts_ms <= p.ts_ms + window_ms_; });
+    if (it != waiting.end()) {
+      const WaitingClick taken = *it;
+      p.click_ts_ms = taken.ts_ms;
+      if (matched_click_ms) *matched_click_ms = taken.ts_ms;
+      if (!taken.partner.empty()) RemoveWaitingClick(taken.partner, taken.ts_ms, &key);
+      RemoveWaitingClick(key, taken.ts_ms, &taken.partner);
     }
   }
   Schedule(key, p);
@@ -59,10 +74,12 @@ std::optional<PendingLabel> LabelJoiner::AddClick(const std::vector<std::string>
     dirty_.insert("p" + key);
     return *best;
   }
-  if (keys.empty()) return std::nullopt;
-  clicks_[keys.front()].push_back(click_ts_ms);
-  click_expiry_.emplace(click_ts_ms, keys.front());
-  dirty_.insert("c" + keys.front());
+  const size_t wait_keys = std::min<size_t>(keys.size(), 2);
+  for (size_t i = 0; i < wait_keys; ++i) {
+    clicks_[keys[i]].push_back({click_ts_ms, wait_keys == 2 ? keys[1 - i] : std::string()});
+    click_expiry_.emplace(click_ts_ms, keys[i]);
+    dirty_.insert("c" + keys[i]);
+  }
   return std::nullopt;
 }
 
@@ -85,15 +102,7 @@ std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
   // Waiting clicks older than the watermark can no longer meet a prediction.
   while (!click_expiry_.empty() && click_expiry_.begin()->first < watermark_ms) {
     auto [ts, key] = *click_expiry_.begin();
-    click_expiry_.erase(click_expiry_.begin());
-    auto it = clicks_.find(key);
-    if (it == clicks_.end()) continue;
-    auto pos = std::find(it->second.begin(), it->second.end(), ts);
-    if (pos != it->second.end()) {
-      it->second.erase(pos);
-    }
-    if (it->second.empty()) clicks_.erase(it);
-    dirty_.insert("c" + key);
+    if (!RemoveWaitingClick(key, ts, nullptr)) click_expiry_.erase(click_expiry_.begin());
   }
   return out;
 }
@@ -117,8 +126,15 @@ std::optional<std::string> LabelJoiner::Encode(const std::string& stored_key) co
   } else {
     auto it = clicks_.find(key);
     if (it == clicks_.end()) return std::nullopt;
+    // A leading 0 marks this format (the older one, a count then the times,
+    // never stored an empty list).
+    PutVarint(&out, 0);
     PutVarint(&out, it->second.size());
-    for (int64_t t : it->second) PutSigned(&out, t);
+    for (const WaitingClick& w : it->second) {
+      PutSigned(&out, w.ts_ms);
+      PutVarint(&out, w.partner.size());
+      out += w.partner;
+    }
   }
   return out;
 }
@@ -143,12 +159,17 @@ Status LabelJoiner::Restore(std::string_view stored_key, std::string_view value)
       ++pending_count_;
     }
   } else if (stored_key[0] == 'c') {
+    const bool with_partners = n == 0;
+    if (with_partners && (!r.ReadVarint(&n) || n > value.size())) return Status::Corruption("waiting clicks " + key);
     for (uint64_t i = 0; i < n; ++i) {
-      int64_t t;
-      if (!r.ReadSigned(&t)) return Status::Corruption("waiting click " + key);
-      clicks_[key].push_back(t);
-      click_expiry_.emplace(t, key);
-        }
+      WaitingClick w;
+      std::string_view partner;
+      if (!r.ReadSigned(&w.ts_ms) || (with_partners && !r.ReadLengthPrefixed(&partner)))
+        return Status::Corruption("waiting click " + key);
+      w.partner = partner;
+      click_expiry_.emplace(w.ts_ms, key);
+      clicks_[key].push_back(std::move(w));
+    }
   } else {
     return Status::Corruption("unknown label key kind");
   }

@@ -4,7 +4,9 @@
 // the end of that window without one. A click labels one prediction: the
 // latest one before it (last touch). A click that arrives before its
 // prediction (the two topics are read at different paces) waits until the
-// watermark passes it.
+// watermark passes it, under every key a prediction may look it up by (its
+// request key and its user key), so a label never depends on which topic
+// was read first.
 //
 // Labels mature in event-time order: a positive at its click's time, a
 // negative at prediction time + window, ties by key, so a replay matures the
@@ -51,7 +53,8 @@ class LabelJoiner {
   // click that came first and now labels it is reported in *matched_click_ms
   // (else -1).
   bool AddPrediction(const std::string& key, PendingLabel p, int64_t* matched_click_ms = nullptr);
-  // The prediction the click labels, if one is pending; else the click waits.
+  // The prediction the click labels, if one is pending under any of `keys`;
+  // else the click waits under each of them (at most two).
   std::optional<PendingLabel> AddClick(const std::vector<std::string>& keys, int64_t click_ts_ms);
   // Labels whose maturity time the watermark reached, in maturity order.
   std::vector<MaturedLabel> Advance(int64_t watermark_ms);
@@ -81,9 +84,19 @@ class LabelJoiner {
   int64_t window_ms_;
   size_t max_pending_;
   std::unordered_map<std::string, std::vector<PendingLabel>> pending_;  // by join key
-  std::unordered_map<std::string, std::vector<int64_t>> clicks_;        // waiting clicks by join key
+  // A click waiting under a key; `partner` is the other key it waits under
+  // ("" if none), where it is removed too once a prediction takes it.
+  struct WaitingClick {
+    int64_t ts_ms;
+    std::string partner;
+  };
+  // Removes the waiting click at ts_ms under key (with its expiry entry): the
+  // one whose partner is *partner_of when given, else the first at that time.
+  bool RemoveWaitingClick(const std::string& key, int64_t ts_ms, const std::string* partner_of);
+
+  std::unordered_map<std::string, std::vector<WaitingClick>> clicks_;  // waiting clicks by join key
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
-  std::set<std::pair<int64_t, std::string>> click_expiry_;
+  std::multiset<std::pair<int64_t, std::string>> click_expiry_;  // one entry per waiting click and key
   size_t pending_count_ = 0;
   std::unordered_set<std::string> dirty_;
 };

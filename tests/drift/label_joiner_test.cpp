@@ -51,6 +51,67 @@ TEST(LabelJoinerTest, AClickReadBeforeItsPredictionWaitsForIt) {
   EXPECT_TRUE(labels[0].clicked);
 }
 
+// Issue 14: a prediction without request_id whose click carries one. Read in
+// either order, the click labels it: an early click waits under every key a
+// prediction may look it up by.
+TEST(LabelJoinerTest, TheLabelDoesNotDependOnWhichTopicWasReadFirst) {
+  const std::vector<std::string> click_keys = {JoinKeyByRequest("r9", "i1"), JoinKeyByUser("u1", "i1")};
+  const std::string prediction_key = JoinKeyByUser("u1", "i1");  // the prediction has no request_id
+  for (bool clicks_first : {true, false}) {
+    LabelJoiner j(kWindow, 100);
+    if (clicks_first) {
+      EXPECT_FALSE(j.AddClick(click_keys, kT + 5'000).has_value());
+      int64_t matched_click = -1;
+      ASSERT_TRUE(j.AddPrediction(prediction_key, P(kT), &matched_click));
+      EXPECT_EQ(matched_click, kT + 5'000);
+    } else {
+      ASSERT_TRUE(j.AddPrediction(prediction_key, P(kT)));
+      EXPECT_TRUE(j.AddClick(click_keys, kT + 5'000).has_value());
+    }
+    auto labels = j.Advance(kT + kWindow);
+    ASSERT_EQ(labels.size(), 1u) << "clicks first: " << clicks_first;
+    EXPECT_TRUE(labels[0].clicked) << "clicks first: " << clicks_first;
+  }
+}
+
+// A click waiting under two keys labels one prediction only, and what is
+// stored of it restores the same way.
+TEST(LabelJoinerTest, AClickWaitingUnderTwoKeysLabelsOnePrediction) {
+  const std::vector<std::string> click_keys = {JoinKeyByRequest("r9", "i1"), JoinKeyByUser("u1", "i1")};
+  LabelJoiner j(kWindow, 100);
+  (void)j.AddClick(click_keys, kT + 5'000);
+  LabelJoiner restored(kWindow, 100);
+  for (const auto& key : j.TakeDirty()) {
+    if (auto value = j.Encode(key)) {
+      ASSERT_TRUE(restored.Restore(key, *value).ok()) << key;
+    }
+  }
+  for (LabelJoiner* joiner : {&j, &restored}) {
+    int64_t first = -1, second = -1;
+    ASSERT_TRUE(joiner->AddPrediction(JoinKeyByRequest("r9", "i1"), P(kT), &first));
+    ASSERT_TRUE(joiner->AddPrediction(JoinKeyByUser("u1", "i1"), P(kT + 1), &second));
+    EXPECT_EQ(first, kT + 5'000);
+    EXPECT_EQ(second, -1) << "the click was taken by the first prediction";
+    auto labels = joiner->Advance(kT + 2 * kWindow);
+    ASSERT_EQ(labels.size(), 2u);
+    EXPECT_EQ(labels[0].clicked + labels[1].clicked, 1);
+  }
+}
+
+// Waiting clicks stored before a click could wait under two keys (a varint
+// count, then the times) still restore.
+TEST(LabelJoinerTest, WaitingClicksInTheOlderFormatRestore) {
+  std::string old_value;
+  old_value.push_back(1);                      // one click
+  old_value.push_back(static_cast<char>(20));  // zigzag of 10
+  LabelJoiner j(kWindow, 100);
+  const std::string key = JoinKeyByRequest("r1", "i1");
+  ASSERT_TRUE(j.Restore("c" + key, old_value).ok());
+  int64_t matched = -1;
+  ASSERT_TRUE(j.AddPrediction(key, P(5), &matched));
+  EXPECT_EQ(matched, 10);
+}
+
 TEST(LabelJoinerTest, PredictionsBeyondTheLimitAreNotTracked) {
   LabelJoiner j(kWindow, 2);
   EXPECT_TRUE(j.AddPrediction("a", P(kT)));
