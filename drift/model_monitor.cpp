@@ -376,20 +376,34 @@ void ModelMonitor::Evaluate(VersionState& v, int64_t boundary, EvaluationOutput*
   Prune(v, boundary);
 }
 
+// What later evaluations read, back from this boundary: the current window
+// (data and score tracks; the predictions and clicks of performance), the
+// matured-label window (labels and performance), and the reference window of
+// a reference built from tiles. Everything older goes, so a model's state is
+// bounded by its reference's reach, not by its history.
 void ModelMonitor::Prune(VersionState& v, int64_t boundary) {
   const MonitorOptions& o = *options_;
-  int64_t keep = o.window_ms + o.attribution_window_ms + o.evaluation_period_ms;
-  if (o.reference == ReferenceKind::kPreviousWindow) keep += o.window_ms;
-  if (o.reference == ReferenceKind::kSameHourLastWeek) keep += kWeekMs;
-  int64_t oldest = boundary - keep;
-  if (o.reference != ReferenceKind::kProfile && !v.frozen) oldest = std::min(oldest, v.reference_start_ms);
+  const EvaluationWindows w = WindowsFor(v, boundary);
+  const bool unfrozen_first_window = o.reference != ReferenceKind::kProfile && !v.frozen;
+  const bool tile_reference =
+      o.reference == ReferenceKind::kPreviousWindow || o.reference == ReferenceKind::kSameHourLastWeek;
+  int64_t data_oldest = w.current.start_ms;
+  if (tile_reference) data_oldest = std::min(data_oldest, w.reference.start_ms);
+  if (unfrozen_first_window) data_oldest = std::min(data_oldest, v.reference_start_ms);
+  int64_t label_oldest = w.labels_current.start_ms;
+  if (tile_reference) label_oldest = std::min(label_oldest, ReferenceWindow(v, w.labels_current.end_ms).start_ms);
   for (Track& t : v.tracks) {
-    // The label track keeps the reference window until its labels mature.
-    const int64_t track_oldest =
-        (t.signal == Signal::kLabel && !t.reference_ready) ? std::min(oldest, v.reference_start_ms) : oldest;
-    t.tiles.erase(t.tiles.begin(), t.tiles.lower_bound(track_oldest));
+    if (t.signal != Signal::kLabel) {
+      t.tiles.erase(t.tiles.begin(), t.tiles.lower_bound(data_oldest));
+      continue;
+    }
+    // A first-window label track keeps its reference window until those labels mature.
+    const bool awaiting_reference = o.reference == ReferenceKind::kFirstWindow && !t.reference_ready;
+    const int64_t oldest = awaiting_reference ? std::min(label_oldest, v.reference_start_ms) : label_oldest;
+    t.tiles.erase(t.tiles.begin(), t.tiles.lower_bound(oldest));
   }
-  v.perf.erase(v.perf.begin(), v.perf.lower_bound(oldest));
+  const int64_t perf_oldest = std::min(w.current.start_ms, w.labels_current.start_ms);
+  v.perf.erase(v.perf.begin(), v.perf.lower_bound(perf_oldest));
 }
 
 }  // namespace featmon::drift
