@@ -355,13 +355,10 @@ void ModelMonitor::RequestRetrain(VersionState& v, const EvaluationWindows& w, s
                                   EvaluationOutput* out) {
   if (reasons.empty()) return;
   const int64_t boundary = w.evaluated_at_ms;
-  if (boundary < cooldown_until_ms_) {
-    v.last_windows.retrain_suppressed_by_cooldown = true;
-    return;
-  }
+  reasons = cooldown_.Admit(std::move(reasons), boundary, &v.last_windows.retrain_suppressed_by_cooldown);
+  if (reasons.empty()) return;
   RetrainRequest r{model_,           v.name,         std::move(reasons), w.reference.start_ms, w.reference.end_ms,
                    w.current.start_ms, w.current.end_ms, boundary};
-  cooldown_until_ms_ = boundary + options_->cooldown_ms;
   last_request_ = ToJson(r);
   out->retrain_requests.push_back(std::move(r));
 }

@@ -23,7 +23,8 @@
 //
 // A signal alerts after `consecutive_evaluations` drifting evaluations in a
 // row; a loss detector alerts at once (it has its own statistical guard). An
-// alert asks for retraining unless the model is in its cooldown.
+// alert asks for retraining unless that reason is in its cooldown
+// (RetrainCooldown: per reason, so one alarm does not hide another).
 //
 // Evaluation produces structs (TrackResult, PerformanceResult,
 // EvaluationWindows); JSON is built only for reports
@@ -46,6 +47,7 @@
 #include "drift/monitor_events.h"
 #include "drift/monitor_options.h"
 #include "drift/performance.h"
+#include "drift/retrain_cooldown.h"
 #include "drift/track.h"
 
 namespace featmon::drift {
@@ -113,7 +115,8 @@ std::string TrackKey(Signal signal, const std::string& feature);
 
 class ModelMonitor {
  public:
-  ModelMonitor(std::string model, const MonitorOptions* options) : model_(std::move(model)), options_(options) {}
+  ModelMonitor(std::string model, const MonitorOptions* options)
+      : model_(std::move(model)), options_(options), cooldown_(options->cooldown_ms) {}
 
   void Observe(const Prediction& p);
   // Counted in the click's own tile, so "observed so far" at an evaluation is
@@ -167,7 +170,7 @@ class ModelMonitor {
   std::string key_buffer_;
   std::map<std::string, VersionState> versions_;
   std::vector<std::string> evicted_;
-  int64_t cooldown_until_ms_ = 0;
+  RetrainCooldown cooldown_;
   nlohmann::json last_request_;  // ToJson of the last retrain request, null before the first
 };
 

@@ -206,13 +206,13 @@ json ModelMonitor::Save() const {
                         {"perf_last", PerformanceJson(v, *options_)},
                         {"windows", WindowsJson(v.last_windows)}});
   }
-  return json{{"format", 2}, {"cooldown", cooldown_until_ms_}, {"last_request", last_request_}, {"versions", versions}};
+  return json{{"format", 2}, {"cooldown", cooldown_.Save()}, {"last_request", last_request_}, {"versions", versions}};
 }
 
 Status ModelMonitor::Load(const json& j) {
   try {
     if (j.at("format").get<int>() != 2) return Status::Corruption("unknown monitor state format");
-    cooldown_until_ms_ = j.at("cooldown").get<int64_t>();
+    if (Status st = cooldown_.Load(j.at("cooldown")); !st.ok()) return st;
     last_request_ = j.at("last_request");
     versions_.clear();
     for (const auto& vj : j.at("versions")) {

@@ -101,7 +101,7 @@ json ModelMonitor::Report() const {
               {"reference_kind", ReferenceKindName(options_->reference)},
               {"window_ms", options_->window_ms},
               {"evaluation_period_ms", options_->evaluation_period_ms},
-              {"cooldown_until_ms", cooldown_until_ms_},
+              {"cooldowns_until_ms", cooldown_.Save()},  // reason -> end of its quiet time
               {"last_retrain_request", last_request_},
               {"versions", versions}};
 }

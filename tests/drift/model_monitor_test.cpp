@@ -121,8 +121,11 @@ TEST_P(ModelMonitorChange, RaisesARetrainRequestWithin30Minutes) {
     found |= SignalName(reason.signal) == GetParam().signal &&
              (reason.feature == GetParam().feature || (GetParam().signal == "performance" && reason.feature == "adwin"));
   EXPECT_TRUE(found) << nlohmann::json(ToJson(r)).dump();
-  // Cooldown: one request, not one per evaluation.
-  EXPECT_EQ(requests.size(), 1u);
+  // Cooldown: each reason asks once, not once per evaluation (a second
+  // reason, such as the score moving with the feature, may ask on its own).
+  std::map<std::string, int> asked;
+  for (const auto& request : requests)
+    for (const auto& reason : request.reasons) EXPECT_EQ(++asked[RetrainReasonKey(reason)], 1) << RetrainReasonKey(reason);
   std::printf("%s/%s detected %lld min after the change\n", GetParam().signal.c_str(), GetParam().feature.c_str(),
               static_cast<long long>((r.event_time_ms - change_at) / kMinute));
 }
