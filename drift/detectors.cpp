@@ -214,4 +214,47 @@ Status PageHinkley::Deserialize(std::string_view bytes) {
   return Status::Ok();
 }
 
+// ---- Calibration CUSUM -----------------------------------------------------
+
+CalibrationCusum::CalibrationCusum(CalibrationCusumOptions options) : options_(options) {}
+
+void CalibrationCusum::AddLabelBase(double score, double* up_base, double* down_base) const {
+  const double s = std::clamp(score, 1e-7, 1 - 1e-7);
+  const double r = options_.odds_ratio;
+  *up_base -= std::log(1 - s + r * s);
+  *down_base -= std::log(1 - s + s / r);
+}
+
+DetectorState CalibrationCusum::UpdateLabel(double score, bool clicked) {
+  double up_base = 0, down_base = 0;
+  AddLabelBase(score, &up_base, &down_base);
+  return Update(clicked ? 1 : 0, up_base, down_base);
+}
+
+DetectorState CalibrationCusum::Update(double clicks, double up_base, double down_base) {
+  const double log_r = std::log(options_.odds_ratio);
+  up_ = std::max(0.0, up_ + clicks * log_r + up_base);
+  down_ = std::max(0.0, down_ - clicks * log_r + down_base);
+  if (up_ < options_.threshold && down_ < options_.threshold) return DetectorState::kStable;
+  ++drifts_;
+  last_drift_odds_ratio_ = up_ >= options_.threshold ? options_.odds_ratio : 1 / options_.odds_ratio;
+  up_ = down_ = 0;
+  return DetectorState::kDrift;
+}
+
+std::string CalibrationCusum::Serialize() const {
+  std::string out;
+  PutFixed(&out, up_);
+  PutFixed(&out, down_);
+  PutVarint(&out, drifts_);
+  return out;
+}
+
+Status CalibrationCusum::Deserialize(std::string_view bytes) {
+  ByteReader r(bytes);
+  if (!r.ReadFixed(&up_) || !r.ReadFixed(&down_) || !r.ReadVarint(&drifts_) || !r.done())
+    return Status::Corruption("calibration cusum state");
+  return Status::Ok();
+}
+
 }  // namespace featmon::drift

@@ -10,6 +10,19 @@
 //                 Expects values in [0, 1].
 //   Page-Hinkley  cumulative S = max(0, alpha S + x - mean - delta); drift
 //                 when S >= threshold (in the units of x).
+//   Calibration CUSUM  (Steiner et al. 2000, the risk-adjusted Bernoulli
+//                 CUSUM) on labels: the log-likelihood ratio of "the click
+//                 odds are odds_ratio times what the score says" (and
+//                 1/odds_ratio) against "the score is right", accumulated from
+//                 zero; drift when either reaches threshold. Judged against
+//                 the model's own scores, so a base CTR that follows the hour
+//                 is no change, while a model that under- or over-predicts is
+//                 caught within a few thousand labels. Between false alarms
+//                 there are about e^threshold labels (Siegmund). Fed in
+//                 batches of labels all of whose outcomes are known (every
+//                 label of a prediction tile once it matured): clicks mature
+//                 before non-clicks, so a stream in maturity order would read
+//                 as under-prediction wherever traffic starts or rises.
 // After a drift each detector starts afresh, as river's do.
 #pragma once
 
@@ -102,6 +115,36 @@ class PageHinkley {
   int64_t n_ = 0;
   double mean_ = 0, sum_ = 0;
   uint64_t drifts_ = 0;
+};
+
+struct CalibrationCusumOptions {
+  double odds_ratio = 1.5;  // the change to catch: click odds this many times the scores' (or 1/this). Default: 1.5
+  double threshold = 18;    // drift when the log-likelihood ratio reaches this. Default: 18
+};
+
+class CalibrationCusum {
+ public:
+  explicit CalibrationCusum(CalibrationCusumOptions options = {});
+  // The outcome-free part of one label's log-likelihood ratios, added to a
+  // batch's sums (for odds ratio R: -ln(1 - s + R s); a click adds ln R).
+  void AddLabelBase(double score, double* up_base, double* down_base) const;
+  // One batch: its clicks and the sums of its labels' bases.
+  DetectorState Update(double clicks, double up_base, double down_base);
+  // One label as its own batch.
+  DetectorState UpdateLabel(double score, bool clicked);
+  double under_prediction() const { return up_; }   // evidence the clicks outrun the scores
+  double over_prediction() const { return down_; }  // evidence the scores outrun the clicks
+  // The odds ratio the last drift caught: odds_ratio (under-prediction) or its inverse.
+  double last_drift_odds_ratio() const { return last_drift_odds_ratio_; }
+  uint64_t drifts() const { return drifts_; }
+  std::string Serialize() const;
+  Status Deserialize(std::string_view bytes);
+
+ private:
+  CalibrationCusumOptions options_;
+  double up_ = 0, down_ = 0;
+  uint64_t drifts_ = 0;
+  double last_drift_odds_ratio_ = 1;  // not persisted: read at the evaluation after the drift
 };
 
 }  // namespace featmon::drift

@@ -29,6 +29,14 @@ bool RetrainsOn(const MonitorOptions& o, Signal s) {
   return false;
 }
 
+// The threshold a detector's alert is reported against: Page-Hinkley's level,
+// the calibration CUSUM's odds ratio (its alert's value is the ratio caught).
+double DetectorThreshold(const MonitorOptions& o, const std::string& detector) {
+  if (detector == "page_hinkley") return o.page_hinkley.threshold;
+  if (detector == "calibration_cusum") return o.calibration_cusum.odds_ratio;
+  return 0.0;
+}
+
 }  // namespace
 
 std::string TrackKey(Signal signal, const std::string& feature) {
@@ -56,6 +64,7 @@ VersionState& ModelMonitor::GetVersion(const std::string& name, int64_t ts_ms) {
   v.adwin = Adwin(options_->adwin);
   v.ddm = Ddm(options_->ddm);
   v.page_hinkley = PageHinkley(options_->page_hinkley);
+  v.calibration_cusum = CalibrationCusum(options_->calibration_cusum);
   if (options_->reference == ReferenceKind::kProfile) v.frozen = true;
   return versions_.emplace(name, std::move(v)).first->second;
 }
@@ -97,16 +106,23 @@ void ModelMonitor::OnLabel(const MaturedLabel& l) {
   const int64_t tile = FloorTo(l.prediction_ts_ms, options_->evaluation_period_ms);
   const double s = std::clamp(l.score, kScoreClamp, 1 - kScoreClamp);
   const double loss = l.clicked ? -std::log(s) : -std::log(1 - s);
-  v.perf[tile].AddLabel(l.score, l.clicked, loss);
+  Perf& perf = v.perf[tile];
+  perf.AddLabel(l.score, l.clicked, loss);
+  v.calibration_cusum.AddLabelBase(l.score, &perf.cusum_up_base, &perf.cusum_down_base);
   // Label drift: the CTR as a two-category distribution.
   Track& label = LabelTrack(v);
   label.AddCategory(label.TileAt(tile), l.clicked ? "1" : "0");
-  // Loss detectors; only a rise in loss is a degradation.
+  // ADWIN and Page-Hinkley watch the excess log loss: the loss minus what the
+  // model expects to lose on this score (the score's binary entropy). Its mean
+  // is zero for a calibrated model at any base CTR, so a CTR that follows the
+  // hour is not a degradation, while under- or over-prediction raises it.
+  // Only a rise is a degradation.
+  const double excess = std::clamp(loss - (-s * std::log(s) - (1 - s) * std::log(1 - s)), -1.0, 10.0);
   const double before = v.adwin.mean();
-  if (v.adwin.Update(std::min(loss, 10.0)) == DetectorState::kDrift && v.adwin.mean() > before)
+  if (v.adwin.Update(excess) == DetectorState::kDrift && v.adwin.mean() > before)
     v.detector_alerts["adwin"] = v.adwin.mean();
   if (v.ddm.Update(std::min(loss, 1.0)) == DetectorState::kDrift) v.detector_alerts["ddm"] = v.ddm.error_rate();
-  if (v.page_hinkley.Update(std::min(loss, 10.0)) == DetectorState::kDrift)
+  if (v.page_hinkley.Update(excess) == DetectorState::kDrift)
     v.detector_alerts["page_hinkley"] = options_->page_hinkley.threshold;
 }
 
@@ -308,8 +324,18 @@ void ModelMonitor::EvaluateTracks(VersionState& v, const EvaluationWindows& w, E
 }
 
 DetectorSnapshot ModelMonitor::Detectors(const VersionState& v) const {
-  return {v.adwin.width(), v.adwin.mean(),        v.adwin.drifts(),           v.ddm.error_rate(),
-          v.ddm.drifts(),  v.page_hinkley.statistic(), v.page_hinkley.drifts()};
+  DetectorSnapshot d;
+  d.adwin_width = v.adwin.width();
+  d.adwin_mean_loss = v.adwin.mean();
+  d.adwin_drifts = v.adwin.drifts();
+  d.ddm_error_rate = v.ddm.error_rate();
+  d.ddm_drifts = v.ddm.drifts();
+  d.page_hinkley_statistic = v.page_hinkley.statistic();
+  d.page_hinkley_drifts = v.page_hinkley.drifts();
+  d.cusum_under_prediction = v.calibration_cusum.under_prediction();
+  d.cusum_over_prediction = v.calibration_cusum.over_prediction();
+  d.cusum_drifts = v.calibration_cusum.drifts();
+  return d;
 }
 
 void ModelMonitor::EvaluatePerformance(VersionState& v, const EvaluationWindows& w, EvaluationOutput* out,
@@ -329,14 +355,20 @@ void ModelMonitor::EvaluatePerformance(VersionState& v, const EvaluationWindows&
     p.calibration_ratio = matured.clicks > 0 ? matured.sum_score / matured.clicks : NAN;
     p.auc = RocAuc(matured);
   }
+  FeedCalibrationCusum(v, w.labels_current.end_ms);
   p.current_predictions = recent.predicted;
   p.expected_clicks = recent.predicted_score;
   p.observed_clicks = recent.attributed_clicks;
 
+  // Out of range and more than chance: the clicks differ from the sum of the
+  // scores by calibration_z standard deviations (sqrt of that sum, a bound on
+  // the binomial's), so a trough hour with a few dozen clicks is not a break.
   v.calibration_verdict = Verdict::kNoVerdict;
-  if (matured.n >= static_cast<double>(o.min_samples) && std::isfinite(p.calibration_ratio))
-    v.calibration_verdict =
-        (p.calibration_ratio < o.calibration_low || p.calibration_ratio > o.calibration_high) ? Verdict::kDrift : Verdict::kOk;
+  if (matured.n >= static_cast<double>(o.min_samples) && std::isfinite(p.calibration_ratio)) {
+    const bool out_of_range = p.calibration_ratio < o.calibration_low || p.calibration_ratio > o.calibration_high;
+    const double z = std::abs(matured.clicks - matured.sum_score) / std::sqrt(matured.sum_score);
+    v.calibration_verdict = out_of_range && z >= o.calibration_z ? Verdict::kDrift : Verdict::kOk;
+  }
   v.calibration_streak = v.calibration_verdict == Verdict::kDrift ? v.calibration_streak + 1 : 0;
   if (v.calibration_streak >= o.consecutive_evaluations && o.retrain_on_calibration)
     reasons->push_back({Signal::kPerformance, "calibration", "calibration_ratio", p.calibration_ratio,
@@ -344,11 +376,20 @@ void ModelMonitor::EvaluatePerformance(VersionState& v, const EvaluationWindows&
   p.detectors = Detectors(v);
   for (auto& [detector, value] : v.detector_alerts)
     if (o.retrain_detectors.count(detector))
-      reasons->push_back({Signal::kPerformance, detector, detector, value,
-                          detector == "page_hinkley" ? o.page_hinkley.threshold : 0.0});
+      reasons->push_back({Signal::kPerformance, detector, detector, value, DetectorThreshold(o, detector)});
   p.detector_alerts = std::exchange(v.detector_alerts, {});
   out->performance.push_back({model_, v.name, p.logloss, p.normalized_entropy, p.calibration_ratio, p.auc});
   v.last_performance = std::move(p);
+}
+
+// Each prediction tile once all its labels matured (before the matured-label
+// window's end), in time order, once.
+void ModelMonitor::FeedCalibrationCusum(VersionState& v, int64_t matured_end_ms) {
+  for (auto it = v.perf.lower_bound(v.cusum_fed_until_ms); it != v.perf.end() && it->first < matured_end_ms; ++it)
+    if (v.calibration_cusum.Update(it->second.clicks, it->second.cusum_up_base, it->second.cusum_down_base) ==
+        DetectorState::kDrift)
+      v.detector_alerts["calibration_cusum"] = v.calibration_cusum.last_drift_odds_ratio();
+  v.cusum_fed_until_ms = std::max(v.cusum_fed_until_ms, matured_end_ms);
 }
 
 void ModelMonitor::RequestRetrain(VersionState& v, const EvaluationWindows& w, std::vector<RetrainReason> reasons,

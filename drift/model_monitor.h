@@ -67,12 +67,14 @@ struct EvaluationWindows {
 // The loss detectors as they stood at an evaluation.
 struct DetectorSnapshot {
   int64_t adwin_width = 0;
-  double adwin_mean_loss = 0;
+  double adwin_mean_loss = 0;  // of the excess log loss
   uint64_t adwin_drifts = 0;
   double ddm_error_rate = 0;
   uint64_t ddm_drifts = 0;
   double page_hinkley_statistic = 0;
   uint64_t page_hinkley_drifts = 0;
+  double cusum_under_prediction = 0, cusum_over_prediction = 0;
+  uint64_t cusum_drifts = 0;
 };
 
 // Performance at a version's last evaluation, on its matured-label window.
@@ -103,6 +105,8 @@ struct VersionState {
   Adwin adwin;
   Ddm ddm;
   PageHinkley page_hinkley;
+  CalibrationCusum calibration_cusum;
+  int64_t cusum_fed_until_ms = 0;  // prediction tiles before this were fed to the CUSUM
   std::map<std::string, double> detector_alerts;  // fired since the last evaluation: detector -> value
   int calibration_streak = 0;
   Verdict calibration_verdict = Verdict::kNoVerdict;
@@ -155,6 +159,7 @@ class ModelMonitor {
   const Hist& ReferenceOf(Track& t, const VersionState& v, const EvaluationWindows& w);
   void EvaluatePerformance(VersionState& v, const EvaluationWindows& w, EvaluationOutput* out,
                            std::vector<RetrainReason>* reasons);
+  void FeedCalibrationCusum(VersionState& v, int64_t matured_end_ms);
   void RequestRetrain(VersionState& v, const EvaluationWindows& w, std::vector<RetrainReason> reasons,
                       EvaluationOutput* out);
   // Drops tiles no window can read any more.

@@ -59,11 +59,14 @@ void from_json(const json& j, Hist& h) {
 
 void to_json(json& j, const Perf& p) {
   j = json{{"n", p.n}, {"k", p.clicks}, {"s", p.sum_score}, {"l", p.sum_logloss}, {"pn", p.predicted},
-           {"ps", p.predicted_score}, {"ac", p.attributed_clicks}, {"pos", Blob(p.positive)}, {"neg", Blob(p.negative)}};
+           {"ps", p.predicted_score}, {"ac", p.attributed_clicks}, {"pos", Blob(p.positive)}, {"neg", Blob(p.negative)},
+           {"cu", p.cusum_up_base}, {"cd", p.cusum_down_base}};
 }
 void from_json(const json& j, Perf& p) {
   j.at("n").get_to(p.n), j.at("k").get_to(p.clicks), j.at("s").get_to(p.sum_score), j.at("l").get_to(p.sum_logloss);
   j.at("pn").get_to(p.predicted), j.at("ps").get_to(p.predicted_score), j.at("ac").get_to(p.attributed_clicks);
+  p.cusum_up_base = j.value("cu", 0.0);  // absent from state stored before the calibration CUSUM
+  p.cusum_down_base = j.value("cd", 0.0);
   p.positive = FromBlob<double>(j.at("pos"));
   p.negative = FromBlob<double>(j.at("neg"));
   if (p.positive.size() != kAucBins || p.negative.size() != kAucBins) throw std::runtime_error("auc bins");
@@ -148,10 +151,17 @@ bool PerformanceFromJson(const json& j, PerformanceResult* p) {
   p->expected_clicks = cur.at("expected_clicks").get<double>();
   p->observed_clicks = cur.at("observed_clicks").get<double>();
   const json& d = j.at("detectors");
-  p->detectors = {d.at("adwin").at("width").get<int64_t>(),         d.at("adwin").at("mean_loss").get<double>(),
+  const json& adwin = d.at("adwin");  // state stored before the excess loss named its mean mean_loss
+  p->detectors = {adwin.at("width").get<int64_t>(), adwin.value("mean_excess_loss", adwin.value("mean_loss", 0.0)),
                   d.at("adwin").at("drifts").get<uint64_t>(),       d.at("ddm").at("error_rate").get<double>(),
                   d.at("ddm").at("drifts").get<uint64_t>(),         d.at("page_hinkley").at("statistic").get<double>(),
                   d.at("page_hinkley").at("drifts").get<uint64_t>()};
+  if (d.contains("calibration_cusum")) {  // absent from state stored before the detector existed
+    const json& c = d.at("calibration_cusum");
+    p->detectors.cusum_under_prediction = c.at("under_prediction").get<double>();
+    p->detectors.cusum_over_prediction = c.at("over_prediction").get<double>();
+    p->detectors.cusum_drifts = c.at("drifts").get<uint64_t>();
+  }
   j.at("detector_alerts_at_last_evaluation").get_to(p->detector_alerts);
   return true;
 }
@@ -200,6 +210,8 @@ json ModelMonitor::Save() const {
                         {"adwin", json::binary_t(ToBytes(v.adwin.Serialize()))},
                         {"ddm", json::binary_t(ToBytes(v.ddm.Serialize()))},
                         {"ph", json::binary_t(ToBytes(v.page_hinkley.Serialize()))},
+                        {"cusum", json::binary_t(ToBytes(v.calibration_cusum.Serialize()))},
+                        {"cusum_fed", v.cusum_fed_until_ms},
                         {"alerts", v.detector_alerts},
                         {"cal_streak", v.calibration_streak},
                         {"cal_status", VerdictName(v.calibration_verdict)},
@@ -234,12 +246,22 @@ Status ModelMonitor::Load(const json& j) {
       vj.at("nl").get_to(v.labels);
       for (const auto& pj : vj.at("early")) v.early.push_back(PredictionFromJson(model_, pj));
       for (const auto& e : vj.at("perf")) v.perf[e.at(0).get<int64_t>()] = e.at(1).get<Perf>();
+      // The configured options, then the stored state.
+      v.adwin = Adwin(options_->adwin);
+      v.ddm = Ddm(options_->ddm);
+      v.page_hinkley = PageHinkley(options_->page_hinkley);
       for (auto [key, detector] : {std::pair<const char*, int>{"adwin", 0}, {"ddm", 1}, {"ph", 2}}) {
         const auto& bin = vj.at(key).get_binary();
         std::string bytes(bin.begin(), bin.end());
         Status st = detector == 0 ? v.adwin.Deserialize(bytes)
                                   : detector == 1 ? v.ddm.Deserialize(bytes) : v.page_hinkley.Deserialize(bytes);
         if (!st.ok()) return st;
+      }
+      v.calibration_cusum = CalibrationCusum(options_->calibration_cusum);
+      if (vj.contains("cusum")) {  // absent from state stored before the detector existed
+        const auto& bin = vj.at("cusum").get_binary();
+        if (Status st = v.calibration_cusum.Deserialize(std::string(bin.begin(), bin.end())); !st.ok()) return st;
+        vj.at("cusum_fed").get_to(v.cusum_fed_until_ms);
       }
       vj.at("alerts").get_to(v.detector_alerts);
       vj.at("cal_streak").get_to(v.calibration_streak);

@@ -44,9 +44,13 @@ json WindowsJson(const EvaluationWindows& w) {
 }
 
 json DetectorJson(const DetectorSnapshot& d) {
-  return {{"adwin", {{"width", d.adwin_width}, {"mean_loss", d.adwin_mean_loss}, {"drifts", d.adwin_drifts}}},
+  return {{"adwin", {{"width", d.adwin_width}, {"mean_excess_loss", d.adwin_mean_loss}, {"drifts", d.adwin_drifts}}},
           {"ddm", {{"error_rate", d.ddm_error_rate}, {"drifts", d.ddm_drifts}}},
-          {"page_hinkley", {{"statistic", d.page_hinkley_statistic}, {"drifts", d.page_hinkley_drifts}}}};
+          {"page_hinkley", {{"statistic", d.page_hinkley_statistic}, {"drifts", d.page_hinkley_drifts}}},
+          {"calibration_cusum",
+           {{"under_prediction", d.cusum_under_prediction},
+            {"over_prediction", d.cusum_over_prediction},
+            {"drifts", d.cusum_drifts}}}};
 }
 
 json PerformanceJson(const VersionState& v, const MonitorOptions& o) {

@@ -54,18 +54,20 @@ struct MonitorOptions {
   int64_t attribution_window_ms = 1'800'000;   // a click within this after a prediction labels it. Default: 30m
   double calibration_low = 0.8;                // retrain when calibration falls below. Default: 0.8
   double calibration_high = 1.25;              // ... or rises above. Default: 1.25
-  // Signals that ask for retraining. Default: data, prediction, calibration, adwin
+  double calibration_z = 3;                    // ... and clicks differ from the scores' sum by this many sd. Default: 3
+  // Signals that ask for retraining. Default: data, prediction, calibration, calibration_cusum
   bool retrain_on_data_drift = true;
   bool retrain_on_prediction_drift = true;
   bool retrain_on_label_drift = false;
   bool retrain_on_calibration = true;
-  std::set<std::string> retrain_detectors = {"adwin"};  // of adwin, ddm, page_hinkley
+  std::set<std::string> retrain_detectors = {"calibration_cusum"};  // of calibration_cusum, adwin, ddm, page_hinkley
   int64_t cooldown_ms = 6 * 3'600'000;         // quiet time after a retrain request. Default: 6h
   int64_t version_ttl_ms = 24 * 3'600'000;     // a version unseen this long is dropped. Default: 24h
   size_t max_versions = 4;                     // versions kept per model; the least recently seen goes. Default: 4
   AdwinOptions adwin;
   DdmOptions ddm;
   PageHinkleyOptions page_hinkley;
+  CalibrationCusumOptions calibration_cusum;
 };
 
 }  // namespace featmon::drift

@@ -8,6 +8,7 @@ namespace featmon::drift {
 void Perf::Add(const Perf& o) {
   n += o.n, clicks += o.clicks, sum_score += o.sum_score, sum_logloss += o.sum_logloss;
   predicted += o.predicted, predicted_score += o.predicted_score, attributed_clicks += o.attributed_clicks;
+  cusum_up_base += o.cusum_up_base, cusum_down_base += o.cusum_down_base;
   for (int i = 0; i < kAucBins; ++i) positive[i] += o.positive[i], negative[i] += o.negative[i];
 }
 

@@ -12,6 +12,7 @@ inline constexpr int kAucBins = 256;  // score histogram per label for ROC AUC
 struct Perf {
   double n = 0, clicks = 0, sum_score = 0, sum_logloss = 0;          // matured labels
   double predicted = 0, predicted_score = 0, attributed_clicks = 0;  // as predictions and clicks arrive
+  double cusum_up_base = 0, cusum_down_base = 0;  // CalibrationCusum::AddLabelBase of the matured labels
   std::vector<double> positive = std::vector<double>(kAucBins), negative = std::vector<double>(kAucBins);
 
   void Add(const Perf& o);

@@ -298,7 +298,7 @@ std::vector<std::string> RetrainSignals(const drift::MonitorOptions& o) {
   if (o.retrain_on_prediction_drift) out.push_back("prediction");
   if (o.retrain_on_label_drift) out.push_back("label");
   if (o.retrain_on_calibration) out.push_back("calibration");
-  for (const char* d : {"adwin", "ddm", "page_hinkley"})
+  for (const char* d : {"calibration_cusum", "adwin", "ddm", "page_hinkley"})
     if (o.retrain_detectors.count(d)) out.push_back(d);
   return out;
 }
@@ -397,6 +397,8 @@ const std::vector<Key<drift::MonitorOptions>>& ModelKeys() {
             return "[" + config::RenderDouble(o.calibration_low) + ", " + config::RenderDouble(o.calibration_high) + "]";
           },
           "sum of scores / clicks outside this asks for retraining"),
+      K::Double("calibration_z", FIELD(calibration_z), 0, 1000,
+                "... when the clicks also differ from the sum of scores by this many sd (sqrt of that sum)"),
       K::Custom(
           "retrain_on",
           [](const Reader& r, const YAML::Node& n, const std::string& path, O* o) -> Status {
@@ -411,14 +413,17 @@ const std::vector<Key<drift::MonitorOptions>>& ModelKeys() {
               else if (s == "prediction") o->retrain_on_prediction_drift = true;
               else if (s == "label") o->retrain_on_label_drift = true;
               else if (s == "calibration") o->retrain_on_calibration = true;
-              else if (s == "adwin" || s == "ddm" || s == "page_hinkley") o->retrain_detectors.insert(s);
+              else if (s == "calibration_cusum" || s == "adwin" || s == "ddm" || s == "page_hinkley")
+                o->retrain_detectors.insert(s);
               else
                 return r.Error(path + "[" + std::to_string(i) + "]",
-                               "'" + s + "' is not one of data, prediction, label, calibration, adwin, ddm, page_hinkley");
+                               "'" + s +
+                                   "' is not one of data, prediction, label, calibration, calibration_cusum, adwin, "
+                                   "ddm, page_hinkley");
             }
             return Status::Ok();
           },
-          [](const O& o) { return config::RenderList(RetrainSignals(o)); }, "also: label, ddm, page_hinkley"),
+          [](const O& o) { return config::RenderList(RetrainSignals(o)); }, "also: label, adwin, ddm, page_hinkley"),
       K::Duration("cooldown", FIELD(cooldown_ms), 0, kYear, "quiet time per model after a retrain request"),
       K::Mapping(
           "detectors",
@@ -438,13 +443,17 @@ const std::vector<Key<drift::MonitorOptions>>& ModelKeys() {
                        K::Double("drift_level", FIELD(ddm.drift_level), -inf, inf, ""),
                        K::Integer("warm_start", FIELD(ddm.warm_start), 1, 1'000'000'000, "")},
                       "", true),
+           K::Mapping("calibration_cusum",
+                      {K::Double("odds_ratio", FIELD(calibration_cusum.odds_ratio), 1.01, 100, ""),
+                       K::Double("threshold", FIELD(calibration_cusum.threshold), 1, 1000, "")},
+                      "click odds this many times the scores' (or 1/x); ~e^threshold labels between false alarms", true),
            K::Mapping("page_hinkley",
                       {K::Double("delta", FIELD(page_hinkley.delta), -inf, inf, ""),
                        K::Double("threshold", FIELD(page_hinkley.threshold), -inf, inf, ""),
                        K::Double("alpha", FIELD(page_hinkley.alpha), -inf, inf, ""),
                        K::Integer("min_instances", FIELD(page_hinkley.min_instances), 1, 1'000'000'000, "")},
                       "", true)},
-          ""),
+          "calibration_cusum: labels against their scores; adwin, page_hinkley: excess log loss; ddm: log loss"),
   };
   return keys;
 }

@@ -24,14 +24,14 @@ std::string ReasonLabel(const drift::RetrainReason& r) {
     case drift::Signal::kData: return "data_drift";
     case drift::Signal::kPrediction: return "prediction_drift";
     case drift::Signal::kLabel: return "label_drift";
-    case drift::Signal::kPerformance: return r.feature;  // calibration, adwin, ddm, page_hinkley
+    case drift::Signal::kPerformance: return r.feature;  // calibration, calibration_cusum, adwin, ddm, page_hinkley
   }
   return r.feature;
 }
 // Every value ReasonLabel can return. Their counters start at 0 when a model
 // is first seen, so that increase() in an alert sees the first request.
 constexpr const char* kRetrainReasonLabels[] = {"data_drift", "prediction_drift", "label_drift", "calibration",
-                                                "adwin",      "ddm",              "page_hinkley"};
+                                                "calibration_cusum", "adwin", "ddm", "page_hinkley"};
 }  // namespace
 
 TopicPartition MonitorCheckpointName(const TopicPartition& tp) { return {"monitor:" + tp.topic, tp.partition}; }

@@ -142,3 +142,43 @@ TEST(Detectors, StateSurvivesSerialisation) {
 
 }  // namespace
 }  // namespace featmon::drift
+
+namespace featmon::drift {
+namespace {
+
+// A calibrated model whose base CTR swings through the day (scores from
+// 0.005 to 0.3): the calibration CUSUM judges each click against its own
+// score, so 3M labels raise no alarm; when the true click odds become 1.5x
+// (or 1/1.5x) the scores', it fires within a few thousand labels.
+TEST(CalibrationCusumTest, SeasonalCtrIsNoChangeAndMiscalibrationIsCaughtFast) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal;
+  auto score_at = [&](int64_t i) {
+    const double base = 0.02 + 0.03 * (1 + std::sin(static_cast<double>(i) / 20'000.0));  // a "day" of ~125k labels
+    return 1 / (1 + std::exp(-(std::log(base / (1 - base)) + 0.8 * normal(rng))));
+  };
+  auto odds_times = [](double s, double r) { return r * s / (1 - s + r * s); };
+  CalibrationCusum calibrated;
+  for (int64_t i = 0; i < 3'000'000; ++i) {
+    const double s = score_at(i);
+    ASSERT_NE(calibrated.UpdateLabel(s, std::bernoulli_distribution(s)(rng)), DetectorState::kDrift) << "label " << i;
+  }
+  for (double r : {1.5, 1 / 1.5, 2.0}) {
+    CalibrationCusum cusum;
+    int64_t delay = -1;
+    for (int64_t i = 0; i < 100'000 && delay < 0; ++i) {
+      const double s = score_at(i);
+      if (cusum.UpdateLabel(s, std::bernoulli_distribution(odds_times(s, r))(rng)) == DetectorState::kDrift) delay = i;
+    }
+    std::printf("calibration cusum: odds x%.2f caught after %lld labels\n", r, static_cast<long long>(delay));
+    EXPECT_GE(delay, 0) << "odds x" << r;
+    EXPECT_LT(delay, 20'000) << "odds x" << r;
+  }
+  CalibrationCusum restored;
+  ASSERT_TRUE(restored.Deserialize(calibrated.Serialize()).ok());
+  EXPECT_EQ(restored.under_prediction(), calibrated.under_prediction());
+  EXPECT_FALSE(restored.Deserialize("x").ok());
+}
+
+}  // namespace
+}  // namespace featmon::drift
