@@ -258,6 +258,41 @@ TEST(ModelMonitor, ProfileReference) {
   EXPECT_EQ(requests.front().reasons.front().feature, "x");
 }
 
+// The calibration ratio leaves [0.8, 1.25] by chance at a trough hour with a
+// few dozen clicks (issue 14: 1.26 with about 70 clicks); it is a break only
+// when the clicks also differ from the sum of scores by calibration_z sd.
+TEST(ModelMonitor, CalibrationNeedsMoreThanChance) {
+  for (int scale : {1, 10}) {
+    Monitor m(MonitorOptions{}, {}, 4);
+    const int predictions = 1400 * scale, clicks = 70 * scale;
+    const double score = 1.26 * clicks / predictions;  // the scores' sum is 1.26x the clicks
+    for (int i = 0; i < predictions; ++i) {
+      const int64_t ts = kStart + i * (5 * kMinute / predictions);
+      ASSERT_TRUE(m.Observe({"m", "v1", score, ts, static_cast<uint64_t>(i), {}, {}}));
+      ASSERT_TRUE(m.OnLabel({"m", "v1", score, i < clicks, ts}));
+    }
+    (void)m.AdvanceWatermark(kStart + 35 * kMinute);  // the first tile's labels matured
+    const auto performance = (*m.Report("m"))["versions"]["v1"]["performance"];
+    EXPECT_NEAR(performance["calibration_ratio"].get<double>(), 1.26, 1e-9);
+    // z = (sum - clicks) / sqrt(sum): 1.9 with 70 clicks, 6.1 with 700.
+    EXPECT_EQ(performance["calibration_status"], scale == 1 ? "ok" : "drift") << clicks << " clicks";
+  }
+}
+
+// Restored detectors run with the configured options, not the defaults.
+TEST(ModelMonitor, RestoredDetectorsKeepTheirOptions) {
+  MonitorOptions o;
+  o.page_hinkley.threshold = 0.5;  // fires at once on a rising excess loss
+  o.page_hinkley.min_instances = 1;
+  Monitor m(o, {}, 4);
+  ASSERT_TRUE(m.Observe({"m", "v1", 0.01, kStart, 1, {}, {}}));
+  Monitor restored(o, {}, 4);
+  ASSERT_TRUE(restored.RestoreModel("m", m.SerializeModel("m")).ok());
+  // Clicks on ever lower scores: the excess log loss rises by about 4.
+  for (double score : {0.3, 0.01}) ASSERT_TRUE(restored.OnLabel({"m", "v1", score, true, kStart}));
+  EXPECT_GE((*restored.Report("m"))["versions"]["v1"]["detectors"]["page_hinkley"]["drifts"].get<int>(), 1);
+}
+
 TEST(ModelMonitor, VersionsThatGoQuietAreRemoved) {
   MonitorOptions o;
   o.version_ttl_ms = kHour;
