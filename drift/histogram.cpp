@@ -17,6 +17,15 @@ void Hist::Add(const Hist& o) {
   unseen += o.unseen;
 }
 
+void Hist::AddScaled(const Hist& o, double w) {
+  if (counts.size() < o.counts.size()) counts.resize(o.counts.size());
+  if (sums.size() < o.sums.size()) sums.resize(o.sums.size());
+  for (size_t i = 0; i < o.counts.size(); ++i) counts[i] += w * o.counts[i];
+  for (size_t i = 0; i < o.sums.size(); ++i) sums[i] += w * o.sums[i];
+  sumsq += w * o.sumsq;
+  unseen += w * o.unseen;
+}
+
 void Hist::Reset(size_t bins, bool numeric) {
   counts.assign(bins, 0.0);
   sums.assign(numeric ? bins : 0, 0.0);

@@ -16,6 +16,8 @@ struct Hist {
 
   double total() const;
   void Add(const Hist& o);
+  // Adds o with every count, sum and square scaled by w.
+  void AddScaled(const Hist& o, double w);
   // Empties the histogram to `bins` zero counts, keeping its buffers.
   void Reset(size_t bins, bool numeric);
 };

@@ -10,7 +10,7 @@ namespace featmon::drift {
 
 namespace {
 
-constexpr int64_t kWeekMs = 7LL * 24 * 3'600'000;
+constexpr int64_t kHourMs = 3'600'000, kDayMs = 24 * kHourMs, kWeekMs = 7 * kDayMs;
 constexpr double kScoreClamp = 1e-7;  // log loss of a 0 or 1 score is finite
 
 int64_t FloorTo(int64_t t, int64_t period) {
@@ -18,6 +18,7 @@ int64_t FloorTo(int64_t t, int64_t period) {
   if (t % period != 0 && t < 0) --q;
   return q * period;
 }
+int64_t CeilTo(int64_t t, int64_t period) { return -FloorTo(-t, period); }
 
 bool RetrainsOn(const MonitorOptions& o, Signal s) {
   switch (s) {
@@ -230,6 +231,7 @@ WindowSpan ModelMonitor::ReferenceWindow(const VersionState& v, int64_t current_
     case ReferenceKind::kFirstWindow: return {v.reference_start_ms, v.reference_end_ms};
     case ReferenceKind::kPreviousWindow: return {current_end - 2 * w, current_end - w};
     case ReferenceKind::kSameHourLastWeek: return {current_end - kWeekMs - w, current_end - kWeekMs};
+    case ReferenceKind::kSeasonal: return {current_end - kDayMs - w, current_end - kDayMs};  // nominal: blended days
     case ReferenceKind::kProfile: return {0, 0};
   }
   return {0, 0};
@@ -253,73 +255,121 @@ EvaluationWindows ModelMonitor::WindowsFor(const VersionState& v, int64_t bounda
   return w;
 }
 
-// The reference histogram a track is judged against at this evaluation.
-const Hist& ModelMonitor::ReferenceOf(Track& t, const VersionState& v, const EvaluationWindows& w) {
-  const ReferenceKind kind = options_->reference;
-  if (t.signal == Signal::kLabel) {
-    // Labels are judged on matured windows: the reference of a first-window
-    // model is its first window once those labels have matured; otherwise the
-    // reference window taken back from the matured window's end.
-    if (kind == ReferenceKind::kFirstWindow) {
-      if (!t.reference_ready && w.labels_current.end_ms >= v.reference_end_ms) {
+// The reference histogram a track's `current` span is judged against.
+const Hist& ModelMonitor::ReferenceOf(Track& t, const VersionState& v, const EvaluationWindows& w,
+                                      const WindowSpan& current) {
+  const MonitorOptions& o = *options_;
+  switch (o.reference) {
+    case ReferenceKind::kSeasonal:
+      // Empty (no verdict) until the hours of the day the span covers were learned.
+      (void)t.seasonal.ReferenceFor(current.start_ms, current.end_ms, o.evaluation_period_ms, t.bins(), t.numeric(),
+                                    &ref_scratch_);
+      return ref_scratch_;
+    case ReferenceKind::kPreviousWindow:
+      t.SumTiles(current.start_ms - o.window_ms, current.start_ms, &ref_scratch_);
+      return ref_scratch_;
+    case ReferenceKind::kSameHourLastWeek:
+      t.SumTiles(current.start_ms - kWeekMs, current.end_ms - kWeekMs, &ref_scratch_);
+      return ref_scratch_;
+    case ReferenceKind::kFirstWindow:
+      // Labels are judged on matured windows: the reference of a first-window
+      // model is its first window once those labels have matured.
+      if (t.signal == Signal::kLabel && !t.reference_ready) {
+        if (w.labels_current.end_ms < v.reference_end_ms) {
+          t.SumTiles(0, 0, &ref_scratch_);  // empty: no verdict yet
+          return ref_scratch_;
+        }
         t.SumTiles(v.reference_start_ms, v.reference_end_ms, &t.reference);
         t.reference_ready = true;
       }
-      if (t.reference_ready) return t.reference;
-      t.SumTiles(0, 0, &ref_scratch_);  // empty: no verdict yet
-      return ref_scratch_;
-    }
-    const WindowSpan ref = ReferenceWindow(v, w.labels_current.end_ms);
-    t.SumTiles(ref.start_ms, ref.end_ms, &ref_scratch_);
-    return ref_scratch_;
+      return t.reference;
+    case ReferenceKind::kProfile:
+      if (t.signal == Signal::kLabel) {  // a profile has no labels
+        t.SumTiles(0, 0, &ref_scratch_);
+        return ref_scratch_;
+      }
+      return t.reference;
   }
-  if (kind == ReferenceKind::kFirstWindow || kind == ReferenceKind::kProfile) return t.reference;
-  t.SumTiles(w.reference.start_ms, w.reference.end_ms, &ref_scratch_);
-  return ref_scratch_;
+  return t.reference;
+}
+
+// Whole hours the track's windows have passed go into its seasonal profile.
+void ModelMonitor::LearnSeasons(VersionState& v, const EvaluationWindows& w) {
+  const MonitorOptions& o = *options_;
+  for (Track& t : v.tracks) {
+    if (!t.frozen) continue;
+    const int64_t seen_end = FloorTo((t.signal == Signal::kLabel ? w.labels_current : w.current).end_ms, kHourMs);
+    if (t.learned_until_ms == 0) t.learned_until_ms = CeilTo(v.reference_end_ms, kHourMs);  // the first whole hour
+    for (; t.learned_until_ms + kHourMs <= seen_end; t.learned_until_ms += kHourMs) {
+      t.SumTiles(t.learned_until_ms, t.learned_until_ms + kHourMs, &cur_scratch_);
+      if (cur_scratch_.total() > 0) t.seasonal.Learn(t.learned_until_ms, cur_scratch_, o.seasonal_new_day_weight);
+    }
+  }
 }
 
 void ModelMonitor::EvaluateTracks(VersionState& v, const EvaluationWindows& w, EvaluationOutput* out,
                                   std::vector<RetrainReason>* reasons) {
   const MonitorOptions& o = *options_;
   const auto min_samples = static_cast<double>(o.min_samples);
+  const bool fast = o.fast_window_ms > 0 && o.fast_window_ms < o.window_ms;
+  const WindowSpan fast_window{w.current.end_ms - o.fast_window_ms, w.current.end_ms};
   // Statistics of every frozen track.
-  std::vector<Track*> evaluated, p_tracks;
+  std::vector<Track*> evaluated;
   std::vector<double> p_values;
+  std::vector<double*> adjusted_into;  // where each p-value's adjusted value goes
+  auto p_value_test = [&](const Track& t, double p, double ref_n, double cur_n, double* into) {
+    if (IsPValueTest(t.rule.statistic) && !std::isnan(p) && ref_n >= min_samples && cur_n >= min_samples) {
+      p_values.push_back(p);
+      adjusted_into.push_back(into);
+    }
+  };
   for (Track& t : v.tracks) {
     if (!t.frozen) continue;
+    TrackResult& r = t.last;
+    r = TrackResult();
+    r.evaluated = true;
     const WindowSpan& cur_window = t.signal == Signal::kLabel ? w.labels_current : w.current;
     t.SumTiles(cur_window.start_ms, cur_window.end_ms, &cur_scratch_);
-    const Hist& cur = cur_scratch_;
-    const Hist& ref = ReferenceOf(t, v, w);
-    TrackResult& r = t.last;
-    r.evaluated = true;
+    const Hist& ref = ReferenceOf(t, v, w, cur_window);
     r.reference_samples = ref.total();
-    r.current_samples = cur.total();
-    r.values = r.reference_samples > 0 && r.current_samples > 0 ? TrackStatistics(t, ref, cur, &ref_means_, &cur_means_)
-                                                                : NoStatistics();
-    const double rule_value = r.values[RuleField(t.rule.statistic)];
-    if (IsPValueTest(t.rule.statistic) && !std::isnan(rule_value) && r.reference_samples >= min_samples &&
-        r.current_samples >= min_samples) {
-      p_values.push_back(rule_value);
-      p_tracks.push_back(&t);
+    r.current_samples = cur_scratch_.total();
+    r.values = r.reference_samples > 0 && r.current_samples > 0
+                   ? TrackStatistics(t, ref, cur_scratch_, &ref_means_, &cur_means_)
+                   : NoStatistics();
+    r.value = r.values[RuleField(t.rule.statistic)];
+    p_value_test(t, r.value, r.reference_samples, r.current_samples, &r.values[kAdjustedPValueField]);
+    // The last fast_window alone: a shift shows there before it fills the window.
+    if (fast && t.signal != Signal::kLabel) {
+      t.SumTiles(fast_window.start_ms, fast_window.end_ms, &cur_scratch_);
+      const Hist& fast_ref = ReferenceOf(t, v, w, fast_window);
+      r.fast_reference_samples = fast_ref.total();
+      r.fast_current_samples = cur_scratch_.total();
+      if (r.fast_reference_samples > 0 && r.fast_current_samples > 0)
+        r.fast_value = TrackStatistics(t, fast_ref, cur_scratch_, &ref_means_, &cur_means_)[RuleField(t.rule.statistic)];
+      p_value_test(t, r.fast_value, r.fast_reference_samples, r.fast_current_samples, &r.fast_value);
     }
     evaluated.push_back(&t);
   }
-  // Benjamini-Hochberg across the model's p-value tests.
+  // Benjamini-Hochberg across the model's p-value tests, both scales.
   const std::vector<double> adjusted = BenjaminiHochberg(p_values);
-  for (size_t i = 0; i < p_tracks.size(); ++i) p_tracks[i]->last.values[kAdjustedPValueField] = adjusted[i];
+  for (size_t i = 0; i < adjusted.size(); ++i) *adjusted_into[i] = adjusted[i];
 
   out->drift.reserve(out->drift.size() + evaluated.size());
   for (Track* tp : evaluated) {
     Track& t = *tp;
     TrackResult& r = t.last;
-    r.value = r.values[IsPValueTest(t.rule.statistic) ? kAdjustedPValueField : RuleField(t.rule.statistic)];
-    t.verdict = Judge(t.rule, r.value, r.reference_samples, r.current_samples, o.min_samples);
+    if (IsPValueTest(t.rule.statistic)) r.value = r.values[kAdjustedPValueField];
+    const Verdict window_verdict = Judge(t.rule, r.value, r.reference_samples, r.current_samples, o.min_samples);
+    const Verdict fast_verdict =
+        Judge(t.rule, r.fast_value, r.fast_reference_samples, r.fast_current_samples, o.min_samples);
+    t.verdict = std::max(window_verdict, fast_verdict);  // the worse of the two scales
+    r.fast_drift = fast_verdict == Verdict::kDrift && window_verdict != Verdict::kDrift;
     t.streak = t.verdict == Verdict::kDrift ? t.streak + 1 : 0;
     r.alerting = t.streak >= o.consecutive_evaluations;
     out->drift.push_back({model_, v.name, t.signal, t.feature, r.values, r.alerting});
     if (r.alerting && RetrainsOn(o, t.signal))
-      reasons->push_back({t.signal, t.feature, StatisticName(t.rule.statistic), r.value, t.rule.alert});
+      reasons->push_back({t.signal, t.feature, StatisticName(t.rule.statistic), r.fast_drift ? r.fast_value : r.value,
+                          t.rule.alert});
   }
 }
 
@@ -407,6 +457,7 @@ void ModelMonitor::RequestRetrain(VersionState& v, const EvaluationWindows& w, s
 void ModelMonitor::Evaluate(VersionState& v, int64_t boundary, EvaluationOutput* out) {
   if (!v.frozen && options_->reference != ReferenceKind::kProfile && boundary >= v.reference_end_ms) Freeze(v);
   v.last_windows = WindowsFor(v, boundary);
+  if (options_->reference == ReferenceKind::kSeasonal) LearnSeasons(v, v.last_windows);
   std::vector<RetrainReason> reasons;
   EvaluateTracks(v, v.last_windows, out, &reasons);
   EvaluatePerformance(v, v.last_windows, out, &reasons);
@@ -416,9 +467,10 @@ void ModelMonitor::Evaluate(VersionState& v, int64_t boundary, EvaluationOutput*
 
 // What later evaluations read, back from this boundary: the current window
 // (data and score tracks; the predictions and clicks of performance), the
-// matured-label window (labels and performance), and the reference window of
-// a reference built from tiles. Everything older goes, so a model's state is
-// bounded by its reference's reach, not by its history.
+// matured-label window (labels and performance), the reference window of a
+// reference built from tiles, and the hours a seasonal profile has still to
+// learn. Everything older goes, so a model's state is bounded by its
+// reference's reach, not by its history.
 void ModelMonitor::Prune(VersionState& v, int64_t boundary) {
   const MonitorOptions& o = *options_;
   const EvaluationWindows w = WindowsFor(v, boundary);
@@ -431,13 +483,11 @@ void ModelMonitor::Prune(VersionState& v, int64_t boundary) {
   int64_t label_oldest = w.labels_current.start_ms;
   if (tile_reference) label_oldest = std::min(label_oldest, ReferenceWindow(v, w.labels_current.end_ms).start_ms);
   for (Track& t : v.tracks) {
-    if (t.signal != Signal::kLabel) {
-      t.tiles.erase(t.tiles.begin(), t.tiles.lower_bound(data_oldest));
-      continue;
-    }
+    int64_t oldest = t.signal == Signal::kLabel ? label_oldest : data_oldest;
     // A first-window label track keeps its reference window until those labels mature.
-    const bool awaiting_reference = o.reference == ReferenceKind::kFirstWindow && !t.reference_ready;
-    const int64_t oldest = awaiting_reference ? std::min(label_oldest, v.reference_start_ms) : label_oldest;
+    if (t.signal == Signal::kLabel && o.reference == ReferenceKind::kFirstWindow && !t.reference_ready)
+      oldest = std::min(oldest, v.reference_start_ms);
+    if (o.reference == ReferenceKind::kSeasonal && t.learned_until_ms > 0) oldest = std::min(oldest, t.learned_until_ms);
     t.tiles.erase(t.tiles.begin(), t.tiles.lower_bound(oldest));
   }
   const int64_t perf_oldest = std::min(w.current.start_ms, w.labels_current.start_ms);

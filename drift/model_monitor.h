@@ -15,12 +15,17 @@
 //                        are its top K values plus "other".
 //   previous_window      the window just before the current one
 //   same_hour_last_week  the window one week before the current one
-//                        (both with the bins frozen from the first window)
+//   seasonal             (default) the same time of day on the days seen so
+//                        far (SeasonalProfile); no verdict until a day was seen
+//                        (these three with the bins frozen from the first window)
 //   profile              a fixed profile (bins and counts) from training data
 // Labels mature `attribution_window` after the prediction, so performance
 // and label drift are evaluated on the window that ended that long before
 // the boundary.
 //
+// Data and score tracks are also judged on the last `fast_window` of the
+// current window alone (against the reference of that span), so a shift is
+// caught before it fills the window; the verdict is the worse of the two.
 // A signal alerts after `consecutive_evaluations` drifting evaluations in a
 // row; a loss detector alerts at once (it has its own statistical guard). An
 // alert asks for retraining unless that reason is in its cooldown
@@ -156,7 +161,8 @@ class ModelMonitor {
   EvaluationWindows WindowsFor(const VersionState& v, int64_t boundary) const;
   void EvaluateTracks(VersionState& v, const EvaluationWindows& w, EvaluationOutput* out,
                       std::vector<RetrainReason>* reasons);
-  const Hist& ReferenceOf(Track& t, const VersionState& v, const EvaluationWindows& w);
+  const Hist& ReferenceOf(Track& t, const VersionState& v, const EvaluationWindows& w, const WindowSpan& current);
+  void LearnSeasons(VersionState& v, const EvaluationWindows& w);
   void EvaluatePerformance(VersionState& v, const EvaluationWindows& w, EvaluationOutput* out,
                            std::vector<RetrainReason>* reasons);
   void FeedCalibrationCusum(VersionState& v, int64_t matured_end_ms);

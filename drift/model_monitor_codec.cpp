@@ -50,6 +50,23 @@ double NumberOr(const json& j, const char* key, double otherwise) {
 }  // namespace
 
 void to_json(json& j, const Hist& h) { j = json{{"c", Blob(h.counts)}, {"s", Blob(h.sums)}, {"q", h.sumsq}, {"u", h.unseen}}; }
+void from_json(const json& j, Hist& h);
+
+// The learned slots only, as [hour, histogram] pairs.
+void to_json(json& j, const SeasonalProfile& p) {
+  j = json::array();
+  for (size_t h = 0; h < 24; ++h)
+    if (p.learned_[h]) j.push_back({h, p.slots_[h]});
+}
+void from_json(const json& j, SeasonalProfile& p) {
+  p = SeasonalProfile();
+  for (const auto& e : j) {
+    const auto h = e.at(0).get<size_t>();
+    if (h >= 24) throw std::runtime_error("seasonal slot");
+    e.at(1).get_to(p.slots_[h]);
+    p.learned_[h] = true;
+  }
+}
 void from_json(const json& j, Hist& h) {
   h.counts = FromBlob<double>(j.at("c"));
   h.sums = FromBlob<double>(j.at("s"));
@@ -74,7 +91,8 @@ void from_json(const json& j, Perf& p) {
 
 void to_json(json& j, const TrackResult& r) {
   j = json{{"e", r.evaluated}, {"r", r.reference_samples}, {"c", r.current_samples},
-           {"v", std::vector<double>(r.values.begin(), r.values.end())}, {"x", r.value}, {"a", r.alerting}};
+           {"v", std::vector<double>(r.values.begin(), r.values.end())}, {"x", r.value}, {"a", r.alerting},
+           {"fr", r.fast_reference_samples}, {"fc", r.fast_current_samples}, {"fx", r.fast_value}, {"fd", r.fast_drift}};
 }
 void from_json(const json& j, TrackResult& r) {
   j.at("e").get_to(r.evaluated);
@@ -85,6 +103,11 @@ void from_json(const json& j, TrackResult& r) {
   std::copy(values.begin(), values.end(), r.values.begin());
   r.value = j.at("x").is_number() ? j.at("x").get<double>() : NAN;
   j.at("a").get_to(r.alerting);
+  // Absent from state stored before the fast window.
+  r.fast_reference_samples = NumberOr(j, "fr", 0);
+  r.fast_current_samples = NumberOr(j, "fc", 0);
+  r.fast_value = NumberOr(j, "fx", NAN);
+  r.fast_drift = j.value("fd", false);
 }
 
 void to_json(json& j, const Track& t) {
@@ -97,6 +120,7 @@ void to_json(json& j, const Track& t) {
            {"sample_h", Blob(sample_hashes)}, {"sample_v", Blob(sample_values)}, {"cc", t.category_counts},
            {"frozen", t.frozen}, {"edges", t.edges}, {"cats", t.categories}, {"seen", t.seen}, {"ref", t.reference},
            {"ref_ready", t.reference_ready}, {"tiles", tiles_json}, {"streak", t.streak},
+           {"seasonal", t.seasonal}, {"learned_until", t.learned_until_ms},
            {"status", VerdictName(t.verdict)}, {"last", t.last}};
 }
 void from_json(const json& j, Track& t) {
@@ -116,6 +140,10 @@ void from_json(const json& j, Track& t) {
   j.at("ref").get_to(t.reference);
   j.at("ref_ready").get_to(t.reference_ready);
   for (auto& e : j.at("tiles")) t.tiles[e.at(0).get<int64_t>()] = e.at(1).get<Hist>();
+  if (j.contains("seasonal")) {  // absent from state stored before the seasonal reference
+    j.at("seasonal").get_to(t.seasonal);
+    j.at("learned_until").get_to(t.learned_until_ms);
+  }
   j.at("streak").get_to(t.streak);
   t.verdict = ParseVerdictOrThrow(j.at("status").get<std::string>());
   j.at("last").get_to(t.last);

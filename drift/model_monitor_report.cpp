@@ -12,7 +12,7 @@ namespace {
 
 json SpanJson(const WindowSpan& s) { return {{"start_ms", s.start_ms}, {"end_ms", s.end_ms}}; }
 
-json TrackReport(const Track& t) {
+json TrackReport(const Track& t, bool seasonal) {
   json entry = {{"signal", SignalName(t.signal)}, {"feature", t.feature}, {"status", VerdictName(t.verdict)}};
   if (!t.last.evaluated) return entry;
   const TrackResult& r = t.last;
@@ -26,6 +26,12 @@ json TrackReport(const Track& t) {
   entry["statistics"] = stats;
   entry["rule"] = {{"statistic", StatisticName(t.rule.statistic)}, {"warn", t.rule.warn}, {"alert", t.rule.alert}};
   entry["value"] = r.value;
+  if (r.fast_current_samples > 0)
+    entry["fast_window"] = {{"value", r.fast_value},
+                            {"reference_samples", r.fast_reference_samples},
+                            {"current_samples", r.fast_current_samples},
+                            {"drift_here_only", r.fast_drift}};
+  if (seasonal) entry["seasonal_hours_learned"] = t.seasonal.learned_hours();
   entry["consecutive_drifting"] = t.streak;
   entry["alerting"] = r.alerting;
   return entry;
@@ -77,7 +83,7 @@ json ModelMonitor::VersionReport(const VersionState& v) const {
   json features = json::array();
   json prediction = json::object(), label = json::object();
   for (const Track& t : v.tracks) {
-    json entry = TrackReport(t);
+    json entry = TrackReport(t, options_->reference == ReferenceKind::kSeasonal);
     if (t.signal == Signal::kPrediction) prediction = entry;
     else if (t.signal == Signal::kLabel) label = entry;
     else features.push_back(entry);

@@ -8,13 +8,14 @@ const char* ReferenceKindName(ReferenceKind k) {
     case ReferenceKind::kPreviousWindow: return "previous_window";
     case ReferenceKind::kSameHourLastWeek: return "same_hour_last_week";
     case ReferenceKind::kProfile: return "profile";
+    case ReferenceKind::kSeasonal: return "seasonal";
   }
   return "?";
 }
 
 std::optional<ReferenceKind> ParseReferenceKind(const std::string& name) {
   for (auto k : {ReferenceKind::kFirstWindow, ReferenceKind::kPreviousWindow, ReferenceKind::kSameHourLastWeek,
-                 ReferenceKind::kProfile})
+                 ReferenceKind::kProfile, ReferenceKind::kSeasonal})
     if (name == ReferenceKindName(k)) return k;
   return std::nullopt;
 }

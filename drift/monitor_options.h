@@ -16,7 +16,7 @@
 
 namespace featmon::drift {
 
-enum class ReferenceKind { kFirstWindow, kPreviousWindow, kSameHourLastWeek, kProfile };
+enum class ReferenceKind { kFirstWindow, kPreviousWindow, kSameHourLastWeek, kProfile, kSeasonal };
 const char* ReferenceKindName(ReferenceKind k);
 std::optional<ReferenceKind> ParseReferenceKind(const std::string& name);
 
@@ -36,7 +36,9 @@ struct FeatureRule {
 struct MonitorOptions {
   int64_t window_ms = 3'600'000;               // current and reference window. Default: 1h
   int64_t evaluation_period_ms = 300'000;      // tile width and evaluation cadence. Default: 5m
-  ReferenceKind reference = ReferenceKind::kFirstWindow;  // Default: first_window
+  ReferenceKind reference = ReferenceKind::kSeasonal;  // Default: seasonal (the same time of day)
+  double seasonal_new_day_weight = 0.5;        // seasonal: weight of the newest day in an hour's profile. Default: 0.5
+  int64_t fast_window_ms = 900'000;            // data and score also judged on the window's last this much; 0: off. Default: 15m
   nlohmann::json profile;                      // kind profile: {"features": {name: {"edges"|"categories", "counts"}}}
   int numeric_bins = 10;                       // equal-mass bins from reference quantiles. Default: 10
   int top_k = 20;                              // categorical bins besides "other". Default: 20

@@ -20,6 +20,7 @@
 #include "drift/histogram.h"
 #include "drift/monitor_events.h"
 #include "drift/monitor_options.h"
+#include "drift/seasonal_profile.h"
 
 namespace featmon::drift {
 
@@ -31,6 +32,10 @@ struct TrackResult {
   double reference_samples = 0, current_samples = 0;
   StatisticValues values = NoStatistics();
   double value = NAN;  // of the rule's statistic (adjusted p-value for p-value tests)
+  // The fast window (the current window's last fast_window): the rule's value there.
+  double fast_reference_samples = 0, fast_current_samples = 0;
+  double fast_value = NAN;
+  bool fast_drift = false;  // drifting in the fast window only
   bool alerting = false;
 };
 
@@ -54,6 +59,9 @@ struct Track {
   Hist reference;              // frozen reference (first_window, profile)
   bool reference_ready = false;
   std::map<int64_t, Hist> tiles;
+  // reference: seasonal. Whole hours before learned_until_ms are in the profile.
+  SeasonalProfile seasonal;
+  int64_t learned_until_ms = 0;
   int streak = 0;
   Verdict verdict = Verdict::kNoVerdict;
   TrackResult last;

@@ -81,12 +81,14 @@ PY
     sleep 0.1
   done
   [[ -n $bootstrap ]] || { echo "featmond did not start"; exit 1; }
-  # Five hours of history in a few seconds: views, clicks and the ctr_ranker
-  # model's predictions, with a feature (dwell_prev_s) shifted two hours ago.
+  # A day and a few hours of history in seconds: views, clicks and the
+  # ctr_ranker model's predictions, with a feature (dwell_prev_s) shifted an
+  # hour ago. The default seasonal reference judges each hour against the
+  # same time the day before, so it needs that day.
   local now; now=$(date +%s%3N)
-  echo "== replaying 5 hours of traffic with a drift injected 2 hours ago"
+  echo "== replaying 27 hours of traffic with a drift injected an hour ago"
   "$BUILD/tools/featmon-gen" --brokers "$bootstrap" --rate 0 --users 10000 --items 2000 --predictions \
-    --start-ts-ms $((now - 5 * 3600 * 1000)) --step-ms 500 --count 36000 --drift shift --drift-after 10800
+    --start-ts-ms $((now - 27 * 3600 * 1000)) --step-ms 500 --count 194400 --drift shift --drift-after 93600
   # Then live traffic, no drift.
   "$BUILD/tools/featmon-gen" --brokers "$bootstrap" --rate 2000 --users 10000 --items 2000 --format mixed --predictions &
   DEMO_GEN=$!

@@ -127,4 +127,16 @@ drift::Prediction SeasonalStream::Make(int64_t ts_ms, SimLabel* label) {
   return p;
 }
 
+drift::EvaluationOutput MonitorDriver::Feed(Tile& tile) {
+  for (const auto& p : tile.predictions) monitor_->Observe(p);
+  for (auto& l : tile.labels) pending_.push(std::move(l));
+  while (!pending_.empty() && pending_.top().due_ms <= tile.end_ms) {
+    const auto& l = pending_.top();
+    if (l.label.clicked) monitor_->OnClickAttributed(l.label.model, l.label.model_version, l.due_ms);
+    monitor_->OnLabel(l.label);
+    pending_.pop();
+  }
+  return monitor_->AdvanceWatermark(tile.end_ms);
+}
+
 }  // namespace featmon::tools

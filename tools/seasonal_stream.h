@@ -4,15 +4,18 @@
 // of day; the model is calibrated (each click is drawn with the score's own
 // probability) unless a change says otherwise. Seeded, so a run repeats.
 //
-//   SeasonalStream s(shape, change);
-//   while (s.NextTile(&tile)) { for (auto& p : tile.predictions) ...; labels ...; }
+//   SeasonalStream stream(shape, change);
+//   MonitorDriver driver(&monitor);
+//   while (stream.NextTile(&tile)) { EvaluationOutput out = driver.Feed(tile); ... }
 #pragma once
 
 #include <cstdint>
+#include <queue>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "drift/monitor.h"
 #include "drift/monitor_events.h"
 
 namespace featmon::tools {
@@ -77,6 +80,19 @@ class SeasonalStream {
   std::mt19937_64 rng_;
   int64_t next_tile_ms_;
   uint64_t predictions_ = 0;
+};
+
+// Feeds tiles to a Monitor as featmond does: the predictions, then the labels
+// that matured by the tile's end (a click also counted at its time), then the
+// evaluations up to that end.
+class MonitorDriver {
+ public:
+  explicit MonitorDriver(drift::Monitor* monitor) : monitor_(monitor) {}
+  drift::EvaluationOutput Feed(Tile& tile);
+
+ private:
+  drift::Monitor* monitor_;
+  std::priority_queue<SimLabel, std::vector<SimLabel>, std::greater<>> pending_;
 };
 
 }  // namespace featmon::tools

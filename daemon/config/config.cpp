@@ -315,12 +315,16 @@ const std::vector<Key<drift::MonitorOptions>>& ModelKeys() {
             RETURN_IF_ERROR(r.String(n, path, &name));
             auto kind = drift::ParseReferenceKind(name);
             if (!kind)
-              return r.Error(path, "'" + name + "' is not one of first_window, previous_window, same_hour_last_week, profile");
+              return r.Error(path, "'" + name +
+                                       "' is not one of seasonal, first_window, previous_window, same_hour_last_week, "
+                                       "profile");
             o->reference = *kind;
             return Status::Ok();
           },
           [](const O& o) { return std::string(drift::ReferenceKindName(o.reference)); },
-          "first_window | previous_window | same_hour_last_week | profile (+ profile: file.json)"),
+          "seasonal | first_window | previous_window | same_hour_last_week | profile (+ profile: file.json)"),
+      K::Double("seasonal_new_day_weight", FIELD(seasonal_new_day_weight), 0.01, 1,
+                "seasonal: weight of the newest day in each hour-of-day profile"),
       K::Example(
           "profile",
           [](const Reader& r, const YAML::Node& n, const std::string& path, O* o) -> Status {
@@ -337,6 +341,8 @@ const std::vector<Key<drift::MonitorOptions>>& ModelKeys() {
           },
           "training.json", "with reference: profile, the bins and counts of each feature (JSON)"),
       K::Duration("window", FIELD(window_ms), kSecond, 30 * kDay, "current (and reference) window"),
+      K::Duration("fast_window", FIELD(fast_window_ms), 0, 30 * kDay,
+                  "data and score are also judged on the window's last this much, to catch a shift sooner; 0: off"),
       K::Duration("evaluation_period", FIELD(evaluation_period_ms), kSecond, kDay,
                   "evaluate every this much event time; also the tile width"),
       K::Duration("attribution_window", FIELD(attribution_window_ms), 0, 7 * kDay,
@@ -464,6 +470,8 @@ Status CheckModel(const Reader& r, const std::string& path, const drift::Monitor
     return r.Error(path + ".reference", "profile needs a profile file");
   if (o.window_ms < o.evaluation_period_ms || o.window_ms % o.evaluation_period_ms != 0)
     return r.Error(path + ".window", "must be a multiple of evaluation_period");
+  if (o.fast_window_ms != 0 && (o.fast_window_ms % o.evaluation_period_ms != 0 || o.fast_window_ms >= o.window_ms))
+    return r.Error(path + ".fast_window", "must be 0 or a multiple of evaluation_period shorter than window");
   return Status::Ok();
 }
 

@@ -3,7 +3,6 @@
 // evaluation reads them, and label tiles are pruned under every reference.
 #include <cstdint>
 #include <map>
-#include <queue>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -33,17 +32,11 @@ std::vector<StoredShape> RunDays(const MonitorOptions& options, int days) {
   shape.duration_ms = days * kDayMs;
   shape.predictions_per_s = 0.3;  // few predictions: the tiles, not their counts, are what is measured
   tools::SeasonalStream stream(shape);
-  std::priority_queue<tools::SimLabel, std::vector<tools::SimLabel>, std::greater<>> pending;
+  tools::MonitorDriver driver(&monitor);
   std::vector<StoredShape> by_day;
   tools::Tile tile;
   while (stream.NextTile(&tile)) {
-    for (const auto& p : tile.predictions) monitor.Observe(p);
-    for (auto& l : tile.labels) pending.push(std::move(l));
-    while (!pending.empty() && pending.top().due_ms <= tile.end_ms) {
-      monitor.OnLabel(pending.top().label);
-      pending.pop();
-    }
-    (void)monitor.AdvanceWatermark(tile.end_ms);
+    (void)driver.Feed(tile);
     if ((tile.end_ms - shape.start_ms) % kDayMs != 0) continue;
     const std::string bytes = monitor.SerializeModel("ranker");
     const auto state = nlohmann::json::from_msgpack(bytes);
@@ -76,6 +69,7 @@ TEST_P(BoundedState, TilesAreKeptOnlyAsFarBackAsAnEvaluationReads) {
   size_t label_read = perf_read;
   if (GetParam() == ReferenceKind::kPreviousWindow) label_read += tiles_per_hour;
   if (GetParam() == ReferenceKind::kSameHourLastWeek) label_read += 7 * 24 * tiles_per_hour + tiles_per_hour;
+  if (GetParam() == ReferenceKind::kSeasonal) label_read += tiles_per_hour;  // an hour waits to be learned
   for (size_t day = 0; day < by_day.size(); ++day) {
     SCOPED_TRACE("day " + std::to_string(day + 1) + " under " + ReferenceKindName(GetParam()));
     EXPECT_LE(by_day[day].perf_tiles, perf_read);
@@ -88,7 +82,8 @@ TEST_P(BoundedState, TilesAreKeptOnlyAsFarBackAsAnEvaluationReads) {
 
 INSTANTIATE_TEST_SUITE_P(EveryReference, BoundedState,
                          ::testing::Values(ReferenceKind::kFirstWindow, ReferenceKind::kPreviousWindow,
-                                           ReferenceKind::kSameHourLastWeek, ReferenceKind::kProfile),
+                                           ReferenceKind::kSameHourLastWeek, ReferenceKind::kProfile,
+                                           ReferenceKind::kSeasonal),
                          [](const auto& info) { return std::string(ReferenceKindName(info.param)); });
 
 }  // namespace

@@ -21,8 +21,17 @@ constexpr int64_t kHour = 3'600'000, kMinute = 60'000;
 
 enum class Change { kNone, kFeatureShift, kCategoryReshuffle, kScoreShift, kCalibration };
 
+// These streams have no daily cycle and last hours: judged against their
+// first window (the default seasonal reference needs a day; see
+// model_monitor_seasonal_test).
+MonitorOptions FirstWindow() {
+  MonitorOptions o;
+  o.reference = ReferenceKind::kFirstWindow;
+  return o;
+}
+
 struct Simulation {
-  explicit Simulation(Change change, int64_t change_at_ms, uint64_t seed = 1, MonitorOptions options = {})
+  explicit Simulation(Change change, int64_t change_at_ms, uint64_t seed = 1, MonitorOptions options = FirstWindow())
       : change(change), change_at(change_at_ms), rng(seed),
         monitor(std::make_unique<Monitor>(options, std::map<std::string, MonitorOptions>{}, 16)),
         joiner(options.attribution_window_ms, 10'000'000) {}
@@ -138,13 +147,13 @@ INSTANTIATE_TEST_SUITE_P(Changes, ModelMonitorChange,
                                            ChangeCase{Change::kCalibration, "performance", "calibration_cusum", 60}));
 
 // Detection delay as a function of the size of a feature shift, with the
-// default config (1h window, 5m evaluations, 3 in a row, PSI >= 0.2).
+// default rules (1h window and its last 15m, 5m evaluations, 3 in a row, PSI >= 0.2).
 TEST(ModelMonitor, DelayByShiftSize) {
   for (double shift : {1.0, 1.5, 2.0, 3.0}) {
     const int64_t change_at = kStart + 3 * kHour;
     Simulation sim(Change::kFeatureShift, change_at);
     sim.shift = shift;
-    sim.monitor = std::make_unique<Monitor>(MonitorOptions{}, std::map<std::string, MonitorOptions>{}, 16);
+    sim.monitor = std::make_unique<Monitor>(FirstWindow(), std::map<std::string, MonitorOptions>{}, 16);
     auto requests = sim.Run(kStart, change_at + 2 * kHour);
     int64_t delay = -1;
     for (const auto& r : requests)
@@ -162,9 +171,9 @@ TEST(ModelMonitor, SaveAndRestoreMidwayChangesNothing) {
 
   auto first = restarted.Run(kStart, kStart + 3 * kHour + 10 * kMinute);
   // Round-trip every model and every pending label through bytes.
-  auto restored = std::make_unique<Monitor>(MonitorOptions{}, std::map<std::string, MonitorOptions>{}, 16);
+  auto restored = std::make_unique<Monitor>(FirstWindow(), std::map<std::string, MonitorOptions>{}, 16);
   for (const auto& m : restarted.monitor->Models()) ASSERT_TRUE(restored->RestoreModel(m, restarted.monitor->SerializeModel(m)).ok());
-  LabelJoiner joiner(MonitorOptions{}.attribution_window_ms, 10'000'000);
+  LabelJoiner joiner(FirstWindow().attribution_window_ms, 10'000'000);
   (void)restarted.joiner.TakeDirty();
   // Encode every stored key by marking all as dirty through a fresh pass.
   std::vector<std::pair<std::string, std::string>> stored;
