@@ -137,7 +137,7 @@ test_all() {
   install_missing "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   command -v kubectl >/dev/null || install_missing kubernetes-client
   build
-  echo "== running tests (the four slow integration tests run once, under ASan+UBSan, below)"
+  echo "== running tests (the five slow integration tests run once, under ASan+UBSan, below)"
   ctest --test-dir "$BUILD" -LE slow --output-on-failure --timeout 900
   sanitized_tests
 }
@@ -156,8 +156,9 @@ asan_build() {
 }
 sanitized_tests() {
   asan_build
-  echo "== running the unit and integration tests and the fuzzers under ASan+UBSan"
-  ctest --test-dir "$ROOT/build-asan" -L 'unit|integration|fuzz' --output-on-failure --timeout 900
+  echo "== running the unit and integration tests and the fuzzers (20 s each) under ASan+UBSan"
+  FEATMON_FUZZ_SECONDS=${FEATMON_FUZZ_SECONDS:-20} \
+    ctest --test-dir "$ROOT/build-asan" -L 'unit|integration|fuzz' --output-on-failure --timeout 900
   echo "== building the concurrent parts with TSan in $ROOT/build-tsan"
   CC=clang CXX=clang++ cmake -S "$ROOT" -B "$ROOT/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DFEATMON_SANITIZE=thread -DFEATMON_BUILD_BENCH=OFF >/dev/null
