@@ -180,5 +180,30 @@ int main(int argc, char** argv) {
                   Minutes(request_delay).c_str(), false_before, reasons.c_str());
     }
   }
+
+  // What a model's stored state (written whole at each monitoring commit)
+  // weighs as history grows, by reference.
+  std::printf("\n== stored state of one model (4 features, score, labels) as days pass, seasonal A's shape at 2/s\n");
+  std::printf("%-22s %10s %10s %10s %10s\n", "reference", "day 1 KB", "day 2 KB", "day 8 KB", "day 9 KB");
+  for (auto kind : {drift::ReferenceKind::kSeasonal, drift::ReferenceKind::kFirstWindow,
+                    drift::ReferenceKind::kPreviousWindow, drift::ReferenceKind::kSameHourLastWeek}) {
+    MonitorOptions options;
+    options.reference = kind;
+    std::fprintf(stderr, "   running nine days with %s ...\n", drift::ReferenceKindName(kind));
+    drift::Monitor monitor(options, {}, 4);
+    StreamShape shape = seasonal_a;
+    shape.duration_ms = 9 * kDayMs;
+    shape.predictions_per_s = 2 * scale;
+    SeasonalStream stream(shape);
+    tools::MonitorDriver driver(&monitor);
+    tools::Tile tile;
+    std::vector<double> kb;
+    while (stream.NextTile(&tile)) {
+      (void)driver.Feed(tile);
+      if ((tile.end_ms - shape.start_ms) % kDayMs == 0)
+        kb.push_back(static_cast<double>(monitor.SerializeModel("ranker").size()) / 1024.0);
+    }
+    std::printf("%-22s %10.0f %10.0f %10.0f %10.0f\n", drift::ReferenceKindName(kind), kb[0], kb[1], kb[7], kb[8]);
+  }
   return 0;
 }
