@@ -35,6 +35,7 @@ struct RunResult {
   int alerting_evaluations_after_day_one = 0;  // evaluations where any signal alerted
   std::map<std::string, int> alerts;           // alerting evaluations by signal/feature
   int64_t first_shift_alert_ms = -1;           // "stable_a" alerting at or after the change
+  int64_t first_shift_warn_ms = -1;            // "stable_a" judged warn or drift at or after the change
   size_t state_bytes = 0;                      // the model's stored state at the end
 };
 
@@ -56,6 +57,11 @@ RunResult Run(const StreamShape& shape, const StreamChange& change, const Monito
         r.first_shift_alert_ms = tile.end_ms;
     }
     if (any_alert && tile.end_ms >= shape.start_ms + kDayMs) ++r.alerting_evaluations_after_day_one;
+    if (change.kind != StreamChange::kNone && tile.end_ms >= change.at_ms && r.first_shift_warn_ms < 0) {
+      const nlohmann::json report = *monitor.Report("ranker");
+      for (const auto& f : report["versions"]["v1"]["features"])
+        if (f["feature"] == "stable_a" && (f["status"] == "warn" || f["status"] == "drift")) r.first_shift_warn_ms = tile.end_ms;
+    }
     for (auto& req : out.retrain_requests) r.requests.push_back(std::move(req));
   }
   r.predictions = stream.predictions();
@@ -80,7 +86,7 @@ std::string ReasonCounts(const std::vector<drift::RetrainRequest>& requests) {
 }
 
 std::string Minutes(int64_t ms) {
-  if (ms < 0) return "not within the run";
+  if (ms < 0) return "-";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.0f min", static_cast<double>(ms) / 60'000.0);
   return buf;
@@ -158,8 +164,8 @@ int main(int argc, char** argv) {
       {"shift 0.6 sd + clicks x1.3", {StreamChange::kBoth, at, 0.6, 1.3}},
   };
   std::printf("== detection: %s, a change at 13:00 on day 3 (event time)\n", "seasonal A's shape");
-  std::printf("%-34s %-13s %7s %22s %22s %16s  %s\n", "change", "config", "shift", "flagged as drift after",
-              "retrain request after", "false before it", "first request's reasons");
+  std::printf("%-34s %-13s %7s %12s %22s %22s %16s  %s\n", "change", "config", "shift", "warn after",
+              "flagged as drift after", "retrain request after", "false before it", "first request's reasons");
   for (const auto& s : scenarios) {
     for (const auto& c : Configs()) {
       std::fprintf(stderr, "   running %s with %s ...\n", s.name, c.name);
@@ -175,7 +181,8 @@ int main(int argc, char** argv) {
           reasons = Reasons(req);
         }
       }
-      std::printf("%-34s %-13s %5.2fsd %22s %22s %16d  %s\n", s.name, c.name, s.change.shift_sd,
+      std::printf("%-34s %-13s %5.2fsd %12s %22s %22s %16d  %s\n", s.name, c.name, s.change.shift_sd,
+                  Minutes(r.first_shift_warn_ms < 0 ? -1 : r.first_shift_warn_ms - at).c_str(),
                   Minutes(r.first_shift_alert_ms < 0 ? -1 : r.first_shift_alert_ms - at).c_str(),
                   Minutes(request_delay).c_str(), false_before, reasons.c_str());
     }
