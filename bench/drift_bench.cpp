@@ -82,8 +82,10 @@ std::unique_ptr<Monitor> Loaded(int features, int per_tile, MonitorOptions optio
 // One evaluation of every feature (all statistics, BH, report) per iteration.
 void BM_Evaluate(benchmark::State& state) {
   MonitorOptions options;
+  options.reference = ReferenceKind::kFirstWindow;  // two hours of history: the seasonal default would have no reference
   options.min_samples = 100;
   options.cooldown_ms = 0;
+  options.fast_window_ms = state.range(2) ? 900'000 : 0;  // range(2) = 0: the hour alone, the reference for the second scale
   // range(1) = 1: every numeric feature drifted (the KS p-value then needs
   // Smirnov's O(n) sum); 0: a stationary model.
   auto loaded = Loaded(static_cast<int>(state.range(0)), 200, options, state.range(1) ? 0.3 : 0.0);
@@ -105,10 +107,12 @@ void BM_Evaluate(benchmark::State& state) {
 }
 BENCHMARK(BM_Evaluate)
     ->Name("evaluate_model")
-    ->ArgNames({"features", "drifted"})
-    ->Args({50, 0})
-    ->Args({500, 0})
-    ->Args({500, 1})
+    ->ArgNames({"features", "drifted", "fast_window"})
+    ->Args({50, 0, 1})
+    ->Args({500, 0, 1})
+    ->Args({500, 1, 1})
+    ->Args({500, 0, 0})
+    ->Args({500, 1, 0})
     ->Unit(benchmark::kMillisecond);
 
 
