@@ -311,8 +311,9 @@ void ModelMonitor::EvaluateTracks(VersionState& v, const EvaluationWindows& w, E
                                   std::vector<RetrainReason>* reasons) {
   const MonitorOptions& o = *options_;
   const auto min_samples = static_cast<double>(o.min_samples);
-  const bool fast = o.fast_window_ms > 0 && o.fast_window_ms < o.window_ms;
-  const WindowSpan fast_window{w.current.end_ms - o.fast_window_ms, w.current.end_ms};
+  const int64_t fast_ms = FloorTo(o.fast_window_ms, o.evaluation_period_ms);
+  const bool fast = fast_ms > 0 && fast_ms < o.window_ms;
+  const WindowSpan fast_window{w.current.end_ms - fast_ms, w.current.end_ms};
   // Statistics of every frozen track.
   std::vector<Track*> evaluated;
   std::vector<double> p_values;

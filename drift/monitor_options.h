@@ -38,7 +38,9 @@ struct MonitorOptions {
   int64_t evaluation_period_ms = 300'000;      // tile width and evaluation cadence. Default: 5m
   ReferenceKind reference = ReferenceKind::kSeasonal;  // Default: seasonal (the same time of day)
   double seasonal_new_day_weight = 0.5;        // seasonal: weight of the newest day in an hour's profile. Default: 0.5
-  int64_t fast_window_ms = 900'000;            // data and score also judged on the window's last this much; 0: off. Default: 15m
+  // Data and score are also judged on the window's last this much, in whole
+  // evaluation periods; off when that is 0 or not shorter than window. Default: 15m
+  int64_t fast_window_ms = 900'000;
   nlohmann::json profile;                      // kind profile: {"features": {name: {"edges"|"categories", "counts"}}}
   int numeric_bins = 10;                       // equal-mass bins from reference quantiles. Default: 10
   int top_k = 20;                              // categorical bins besides "other". Default: 20

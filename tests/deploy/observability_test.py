@@ -123,7 +123,10 @@ class ObservabilityTest(unittest.TestCase):
             yaml.safe_dump({"kafka": {"group_id": "featmond-observability",
                                       "properties": {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}},
                             "ingest": {"commit_interval": "50ms"},
-                            "monitoring": {"commit_interval": "1s"}}, f)
+                            # Five hours of generated traffic with no daily cycle: judged
+                            # against its first hour (the seasonal default needs a day).
+                            "monitoring": {"commit_interval": "1s",
+                                           "defaults": {"reference": "first_window"}}}, f)
         cls.spawn("featmond", [f"{BUILD}/daemon/featmond", "--config", f"{cls.dir}/featmond.yaml",
                                "--data-dir", f"{cls.dir}/data", "--kafka-brokers", cls.bootstrap,
                                "--http-listen", f"127.0.0.1:{cls.featmond_port}", "--log-format", "json"])

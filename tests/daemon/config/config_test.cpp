@@ -128,6 +128,17 @@ TEST(ConfigTest, MonitoringErrorsNameTheKey) {
   ExpectError("monitoring: {enabled: maybe}", "monitoring.enabled: expected true or false");
 }
 
+// Configs written before the fast window still load: a window no longer than
+// the default fast window (15m) or an evaluation period it is not a multiple
+// of just leaves the second scale off or rounds it down.
+TEST(ConfigTest, ShortWindowsLoadWithTheDefaultFastWindow) {
+  for (const char* yaml : {"monitoring: {defaults: {window: 5m, evaluation_period: 1m}}\n",
+                           "monitoring: {defaults: {window: 1h, evaluation_period: 10m}}\n"}) {
+    auto cfg = LoadConfigString(yaml, "t.yaml");
+    EXPECT_TRUE(cfg.ok()) << yaml << cfg.status().ToString();
+  }
+}
+
 TEST(ConfigTest, BearerTokenFromAFileOrTheEnvironment) {
   const std::string path = ::testing::TempDir() + "/featmon-token";
   { std::ofstream(path) << "0123456789abcdef0123\n"; }
