@@ -97,10 +97,14 @@ struct Config {
   MonitorOptions options;
 };
 
+Config WithReference(const char* name, drift::ReferenceKind kind) {
+  MonitorOptions options;
+  options.reference = kind;
+  return {name, options};
+}
+
 std::vector<Config> Configs() {
-  MonitorOptions first_window;
-  first_window.reference = drift::ReferenceKind::kFirstWindow;
-  return {{"default", MonitorOptions{}}, {"first_window", first_window}};
+  return {{"default", MonitorOptions{}}, WithReference("first_window", drift::ReferenceKind::kFirstWindow)};
 }
 
 }  // namespace
@@ -114,6 +118,7 @@ int main(int argc, char** argv) {
   struct Quiet {
     const char* name;
     StreamShape shape;
+    std::vector<Config> configs = Configs();
   };
   StreamShape seasonal_a;
   seasonal_a.seed = 21;
@@ -126,17 +131,25 @@ int main(int argc, char** argv) {
   seasonal_b.device_amplitude = 0.25;
   seasonal_b.ctr_low = 0.01;
   seasonal_b.ctr_high = 0.05;
+  StreamShape seasonal_c = seasonal_a;  // the week-long check of same_hour_last_week
+  seasonal_c.seed = 23;
+  seasonal_c.duration_ms = 8 * kDayMs + 12 * kHourMs;
+  seasonal_c.predictions_per_s = 2 * scale;
+  seasonal_c.traffic_amplitude = 0.4;
+  seasonal_c.ctr_high = 0.10;
   const std::vector<Quiet> quiet = {
       {"stationary (CTR 0.05)", tools::Stationary(11, 0.05, 30 * kHourMs, 10 * scale)},
       {"seasonal A (traffic 50%, CTR 0.02-0.08)", seasonal_a},
       {"seasonal B (traffic 30%, CTR 0.01-0.05)", seasonal_b},
+      {"seasonal C (8.5 days, CTR 0.02-0.10)", seasonal_c,
+       {{"default", MonitorOptions{}}, WithReference("same_hour_week", drift::ReferenceKind::kSameHourLastWeek)}},
   };
 
   std::printf("== false alarms: streams with no change (every retrain request and alert is false)\n");
   std::printf("%-42s %-13s %11s %5s %9s %8s %8s %16s %9s  %s\n", "stream", "config", "predictions", "days",
               "requests", "per 1M", "per day", "alerting evals*", "state KB", "request reasons");
   for (const auto& q : quiet) {
-    for (const auto& c : Configs()) {
+    for (const auto& c : q.configs) {
       std::fprintf(stderr, "   running %s with %s ...\n", q.name, c.name);
       const RunResult r = Run(q.shape, {}, c.options);
       const double n = static_cast<double>(r.requests.size());
