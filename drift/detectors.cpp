@@ -225,12 +225,6 @@ void CalibrationCusum::AddLabelBase(double score, double* up_base, double* down_
   *down_base -= std::log(1 - s + s / r);
 }
 
-DetectorState CalibrationCusum::UpdateLabel(double score, bool clicked) {
-  double up_base = 0, down_base = 0;
-  AddLabelBase(score, &up_base, &down_base);
-  return Update(clicked ? 1 : 0, up_base, down_base);
-}
-
 DetectorState CalibrationCusum::Update(double clicks, double up_base, double down_base) {
   const double log_r = std::log(options_.odds_ratio);
   up_ = std::max(0.0, up_ + clicks * log_r + up_base);

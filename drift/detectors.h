@@ -130,8 +130,6 @@ class CalibrationCusum {
   void AddLabelBase(double score, double* up_base, double* down_base) const;
   // One batch: its clicks and the sums of its labels' bases.
   DetectorState Update(double clicks, double up_base, double down_base);
-  // One label as its own batch.
-  DetectorState UpdateLabel(double score, bool clicked);
   double under_prediction() const { return up_; }   // evidence the clicks outrun the scores
   double over_prediction() const { return down_; }  // evidence the scores outrun the clicks
   // The odds ratio the last drift caught: odds_ratio (under-prediction) or its inverse.

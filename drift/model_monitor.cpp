@@ -225,13 +225,14 @@ void ModelMonitor::Freeze(VersionState& v) {
   for (const Prediction& p : early) Apply(v, p, FloorTo(p.ts_ms, options_->evaluation_period_ms));
 }
 
-WindowSpan ModelMonitor::ReferenceWindow(const VersionState& v, int64_t current_end) const {
-  const int64_t w = options_->window_ms;
+// The one rule for "the reference of this span", used to judge it, to name
+// it in reports and requests, and to know which tiles to keep.
+WindowSpan ModelMonitor::ReferenceWindow(const VersionState& v, const WindowSpan& current) const {
   switch (options_->reference) {
     case ReferenceKind::kFirstWindow: return {v.reference_start_ms, v.reference_end_ms};
-    case ReferenceKind::kPreviousWindow: return {current_end - 2 * w, current_end - w};
-    case ReferenceKind::kSameHourLastWeek: return {current_end - kWeekMs - w, current_end - kWeekMs};
-    case ReferenceKind::kSeasonal: return {current_end - kDayMs - w, current_end - kDayMs};  // nominal: blended days
+    case ReferenceKind::kPreviousWindow: return {current.start_ms - options_->window_ms, current.start_ms};
+    case ReferenceKind::kSameHourLastWeek: return {current.start_ms - kWeekMs, current.end_ms - kWeekMs};
+    case ReferenceKind::kSeasonal: return {current.start_ms - kDayMs, current.end_ms - kDayMs};  // nominal: blended days
     case ReferenceKind::kProfile: return {0, 0};
   }
   return {0, 0};
@@ -251,7 +252,7 @@ EvaluationWindows ModelMonitor::WindowsFor(const VersionState& v, int64_t bounda
   w.current = {boundary - o.window_ms, boundary};
   const int64_t matured_end = FloorTo(boundary - o.attribution_window_ms, o.evaluation_period_ms);
   w.labels_current = {matured_end - o.window_ms, matured_end};
-  w.reference = ReferenceWindow(v, boundary);
+  w.reference = ReferenceWindow(v, w.current);
   return w;
 }
 
@@ -266,11 +267,11 @@ const Hist& ModelMonitor::ReferenceOf(Track& t, const VersionState& v, const Eva
                                     &ref_scratch_);
       return ref_scratch_;
     case ReferenceKind::kPreviousWindow:
-      t.SumTiles(current.start_ms - o.window_ms, current.start_ms, &ref_scratch_);
+    case ReferenceKind::kSameHourLastWeek: {
+      const WindowSpan ref = ReferenceWindow(v, current);
+      t.SumTiles(ref.start_ms, ref.end_ms, &ref_scratch_);
       return ref_scratch_;
-    case ReferenceKind::kSameHourLastWeek:
-      t.SumTiles(current.start_ms - kWeekMs, current.end_ms - kWeekMs, &ref_scratch_);
-      return ref_scratch_;
+    }
     case ReferenceKind::kFirstWindow:
       // Labels are judged on matured windows: the reference of a first-window
       // model is its first window once those labels have matured.
@@ -463,7 +464,7 @@ void ModelMonitor::Evaluate(VersionState& v, int64_t boundary, EvaluationOutput*
   EvaluateTracks(v, v.last_windows, out, &reasons);
   EvaluatePerformance(v, v.last_windows, out, &reasons);
   RequestRetrain(v, v.last_windows, std::move(reasons), out);
-  Prune(v, boundary);
+  Prune(v, v.last_windows);
 }
 
 // What later evaluations read, back from this boundary: the current window
@@ -472,9 +473,8 @@ void ModelMonitor::Evaluate(VersionState& v, int64_t boundary, EvaluationOutput*
 // reference built from tiles, and the hours a seasonal profile has still to
 // learn. Everything older goes, so a model's state is bounded by its
 // reference's reach, not by its history.
-void ModelMonitor::Prune(VersionState& v, int64_t boundary) {
+void ModelMonitor::Prune(VersionState& v, const EvaluationWindows& w) {
   const MonitorOptions& o = *options_;
-  const EvaluationWindows w = WindowsFor(v, boundary);
   const bool unfrozen_first_window = o.reference != ReferenceKind::kProfile && !v.frozen;
   const bool tile_reference =
       o.reference == ReferenceKind::kPreviousWindow || o.reference == ReferenceKind::kSameHourLastWeek;
@@ -482,7 +482,7 @@ void ModelMonitor::Prune(VersionState& v, int64_t boundary) {
   if (tile_reference) data_oldest = std::min(data_oldest, w.reference.start_ms);
   if (unfrozen_first_window) data_oldest = std::min(data_oldest, v.reference_start_ms);
   int64_t label_oldest = w.labels_current.start_ms;
-  if (tile_reference) label_oldest = std::min(label_oldest, ReferenceWindow(v, w.labels_current.end_ms).start_ms);
+  if (tile_reference) label_oldest = std::min(label_oldest, ReferenceWindow(v, w.labels_current).start_ms);
   for (Track& t : v.tracks) {
     int64_t oldest = t.signal == Signal::kLabel ? label_oldest : data_oldest;
     // A first-window label track keeps its reference window until those labels mature.

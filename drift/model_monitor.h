@@ -154,7 +154,7 @@ class ModelMonitor {
   // The reference window closed: freeze every track, then bin the
   // predictions that arrived past it.
   void Freeze(VersionState& v);
-  WindowSpan ReferenceWindow(const VersionState& v, int64_t current_end) const;
+  WindowSpan ReferenceWindow(const VersionState& v, const WindowSpan& current) const;
   Perf SumPerf(const VersionState& v, int64_t start, int64_t end) const;
 
   void Evaluate(VersionState& v, int64_t boundary, EvaluationOutput* out);
@@ -169,7 +169,7 @@ class ModelMonitor {
   void RequestRetrain(VersionState& v, const EvaluationWindows& w, std::vector<RetrainReason> reasons,
                       EvaluationOutput* out);
   // Drops tiles no window can read any more.
-  void Prune(VersionState& v, int64_t boundary);
+  void Prune(VersionState& v, const EvaluationWindows& w);
 
   DetectorSnapshot Detectors(const VersionState& v) const;
   nlohmann::json VersionReport(const VersionState& v) const;

@@ -146,6 +146,13 @@ TEST(Detectors, StateSurvivesSerialisation) {
 namespace featmon::drift {
 namespace {
 
+// One label as its own batch.
+DetectorState UpdateLabel(CalibrationCusum& cusum, double score, bool clicked) {
+  double up_base = 0, down_base = 0;
+  cusum.AddLabelBase(score, &up_base, &down_base);
+  return cusum.Update(clicked ? 1 : 0, up_base, down_base);
+}
+
 // A calibrated model whose base CTR swings through the day (scores from
 // 0.005 to 0.3): the calibration CUSUM judges each click against its own
 // score, so 3M labels raise no alarm; when the true click odds become 1.5x
@@ -161,14 +168,14 @@ TEST(CalibrationCusumTest, SeasonalCtrIsNoChangeAndMiscalibrationIsCaughtFast) {
   CalibrationCusum calibrated;
   for (int64_t i = 0; i < 3'000'000; ++i) {
     const double s = score_at(i);
-    ASSERT_NE(calibrated.UpdateLabel(s, std::bernoulli_distribution(s)(rng)), DetectorState::kDrift) << "label " << i;
+    ASSERT_NE(UpdateLabel(calibrated, s, std::bernoulli_distribution(s)(rng)), DetectorState::kDrift) << "label " << i;
   }
   for (double r : {1.5, 1 / 1.5, 2.0}) {
     CalibrationCusum cusum;
     int64_t delay = -1;
     for (int64_t i = 0; i < 100'000 && delay < 0; ++i) {
       const double s = score_at(i);
-      if (cusum.UpdateLabel(s, std::bernoulli_distribution(odds_times(s, r))(rng)) == DetectorState::kDrift) delay = i;
+      if (UpdateLabel(cusum, s, std::bernoulli_distribution(odds_times(s, r))(rng)) == DetectorState::kDrift) delay = i;
     }
     std::printf("calibration cusum: odds x%.2f caught after %lld labels\n", r, static_cast<long long>(delay));
     EXPECT_GE(delay, 0) << "odds x" << r;

@@ -12,6 +12,7 @@
 #include "tests/integration/monitoring_check.h"
 #include "tools/producer.h"
 #include "tools/seasonal_stream.h"
+#include "tools/traffic.h"
 
 namespace featmon::testing {
 namespace {
@@ -45,26 +46,18 @@ TEST(SeasonalMonitoringTest, ASeasonalDayRaisesNothingAndAShiftIsCaughtWithin30M
   while (stream.NextTile(&tile)) {
     for (size_t i = 0; i < tile.predictions.size(); ++i, ++n) {
       const drift::Prediction& p = tile.predictions[i];
-      v1::PredictionEvent event;
-      event.set_request_id("r" + std::to_string(n));
-      event.set_user_id("u" + std::to_string(n % 5000));
-      event.set_item_id("i" + std::to_string(n % 700));
-      event.set_model(p.model);
-      event.set_model_version(p.model_version);
-      event.set_score(p.score);
-      event.set_ts_ms(p.ts_ms);
-      for (const auto& [name, value] : p.features) (*event.mutable_features())[name] = value;
-      for (const auto& [name, value] : p.cat_features) (*event.mutable_cat_features())[name] = value;
-      ASSERT_TRUE((*producer)->Send("predictions", event.user_id(), event.SerializeAsString()).ok());
+      const GeneratedPrediction prediction{"r" + std::to_string(n), "u" + std::to_string(n % 5000),
+                                           "i" + std::to_string(n % 700), p.model, p.model_version, p.score,
+                                           p.ts_ms, p.features, p.cat_features};
+      ASSERT_TRUE((*producer)
+                      ->Send("predictions", prediction.user_id, EncodePrediction(prediction, WireFormat::kProtobuf))
+                      .ok());
       const tools::SimLabel& label = tile.labels[i];
       if (!label.label.clicked) continue;
-      v1::ClickEvent click;  // read before or after its prediction: the label is the same
-      click.set_event_id("c" + std::to_string(n));
-      click.set_user_id(event.user_id());
-      click.set_item_id(event.item_id());
-      click.set_request_id(event.request_id());
-      click.set_ts_ms(label.due_ms);
-      ASSERT_TRUE((*producer)->Send("clicks", click.user_id(), click.SerializeAsString()).ok());
+      // Read before or after its prediction: the label is the same.
+      Event click{EventType::kClick, "c" + std::to_string(n), prediction.user_id, prediction.item_id,
+                  prediction.request_id, "", label.due_ms};
+      ASSERT_TRUE((*producer)->Send("clicks", click.user_id, EncodeEvent(click, WireFormat::kProtobuf)).ok());
     }
   }
   ASSERT_TRUE((*producer)->Flush(60'000).ok());
