@@ -154,11 +154,20 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
 
 Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optional<int64_t> requested_as_of,
                               std::string* out) {
+  // Each shard is read once: from the cache where it holds the entity, else
+  // from the store, so no event is counted twice.
+  std::vector<std::pair<ShardId, EntityState>> cached;
+  if (live_) live_->CopyCached(kind, id, &cached);
+  std::vector<ShardId> cached_shards;
+  std::vector<const EntityState*> shards;
+  for (const auto& [shard, state] : cached) {
+    cached_shards.push_back(shard);
+    if (!state.empty()) shards.push_back(&state);  // a new entity whose first event is not applied yet
+  }
   std::vector<std::string> raw;
-  Status st = store_->GetAllShards(kind, id, &raw);
+  Status st = store_->GetShardsExcept(kind, id, cached_shards, &raw);
   if (!st.ok()) return st;
   std::vector<EntityState> states(raw.size());
-  std::vector<const EntityState*> shards;
   for (size_t i = 0; i < raw.size(); ++i) {
     st = DecodeEntityState(*features_, kind, raw[i], &states[i]);
     if (!st.ok()) return st;
@@ -279,6 +288,8 @@ HttpResponse FeatureApi::Status_() {
   auto [running, pending] = store_->CompactionBacklog();
   j["store"] = {{"disk_bytes", store_->DiskBytes()}, {"running_compactions", running}, {"pending_compaction_bytes", pending},
                 {"shard_filters_complete", store_->ShardFiltersComplete()}};
+  const WrittenBytes written = store_->Written();
+  j["store"]["written_bytes"] = {{"wal", written.wal}, {"flush", written.flush}, {"compaction", written.compaction}};
   return {200, "application/json", j.dump()};
 }
 
@@ -301,6 +312,10 @@ HttpResponse FeatureApi::Ready() {
 HttpResponse FeatureApi::MetricsText() {
   metrics_->StoreEntities().Set(static_cast<double>(store_->ApproximateEntityCount()));
   metrics_->StoreDiskBytes().Set(static_cast<double>(store_->DiskBytes()));
+  const WrittenBytes written = store_->Written();
+  metrics_->SetStoreWrittenBytes("wal", written.wal);
+  metrics_->SetStoreWrittenBytes("flush", written.flush);
+  metrics_->SetStoreWrittenBytes("compaction", written.compaction);
   return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_->Serialize()};
 }
 

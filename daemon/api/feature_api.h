@@ -5,8 +5,12 @@
 //   GET  /v1/monitoring/models, /v1/monitoring/models/{model}
 //   GET  /v1/status, /healthz, /readyz, /metrics
 //
-// Lookups read committed state only (what the last commit wrote), so an
-// answer never shows an event whose offset is not yet persisted. An as_of_ms
+// Under http.isolation: read_uncommitted (the default) lookups read the
+// ingest pipelines' cached states where they hold the entity, which include
+// events applied since the last commit (daemon/ingest/live_states.h says what
+// a crash can take back), and committed state for the other shards; under
+// read_committed only committed state, so an answer never shows an event whose
+// offset is not yet persisted. An as_of_ms
 // in the past is answered only where the state can answer it exactly
 // (FeatureEngine::CheckAsOf); otherwise 400 says how far back it can go.
 // Without as_of_ms, a lookup is as of now, or as of the entity's latest event
@@ -21,6 +25,7 @@
 
 #include "common/clock.h"
 #include "daemon/ingest/ingest_status.h"
+#include "daemon/ingest/live_states.h"
 #include "daemon/monitor/monitoring_reports.h"
 #include "daemon/http/http_server.h"
 #include "daemon/metrics/metrics.h"
@@ -46,6 +51,8 @@ class FeatureApi {
   HttpResponse Handle(const HttpRequest& request);
   // Monitoring reports; without them /v1/monitoring answers 404.
   void set_monitoring(const MonitoringReports* reports) { monitoring_ = reports; }
+  // States not yet committed, read before the store (read_uncommitted); without them only the store.
+  void set_live_states(const LiveStates* live) { live_ = live; }
 
   // One entity as the JSON object the API returns; exposed for tests and the
   // batch route. InvalidArgument: the state cannot answer as_of_ms exactly.
@@ -68,6 +75,7 @@ class FeatureApi {
   StateStore* store_;
   const IngestStatus* pipeline_;
   const MonitoringReports* monitoring_ = nullptr;
+  const LiveStates* live_ = nullptr;
   Metrics* metrics_;
   const Clock* clock_;
   std::map<std::string, prometheus::Histogram*> route_latency_;

@@ -89,6 +89,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   ingest.clicks_topic = cfg.kafka.clicks_topic;
   // The setting is the process total; each worker keeps its share.
   ingest.cache_max_entities = std::max<size_t>(1000, cfg.ingest.cache_max_entities / cfg.ingest.workers);
+  ingest.lookups_read_cache = cfg.http.read_uncommitted;
   std::vector<std::unique_ptr<IngestPipeline>> pipelines;
   for (int w = 0; w < cfg.ingest.workers; ++w) {
     auto dlq = KafkaTopicProducer::Create(kafka, cfg.kafka.dead_letter_topic, cfg.kafka.dead_letter_max_payload_bytes);
@@ -109,6 +110,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   api_options.bearer_token = cfg.http.bearer_token;
   app->api_ = std::make_unique<FeatureApi>(api_options, app->features_.get(), app->store_.get(), app->workers_.get(),
                                            app->metrics_.get(), clock);
+  if (cfg.http.read_uncommitted) app->api_->set_live_states(app->workers_.get());
   if (cfg.monitoring.enabled) {
     Status monitoring = app->StartMonitoring(kafka);
     if (!monitoring.ok()) return monitoring;

@@ -224,6 +224,18 @@ const std::vector<Key<HttpOptions>>& HttpKeys() {
                   "a connection must deliver each whole request within this (slow clients are cut)"),
       K::Integer("max_connections", FIELD(server.max_connections), 1, 1'000'000,
                  "further connections are closed at once; kept below the descriptor limit"),
+      K::Custom(
+          "isolation",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, HttpOptions* h) -> Status {
+            std::string text;
+            RETURN_IF_ERROR(r.String(n, path, &text));
+            if (text != "read_uncommitted" && text != "read_committed")
+              return r.Error(path, "expected read_uncommitted or read_committed, got '" + text + "'");
+            h->read_uncommitted = text == "read_uncommitted";
+            return Status::Ok();
+          },
+          [](const HttpOptions& h) { return std::string(h.read_uncommitted ? "read_uncommitted" : "read_committed"); },
+          "lookups see an event once applied in memory (read_uncommitted, ms) or once committed (read_committed)"),
       K::Example(
           "bearer_token_file",
           [](const Reader& r, const YAML::Node& n, const std::string& path, HttpOptions* h) -> Status {

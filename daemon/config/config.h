@@ -56,6 +56,11 @@ struct HttpOptions {
   // bearer_token_env; empty when neither is set (those routes are open).
   // Never logged, never reported. Default: none
   std::string bearer_token;
+  // http.isolation, as Kafka's isolation.level: read_uncommitted lookups see
+  // an event once it is applied in memory (milliseconds), read_committed once
+  // it is committed with its offset (up to ingest.commit_interval later).
+  // Default: read_uncommitted
+  bool read_uncommitted = true;
 };
 
 // Model monitoring: a second consumer (group "<group_id>.monitor") reads the

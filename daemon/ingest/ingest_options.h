@@ -18,6 +18,11 @@ struct IngestPipelineOptions {
   size_t cache_max_entities = 1'000'000;  // states this pipeline keeps after a commit. Default: 1,000,000
   size_t poll_batch = 10'000;             // messages per poll. Default: 10,000
   DecoderOptions decoder;                 // validation limits
+  // Whether lookups read this pipeline's cache (http.isolation:
+  // read_uncommitted), so an event is visible once applied, or only the
+  // store (read_committed), once committed. It decides what
+  // featmon_read_to_visible_seconds measures. Default: true
+  bool lookups_read_cache = true;
 };
 
 }  // namespace featmon

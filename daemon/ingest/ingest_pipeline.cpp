@@ -9,6 +9,11 @@ namespace featmon {
 namespace {
 constexpr int64_t kRejectLogIntervalNs = 10'000'000'000;  // one log line per reason per 10 s
 constexpr int kDeadLetterFlushMs = 10'000;
+// Applied events are stamped visible in groups of this many, so the clock is
+// read once per group; a group takes well under a millisecond.
+constexpr uint64_t kVisibilityMarkEvery = 64;
+
+double Seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 }  // namespace
 
 IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* features, StateStore* store,
@@ -23,7 +28,8 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
       decoder_(options_.decoder),
       gate_(kDeadLetterFlushMs),
       health_(metrics, clock, Component::kIngest, "ingest"),
-      held_(metrics, clock, Component::kIngest, "ingest", StallHealth::Operation::kHold) {
+      held_(metrics, clock, Component::kIngest, "ingest", StallHealth::Operation::kHold),
+      read_to_visible_(&metrics->ReadToVisible(), Metrics::ReadToVisibleBuckets()) {
   dead_letter_sink_ = gate_.AddSink([this](int ms) { return dead_letters_->Flush(ms); });
   last_commit_ns_ = clock_->MonotonicNs();
   cache_.reserve(std::min<size_t>(options_.cache_max_entities, 1 << 20));  // no rehash storms while warming up
@@ -36,7 +42,10 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
 }
 
 IngestPipeline::~IngestPipeline() {
-  cache_.clear();
+  {
+    std::lock_guard lock(cache_mu_);
+    cache_.clear();
+  }
   ReportCacheSize();  // take this pipeline's share out of the shared gauge
 }
 
@@ -63,14 +72,36 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
 // The rest of the batch, stopping at a message that cannot be processed; its
 // bytes stay valid, since the source is not polled again until it is.
 Status IngestPipeline::ProcessBatch() {
-  for (; !batch_.done(); batch_.Advance()) {
+  Status st;
+  for (uint64_t n = 1; !batch_.done(); batch_.Advance(), ++n) {
     const InputMessage& msg = batch_.next();
     Partition* p = partitions_.Find(msg.topic, msg.partition);
     if (!p) continue;  // not (or no longer) ours
-    Status st = Process(msg, p);
-    if (!st.ok()) return st;
+    st = Process(msg, p);
+    if (!st.ok()) break;
+    if (n % kVisibilityMarkEvery == 0) MarkApplied();
   }
-  return Status::Ok();
+  MarkApplied();
+  return st;
+}
+
+void IngestPipeline::MarkApplied() {
+  if (applied_since_mark_ == 0) return;
+  if (options_.lookups_read_cache) {
+    read_to_visible_.Add(Seconds(clock_->MonotonicNs() - batch_.polled_at_ns()), applied_since_mark_);
+  } else if (!awaiting_commit_.empty() && awaiting_commit_.back().first == batch_.polled_at_ns()) {
+    awaiting_commit_.back().second += applied_since_mark_;
+  } else {
+    awaiting_commit_.emplace_back(batch_.polled_at_ns(), applied_since_mark_);
+  }
+  applied_since_mark_ = 0;
+}
+
+void IngestPipeline::MarkCommittedVisible() {
+  const int64_t now = clock_->MonotonicNs();
+  for (const auto& [polled_ns, events] : awaiting_commit_) read_to_visible_.Add(Seconds(now - polled_ns), events);
+  awaiting_commit_.clear();
+  read_to_visible_.Flush();
 }
 
 // Per-event counts go to the shared counters once per batch.
@@ -85,6 +116,7 @@ void IngestPipeline::CountBatch() {
   }
   consumed_total_ += consumed;
   late_total_ += late;
+  read_to_visible_.Flush();
 }
 
 // Everything a message changes happens only once it cannot fail any more:
@@ -107,9 +139,13 @@ Status IngestPipeline::Process(const InputMessage& msg, Partition* p) {
         if (!entry.ok()) return entry.status();
         entries[static_cast<int>(kind)] = *entry;
       }
-      for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
-        if (CacheEntry* entry = entries[static_cast<int>(kind)]) engine_.Apply(event, kind, &entry->state);
+      {
+        std::lock_guard lock(cache_mu_);
+        for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
+          if (CacheEntry* entry = entries[static_cast<int>(kind)]) engine_.Apply(event, kind, &entry->state);
+        }
       }
+      ++applied_since_mark_;
       p->cp.stream_time_ms = std::max(p->cp.stream_time_ms, event.ts_ms);
     }
   }
@@ -138,6 +174,7 @@ Result<IngestPipeline::CacheEntry*> IngestPipeline::Load(EntityKind kind, ShardI
     } else {
       entry.state = NewEntityState(*features_, kind);
     }
+    std::lock_guard lock(cache_mu_);
     it = cache_.emplace(std::move(key), std::move(entry)).first;
   }
   MarkDirty(&*it);  // the caller applies an event to it
@@ -203,11 +240,13 @@ Status IngestPipeline::Commit() {
   ++commits_;
   for (auto* node : dirty_) node->second.dirty = false;
   dirty_.clear();
+  MarkCommittedVisible();
   const auto offsets = partitions_.MarkCommitted();
   if (source_) source_->CommitForMonitoring(offsets);
   if (cache_.size() > options_.cache_max_entities) {
     // Everything is clean now; drop arbitrary entries (hash order) down to 90%.
     const size_t target = options_.cache_max_entities * 9 / 10;
+    std::lock_guard lock(cache_mu_);
     for (auto it = cache_.begin(); it != cache_.end() && cache_.size() > target;) it = cache_.erase(it);
   }
   ReportCacheSize();
@@ -230,7 +269,7 @@ void IngestPipeline::ReportCacheSize() {
 }
 
 void IngestPipeline::UpdateLag() {
-  partitions_.RefreshEnds(source_);
+  partitions_.RefreshEnds(source_, clock_->NowMs());
   PublishSnapshot();
 }
 
@@ -252,8 +291,13 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     p->consumed_counter = &metrics_->EventsConsumed(tp.topic);
     p->late_counter = &metrics_->EventsLateDropped(tp.topic);
     p->cp.lag = &metrics_->ConsumerLag(tp.topic, tp.partition);
+    p->cp.event_time_lag = &metrics_->EventTimeLag(tp.topic, tp.partition);
     Log(Component::kIngest).info("assigned {}/{} (shard {}), resuming at {}", tp.topic, tp.partition, p->shard,
                  *stored ? std::to_string(p->cp.next_offset) : std::string("the start"));
+    {
+      std::lock_guard lock(cache_mu_);
+      owned_shards_.push_back(p->shard);
+    }
     partitions_.Add(std::move(p));
   }
   assigned_count_ = static_cast<int>(partitions_.size());
@@ -266,8 +310,15 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   if (!st.ok()) Log(Component::kIngest).error("commit on revoke failed; the next owner replays from the last commit: {}", st.ToString());
   // States of revoked partitions may change elsewhere now: forget them all,
   // including any that failed to commit (their offsets were not stored either).
-  cache_.clear();
   dirty_.clear();
+  awaiting_commit_.clear();  // replayed, and counted, when read again
+  {
+    std::lock_guard lock(cache_mu_);
+    cache_.clear();
+    owned_shards_.clear();
+    for (const auto& p : partitions_)
+      if (std::find(tps.begin(), tps.end(), p->cp.tp) == tps.end()) owned_shards_.push_back(p->shard);
+  }
   ReportCacheSize();
   // What failed to commit, and the rest of the batch, are dropped: the next
   // owner (or this pipeline, if the partition comes back) replays them from
@@ -295,6 +346,16 @@ void IngestPipeline::PublishSnapshot() {
   if (s.last_error.empty()) s.last_error = held_.error();
   std::lock_guard lock(snapshot_mu_);
   snapshot_ = std::move(s);
+}
+
+void IngestPipeline::CopyCached(EntityKind kind, std::string_view id,
+                                std::vector<std::pair<ShardId, EntityState>>* out) const {
+  std::string key = EntityKey(0, kind, id);
+  std::lock_guard lock(cache_mu_);
+  for (ShardId shard : owned_shards_) {
+    SetEntityKeyShard(shard, &key);
+    if (auto it = cache_.find(key); it != cache_.end()) out->emplace_back(shard, it->second.state);
+  }
 }
 
 IngestSnapshot IngestPipeline::Snapshot() const {

@@ -17,10 +17,12 @@
 // state that does not decode is kept aside in the store's quarantine, counted
 // and logged with its key, and the entity starts afresh.
 //
-// Thread-safety: not thread-safe, except Snapshot(), has_assignment() and
-// healthy(). IngestWorkers runs RunOnce on the pipeline's worker thread and
-// calls OnAssigned/OnRevoked from the group thread only while that worker is
-// held out by its lock.
+// Thread-safety: not thread-safe, except Snapshot(), has_assignment(),
+// healthy() and CopyCached(). IngestWorkers runs RunOnce on the pipeline's
+// worker thread and calls OnAssigned/OnRevoked from the group thread only
+// while that worker is held out by its lock. The worker is the cache's only
+// writer: it changes the cache (and the states in it) under cache_mu_, one
+// event at a time, and reads it without; CopyCached reads under cache_mu_.
 #pragma once
 
 #include <atomic>
@@ -40,6 +42,7 @@
 #include "daemon/pipeline/partition_table.h"
 #include "daemon/codec/event_decoder.h"
 #include "daemon/kafka/message_source.h"
+#include "daemon/metrics/histogram_batch.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/store/state_store.h"
 #include "features/feature_engine.h"
@@ -64,6 +67,9 @@ class IngestPipeline final : public RebalanceListener {
 
   Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
   void OnRevoked(const std::vector<TopicPartition>& partitions) override;
+
+  // The cached states of an entity in this pipeline's shards (LiveStates).
+  void CopyCached(EntityKind kind, std::string_view id, std::vector<std::pair<ShardId, EntityState>>* out) const;
 
   IngestSnapshot Snapshot() const;
   bool has_assignment() const { return assigned_count_.load() > 0; }
@@ -94,6 +100,10 @@ class IngestPipeline final : public RebalanceListener {
   void MarkDirty(Cache::value_type* node);
   Status Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail);
   void CountBatch();
+  // The events applied since the last mark are visible now to lookups that
+  // read the cache; to the others once committed.
+  void MarkApplied();
+  void MarkCommittedVisible();
   Status FailCommit(const Status& st);
   void PublishSnapshot();
   void UpdateLag();
@@ -110,7 +120,9 @@ class IngestPipeline final : public RebalanceListener {
   EventDecoder decoder_;
 
   PartitionTable<Partition> partitions_;
+  mutable std::mutex cache_mu_;  // see Thread-safety above
   Cache cache_;
+  std::vector<ShardId> owned_shards_;  // of the assigned partitions; under cache_mu_
   std::vector<Cache::value_type*> dirty_;  // map nodes are stable until erased, which happens only when clean
   HeldBatch batch_;
   CommitGate gate_;
@@ -118,6 +130,10 @@ class IngestPipeline final : public RebalanceListener {
   StallHealth health_;          // stalled() while a commit fails: RunOnce retries it before polling
   StallHealth held_;            // stalled() while a message cannot be processed: RunOnce retries it
   int64_t last_commit_ns_ = 0;
+  HistogramBatch read_to_visible_;
+  uint64_t applied_since_mark_ = 0;
+  // Read-committed lookups: (poll time, events) applied but not committed yet.
+  std::vector<std::pair<int64_t, uint64_t>> awaiting_commit_;
   int64_t reported_cache_size_ = 0;  // this pipeline's share of featmon_cache_entities
   uint64_t commits_ = 0;
   std::map<std::pair<std::string, RejectReason>, prometheus::Counter*> reject_counters_;

@@ -80,6 +80,11 @@ void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
   for (auto& p : pipelines_) p->OnRevoked(partitions);  // each ignores partitions it does not hold
 }
 
+void IngestWorkers::CopyCached(EntityKind kind, std::string_view id,
+                               std::vector<std::pair<ShardId, EntityState>>* out) const {
+  for (const auto& p : pipelines_) p->CopyCached(kind, id, out);
+}
+
 IngestSnapshot IngestWorkers::Snapshot() const {
   IngestSnapshot all;
   for (const auto& p : pipelines_) {

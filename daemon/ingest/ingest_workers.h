@@ -17,11 +17,12 @@
 #include "common/heartbeats.h"
 #include "daemon/ingest/ingest_pipeline.h"
 #include "daemon/ingest/ingest_status.h"
+#include "daemon/ingest/live_states.h"
 #include "daemon/kafka/kafka_client.h"
 
 namespace featmon {
 
-class IngestWorkers final : public RebalanceListener, public IngestStatus {
+class IngestWorkers final : public RebalanceListener, public IngestStatus, public LiveStates {
  public:
   explicit IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipelines, const Clock* clock);
   ~IngestWorkers() override;
@@ -35,6 +36,7 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus {
   Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
   void OnRevoked(const std::vector<TopicPartition>& partitions) override;
 
+  void CopyCached(EntityKind kind, std::string_view id, std::vector<std::pair<ShardId, EntityState>>* out) const override;
   IngestSnapshot Snapshot() const override;
   bool has_assignment() const override;
   bool healthy() const override;

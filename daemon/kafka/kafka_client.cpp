@@ -62,7 +62,18 @@ class KafkaConsumer::WorkerSource final : public MessageSource {
   Status Poll(size_t max, int timeout_ms, std::vector<InputMessage>* out) override {
     Release();
     if (batch_.size() < max) batch_.resize(max);
-    ssize_t n = rd_kafka_consume_batch_queue(queue_, timeout_ms, batch_.data(), max);
+    // rd_kafka_consume_batch_queue waits until `max` messages are queued or
+    // the timeout passes, so at low rates every event waited out the whole
+    // timeout. Take what is queued; only when nothing is, wait for the first.
+    ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, batch_.data(), max);
+    if (n == 0 && timeout_ms > 0) {
+      if (rd_kafka_message_t* first = rd_kafka_consume_queue(queue_, timeout_ms)) {
+        batch_[0] = first;
+        const ssize_t rest = max > 1 ? rd_kafka_consume_batch_queue(queue_, 0, batch_.data() + 1, max - 1) : 0;
+        n = rest < 0 ? rest : 1 + rest;
+        if (rest < 0) rd_kafka_message_destroy(first);
+      }
+    }
     if (n < 0) return Status::IOError(std::string("consume: ") + rd_kafka_err2str(rd_kafka_last_error()));
     len_ = static_cast<size_t>(n);
     for (size_t i = 0; i < len_; ++i) {

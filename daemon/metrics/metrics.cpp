@@ -7,7 +7,11 @@ namespace featmon {
 namespace {
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+const prometheus::Histogram::BucketBoundaries kVisibilityBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10};
 }
+
+const prometheus::Histogram::BucketBoundaries& Metrics::ReadToVisibleBuckets() { return kVisibilityBuckets; }
 
 Metrics::Metrics(const std::string& version)
     : registry_(std::make_shared<prometheus::Registry>()),
@@ -19,6 +23,12 @@ Metrics::Metrics(const std::string& version)
                         .Help("Events older than every window that could see them").Register(*registry_)),
       lag_(prometheus::BuildGauge().Name("featmon_consumer_lag_messages")
                .Help("High watermark minus the next offset to process").Register(*registry_)),
+      event_time_lag_(prometheus::BuildGauge().Name("featmon_event_time_lag_seconds")
+                          .Help("Wall clock minus the largest event time processed on the partition").Register(*registry_)),
+      read_to_visible_(prometheus::BuildHistogram().Name("featmon_read_to_visible_seconds")
+                           .Help("From the poll that read an event to the moment feature lookups can see it "
+                                 "(after it is applied under http.isolation read_uncommitted, committed under read_committed)")
+                           .Register(*registry_).Add({}, kVisibilityBuckets)),
       http_duration_(prometheus::BuildHistogram().Name("featmon_http_request_duration_seconds")
                          .Help("HTTP request handling time by route").Register(*registry_)),
       commit_duration_(prometheus::BuildHistogram().Name("featmon_commit_duration_seconds")
@@ -41,6 +51,8 @@ Metrics::Metrics(const std::string& version)
                             .Help("Bytes of entity state in RocksDB SST files").Register(*registry_).Add({})),
       cache_entities_(prometheus::BuildGauge().Name("featmon_cache_entities")
                           .Help("Entity states held in memory between commits").Register(*registry_).Add({})),
+      store_written_(prometheus::BuildCounter().Name("featmon_store_written_bytes_total")
+                         .Help("Bytes RocksDB wrote to disk, by kind: wal, flush, compaction").Register(*registry_)),
       drift_score_(prometheus::BuildGauge().Name("featmon_drift_score")
                        .Help("Drift statistic of a signal at the last evaluation (reference vs current window)")
                        .Register(*registry_)),
@@ -83,6 +95,16 @@ prometheus::Counter& Metrics::EventsLateDropped(const std::string& topic) { retu
 prometheus::Gauge& Metrics::ConsumerLag(const std::string& topic, int32_t partition) {
   return lag_.Add({{"topic", topic}, {"partition", std::to_string(partition)}});
 }
+prometheus::Gauge& Metrics::EventTimeLag(const std::string& topic, int32_t partition) {
+  return event_time_lag_.Add({{"topic", topic}, {"partition", std::to_string(partition)}});
+}
+void Metrics::SetStoreWrittenBytes(const std::string& kind, uint64_t total) {
+  std::lock_guard lock(store_written_mu_);
+  auto& counter = store_written_.Add({{"kind", kind}});
+  const double delta = static_cast<double>(total) - counter.Value();
+  if (delta > 0) counter.Increment(delta);
+}
+
 prometheus::Histogram& Metrics::HttpRequestDuration(const std::string& route) {
   return http_duration_.Add({{"route", route}}, kLatencyBuckets);
 }

@@ -35,6 +35,13 @@ class Metrics {
   prometheus::Gauge& ConsumerLag(const std::string& topic, int32_t partition);
   // Drops the series of a partition this instance no longer owns.
   void RemoveConsumerLag(prometheus::Gauge* gauge) { lag_.Remove(gauge); }
+  // Wall clock minus the largest event time processed on a partition.
+  prometheus::Gauge& EventTimeLag(const std::string& topic, int32_t partition);
+  void RemoveEventTimeLag(prometheus::Gauge* gauge) { event_time_lag_.Remove(gauge); }
+  // From the poll that read an event to the moment lookups can see it.
+  prometheus::Histogram& ReadToVisible() { return read_to_visible_; }
+  // The bucket bounds of ReadToVisible, for ObserveMultiple.
+  static const prometheus::Histogram::BucketBoundaries& ReadToVisibleBuckets();
   prometheus::Histogram& CommitDuration() { return commit_duration_; }
   prometheus::Histogram& HttpRequestDuration(const std::string& route);
   prometheus::Counter& CommitFailures() { return commit_failures_; }
@@ -49,6 +56,9 @@ class Metrics {
   prometheus::Gauge& StoreEntities() { return store_entities_; }
   prometheus::Gauge& StoreDiskBytes() { return store_disk_bytes_; }
   prometheus::Gauge& CacheEntities() { return cache_entities_; }
+  // featmon_store_written_bytes_total{kind}: brings the counter of `kind`
+  // (wal, flush, compaction) up to RocksDB's own running total.
+  void SetStoreWrittenBytes(const std::string& kind, uint64_t total);
 
   // ---- model monitoring. Labels are model, model_version, signal, feature and
   // statistic names: bounded by monitoring.max_models, max_versions and
@@ -81,6 +91,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Family<prometheus::Counter>& late_dropped_;
   prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Family<prometheus::Gauge>& event_time_lag_;
+  prometheus::Histogram& read_to_visible_;
   prometheus::Family<prometheus::Histogram>& http_duration_;
   prometheus::Histogram& commit_duration_;
   prometheus::Counter& commit_failures_;
@@ -90,6 +102,8 @@ class Metrics {
   prometheus::Gauge& store_entities_;
   prometheus::Gauge& store_disk_bytes_;
   prometheus::Gauge& cache_entities_;
+  prometheus::Family<prometheus::Counter>& store_written_;
+  std::mutex store_written_mu_;
 
   prometheus::Family<prometheus::Gauge>& drift_score_;
   prometheus::Family<prometheus::Gauge>& drift_detected_;

@@ -115,7 +115,10 @@ Status MonitorPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::
     if (!stored.ok()) return stored.status();
     if (*stored) (*start_offsets)[i] = p->cp.next_offset;
     // Lag of the clicks topic is the ingest pipeline's series; only predictions here.
-    if (p->predictions) p->cp.lag = &metrics_->ConsumerLag(tps[i].topic, tps[i].partition);
+    if (p->predictions) {
+      p->cp.lag = &metrics_->ConsumerLag(tps[i].topic, tps[i].partition);
+      p->cp.event_time_lag = &metrics_->EventTimeLag(tps[i].topic, tps[i].partition);
+    }
     Log(Component::kMonitor).info("assigned {}/{}, resuming at {}", tps[i].topic, tps[i].partition,
                  *stored ? std::to_string(p->cp.next_offset) : std::string("the start"));
     if (known_partitions_.insert(tps[i]).second) new_partitions_.push_back(tps[i]);
@@ -206,7 +209,7 @@ void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part) {
 
 void MonitorPipeline::AdvanceWatermark() {
   if (partitions_.empty()) return;
-  partitions_.RefreshEnds(source_);
+  partitions_.RefreshEnds(source_, clock_->NowMs());
   std::vector<drift::PartitionClock> clocks;
   for (const auto& p : partitions_)
     clocks.push_back({p->cp.next_offset, p->cp.high_watermark, p->cp.stream_time_ms, p->last_activity_ns});

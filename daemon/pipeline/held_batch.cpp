@@ -8,6 +8,7 @@ Status HeldBatch::Refill(MessageSource* source, size_t max, int timeout_ms, cons
   next_ = 0;
   Status st = source->Poll(max, timeout_ms, &messages_);
   polled_at_ms_ = clock->NowMs();
+  polled_at_ns_ = clock->MonotonicNs();
   return st;
 }
 

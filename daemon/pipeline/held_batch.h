@@ -28,6 +28,8 @@ class HeldBatch {
   void Advance() { ++next_; }
   // The wall clock when the batch was polled: bounds its future timestamps.
   int64_t polled_at_ms() const { return polled_at_ms_; }
+  // The monotonic clock at the same moment: when its events were read.
+  int64_t polled_at_ns() const { return polled_at_ns_; }
   // Forgets what is left (revoked partitions replay it from their checkpoints).
   void Drop() { next_ = messages_.size(); }
 
@@ -35,6 +37,7 @@ class HeldBatch {
   std::vector<InputMessage> messages_;
   size_t next_ = 0;
   int64_t polled_at_ms_ = 0;
+  int64_t polled_at_ns_ = 0;
 };
 
 }  // namespace featmon

@@ -30,6 +30,7 @@ struct PartitionCheckpoint {
   int64_t high_watermark = -1;    // the broker's end of the partition as last seen; -1 unknown
   bool dirty = false;             // processed past committed_offset
   prometheus::Gauge* lag = nullptr;  // featmon_consumer_lag_messages, or null when another pipeline reports it
+  prometheus::Gauge* event_time_lag = nullptr;  // featmon_event_time_lag_seconds, likewise
 
   // Offsets below next_offset are already in the state (Kafka redelivers after a restart).
   bool Done(int64_t offset) const { return next_offset >= 0 && offset < next_offset; }
@@ -71,13 +72,20 @@ class PartitionTable {
     std::erase_if(parts_, [&](const auto& p) {
       if (std::find(tps.begin(), tps.end(), p->cp.tp) == tps.end()) return false;
       if (p->cp.lag) metrics->RemoveConsumerLag(p->cp.lag);
+      if (p->cp.event_time_lag) metrics->RemoveEventTimeLag(p->cp.event_time_lag);
       return true;
     });
     last_ = nullptr;
     return before - parts_.size();
   }
-  // The broker's ends from the source's cached watermarks, and the lag gauges.
-  void RefreshEnds(MessageSource* source) {
+  // The broker's ends from the source's cached watermarks, and the lag
+  // gauges; event-time lag is against the wall clock `now_ms`.
+  void RefreshEnds(MessageSource* source, int64_t now_ms) {
+    for (auto& p : parts_) {
+      const PartitionCheckpoint& cp = p->cp;
+      if (cp.event_time_lag && cp.stream_time_ms > 0)
+        cp.event_time_lag->Set(static_cast<double>(now_ms - cp.stream_time_ms) / 1000.0);
+    }
     if (!source || parts_.empty()) return;
     std::vector<TopicPartition> tps;
     for (const auto& p : parts_) tps.push_back(p->cp.tp);

@@ -5,11 +5,16 @@ namespace featmon {
 std::string EntityKey(ShardId shard, EntityKind kind, std::string_view id) {
   std::string key;
   key.reserve(kEntityKeyPrefixBytes + id.size());
-  key.push_back(static_cast<char>(shard >> 8));
-  key.push_back(static_cast<char>(shard & 0xff));
+  key.append(kEntityKeyShardBytes, '\0');
   key.push_back(static_cast<char>(kind));
   key.append(id);
+  SetEntityKeyShard(shard, &key);
   return key;
+}
+
+void SetEntityKeyShard(ShardId shard, std::string* key) {
+  (*key)[0] = static_cast<char>(shard >> 8);
+  (*key)[1] = static_cast<char>(shard & 0xff);
 }
 
 std::string EntityKeyWithoutShard(EntityKind kind, std::string_view id) {

@@ -29,6 +29,8 @@ struct EntityKeyParts {
 };
 
 std::string EntityKey(ShardId shard, EntityKind kind, std::string_view id);
+// Rewrites the shard of a key made by EntityKey, to look one entity up in many shards.
+void SetEntityKeyShard(ShardId shard, std::string* key);
 // kind | id: the key minus its shard, for the shard filters.
 std::string EntityKeyWithoutShard(EntityKind kind, std::string_view id);
 // nullopt when the key is too short or names no entity kind.

@@ -3,6 +3,7 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/rate_limiter.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -89,6 +90,10 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   // all memtables: 350 MB after 2M events, 1.7 s of replay at each start).
   // Past this total RocksDB flushes the families that pin the oldest WAL.
   db_options.max_total_wal_size = options.memtable_memory_bytes;
+  // Counters only (no histograms or timers): a few per-core additions per write.
+  store->statistics_ = rocksdb::CreateDBStatistics();
+  store->statistics_->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  db_options.statistics = store->statistics_;
   if (options.background_write_rate > 0)
     db_options.rate_limiter.reset(rocksdb::NewGenericRateLimiter(static_cast<int64_t>(options.background_write_rate)));
 
@@ -243,12 +248,14 @@ Result<std::optional<std::string>> RocksDbStore::Get(ShardId shard, EntityKind k
   return std::optional<std::string>(std::move(value));
 }
 
-Status RocksDbStore::GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) {
+Status RocksDbStore::GetShardsExcept(EntityKind kind, std::string_view id, const std::vector<ShardId>& skip,
+                                     std::vector<std::string>* values) {
   values->clear();
   const std::string suffix = EntityKeyWithoutShard(kind, id);
   std::vector<std::string> keys;
   for (ShardId s : Shards()) {
-    if (shard_filter_->MayContain(s, suffix)) keys.push_back(EntityKey(s, kind, id));
+    if (std::find(skip.begin(), skip.end(), s) == skip.end() && shard_filter_->MayContain(s, suffix))
+      keys.push_back(EntityKey(s, kind, id));
   }
   if (keys.empty()) return Status::Ok();
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
@@ -347,6 +354,11 @@ std::pair<uint64_t, uint64_t> RocksDbStore::CompactionBacklog() const {
   db_->GetIntProperty("rocksdb.num-running-flushes", &flushes);
   db_->GetIntProperty(entities_, "rocksdb.estimate-pending-compaction-bytes", &pending);
   return {running + flushes, pending};
+}
+
+WrittenBytes RocksDbStore::Written() const {
+  return {statistics_->getTickerCount(rocksdb::WAL_FILE_BYTES), statistics_->getTickerCount(rocksdb::FLUSH_WRITE_BYTES),
+          statistics_->getTickerCount(rocksdb::COMPACT_WRITE_BYTES)};
 }
 
 Status RocksDbStore::CompactAll() {

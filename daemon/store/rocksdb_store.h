@@ -33,7 +33,8 @@ class RocksDbStore final : public StateStore {
   std::vector<ShardId> Shards() const override;
   Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) override;
   Result<std::optional<std::string>> Get(ShardId shard, EntityKind kind, std::string_view id) override;
-  Status GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) override;
+  Status GetShardsExcept(EntityKind kind, std::string_view id, const std::vector<ShardId>& skip,
+                         std::vector<std::string>* values) override;
   Status Quarantine(std::string_view key, std::string_view value, std::string_view reason) override;
   uint64_t QuarantinedCount() const override;
   Status Commit(const CommitBatch& batch) override;
@@ -41,6 +42,7 @@ class RocksDbStore final : public StateStore {
   uint64_t ApproximateEntityCount() const override;
   uint64_t DiskBytes() const override;
   std::pair<uint64_t, uint64_t> CompactionBacklog() const override;
+  WrittenBytes Written() const override;
   // False until the background scan that Open starts has added every key on
   // disk to the shard filters (for good, if that scan fails).
   bool ShardFiltersComplete() const override;
@@ -52,6 +54,7 @@ class RocksDbStore final : public StateStore {
   RocksDbStore() = default;
   // Adds every entity key on disk to shard_filter_, then marks it complete.
   void BuildShardFilters();
+  std::shared_ptr<rocksdb::Statistics> statistics_;  // tickers only: the bytes of Written()
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* entities_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;

@@ -43,6 +43,15 @@ struct MonitorWrite {
   std::optional<std::string> value;  // nullopt deletes the key
 };
 
+// Bytes RocksDB has written to disk since the store opened, by what wrote
+// them: together, the write amplification of the state layout.
+struct WrittenBytes {
+  uint64_t wal = 0;         // the write-ahead log: every commit's batch
+  uint64_t flush = 0;       // memtables flushed to level-0 files
+  uint64_t compaction = 0;  // files rewritten by compactions
+  uint64_t total() const { return wal + flush + compaction; }
+};
+
 struct CommitBatch {
   std::vector<EntityWrite> entities;
   std::vector<MonitorWrite> monitor;
@@ -62,8 +71,12 @@ class StateStore {
 
   // One entity's state in one shard; nullopt when absent.
   virtual Result<std::optional<std::string>> Get(ShardId shard, EntityKind kind, std::string_view id) = 0;
-  // One entity's state in every shard, present ones only.
-  virtual Status GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) = 0;
+  // One entity's state in every shard but those in `skip`, present ones only.
+  virtual Status GetShardsExcept(EntityKind kind, std::string_view id, const std::vector<ShardId>& skip,
+                                 std::vector<std::string>* values) = 0;
+  Status GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) {
+    return GetShardsExcept(kind, id, {}, values);
+  }
 
   // Keeps aside a stored entity state that does not decode, with when and
   // why, so that nothing is reset silently; the caller then starts the entity
@@ -81,6 +94,7 @@ class StateStore {
   // Approximate numbers for /metrics: live keys and bytes on disk.
   virtual uint64_t ApproximateEntityCount() const = 0;
   virtual uint64_t DiskBytes() const = 0;
+  virtual WrittenBytes Written() const { return {}; }
   // Background work still to do: compactions running and bytes waiting for one.
   virtual std::pair<uint64_t, uint64_t> CompactionBacklog() const { return {0, 0}; }
   // Whether lookups can skip shards yet (the shard filters, rebuilt after a

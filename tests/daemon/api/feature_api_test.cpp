@@ -25,6 +25,15 @@ class FakeIngest final : public IngestStatus {
   bool healthy() const override { return ok; }
 };
 
+// Cached states by shard, as the ingest pipelines would hold them.
+class FakeLive final : public LiveStates {
+ public:
+  std::vector<std::pair<ShardId, EntityState>> states;  // all of user u1
+  void CopyCached(EntityKind kind, std::string_view id, std::vector<std::pair<ShardId, EntityState>>* out) const override {
+    if (kind == EntityKind::kUser && id == "u1") out->insert(out->end(), states.begin(), states.end());
+  }
+};
+
 class FeatureApiTest : public ::testing::Test {
  protected:
   static constexpr int64_t kT0 = 1000 * kDay;  // tile-aligned
@@ -93,6 +102,40 @@ TEST_F(FeatureApiTest, ALookupIsAsOfNowOrTheLatestEventIfLater) {
   j = nlohmann::json::parse(Call("GET", "/v1/features/user/u1").body);
   EXPECT_EQ(j["as_of_ms"], kT0 + 8 * kMin) << "an answer including an event must be as of that event at least";
   EXPECT_EQ(nlohmann::json::parse(Call("GET", "/v1/features/user/nobody").body)["found"], false);
+}
+
+// read_uncommitted: a shard the cache holds is read there, the others from
+// the store, and no shard from both.
+TEST_F(FeatureApiTest, CachedShardsReplaceTheirStoredStateAndTheOthersAreStillRead) {
+  const ShardId views = *store_->RegisterShard({"views", 0});
+  const ShardId clicks = *store_->RegisterShard({"clicks", 0});
+  FeatureEngine engine(set_.get());
+  EntityState in_clicks;  // committed in the clicks shard only
+  engine.Apply(Ev(EventType::kClick, "i7", kT0 + 9 * kMin), EntityKind::kUser, &in_clicks);
+  CommitBatch batch;
+  batch.entities.push_back({EntityKey(clicks, EntityKind::kUser, "u1"), ""});
+  EncodeEntityState(*set_, EntityKind::kUser, in_clicks, &batch.entities.back().value);
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  auto committed = nlohmann::json::parse(Call("GET", "/v1/features/user/u1").body);
+  EXPECT_EQ(committed["features"]["views_1h"], 3);
+  EXPECT_EQ(committed["features"]["clicks_1h"], 2);
+
+  FakeLive live;  // the views shard's cached state: the 3 stored views and a fourth, not yet committed
+  EntityState cached;
+  for (int64_t m : {1, 3, 7, 9}) engine.Apply(Ev(EventType::kView, "i", kT0 + m * kMin), EntityKind::kUser, &cached);
+  engine.Apply(Ev(EventType::kClick, "i3", kT0 + 8 * kMin), EntityKind::kUser, &cached);
+  live.states.push_back({views, cached});
+  api_->set_live_states(&live);
+  auto fresh = nlohmann::json::parse(Call("GET", "/v1/features/user/u1").body);
+  EXPECT_EQ(fresh["features"]["views_1h"], 4) << "3 committed + 1 cached would be 7 if the shard were read twice";
+  EXPECT_EQ(fresh["features"]["clicks_1h"], 2);
+
+  // A new entity cached before its first event is applied is not found.
+  live.states.assign(1, {views, EntityState{}});
+  auto empty = nlohmann::json::parse(Call("GET", "/v1/features/user/u1").body);
+  EXPECT_EQ(empty["found"], true);
+  EXPECT_EQ(empty["features"]["views_1h"], 0);  // only the clicks shard's state is left
+  EXPECT_EQ(empty["features"]["clicks_1h"], 1);
 }
 
 // bf86bbb answered 200 with counts, distinct counts and a latest timestamp

@@ -39,6 +39,15 @@ TEST(ConfigTest, FileOverridesKeysAndKeepsDefaultFeatures) {
   EXPECT_EQ(cfg->features.size(), 21u);
 }
 
+TEST(ConfigTest, LookupIsolation) {
+  auto defaults = LoadConfigString("", "empty.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->http.read_uncommitted);
+  auto committed = LoadConfigString("http: {isolation: read_committed}", "c.yaml");
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_FALSE(committed->http.read_uncommitted);
+}
+
 TEST(ConfigTest, CustomFeatures) {
   auto cfg = LoadConfigString(R"(
 features:
@@ -64,6 +73,7 @@ TEST(ConfigTest, ErrorsNameFileKeyAndProblem) {
   ExpectError("ingest: {commit_interval: 5x}", "ingest.commit_interval: unknown duration unit 'x'");
   ExpectError("http: {listen: nowhere}", "http.listen");
   ExpectError("http: {threads: 0}", "http.threads: 0 is out of range");
+  ExpectError("http: {isolation: serializable}", "http.isolation: expected read_uncommitted or read_committed, got 'serializable'");
   ExpectError("features:\n  user:\n    - {name: a, sources: [views], aggregation: count, window: 1h}\n"
               "    - {name: b, sources: [taps], aggregation: count, window: 1h}\n",
               "features.user[1].sources[0]: 'taps' is not views or clicks");

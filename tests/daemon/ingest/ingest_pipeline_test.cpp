@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "daemon/store/rocksdb_store.h"
 #include "tests/daemon/scripted_source.h"
 #include "tests/daemon/temp_dir.h"
@@ -45,7 +48,10 @@ class FlakyStore : public StateStore {
     return inner_->Quarantine(key, value, reason);
   }
   uint64_t QuarantinedCount() const override { return inner_->QuarantinedCount(); }
-  Status GetAllShards(EntityKind k, std::string_view id, std::vector<std::string>* v) override { return inner_->GetAllShards(k, id, v); }
+  Status GetShardsExcept(EntityKind k, std::string_view id, const std::vector<ShardId>& skip,
+                         std::vector<std::string>* v) override {
+    return inner_->GetShardsExcept(k, id, skip, v);
+  }
   Status Commit(const CommitBatch& b) override { return fail ? Status::IOError("No space left on device") : inner_->Commit(b); }
   Status ScanMonitor(const std::function<Status(std::string_view, std::string_view)>& v) override { return inner_->ScanMonitor(v); }
   uint64_t ApproximateEntityCount() const override { return 0; }
@@ -66,8 +72,14 @@ class IngestPipelineTest : public ::testing::Test {
     store_.reset();
     store_ = std::move(*RocksDbStore::Open({dir_.path()}));
     flaky_ = std::make_unique<FlakyStore>(store_.get());
+    MakePipeline(TestOptions());
+  }
+  static IngestPipelineOptions TestOptions() {
     IngestPipelineOptions options;
     options.commit_interval_ms = 1'000'000;  // commit only when the test says so
+    return options;
+  }
+  void MakePipeline(const IngestPipelineOptions& options) {
     pipeline_ = std::make_unique<IngestPipeline>(options, set_.get(), flaky_.get(), &sink_, &metrics_, &clock_);
     pipeline_->set_source(&source_);
   }
@@ -84,6 +96,16 @@ class IngestPipelineTest : public ::testing::Test {
     e.ts_ms = ts;
     source_.queue.push_back({type == EventType::kView ? "views" : "clicks", 0, offset, EncodeEvent(e, WireFormat::kProtobuf)});
   }
+  // views_24h of a user as lookups under read_uncommitted see it in the pipeline's cache; -1 when not cached.
+  int64_t CachedViews24h(const IngestPipeline& pipeline, const std::string& user) {
+    std::vector<std::pair<ShardId, EntityState>> cached;
+    pipeline.CopyCached(EntityKind::kUser, user, &cached);
+    if (cached.empty()) return -1;
+    std::vector<const EntityState*> ptrs;
+    for (const auto& c : cached) ptrs.push_back(&c.second);
+    return FeatureEngine(set_.get()).Read(EntityKind::kUser, ptrs, kNow)[2].i;
+  }
+  uint64_t ReadToVisibleCount() { return metrics_.ReadToVisible().Collect().histogram.sample_count; }
   int64_t Views24h(const std::string& user) {
     std::vector<std::string> raw;
     EXPECT_TRUE(store_->GetAllShards(EntityKind::kUser, user, &raw).ok());
@@ -284,6 +306,73 @@ TEST_F(IngestPipelineTest, CacheGaugeIsTheSumOverPipelinesSharingTheMetrics) {
     EXPECT_EQ(metrics_.CacheEntities().Value(), 8);
   }
   EXPECT_EQ(metrics_.CacheEntities().Value(), 6);  // a pipeline that goes away takes its share along
+}
+
+// Freshness (issue 12): an applied event is in the cache lookups read before
+// any commit, and a revoke takes the cache away with the partitions.
+TEST_F(IngestPipelineTest, AnAppliedEventIsVisibleInTheCacheBeforeItsCommit) {
+  Assign();
+  for (int i = 0; i < 3; ++i) Add(EventType::kView, "u1", "i", kNow - 100, i);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  for (int i = 3; i < 5; ++i) Add(EventType::kView, "u1", "i", kNow - 100, i);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_EQ(Views24h("u1"), 3);  // committed
+  EXPECT_EQ(CachedViews24h(*pipeline_, "u1"), 5);
+  EXPECT_EQ(CachedViews24h(*pipeline_, "nobody"), -1);
+  std::vector<std::pair<ShardId, EntityState>> cached;
+  pipeline_->CopyCached(EntityKind::kUser, "u1", &cached);
+  ASSERT_EQ(cached.size(), 1u);
+  EXPECT_EQ(cached[0].first, *store_->RegisterShard({"views", 0}));
+  EXPECT_EQ(ReadToVisibleCount(), 5u);  // every applied event, visible once applied
+
+  pipeline_->OnRevoked({{"views", 0}, {"clicks", 0}});
+  EXPECT_EQ(CachedViews24h(*pipeline_, "u1"), -1);
+  EXPECT_EQ(Views24h("u1"), 5);  // the revoke committed first
+}
+
+TEST_F(IngestPipelineTest, UnderReadCommittedAnEventIsVisibleAtItsCommit) {
+  IngestPipelineOptions options = TestOptions();
+  options.lookups_read_cache = false;
+  MakePipeline(options);
+  Assign();
+  for (int i = 0; i < 4; ++i) Add(EventType::kView, "u1", "i", kNow - 100, i);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_EQ(ReadToVisibleCount(), 0u);
+  clock_.AdvanceMs(150);
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  const auto h = metrics_.ReadToVisible().Collect().histogram;
+  EXPECT_EQ(h.sample_count, 4u);
+  EXPECT_DOUBLE_EQ(h.sample_sum, 4 * 0.150);
+}
+
+// Lookups copy states while the worker applies events and commits (run under
+// TSan in CI): every copy is a whole state, and counts only grow.
+TEST_F(IngestPipelineTest, LookupsReadTheCacheWhileTheWorkerWrites) {
+  IngestPipelineOptions options = TestOptions();
+  options.poll_batch = 100;
+  MakePipeline(options);
+  Assign();
+  constexpr int kEvents = 4000;
+  for (int i = 0; i < kEvents; ++i) Add(EventType::kView, "u" + std::to_string(i % 3), "i" + std::to_string(i % 50), kNow - 100, i);
+  std::atomic<bool> done{false};
+  std::atomic<int> regressions{0};
+  std::thread reader([&] {
+    int64_t last = 0;
+    while (!done.load()) {
+      const int64_t v = CachedViews24h(*pipeline_, "u0");
+      if (v >= 0 && v < last) ++regressions;
+      last = std::max(last, v);
+    }
+  });
+  while (!source_.queue.empty()) {
+    ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+    ASSERT_TRUE(pipeline_->Commit().ok());
+  }
+  done = true;
+  reader.join();
+  EXPECT_EQ(regressions.load(), 0);
+  EXPECT_EQ(CachedViews24h(*pipeline_, "u0"), (kEvents + 2) / 3);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ TEST(PartitionTableTest, FindsRemovesAndCommitsWhatWasProcessed) {
   Part* v0 = table.Add(MakePart("views", 0));
   Part* c0 = table.Add(MakePart("clicks", 0));
   v0->cp.lag = &metrics.ConsumerLag("views", 0);
+  v0->cp.event_time_lag = &metrics.EventTimeLag("views", 0);
   EXPECT_EQ(table.Find("views", 0), v0);
   EXPECT_EQ(table.Find("views", 0), v0);  // the last one found
   EXPECT_EQ(table.Find("clicks", 0), c0);
@@ -49,15 +50,17 @@ TEST(PartitionTableTest, FindsRemovesAndCommitsWhatWasProcessed) {
   testing::ScriptedSource source;
   source.report_high_watermarks = true;
   for (int i = 0; i < 50; ++i) source.Append("views", 0, "x");
-  table.RefreshEnds(&source);
+  table.RefreshEnds(&source, 2'507);
   EXPECT_EQ(v0->cp.high_watermark, 50);
   EXPECT_EQ(metrics.ConsumerLag("views", 0).Value(), 8);
+  EXPECT_DOUBLE_EQ(metrics.EventTimeLag("views", 0).Value(), 2.5);  // wall clock 2,507 ms, stream time 7 ms
   EXPECT_EQ(c0->cp.high_watermark, 0);
 
   EXPECT_EQ(table.Remove({{"views", 0}, {"views", 9}}, &metrics), 1u);
   EXPECT_EQ(table.size(), 1u);
   EXPECT_EQ(table.Find("views", 0), nullptr);
   EXPECT_EQ(metrics.Serialize().find("featmon_consumer_lag_messages{partition=\"0\",topic=\"views\"}"), std::string::npos);
+  EXPECT_EQ(metrics.Serialize().find("featmon_event_time_lag_seconds{partition=\"0\",topic=\"views\"}"), std::string::npos);
 }
 
 TEST(PartitionTableTest, LoadsAStoredCheckpoint) {

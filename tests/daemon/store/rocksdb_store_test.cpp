@@ -50,6 +50,32 @@ TEST(RocksDbStoreTest, CommitsStatesAndCheckpointsTogetherAndReopens) {
   EXPECT_TRUE(values.empty());
 }
 
+TEST(RocksDbStoreTest, SkippedShardsAreNotReadAndWrittenBytesAreCounted) {
+  TempDir dir;
+  auto store = RocksDbStore::Open({dir.path()});
+  ASSERT_TRUE(store.ok());
+  const ShardId a = *(*store)->RegisterShard({"views", 0}), b = *(*store)->RegisterShard({"clicks", 0});
+  const WrittenBytes before = (*store)->Written();  // the format marker and the shard registry
+  CommitBatch batch;
+  const std::string big(100'000, 'x');
+  batch.entities.push_back({EntityKey(a, EntityKind::kUser, "u1"), "in-a" + big});
+  batch.entities.push_back({EntityKey(b, EntityKind::kUser, "u1"), "in-b" + big});
+  ASSERT_TRUE((*store)->Commit(batch).ok());
+  std::vector<std::string> values;
+  ASSERT_TRUE((*store)->GetShardsExcept(EntityKind::kUser, "u1", {a}, &values).ok());
+  ASSERT_EQ(values.size(), 1u);
+  EXPECT_EQ(values[0].substr(0, 4), "in-b");
+
+  const WrittenBytes logged = (*store)->Written();
+  EXPECT_GE(logged.wal - before.wal, 200'000u);  // both values went through the WAL
+  EXPECT_EQ(logged.flush, 0u);
+  ASSERT_TRUE((*store)->CompactAll().ok());  // flushes the memtable, then rewrites the files
+  const WrittenBytes compacted = (*store)->Written();
+  EXPECT_GT(compacted.flush, 0u);
+  EXPECT_GT(compacted.compaction, 0u);
+  EXPECT_EQ(compacted.total(), compacted.wal + compacted.flush + compacted.compaction);
+}
+
 TEST(RocksDbStoreTest, MonitorStateCommitsWithCheckpointsAndScansBack) {
   TempDir dir;
   TopicPartition tp{"monitor:predictions", 0};
