@@ -1,5 +1,6 @@
 #include "features/entity_state.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/byte_codec.h"
@@ -9,6 +10,8 @@ namespace featmon {
 namespace {
 
 constexpr uint8_t kFormatVersion = 1;
+constexpr uint8_t kDeltaVersion = 2;
+constexpr uint8_t kUnmergeable = 0xff;
 constexpr size_t kHeaderSize = 1 + 8;
 
 SeriesState EmptySeries(SeriesKind kind) {
@@ -40,31 +43,31 @@ void EncodeTileIndex(std::string* out, int64_t tile, int64_t* prev) {
   *prev = tile;
 }
 
+void EncodeTileValue(int64_t count, std::string* out) { PutSigned(out, count); }
+void EncodeTileValue(double sum, std::string* out) { PutFixed(out, sum); }
+void EncodeTileValue(const HyperLogLog& hll, std::string* out) { hll.EncodeTo(out); }
+
+// The tiles from `first` on: count, then (index delta, value) pairs.
+template <typename V>
+void EncodeTiles(const Tiles<V>& tiles, size_t first, std::string* out) {
+  PutVarint(out, tiles.size() - first);
+  int64_t prev = 0;
+  for (size_t i = first; i < tiles.size(); ++i) {
+    EncodeTileIndex(out, tiles[i].first, &prev);
+    EncodeTileValue(tiles[i].second, out);
+  }
+}
+
+template <typename T>
+constexpr bool kIsTiles = std::is_same_v<T, Tiles<int64_t>> || std::is_same_v<T, Tiles<double>> ||
+                          std::is_same_v<T, Tiles<HyperLogLog>>;
+
 void EncodeSeries(const SeriesState& s, std::string* out) {
   std::visit(
       [out](const auto& v) {
         using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, Tiles<int64_t>>) {
-          PutVarint(out, v.size());
-          int64_t prev = 0;
-          for (const auto& [tile, count] : v) {
-            EncodeTileIndex(out, tile, &prev);
-            PutSigned(out, count);
-          }
-        } else if constexpr (std::is_same_v<T, Tiles<double>>) {
-          PutVarint(out, v.size());
-          int64_t prev = 0;
-          for (const auto& [tile, sum] : v) {
-            EncodeTileIndex(out, tile, &prev);
-            PutFixed(out, sum);
-          }
-        } else if constexpr (std::is_same_v<T, Tiles<HyperLogLog>>) {
-          PutVarint(out, v.size());
-          int64_t prev = 0;
-          for (const auto& [tile, hll] : v) {
-            EncodeTileIndex(out, tile, &prev);
-            hll.EncodeTo(out);
-          }
+        if constexpr (kIsTiles<T>) {
+          EncodeTiles(v, 0, out);
         } else if constexpr (std::is_same_v<T, LastNState>) {
           PutVarint(out, v.values.size());
           for (const auto& [value, ts] : v.values) {
@@ -138,6 +141,83 @@ Status DecodeSeries(ByteReader* in, SeriesState* s) {
       *s);
 }
 
+// Writes one series tagged with its id, its payload behind a fixed-width
+// length patched afterwards.
+template <typename EncodePayload>
+void PutTaggedSeries(uint32_t id, std::string* out, EncodePayload encode_payload) {
+  PutFixed(out, id);
+  const size_t length_at = out->size();
+  PutFixed(out, uint32_t{0});
+  encode_payload();
+  const uint32_t length = static_cast<uint32_t>(out->size() - length_at - sizeof(uint32_t));
+  std::memcpy(out->data() + length_at, &length, sizeof(length));
+}
+
+// A tiled series' delta payload: tiles before the first one the state holds
+// are gone (all of them when it holds none), tiles from the changes' earliest
+// event time on are written.
+void EncodeTiledDelta(const SeriesState& s, int64_t tile_ms, int64_t from_ts_ms, std::string* out) {
+  std::visit(
+      [&](const auto& tiles) {
+        using T = std::decay_t<decltype(tiles)>;
+        if constexpr (kIsTiles<T>) {
+          const int64_t replace_from = TileOf(from_ts_ms, tile_ms);
+          PutSigned(out, tiles.empty() ? INT64_MAX : tiles.front().first);
+          PutSigned(out, replace_from);
+          const auto first = std::lower_bound(tiles.begin(), tiles.end(), replace_from,
+                                              [](const auto& p, int64_t t) { return p.first < t; });
+          EncodeTiles(tiles, static_cast<size_t>(first - tiles.begin()), out);
+        }
+      },
+      s);
+}
+
+// Drops the base's tiles before keep_from and from replace_from on, then
+// appends the delta's, which all lie at or after replace_from.
+Status SpliceTiles(ByteReader* in, SeriesState* base) {
+  int64_t keep_from, replace_from;
+  if (!in->ReadSigned(&keep_from) || !in->ReadSigned(&replace_from)) return Status::Corruption("delta tile range");
+  SeriesState fresh = *base;
+  if (Status st = DecodeSeries(in, &fresh); !st.ok()) return st;
+  return std::visit(
+      [&](auto& tiles) -> Status {
+        using T = std::decay_t<decltype(tiles)>;
+        if constexpr (kIsTiles<T>) {
+          auto& add = std::get<T>(fresh);
+          if (!add.empty() && add.front().first < replace_from) return Status::Corruption("delta tile before its range");
+          std::erase_if(tiles, [&](const auto& p) { return p.first < keep_from || p.first >= replace_from; });
+          for (auto& tile : add) tiles.push_back(std::move(tile));
+          return Status::Ok();
+        } else {
+          return Status::Corruption("tile delta for a series without tiles");
+        }
+      },
+      *base);
+}
+
+// Applies one delta to a decoded state.
+Status ApplyEntityDelta(const FeatureSet& set, EntityKind kind, ByteReader* in, EntityState* state) {
+  int64_t last_event_ts;
+  uint64_t count;
+  if (!in->ReadFixed(&last_event_ts) || !in->ReadVarint(&count)) return Status::Corruption("delta: truncated header");
+  state->last_event_ts_ms = std::max(state->last_event_ts_ms, last_event_ts);
+  for (uint64_t i = 0; i < count; ++i) {
+    uint32_t id, length;
+    std::string_view payload;
+    if (!in->ReadFixed(&id) || !in->ReadFixed(&length) || !in->ReadBytes(length, &payload))
+      return Status::Corruption("delta: truncated series");
+    const int index = set.SeriesIndexById(kind, id);
+    if (index < 0) continue;  // a feature removed from the config
+    ByteReader series_in(payload);
+    SeriesState& series = state->series[index];
+    Status st = set.series(kind)[index].tiled() ? SpliceTiles(&series_in, &series) : DecodeSeries(&series_in, &series);
+    if (!st.ok()) return Status::Corruption("delta: series " + std::to_string(id) + ": " + st.message());
+    if (!series_in.done()) return Status::Corruption("delta: trailing bytes in series");
+  }
+  if (!in->done()) return Status::Corruption("delta: trailing bytes");
+  return Status::Ok();
+}
+
 }  // namespace
 
 EntityState NewEntityState(const FeatureSet& set, EntityKind kind) {
@@ -156,14 +236,52 @@ void EncodeEntityState(const FeatureSet& set, EntityKind kind, const EntityState
   const auto& specs = set.series(kind);
   for (size_t i = 0; i < state.series.size(); ++i) {
     if (IsEmpty(state.series[i])) continue;
-    PutFixed(out, specs[i].id);
-    // Payload written in place behind a fixed-width length patched afterwards.
-    const size_t length_at = out->size();
-    PutFixed(out, uint32_t{0});
-    EncodeSeries(state.series[i], out);
-    const uint32_t length = static_cast<uint32_t>(out->size() - length_at - sizeof(uint32_t));
-    std::memcpy(out->data() + length_at, &length, sizeof(length));
+    PutTaggedSeries(specs[i].id, out, [&] { EncodeSeries(state.series[i], out); });
   }
+}
+
+void EncodeEntityDelta(const FeatureSet& set, EntityKind kind, const EntityState& state, const StateChanges& changes,
+                       std::string* out) {
+  out->clear();
+  out->push_back(static_cast<char>(kDeltaVersion));
+  PutFixed(out, state.last_event_ts_ms);
+  size_t changed = 0;
+  for (size_t i = 0; i < state.series.size(); ++i) changed += changes.Has(i);
+  PutVarint(out, changed);
+  const auto& specs = set.series(kind);
+  for (size_t i = 0; i < state.series.size(); ++i) {
+    if (!changes.Has(i)) continue;
+    PutTaggedSeries(specs[i].id, out, [&] {
+      if (specs[i].tiled()) EncodeTiledDelta(state.series[i], specs[i].tile_ms, changes.from_ts_ms, out);
+      else EncodeSeries(state.series[i], out);
+    });
+  }
+}
+
+Status MergeEntityValues(const FeatureSet& set, EntityKind kind, const std::string_view* base,
+                         const std::vector<std::string_view>& operands, std::string* out) {
+  EntityState state = NewEntityState(set, kind);
+  if (base) {
+    if (Status st = DecodeEntityState(set, kind, *base, &state); !st.ok()) return st;
+  }
+  for (std::string_view operand : operands) {
+    ByteReader in(operand);
+    uint8_t version;
+    if (!in.ReadFixed(&version)) return Status::Corruption("entity delta: empty value");
+    Status st;
+    if (version == kFormatVersion) st = DecodeEntityState(set, kind, operand, &state);
+    else if (version == kDeltaVersion) st = ApplyEntityDelta(set, kind, &in, &state);
+    else st = Status::Corruption("entity delta: unknown format version " + std::to_string(version));
+    if (!st.ok()) return st;
+  }
+  EncodeEntityState(set, kind, state, out);
+  return Status::Ok();
+}
+
+void EncodeUnmergeable(std::string_view reason, std::string* out) {
+  out->clear();
+  out->push_back(static_cast<char>(kUnmergeable));
+  out->append(reason);
 }
 
 Status DecodeEntityState(const FeatureSet& set, EntityKind kind, std::string_view data, EntityState* out) {
@@ -171,6 +289,8 @@ Status DecodeEntityState(const FeatureSet& set, EntityKind kind, std::string_vie
   ByteReader in(data);
   uint8_t version;
   if (!in.ReadFixed(&version)) return Status::Corruption("entity state: empty value");
+  if (version == kUnmergeable)
+    return Status::Corruption("entity state: a stored change could not be applied: " + std::string(data.substr(1)));
   if (version != kFormatVersion)
     return Status::Corruption("entity state: unknown format version " + std::to_string(version));
   uint64_t count;

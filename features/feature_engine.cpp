@@ -70,7 +70,7 @@ void InsertLastN(LastNState& s, std::string_view value, int64_t ts, int n) {
 
 }  // namespace
 
-void FeatureEngine::Apply(const Event& event, EntityKind kind, EntityState* state) const {
+void FeatureEngine::Apply(const Event& event, EntityKind kind, EntityState* state, StateChanges* changes) const {
   const auto& specs = set_->series(kind);
   if (state->series.size() != specs.size()) *state = NewEntityState(*set_, kind);
   state->last_event_ts_ms = std::max(state->last_event_ts_ms, event.ts_ms);
@@ -78,6 +78,7 @@ void FeatureEngine::Apply(const Event& event, EntityKind kind, EntityState* stat
   for (size_t i = 0; i < specs.size(); ++i) {
     const SeriesSpec& spec = specs[i];
     if (!(spec.sources & bit)) continue;
+    if (changes) changes->Mark(i, event.ts_ms);
     SeriesState& series = state->series[i];
     const int64_t tile = spec.tiled() ? TileOf(event.ts_ms, spec.tile_ms) : 0;
     const int64_t cutoff = spec.tiled() ? TileOf(state->last_event_ts_ms - spec.retention_ms, spec.tile_ms) : 0;

@@ -47,8 +47,9 @@ class FeatureEngine {
 
   // Folds one event into the state of the entity of `kind` it names, and
   // drops tiles no window can see any more. Late-event filtering is the
-  // caller's (FeatureSet::IsLate), because it depends on stream time.
-  void Apply(const Event& event, EntityKind kind, EntityState* state) const;
+  // caller's (FeatureSet::IsLate), because it depends on stream time. With
+  // `changes`, records there what changed, for EncodeEntityDelta.
+  void Apply(const Event& event, EntityKind kind, EntityState* state, StateChanges* changes = nullptr) const;
 
   // Feature values at as_of_ms, merging the entity's states from all shards.
   // An empty `shards` yields defaults: 0, null, [].

@@ -70,6 +70,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   RocksDbStoreOptions store_options = cfg.store;
   store_options.entity_ttl_ms = app->features_->LongestWindowMs() + cfg.ingest.entity_ttl_grace_ms;
   store_options.clock = clock;
+  store_options.features = app->features_.get();
   const int64_t open_started_ns = clock->MonotonicNs();
   auto store = RocksDbStore::Open(store_options);
   if (!store.ok()) return store.status();

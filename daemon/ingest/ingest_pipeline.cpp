@@ -142,7 +142,7 @@ Status IngestPipeline::Process(const InputMessage& msg, Partition* p) {
       {
         std::lock_guard lock(cache_mu_);
         for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
-          if (CacheEntry* entry = entries[static_cast<int>(kind)]) engine_.Apply(event, kind, &entry->state);
+          if (CacheEntry* entry = entries[static_cast<int>(kind)]) engine_.Apply(event, kind, &entry->state, &entry->changes);
         }
       }
       ++applied_since_mark_;
@@ -167,7 +167,8 @@ Result<IngestPipeline::CacheEntry*> IngestPipeline::Load(EntityKind kind, ShardI
     CacheEntry entry;
     if (stored->has_value()) {
       Status decoded = DecodeEntityState(*features_, kind, **stored, &entry.state);
-      if (!decoded.ok()) {
+      entry.stored = decoded.ok();
+      if (!decoded.ok()) {  // its next commit writes a whole state over the bad one
         if (Status kept = KeepAside(key, **stored, decoded); !kept.ok()) return kept;
         entry.state = NewEntityState(*features_, kind);
       }
@@ -229,16 +230,28 @@ Status IngestPipeline::Commit() {
   // Sorted keys let RocksDB's skiplist reuse its last insert position
   // (its sequential-insert splice): far fewer comparisons than random order.
   std::sort(dirty_.begin(), dirty_.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
-  batch.entities.resize(dirty_.size());
-  for (size_t i = 0; i < dirty_.size(); ++i) {
-    const auto& [key, entry] = *dirty_[i];
-    batch.entities[i].key = key;
-    EncodeEntityState(*features_, ParseEntityKey(key)->kind, entry.state, &batch.entities[i].value);
+  // A stored entity gets a delta of what changed (for a hot item, its
+  // current tile); a new one its whole state.
+  batch.entities.reserve(dirty_.size());
+  for (const auto* node : dirty_) {
+    const auto& [key, entry] = *node;
+    if (!entry.stored && entry.state.empty()) continue;  // loaded, but its event was never applied
+    EntityWrite& w = batch.entities.emplace_back();
+    w.key = key;
+    w.delta = entry.stored;
+    const EntityKind kind = ParseEntityKey(key)->kind;
+    if (w.delta) EncodeEntityDelta(*features_, kind, entry.state, entry.changes, &w.value);
+    else EncodeEntityState(*features_, kind, entry.state, &w.value);
   }
   if (Status st = store_->Commit(batch); !st.ok()) return FailCommit(st);
   health_.Succeeded(start);
   ++commits_;
-  for (auto* node : dirty_) node->second.dirty = false;
+  for (auto* node : dirty_) {
+    CacheEntry& entry = node->second;
+    entry.dirty = false;
+    entry.changes = StateChanges{};
+    entry.stored = entry.stored || !entry.state.empty();
+  }
   dirty_.clear();
   MarkCommittedVisible();
   const auto offsets = partitions_.MarkCommitted();

@@ -88,6 +88,8 @@ class IngestPipeline final : public RebalanceListener {
   };
   struct CacheEntry {
     EntityState state;
+    StateChanges changes;  // since the last commit: what its delta carries
+    bool stored = false;   // the store holds a state to merge deltas into
     bool dirty = false;
   };
   using Cache = std::unordered_map<std::string, CacheEntry>;

@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 
 #include "common/byte_codec.h"
+#include "daemon/store/entity_merge_operator.h"
 #include "features/entity_state.h"
 
 namespace featmon {
@@ -19,7 +20,10 @@ namespace featmon {
 namespace {
 
 constexpr char kFormatKey[] = "format";
-constexpr char kFormatValue[] = "featmon-state-v1";
+// v2: entity states may carry merge operands (deltas), which featmond before
+// v2 cannot read; a v1 directory is read as it is and marked v2 at open.
+constexpr char kFormatValue[] = "featmon-state-v2";
+constexpr char kFormatV1[] = "featmon-state-v1";
 constexpr char kShardPrefix[] = "shard/";
 constexpr char kCheckpointPrefix[] = "ckpt/";
 
@@ -110,6 +114,7 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
   entity_cf.compression = rocksdb::kLZ4Compression;
   entity_cf.bottommost_compression = rocksdb::kZSTD;
   entity_cf.compaction_filter = filter.get();
+  if (options.features) entity_cf.merge_operator = std::make_shared<EntityMergeOperator>(options.features);
   entity_cf.memtable_prefix_bloom_size_ratio = 0.05;
   entity_cf.memtable_whole_key_filtering = true;
   // Revisit every file at least daily so the expiry filter sees idle data.
@@ -153,8 +158,14 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptio
     if (!s.ok()) return FromRocks(s, "writing format marker");
   } else if (!s.ok()) {
     return FromRocks(s, "reading format marker");
+  } else if (format == kFormatV1) {
+    // Full states only: readable as they are. Marked v2 so that an older
+    // featmond refuses the directory once deltas may be in it.
+    s = db->Put(rocksdb::WriteOptions(), store->meta_, kFormatKey, kFormatValue);
+    if (!s.ok()) return FromRocks(s, "upgrading the format marker");
   } else if (format != kFormatValue) {
-    return Status::InvalidArgument("data dir " + options.path + " has format '" + format + "', this featmond reads '" + kFormatValue + "'");
+    return Status::InvalidArgument("data dir " + options.path + " has format '" + format + "', this featmond reads '" +
+                                   kFormatV1 + "' and '" + kFormatValue + "'");
   }
 
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), store->meta_));
@@ -299,6 +310,10 @@ Status RocksDbStore::Commit(const CommitBatch& batch) {
   }
   rocksdb::WriteBatch wb;
   for (const EntityWrite& w : batch.entities) {
+    if (w.delta) {  // onto a stored state, whose key the shard filter holds already
+      wb.Merge(entities_, w.key, w.value).PermitUncheckedError();
+      continue;
+    }
     // Bits first: a reader may see a false positive, never a false negative.
     if (auto parts = ParseEntityKey(w.key)) shard_filter_->Add(parts->shard, std::string_view(w.key).substr(kEntityKeyShardBytes));
     wb.Put(entities_, w.key, w.value).PermitUncheckedError();

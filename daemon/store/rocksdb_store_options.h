@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "features/feature_spec.h"
 
 namespace featmon {
 
@@ -15,6 +16,9 @@ struct RocksDbStoreOptions {
   size_t block_cache_bytes = 256u << 20;   // LRU block cache shared by reads. Default: 256MB
   int64_t entity_ttl_ms = 0;               // idle entities expire after this; 0 keeps them forever. Default: 0
   const Clock* clock = nullptr;            // time for expiry. Default: SystemClock
+  // The feature set whose deltas (EntityWrite::delta) the store merges into
+  // full states; without it, commits may only write full states. Default: none
+  const FeatureSet* features = nullptr;
   bool sync_writes = false;                // fsync each commit (survives power loss, not only a process kill). Default: false
   // In-memory Bloom filter bits per shard, so lookups read only the shards
   // that may hold an entity. 2^23 bits (1 MiB) keeps false positives near 3%

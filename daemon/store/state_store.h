@@ -32,8 +32,9 @@ struct Checkpoint {
 };
 
 struct EntityWrite {
-  std::string key;    // EntityKey(...)
-  std::string value;  // EncodeEntityState(...)
+  std::string key;     // EntityKey(...)
+  std::string value;   // EncodeEntityState(...), or EncodeEntityDelta(...) when `delta`
+  bool delta = false;  // merged into the stored state (which must exist) instead of replacing it
 };
 
 // Monitoring state (column family "monitor"): per-model state and pending

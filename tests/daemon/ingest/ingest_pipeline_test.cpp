@@ -70,7 +70,10 @@ class IngestPipelineTest : public ::testing::Test {
   void Open() {
     pipeline_.reset();
     store_.reset();
-    store_ = std::move(*RocksDbStore::Open({dir_.path()}));
+    RocksDbStoreOptions store_options;
+    store_options.path = dir_.path();
+    store_options.features = set_.get();
+    store_ = std::move(*RocksDbStore::Open(store_options));
     flaky_ = std::make_unique<FlakyStore>(store_.get());
     MakePipeline(TestOptions());
   }

@@ -149,6 +149,110 @@ TEST(RocksDbStoreTest, ExpiryFilterDropsIdleEntitiesOnCompaction) {
   EXPECT_TRUE((*(*store)->Get(shard, EntityKind::kUser, "fresh")).has_value());
 }
 
+// Deltas (issue 12, target 5): merged into the stored state when read, and
+// the same after a reopen and a full compaction; a delta that cannot be
+// merged reads as a corrupt state (quarantined by the pipeline), not as an error.
+TEST(RocksDbStoreTest, DeltasMergeIntoTheStoredStateAcrossReopenAndCompaction) {
+  TempDir dir;
+  auto set = FeatureSet::Compile(testing::DefaultSpecs());
+  ASSERT_TRUE(set.ok());
+  FeatureEngine engine(&*set);
+  RocksDbStoreOptions options{dir.path()};
+  options.features = &*set;
+  EntityState state;
+  std::string expected;
+  {
+    auto store = RocksDbStore::Open(options);
+    ASSERT_TRUE(store.ok());
+    const ShardId shard = *(*store)->RegisterShard({"views", 0});
+    const std::string key = EntityKey(shard, EntityKind::kItem, "i1");
+    Event e;
+    e.user_id = "u0";
+    e.item_id = "i1";
+    e.ts_ms = 100 * testing::kDay;
+    engine.Apply(e, EntityKind::kItem, &state);
+    CommitBatch full;
+    full.entities.push_back({key, ""});
+    EncodeEntityState(*set, EntityKind::kItem, state, &full.entities.back().value);
+    ASSERT_TRUE((*store)->Commit(full).ok());
+    for (int commit = 1; commit <= 5; ++commit) {
+      StateChanges changes;
+      for (int i = 0; i < 10; ++i) {
+        e.user_id = "u" + std::to_string(commit * 10 + i);
+        e.ts_ms += 7 * testing::kMin;
+        engine.Apply(e, EntityKind::kItem, &state, &changes);
+      }
+      CommitBatch delta;
+      delta.entities.push_back({key, "", true});
+      EncodeEntityDelta(*set, EntityKind::kItem, state, changes, &delta.entities.back().value);
+      ASSERT_TRUE((*store)->Commit(delta).ok());
+    }
+    EncodeEntityState(*set, EntityKind::kItem, state, &expected);
+    EXPECT_EQ(**(*store)->Get(shard, EntityKind::kItem, "i1"), expected);
+
+    CommitBatch bad;  // onto another stored item
+    bad.entities.push_back({EntityKey(shard, EntityKind::kItem, "i2"), expected});
+    bad.entities.push_back({EntityKey(shard, EntityKind::kItem, "i2"), std::string("\x02garbage"), true});
+    ASSERT_TRUE((*store)->Commit(bad).ok());
+    auto read = (*store)->Get(shard, EntityKind::kItem, "i2");
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EntityState out;
+    EXPECT_EQ(DecodeEntityState(*set, EntityKind::kItem, **read, &out).code(), StatusCode::kCorruption);
+  }
+  auto store = RocksDbStore::Open(options);
+  ASSERT_TRUE(store.ok());
+  const ShardId shard = *(*store)->RegisterShard({"views", 0});
+  EXPECT_EQ(**(*store)->Get(shard, EntityKind::kItem, "i1"), expected);
+  ASSERT_TRUE((*store)->CompactAll().ok());
+  EXPECT_EQ(**(*store)->Get(shard, EntityKind::kItem, "i1"), expected);
+  std::vector<std::string> values;
+  ASSERT_TRUE((*store)->GetAllShards(EntityKind::kItem, "i1", &values).ok());
+  EXPECT_EQ(values, std::vector<std::string>{expected});
+}
+
+// A directory written before deltas (format v1) is read as it is and marked
+// v2, so that an older featmond refuses it from then on; an unknown format is refused.
+TEST(RocksDbStoreTest, ReadsAVersion1DirectoryAndRefusesAnUnknownFormat) {
+  TempDir dir;
+  {
+    rocksdb::Options db_options;
+    db_options.create_if_missing = true;
+    db_options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}}, {"meta", {}},
+                                                        {"monitor", {}}, {"quarantine", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(db_options, dir.path(), cfs, &handles, &db).ok());
+    ASSERT_TRUE(db->Put({}, handles[1], "format", "featmon-state-v1").ok());
+    ASSERT_TRUE(db->Put({}, handles[1], "shard/views/0", std::string("\0\0", 2)).ok());
+    ASSERT_TRUE(db->Put({}, handles[0], EntityKey(0, EntityKind::kUser, "u1"), "v1-state").ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  {
+    auto store = RocksDbStore::Open({dir.path()});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(**(*store)->Get(0, EntityKind::kUser, "u1"), "v1-state");
+  }
+  {
+    rocksdb::DB* db = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}}, {"meta", {}},
+                                                        {"monitor", {}}, {"quarantine", {}}};
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir.path(), cfs, &handles, &db).ok());
+    std::string format;
+    ASSERT_TRUE(db->Get({}, handles[1], "format", &format).ok());
+    EXPECT_EQ(format, "featmon-state-v2");
+    ASSERT_TRUE(db->Put({}, handles[1], "format", "featmon-state-v9").ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  auto store = RocksDbStore::Open({dir.path()});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("has format 'featmon-state-v9', this featmond reads 'featmon-state-v1' and 'featmon-state-v2'"),
+            std::string::npos) << store.status().message();
+}
+
 TEST(RocksDbStoreTest, RefusesForeignDirectoryWithoutTouchingIt) {
   TempDir dir;
   std::ofstream(dir.sub("notes.txt")) << "precious";
