@@ -18,7 +18,8 @@
 # by default) and is not woken by data arriving meanwhile, as a real broker
 # is; left at the default, half a second of the mock's waiting would be
 # measured instead of featmond.
-# Env: RATE (20000), SECONDS (20 per configuration), PARTITIONS (16 per topic).
+# Env: RATE (20000), SECONDS (20 per configuration), PARTITIONS (16 per topic),
+#      CONFIGS (isolation:commit_interval pairs, the five of the table by default).
 set -euo pipefail
 BUILD=${1:-$(dirname "$0")/../build}
 BUILD=$(cd "$BUILD" && pwd)
@@ -43,7 +44,9 @@ print("%g %g %.2f %d" % (q(0.5), q(0.99), max(lags or [0]), total))'
 }
 
 RESULTS=()
-for config in "read_uncommitted 200ms" "read_uncommitted 1s" "read_committed 200ms" "read_committed 1s"; do
+CONFIGS=${CONFIGS:-"read_uncommitted:200ms read_uncommitted:1s read_uncommitted:5s read_committed:200ms read_committed:1s"}
+for config in $CONFIGS; do
+  config=${config/:/ }
   read -r isolation interval <<< "$config"
   echo "== featmond, http.isolation: $isolation, commit_interval: $interval, $RATE events/s for ${SECONDS_EACH}s"
   # Indented: the first line joins start_daemon's kafka: section.

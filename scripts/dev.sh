@@ -191,6 +191,7 @@ bench() {
   "$ROOT/bench/run.sh" "$BUILD"
   "$ROOT/bench/json_ingest.sh" "$BUILD"
   "$ROOT/bench/restart.sh" "$BUILD"
+  "$ROOT/bench/freshness.sh" "$BUILD"
   "$ROOT/bench/monitoring.sh" "$BUILD"
 }
 

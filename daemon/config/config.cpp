@@ -160,7 +160,7 @@ const std::vector<Key<IngestOptions>>& IngestKeys() {
   using K = Keys<IngestOptions>;
   static const std::vector<Key<IngestOptions>> keys = {
       K::Duration("commit_interval", FIELD(pipeline.commit_interval_ms), 1, kHour,
-                  "how often state and offsets are written (one RocksDB WriteBatch)"),
+                  "how often state and offsets are written (one RocksDB WriteBatch); lookups see events before (http.isolation)"),
       K::Duration("max_future_skew", FIELD(pipeline.decoder.max_future_skew_ms), 0, kDay,
                   "events further ahead of the wall clock are rejected"),
       K::Integer("max_id_bytes", FIELD(pipeline.decoder.max_id_bytes), 1, 65536, "longer ids are rejected"),
