@@ -312,6 +312,31 @@ Status DecodeEntityState(const FeatureSet& set, EntityKind kind, std::string_vie
   return Status::Ok();
 }
 
+size_t ApproximateMemory(const EntityState& state) {
+  size_t bytes = sizeof(EntityState) + state.series.capacity() * sizeof(SeriesState);
+  for (const SeriesState& s : state.series) {
+    bytes += std::visit(
+        [](const auto& v) -> size_t {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, Tiles<HyperLogLog>>) {
+            size_t n = v.capacity() * sizeof(typename T::value_type);
+            for (const auto& tile : v) n += tile.second.MemoryBytes();
+            return n;
+          } else if constexpr (kIsTiles<T>) {
+            return v.capacity() * sizeof(typename T::value_type);
+          } else if constexpr (std::is_same_v<T, LastNState>) {
+            size_t n = v.values.capacity() * sizeof(v.values[0]);
+            for (const auto& [value, ts] : v.values) n += value.capacity() > 15 ? value.capacity() + 1 : 0;
+            return n;
+          } else {
+            return 0;
+          }
+        },
+        s);
+  }
+  return bytes;
+}
+
 bool PeekLastEventTs(std::string_view data, int64_t* ts_ms) {
   if (data.size() < kHeaderSize || static_cast<uint8_t>(data[0]) != kFormatVersion) return false;
   ByteReader in(data.substr(1));

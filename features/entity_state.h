@@ -92,6 +92,10 @@ Status MergeEntityValues(const FeatureSet& set, EntityKind kind, const std::stri
 // it as corruption, so the entity is kept aside and starts afresh.
 void EncodeUnmergeable(std::string_view reason, std::string* out);
 
+// Bytes a state holds in memory (its own size and what it allocated), for
+// caches bounded in bytes; an estimate that ignores allocator overhead.
+size_t ApproximateMemory(const EntityState& state);
+
 // Reads only the latest event time; for the expiry compaction filter.
 bool PeekLastEventTs(std::string_view data, int64_t* ts_ms);
 

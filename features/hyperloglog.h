@@ -36,6 +36,8 @@ class HyperLogLog {
   double Estimate() const;
   bool empty() const { return sparse_.empty() && dense_.empty(); }
   bool is_sparse() const { return dense_.empty(); }
+  // Heap bytes held, for caches bounded in bytes.
+  size_t MemoryBytes() const { return sparse_.capacity() * sizeof(uint32_t) + dense_.capacity(); }
 
   void EncodeTo(std::string* out) const;
   static Status DecodeFrom(ByteReader* in, HyperLogLog* out);

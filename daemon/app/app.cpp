@@ -90,6 +90,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   ingest.clicks_topic = cfg.kafka.clicks_topic;
   // The setting is the process total; each worker keeps its share.
   ingest.cache_max_entities = std::max<size_t>(1000, cfg.ingest.cache_max_entities / cfg.ingest.workers);
+  ingest.cache_max_bytes = cfg.ingest.cache_max_bytes / static_cast<size_t>(cfg.ingest.workers);
   ingest.lookups_read_cache = cfg.http.read_uncommitted;
   std::vector<std::unique_ptr<IngestPipeline>> pipelines;
   for (int w = 0; w < cfg.ingest.workers; ++w) {

@@ -166,6 +166,8 @@ const std::vector<Key<IngestOptions>>& IngestKeys() {
       K::Integer("max_id_bytes", FIELD(pipeline.decoder.max_id_bytes), 1, 65536, "longer ids are rejected"),
       K::Integer("cache_max_entities", FIELD(cache_max_entities), 1000, 1'000'000'000,
                  "entity states kept in memory, all ingest workers together"),
+      K::Bytes("cache_max_memory", FIELD(cache_max_bytes), 1 << 20, kTB,
+               "... and at most this much memory for them (estimated: about 560 bytes per user with the default features)"),
       K::Duration("entity_ttl_grace", FIELD(entity_ttl_grace_ms), 0, kYear,
                   "idle entities expire after the longest window plus this"),
       K::Integer("poll_batch", FIELD(pipeline.poll_batch), 1, 1'000'000, "messages taken from librdkafka per poll"),

@@ -45,6 +45,7 @@ struct IngestOptions {
   // cache_max_entities is each worker's share of the total below.
   IngestPipelineOptions pipeline;
   size_t cache_max_entities = 2'000'000;     // entity states cached, all workers together. Default: 2,000,000
+  size_t cache_max_bytes = size_t{1} << 30;  // their memory, all workers together (an estimate). Default: 1GB
   int64_t entity_ttl_grace_ms = 86'400'000;  // idle expiry = longest window + this. Default: 1d
   int workers = 2;                           // ingest threads, each owning partition % workers. Default: 2
 };

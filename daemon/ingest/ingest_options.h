@@ -20,6 +20,7 @@ struct IngestPipelineOptions {
   // the bytes written of 1s, bench/run.sh). Default: 1s
   int64_t commit_interval_ms = 1000;
   size_t cache_max_entities = 1'000'000;  // states this pipeline keeps after a commit. Default: 1,000,000
+  size_t cache_max_bytes = 512u << 20;    // and their bytes in memory (an estimate). Default: 512MB
   size_t poll_batch = 10'000;             // messages per poll. Default: 10,000
   DecoderOptions decoder;                 // validation limits
   // Whether lookups read this pipeline's cache (http.isolation:

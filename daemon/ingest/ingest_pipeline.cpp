@@ -45,6 +45,7 @@ IngestPipeline::~IngestPipeline() {
   {
     std::lock_guard lock(cache_mu_);
     cache_.clear();
+    cache_bytes_ = 0;
   }
   ReportCacheSize();  // take this pipeline's share out of the shared gauge
 }
@@ -65,7 +66,8 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
   }
   held_.Succeeded();
   const bool interval_up = clock_->MonotonicNs() - last_commit_ns_ >= options_.commit_interval_ms * 1'000'000;
-  if (interval_up || cache_.size() > options_.cache_max_entities * 2) return Commit();
+  const bool cache_full = cache_.size() > options_.cache_max_entities * 2 || cache_bytes_ > options_.cache_max_bytes * 2;
+  if (interval_up || cache_full) return Commit();  // a commit makes entries clean, so they can be dropped
   return Status::Ok();
 }
 
@@ -175,6 +177,8 @@ Result<IngestPipeline::CacheEntry*> IngestPipeline::Load(EntityKind kind, ShardI
     } else {
       entry.state = NewEntityState(*features_, kind);
     }
+    entry.bytes = EntryBytes(key, entry.state);
+    cache_bytes_ += entry.bytes;
     std::lock_guard lock(cache_mu_);
     it = cache_.emplace(std::move(key), std::move(entry)).first;
   }
@@ -193,7 +197,14 @@ Status IngestPipeline::KeepAside(const std::string& key, std::string_view value,
   return Status::Ok();
 }
 
+uint32_t IngestPipeline::EntryBytes(const std::string& key, const EntityState& state) {
+  constexpr size_t kNodeOverhead = 3 * sizeof(void*);  // the node's next pointer and hash, its bucket
+  const size_t key_heap = key.capacity() > 15 ? key.capacity() + 1 : 0;
+  return static_cast<uint32_t>(sizeof(Cache::value_type) + kNodeOverhead + key_heap + ApproximateMemory(state));
+}
+
 void IngestPipeline::MarkDirty(Cache::value_type* node) {
+  node->second.recent = true;
   if (node->second.dirty) return;
   node->second.dirty = true;
   dirty_.push_back(node);
@@ -248,6 +259,9 @@ Status IngestPipeline::Commit() {
   ++commits_;
   for (auto* node : dirty_) {
     CacheEntry& entry = node->second;
+    const uint32_t bytes = EntryBytes(node->first, entry.state);  // events since the last commit grew it
+    cache_bytes_ = cache_bytes_ - entry.bytes + bytes;
+    entry.bytes = bytes;
     entry.dirty = false;
     entry.changes = StateChanges{};
     entry.stored = entry.stored || !entry.state.empty();
@@ -256,12 +270,7 @@ Status IngestPipeline::Commit() {
   MarkCommittedVisible();
   const auto offsets = partitions_.MarkCommitted();
   if (source_) source_->CommitForMonitoring(offsets);
-  if (cache_.size() > options_.cache_max_entities) {
-    // Everything is clean now; drop arbitrary entries (hash order) down to 90%.
-    const size_t target = options_.cache_max_entities * 9 / 10;
-    std::lock_guard lock(cache_mu_);
-    for (auto it = cache_.begin(); it != cache_.end() && cache_.size() > target;) it = cache_.erase(it);
-  }
+  Evict();
   ReportCacheSize();
   UpdateLag();
   return Status::Ok();
@@ -274,11 +283,34 @@ Status IngestPipeline::FailCommit(const Status& st) {
   return failed;
 }
 
-// Several workers share the gauge, so each adds the change in its own size.
+// Everything is clean after a commit. Entries used since the last sweep are
+// spared once, so hot items stay and idle users go; down to 90% of the budget.
+void IngestPipeline::Evict() {
+  if (cache_.size() <= options_.cache_max_entities && cache_bytes_ <= options_.cache_max_bytes) return;
+  const size_t max_entities = options_.cache_max_entities * 9 / 10, max_bytes = options_.cache_max_bytes * 9 / 10;
+  auto over = [&] { return cache_.size() > max_entities || cache_bytes_ > max_bytes; };
+  std::lock_guard lock(cache_mu_);
+  for (int pass = 0; pass < 2 && over(); ++pass) {
+    for (auto it = cache_.begin(); it != cache_.end() && over();) {
+      if (it->second.recent && pass == 0) {
+        it->second.recent = false;
+        ++it;
+        continue;
+      }
+      cache_bytes_ -= it->second.bytes;
+      it = cache_.erase(it);
+    }
+  }
+}
+
+// Several workers share the gauges, so each adds the change in its own size.
 void IngestPipeline::ReportCacheSize() {
   const auto size = static_cast<int64_t>(cache_.size());
   metrics_->CacheEntities().Increment(static_cast<double>(size - reported_cache_size_));
   reported_cache_size_ = size;
+  const auto bytes = static_cast<int64_t>(cache_bytes_);
+  metrics_->CacheBytes().Increment(static_cast<double>(bytes - reported_cache_bytes_));
+  reported_cache_bytes_ = bytes;
 }
 
 void IngestPipeline::UpdateLag() {
@@ -328,6 +360,7 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   {
     std::lock_guard lock(cache_mu_);
     cache_.clear();
+    cache_bytes_ = 0;
     owned_shards_.clear();
     for (const auto& p : partitions_)
       if (std::find(tps.begin(), tps.end(), p->cp.tp) == tps.end()) owned_shards_.push_back(p->shard);

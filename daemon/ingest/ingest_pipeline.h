@@ -91,6 +91,8 @@ class IngestPipeline final : public RebalanceListener {
     StateChanges changes;  // since the last commit: what its delta carries
     bool stored = false;   // the store holds a state to merge deltas into
     bool dirty = false;
+    bool recent = false;   // used since the last eviction sweep: spared once
+    uint32_t bytes = 0;    // this entry's share of cache_bytes_
   };
   using Cache = std::unordered_map<std::string, CacheEntry>;
   Status ProcessBatch();
@@ -100,6 +102,10 @@ class IngestPipeline final : public RebalanceListener {
   // A stored state that does not decode goes to the quarantine.
   Status KeepAside(const std::string& key, std::string_view value, const Status& why);
   void MarkDirty(Cache::value_type* node);
+  // Drops clean entries, the least recently used first (second chance), while
+  // the cache holds more than its entity or byte budget.
+  void Evict();
+  static uint32_t EntryBytes(const std::string& key, const EntityState& state);
   Status Reject(const InputMessage& msg, Partition* p, RejectReason reason, const std::string& detail);
   void CountBatch();
   // The events applied since the last mark are visible now to lookups that
@@ -137,6 +143,8 @@ class IngestPipeline final : public RebalanceListener {
   // Read-committed lookups: (poll time, events) applied but not committed yet.
   std::vector<std::pair<int64_t, uint64_t>> awaiting_commit_;
   int64_t reported_cache_size_ = 0;  // this pipeline's share of featmon_cache_entities
+  size_t cache_bytes_ = 0;           // estimated memory of the cached entries
+  int64_t reported_cache_bytes_ = 0;  // this pipeline's share of featmon_cache_bytes
   uint64_t commits_ = 0;
   std::map<std::pair<std::string, RejectReason>, prometheus::Counter*> reject_counters_;
   std::map<RejectReason, int64_t> last_reject_log_ns_;

@@ -51,6 +51,8 @@ Metrics::Metrics(const std::string& version)
                             .Help("Bytes of entity state in RocksDB SST files").Register(*registry_).Add({})),
       cache_entities_(prometheus::BuildGauge().Name("featmon_cache_entities")
                           .Help("Entity states held in memory between commits").Register(*registry_).Add({})),
+      cache_bytes_(prometheus::BuildGauge().Name("featmon_cache_bytes")
+                       .Help("Estimated memory of the entity states held in memory").Register(*registry_).Add({})),
       store_written_(prometheus::BuildCounter().Name("featmon_store_written_bytes_total")
                          .Help("Bytes RocksDB wrote to disk, by kind: wal, flush, compaction").Register(*registry_)),
       drift_score_(prometheus::BuildGauge().Name("featmon_drift_score")

@@ -56,6 +56,7 @@ class Metrics {
   prometheus::Gauge& StoreEntities() { return store_entities_; }
   prometheus::Gauge& StoreDiskBytes() { return store_disk_bytes_; }
   prometheus::Gauge& CacheEntities() { return cache_entities_; }
+  prometheus::Gauge& CacheBytes() { return cache_bytes_; }
   // featmon_store_written_bytes_total{kind}: brings the counter of `kind`
   // (wal, flush, compaction) up to RocksDB's own running total.
   void SetStoreWrittenBytes(const std::string& kind, uint64_t total);
@@ -102,6 +103,7 @@ class Metrics {
   prometheus::Gauge& store_entities_;
   prometheus::Gauge& store_disk_bytes_;
   prometheus::Gauge& cache_entities_;
+  prometheus::Gauge& cache_bytes_;
   prometheus::Family<prometheus::Counter>& store_written_;
   std::mutex store_written_mu_;
 

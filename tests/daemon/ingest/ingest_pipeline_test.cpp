@@ -311,6 +311,30 @@ TEST_F(IngestPipelineTest, CacheGaugeIsTheSumOverPipelinesSharingTheMetrics) {
   EXPECT_EQ(metrics_.CacheEntities().Value(), 6);  // a pipeline that goes away takes its share along
 }
 
+// The cache is bounded in bytes too (issue 12, target 9), and an entity used
+// since the last sweep is spared: the hot one stays, idle ones go.
+TEST_F(IngestPipelineTest, TheCacheKeepsToItsByteBudgetAndSparesWhatWasJustUsed) {
+  IngestPipelineOptions options = TestOptions();
+  options.cache_max_bytes = 64 << 10;
+  MakePipeline(options);
+  Assign();
+  int64_t offset = 0;
+  for (int round = 0; round < 5; ++round) {
+    for (int u = 0; u < 200; ++u) {
+      Add(EventType::kView, "cold-" + std::to_string(round) + "-" + std::to_string(u), "i", kNow - 100, offset++);
+      Add(EventType::kView, "hot", "i", kNow - 100, offset++);
+    }
+    ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+    ASSERT_TRUE(pipeline_->Commit().ok());
+    EXPECT_LE(metrics_.CacheBytes().Value(), 0.9 * options.cache_max_bytes) << "round " << round;
+    EXPECT_GT(metrics_.CacheBytes().Value(), 0);
+    EXPECT_EQ(CachedViews24h(*pipeline_, "hot"), 200 * (round + 1)) << "round " << round;
+  }
+  EXPECT_EQ(CachedViews24h(*pipeline_, "cold-0-0"), -1);
+  EXPECT_EQ(Views24h("cold-0-0"), 1);  // evicted after its commit, not lost
+  EXPECT_LT(metrics_.CacheEntities().Value(), 1000);
+}
+
 // Freshness (issue 12): an applied event is in the cache lookups read before
 // any commit, and a revoke takes the cache away with the partitions.
 TEST_F(IngestPipelineTest, AnAppliedEventIsVisibleInTheCacheBeforeItsCommit) {
