@@ -18,13 +18,13 @@
 # by default) and is not woken by data arriving meanwhile, as a real broker
 # is; left at the default, half a second of the mock's waiting would be
 # measured instead of featmond.
-# Env: RATE (20000), SECONDS (20 per configuration), PARTITIONS (16 per topic),
+# Env: RATE (20000), DURATION (20 s per configuration), PARTITIONS (16 per topic),
 #      CONFIGS (isolation:commit_interval pairs, the five of the table by default).
 set -euo pipefail
 BUILD=${1:-$(dirname "$0")/../build}
 BUILD=$(cd "$BUILD" && pwd)
 BENCH=$(cd "$(dirname "$0")" && pwd)
-RATE=${RATE:-20000} SECONDS_EACH=${SECONDS:-20} PARTITIONS=${PARTITIONS:-16}
+RATE=${RATE:-20000} SECONDS_EACH=${DURATION:-20} PARTITIONS=${PARTITIONS:-16}
 source "$BENCH/lib.sh"
 
 echo "== broker ($PARTITIONS partitions per topic)"

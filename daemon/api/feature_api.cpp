@@ -156,16 +156,16 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
                               std::string* out) {
   // Each shard is read once: from the cache where it holds the entity, else
   // from the store, so no event is counted twice.
+  std::vector<ShardId> candidates = store_->ShardsThatMayHold(kind, id);
   std::vector<std::pair<ShardId, EntityState>> cached;
-  if (live_) live_->CopyCached(kind, id, &cached);
-  std::vector<ShardId> cached_shards;
+  if (live_ && !candidates.empty()) live_->CopyCached(kind, id, candidates, &cached);
   std::vector<const EntityState*> shards;
   for (const auto& [shard, state] : cached) {
-    cached_shards.push_back(shard);
+    std::erase(candidates, shard);
     if (!state.empty()) shards.push_back(&state);  // a new entity whose first event is not applied yet
   }
   std::vector<std::string> raw;
-  Status st = store_->GetShardsExcept(kind, id, cached_shards, &raw);
+  Status st = store_->GetShards(kind, id, candidates, &raw);
   if (!st.ok()) return st;
   std::vector<EntityState> states(raw.size());
   for (size_t i = 0; i < raw.size(); ++i) {

@@ -176,6 +176,7 @@ Result<IngestPipeline::CacheEntry*> IngestPipeline::Load(EntityKind kind, ShardI
       }
     } else {
       entry.state = NewEntityState(*features_, kind);
+      store_->AnnounceEntity(shard, kind, id);  // before lookups can find it in the cache
     }
     entry.bytes = EntryBytes(key, entry.state);
     cache_bytes_ += entry.bytes;
@@ -394,11 +395,12 @@ void IngestPipeline::PublishSnapshot() {
   snapshot_ = std::move(s);
 }
 
-void IngestPipeline::CopyCached(EntityKind kind, std::string_view id,
+void IngestPipeline::CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
                                 std::vector<std::pair<ShardId, EntityState>>* out) const {
   std::string key = EntityKey(0, kind, id);
   std::lock_guard lock(cache_mu_);
-  for (ShardId shard : owned_shards_) {
+  for (ShardId shard : shards) {
+    if (std::find(owned_shards_.begin(), owned_shards_.end(), shard) == owned_shards_.end()) continue;
     SetEntityKeyShard(shard, &key);
     if (auto it = cache_.find(key); it != cache_.end()) out->emplace_back(shard, it->second.state);
   }

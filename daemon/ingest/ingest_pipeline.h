@@ -69,7 +69,8 @@ class IngestPipeline final : public RebalanceListener {
   void OnRevoked(const std::vector<TopicPartition>& partitions) override;
 
   // The cached states of an entity in this pipeline's shards (LiveStates).
-  void CopyCached(EntityKind kind, std::string_view id, std::vector<std::pair<ShardId, EntityState>>* out) const;
+  void CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
+                  std::vector<std::pair<ShardId, EntityState>>* out) const;
 
   IngestSnapshot Snapshot() const;
   bool has_assignment() const { return assigned_count_.load() > 0; }

@@ -80,9 +80,9 @@ void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
   for (auto& p : pipelines_) p->OnRevoked(partitions);  // each ignores partitions it does not hold
 }
 
-void IngestWorkers::CopyCached(EntityKind kind, std::string_view id,
+void IngestWorkers::CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
                                std::vector<std::pair<ShardId, EntityState>>* out) const {
-  for (const auto& p : pipelines_) p->CopyCached(kind, id, out);
+  for (const auto& p : pipelines_) p->CopyCached(kind, id, shards, out);
 }
 
 IngestSnapshot IngestWorkers::Snapshot() const {

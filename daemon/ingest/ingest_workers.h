@@ -36,7 +36,8 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
   void OnRevoked(const std::vector<TopicPartition>& partitions) override;
 
-  void CopyCached(EntityKind kind, std::string_view id, std::vector<std::pair<ShardId, EntityState>>* out) const override;
+  void CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
+                  std::vector<std::pair<ShardId, EntityState>>* out) const override;
   IngestSnapshot Snapshot() const override;
   bool has_assignment() const override;
   bool healthy() const override;

@@ -26,9 +26,10 @@ namespace featmon {
 class LiveStates {
  public:
   virtual ~LiveStates() = default;
-  // Appends a copy of the entity's state in each shard whose state is held
-  // in memory now.
-  virtual void CopyCached(EntityKind kind, std::string_view id, std::vector<std::pair<ShardId, EntityState>>* out) const = 0;
+  // Appends a copy of the entity's state in each of `shards` whose state is
+  // held in memory now.
+  virtual void CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
+                          std::vector<std::pair<ShardId, EntityState>>* out) const = 0;
 };
 
 }  // namespace featmon

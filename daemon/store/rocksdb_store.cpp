@@ -259,15 +259,24 @@ Result<std::optional<std::string>> RocksDbStore::Get(ShardId shard, EntityKind k
   return std::optional<std::string>(std::move(value));
 }
 
-Status RocksDbStore::GetShardsExcept(EntityKind kind, std::string_view id, const std::vector<ShardId>& skip,
-                                     std::vector<std::string>* values) {
-  values->clear();
+std::vector<ShardId> RocksDbStore::ShardsThatMayHold(EntityKind kind, std::string_view id) const {
   const std::string suffix = EntityKeyWithoutShard(kind, id);
+  std::vector<ShardId> shards;
+  std::shared_lock lock(shards_mu_);
+  for (ShardId s : shard_list_)
+    if (shard_filter_->MayContain(s, suffix)) shards.push_back(s);
+  return shards;
+}
+
+void RocksDbStore::AnnounceEntity(ShardId shard, EntityKind kind, std::string_view id) {
+  shard_filter_->Add(shard, EntityKeyWithoutShard(kind, id));
+}
+
+Status RocksDbStore::GetShards(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
+                               std::vector<std::string>* values) {
+  values->clear();
   std::vector<std::string> keys;
-  for (ShardId s : Shards()) {
-    if (std::find(skip.begin(), skip.end(), s) == skip.end() && shard_filter_->MayContain(s, suffix))
-      keys.push_back(EntityKey(s, kind, id));
-  }
+  for (ShardId s : shards) keys.push_back(EntityKey(s, kind, id));
   if (keys.empty()) return Status::Ok();
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> out(keys.size());

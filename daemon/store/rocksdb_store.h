@@ -33,8 +33,10 @@ class RocksDbStore final : public StateStore {
   std::vector<ShardId> Shards() const override;
   Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) override;
   Result<std::optional<std::string>> Get(ShardId shard, EntityKind kind, std::string_view id) override;
-  Status GetShardsExcept(EntityKind kind, std::string_view id, const std::vector<ShardId>& skip,
-                         std::vector<std::string>* values) override;
+  std::vector<ShardId> ShardsThatMayHold(EntityKind kind, std::string_view id) const override;
+  void AnnounceEntity(ShardId shard, EntityKind kind, std::string_view id) override;
+  Status GetShards(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
+                   std::vector<std::string>* values) override;
   Status Quarantine(std::string_view key, std::string_view value, std::string_view reason) override;
   uint64_t QuarantinedCount() const override;
   Status Commit(const CommitBatch& batch) override;

@@ -72,11 +72,18 @@ class StateStore {
 
   // One entity's state in one shard; nullopt when absent.
   virtual Result<std::optional<std::string>> Get(ShardId shard, EntityKind kind, std::string_view id) = 0;
-  // One entity's state in every shard but those in `skip`, present ones only.
-  virtual Status GetShardsExcept(EntityKind kind, std::string_view id, const std::vector<ShardId>& skip,
-                                 std::vector<std::string>* values) = 0;
+  // The shards that may hold the entity (committed, or announced below);
+  // never one short, sometimes one too many.
+  virtual std::vector<ShardId> ShardsThatMayHold(EntityKind kind, std::string_view id) const = 0;
+  // An entity an ingest pipeline holds before its first commit: lookups that
+  // read the pipelines' caches must not skip its shard.
+  virtual void AnnounceEntity(ShardId, EntityKind, std::string_view) {}
+  // One entity's state in each of `shards`, present ones only.
+  virtual Status GetShards(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
+                           std::vector<std::string>* values) = 0;
+  // ... in every shard that may hold it.
   Status GetAllShards(EntityKind kind, std::string_view id, std::vector<std::string>* values) {
-    return GetShardsExcept(kind, id, {}, values);
+    return GetShards(kind, id, ShardsThatMayHold(kind, id), values);
   }
 
   // Keeps aside a stored entity state that does not decode, with when and

@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include "daemon/store/rocksdb_store.h"
 #include "features/entity_state.h"
 #include "tests/daemon/temp_dir.h"
@@ -29,8 +32,12 @@ class FakeIngest final : public IngestStatus {
 class FakeLive final : public LiveStates {
  public:
   std::vector<std::pair<ShardId, EntityState>> states;  // all of user u1
-  void CopyCached(EntityKind kind, std::string_view id, std::vector<std::pair<ShardId, EntityState>>* out) const override {
-    if (kind == EntityKind::kUser && id == "u1") out->insert(out->end(), states.begin(), states.end());
+  std::vector<std::pair<ShardId, EntityState>> fresh;   // all of user "fresh"
+  void CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
+                  std::vector<std::pair<ShardId, EntityState>>* out) const override {
+    if (kind != EntityKind::kUser || (id != "u1" && id != "fresh")) return;
+    for (const auto& s : id == "u1" ? states : fresh)
+      if (std::find(shards.begin(), shards.end(), s.first) != shards.end()) out->push_back(s);
   }
 };
 
@@ -129,6 +136,20 @@ TEST_F(FeatureApiTest, CachedShardsReplaceTheirStoredStateAndTheOthersAreStillRe
   auto fresh = nlohmann::json::parse(Call("GET", "/v1/features/user/u1").body);
   EXPECT_EQ(fresh["features"]["views_1h"], 4) << "3 committed + 1 cached would be 7 if the shard were read twice";
   EXPECT_EQ(fresh["features"]["clicks_1h"], 2);
+
+  // A user the pipelines hold before its first commit is found once they
+  // have announced it (lookups ask the cache only where the store's shard
+  // filters say the entity may be).
+  EntityState fresh_state;
+  engine.Apply(Ev(EventType::kView, "i", kT0 + 9 * kMin), EntityKind::kUser, &fresh_state);
+  live.fresh.push_back({clicks, fresh_state});
+  for (int i = 0; i < 500 && !store_->ShardFiltersComplete(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(store_->ShardFiltersComplete());
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", "/v1/features/user/fresh").body)["found"], false);  // not announced yet
+  store_->AnnounceEntity(clicks, EntityKind::kUser, "fresh");
+  auto fresh_user = nlohmann::json::parse(Call("GET", "/v1/features/user/fresh").body);
+  EXPECT_EQ(fresh_user["found"], true);
+  EXPECT_EQ(fresh_user["features"]["views_1h"], 1);
 
   // A new entity cached before its first event is applied is not found.
   live.states.assign(1, {views, EntityState{}});

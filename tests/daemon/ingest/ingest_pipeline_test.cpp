@@ -48,9 +48,13 @@ class FlakyStore : public StateStore {
     return inner_->Quarantine(key, value, reason);
   }
   uint64_t QuarantinedCount() const override { return inner_->QuarantinedCount(); }
-  Status GetShardsExcept(EntityKind k, std::string_view id, const std::vector<ShardId>& skip,
-                         std::vector<std::string>* v) override {
-    return inner_->GetShardsExcept(k, id, skip, v);
+  std::vector<ShardId> ShardsThatMayHold(EntityKind k, std::string_view id) const override {
+    return inner_->ShardsThatMayHold(k, id);
+  }
+  void AnnounceEntity(ShardId s, EntityKind k, std::string_view id) override { inner_->AnnounceEntity(s, k, id); }
+  Status GetShards(EntityKind k, std::string_view id, const std::vector<ShardId>& shards,
+                   std::vector<std::string>* v) override {
+    return inner_->GetShards(k, id, shards, v);
   }
   Status Commit(const CommitBatch& b) override { return fail ? Status::IOError("No space left on device") : inner_->Commit(b); }
   Status ScanMonitor(const std::function<Status(std::string_view, std::string_view)>& v) override { return inner_->ScanMonitor(v); }
@@ -102,7 +106,7 @@ class IngestPipelineTest : public ::testing::Test {
   // views_24h of a user as lookups under read_uncommitted see it in the pipeline's cache; -1 when not cached.
   int64_t CachedViews24h(const IngestPipeline& pipeline, const std::string& user) {
     std::vector<std::pair<ShardId, EntityState>> cached;
-    pipeline.CopyCached(EntityKind::kUser, user, &cached);
+    pipeline.CopyCached(EntityKind::kUser, user, store_->Shards(), &cached);
     if (cached.empty()) return -1;
     std::vector<const EntityState*> ptrs;
     for (const auto& c : cached) ptrs.push_back(&c.second);
@@ -348,7 +352,7 @@ TEST_F(IngestPipelineTest, AnAppliedEventIsVisibleInTheCacheBeforeItsCommit) {
   EXPECT_EQ(CachedViews24h(*pipeline_, "u1"), 5);
   EXPECT_EQ(CachedViews24h(*pipeline_, "nobody"), -1);
   std::vector<std::pair<ShardId, EntityState>> cached;
-  pipeline_->CopyCached(EntityKind::kUser, "u1", &cached);
+  pipeline_->CopyCached(EntityKind::kUser, "u1", store_->Shards(), &cached);
   ASSERT_EQ(cached.size(), 1u);
   EXPECT_EQ(cached[0].first, *store_->RegisterShard({"views", 0}));
   EXPECT_EQ(ReadToVisibleCount(), 5u);  // every applied event, visible once applied

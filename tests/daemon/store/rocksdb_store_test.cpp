@@ -50,7 +50,7 @@ TEST(RocksDbStoreTest, CommitsStatesAndCheckpointsTogetherAndReopens) {
   EXPECT_TRUE(values.empty());
 }
 
-TEST(RocksDbStoreTest, SkippedShardsAreNotReadAndWrittenBytesAreCounted) {
+TEST(RocksDbStoreTest, OnlyTheShardsAskedForAreReadAndWrittenBytesAreCounted) {
   TempDir dir;
   auto store = RocksDbStore::Open({dir.path()});
   ASSERT_TRUE(store.ok());
@@ -62,7 +62,8 @@ TEST(RocksDbStoreTest, SkippedShardsAreNotReadAndWrittenBytesAreCounted) {
   batch.entities.push_back({EntityKey(b, EntityKind::kUser, "u1"), "in-b" + big});
   ASSERT_TRUE((*store)->Commit(batch).ok());
   std::vector<std::string> values;
-  ASSERT_TRUE((*store)->GetShardsExcept(EntityKind::kUser, "u1", {a}, &values).ok());
+  EXPECT_EQ((*store)->ShardsThatMayHold(EntityKind::kUser, "u1"), (std::vector<ShardId>{a, b}));
+  ASSERT_TRUE((*store)->GetShards(EntityKind::kUser, "u1", {b}, &values).ok());
   ASSERT_EQ(values.size(), 1u);
   EXPECT_EQ(values[0].substr(0, 4), "in-b");
 
