@@ -352,31 +352,50 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
 }
 
 void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
+  std::vector<ShardId> revoked;
+  for (const auto& p : partitions_)
+    if (std::find(tps.begin(), tps.end(), p->cp.tp) != tps.end()) revoked.push_back(p->shard);
+  if (revoked.empty()) return;  // none of this pipeline's (IngestWorkers passes every revoked partition)
   Status st = Commit();
-  if (!st.ok()) Log(Component::kIngest).error("commit on revoke failed; the next owner replays from the last commit: {}", st.ToString());
-  // States of revoked partitions may change elsewhere now: forget them all,
-  // including any that failed to commit (their offsets were not stored either).
-  dirty_.clear();
-  awaiting_commit_.clear();  // replayed, and counted, when read again
+  if (!st.ok())
+    Log(Component::kIngest).error("commit on revoke failed: the revoked partitions are replayed from their last commit "
+                                  "by their next owner; the kept ones keep their work and retry: {}", st.ToString());
+  // The revoked partitions' states may change elsewhere now: forget them,
+  // with any work that failed to commit (its offsets were not stored
+  // either), and the rest of their messages in the batch. The kept
+  // partitions keep their cache, their uncommitted work and their messages.
+  ForgetShards(revoked);
+  if (batch_.DropPartitions(tps)) held_.Reset();
+  partitions_.Remove(tps, metrics_);
+  const bool work_left = !dirty_.empty() || std::any_of(partitions_.begin(), partitions_.end(),
+                                                         [](const auto& p) { return p->cp.dirty; });
+  if (!work_left) {
+    health_.Reset();  // the stalled commit's work went with the revoked partitions
+    awaiting_commit_.clear();  // replayed, and counted, when read again
+  }
+  assigned_count_ = static_cast<int>(partitions_.size());
+  Log(Component::kIngest).info("revoked {} partitions", revoked.size());
+  PublishSnapshot();
+}
+
+void IngestPipeline::ForgetShards(const std::vector<ShardId>& shards) {
+  auto revoked = [&](const std::string& key) {
+    return std::find(shards.begin(), shards.end(), ParseEntityKey(key)->shard) != shards.end();
+  };
+  std::erase_if(dirty_, [&](const Cache::value_type* node) { return revoked(node->first); });
   {
     std::lock_guard lock(cache_mu_);
-    cache_.clear();
-    cache_bytes_ = 0;
-    owned_shards_.clear();
-    for (const auto& p : partitions_)
-      if (std::find(tps.begin(), tps.end(), p->cp.tp) == tps.end()) owned_shards_.push_back(p->shard);
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      if (!revoked(it->first)) {
+        ++it;
+        continue;
+      }
+      cache_bytes_ -= it->second.bytes;
+      it = cache_.erase(it);
+    }
+    std::erase_if(owned_shards_, [&](ShardId s) { return std::find(shards.begin(), shards.end(), s) != shards.end(); });
   }
   ReportCacheSize();
-  // What failed to commit, and the rest of the batch, are dropped: the next
-  // owner (or this pipeline, if the partition comes back) replays them from
-  // the stored checkpoints.
-  health_.Reset();
-  held_.Reset();
-  batch_.Drop();
-  partitions_.Remove(tps, metrics_);
-  assigned_count_ = static_cast<int>(partitions_.size());
-  Log(Component::kIngest).info("revoked {} partitions", tps.size());
-  PublishSnapshot();
 }
 
 void IngestPipeline::PublishSnapshot() {

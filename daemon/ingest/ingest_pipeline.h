@@ -103,6 +103,8 @@ class IngestPipeline final : public RebalanceListener {
   // A stored state that does not decode goes to the quarantine.
   Status KeepAside(const std::string& key, std::string_view value, const Status& why);
   void MarkDirty(Cache::value_type* node);
+  // Drops the cached states of these shards (revoked partitions), dirty or not.
+  void ForgetShards(const std::vector<ShardId>& shards);
   // Drops clean entries, the least recently used first (second chance), while
   // the cache holds more than its entity or byte budget.
   void Evict();

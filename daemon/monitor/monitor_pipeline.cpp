@@ -131,7 +131,7 @@ void MonitorPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   Status st = Commit();
   if (!st.ok()) Log(Component::kMonitor).error("commit before revoke failed, the next owner replays: {}", st.ToString());
   partitions_.Remove(tps, metrics_);
-  batch_.Drop();  // the rest of a held batch is replayed from the checkpoints
+  batch_.DropPartitions(tps);  // replayed from their checkpoints; the kept partitions' messages stay
 }
 
 Status MonitorPipeline::RunOnce(int poll_timeout_ms) {

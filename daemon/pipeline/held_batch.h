@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "common/topic_partition.h"
 #include "daemon/kafka/message_source.h"
 
 namespace featmon {
@@ -30,8 +31,11 @@ class HeldBatch {
   int64_t polled_at_ms() const { return polled_at_ms_; }
   // The monotonic clock at the same moment: when its events were read.
   int64_t polled_at_ns() const { return polled_at_ns_; }
-  // Forgets what is left (revoked partitions replay it from their checkpoints).
-  void Drop() { next_ = messages_.size(); }
+  // Forgets what is left of these partitions (revoked: their next owner, or
+  // this pipeline if they come back, replays it from their checkpoints). The
+  // rest stays: Kafka has moved past it and will not hand it over again.
+  // True when the next message was among them.
+  bool DropPartitions(const std::vector<TopicPartition>& partitions);
 
  private:
   std::vector<InputMessage> messages_;

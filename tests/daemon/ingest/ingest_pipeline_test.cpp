@@ -95,13 +95,14 @@ class IngestPipelineTest : public ::testing::Test {
     ASSERT_TRUE(pipeline_->OnAssigned({{"views", 0}, {"clicks", 0}}, &starts).ok());
     resume_ = starts;
   }
-  void Add(EventType type, const std::string& user, const std::string& item, int64_t ts, int64_t offset) {
+  void Add(EventType type, const std::string& user, const std::string& item, int64_t ts, int64_t offset,
+           int32_t partition = 0) {
     Event e;
     e.type = type;
     e.user_id = user;
     e.item_id = item;
     e.ts_ms = ts;
-    source_.queue.push_back({type == EventType::kView ? "views" : "clicks", 0, offset, EncodeEvent(e, WireFormat::kProtobuf)});
+    source_.queue.push_back({type == EventType::kView ? "views" : "clicks", partition, offset, EncodeEvent(e, WireFormat::kProtobuf)});
   }
   // views_24h of a user as lookups under read_uncommitted see it in the pipeline's cache; -1 when not cached.
   int64_t CachedViews24h(const IngestPipeline& pipeline, const std::string& user) {
@@ -111,6 +112,12 @@ class IngestPipelineTest : public ::testing::Test {
     std::vector<const EntityState*> ptrs;
     for (const auto& c : cached) ptrs.push_back(&c.second);
     return FeatureEngine(set_.get()).Read(EntityKind::kUser, ptrs, kNow)[2].i;
+  }
+  // The next offset stored for a partition; -1 when none is.
+  int64_t StoredOffset(const TopicPartition& tp) {
+    auto cp = store_->LoadCheckpoint(tp);
+    EXPECT_TRUE(cp.ok());
+    return cp.ok() && cp->has_value() ? (*cp)->next_offset : -1;
   }
   uint64_t ReadToVisibleCount() { return metrics_.ReadToVisible().Collect().histogram.sample_count; }
   int64_t Views24h(const std::string& user) {
@@ -404,6 +411,54 @@ TEST_F(IngestPipelineTest, LookupsReadTheCacheWhileTheWorkerWrites) {
   reader.join();
   EXPECT_EQ(regressions.load(), 0);
   EXPECT_EQ(CachedViews24h(*pipeline_, "u0"), (kEvents + 2) / 3);
+}
+
+// Cooperative rebalancing revokes some partitions and keeps the others. A
+// commit that fails on revoke must not take the kept partitions' work along:
+// their offsets have moved past it and Kafka will not hand it over again.
+TEST_F(IngestPipelineTest, ARevokeWhoseCommitFailsKeepsTheOtherPartitionsWork) {
+  std::vector<int64_t> starts;
+  ASSERT_TRUE(pipeline_->OnAssigned({{"views", 0}, {"views", 1}}, &starts).ok());
+  for (int i = 0; i < 3; ++i) {
+    Add(EventType::kView, "u1", "i", kNow - 100, i, 0);
+    Add(EventType::kView, "u2", "i", kNow - 100, i, 1);
+  }
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  flaky_->fail = true;
+  pipeline_->OnRevoked({{"views", 1}});
+  EXPECT_FALSE(pipeline_->healthy()) << "the kept partition's commit is still owed";
+  EXPECT_EQ(CachedViews24h(*pipeline_, "u1"), 3);
+  EXPECT_EQ(CachedViews24h(*pipeline_, "u2"), -1) << "a revoked partition's state is served by its next owner";
+  flaky_->fail = false;
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());  // retries the commit first
+  EXPECT_TRUE(pipeline_->healthy());
+  EXPECT_EQ(Views24h("u1"), 3);
+  EXPECT_EQ(StoredOffset({"views", 0}), 3);
+  EXPECT_EQ(Views24h("u2"), 0);
+  EXPECT_EQ(StoredOffset({"views", 1}), -1) << "replayed from the start by its next owner";
+}
+
+// A held batch keeps the kept partitions' messages through a revoke; only the
+// revoked partitions' are dropped (their next owner replays them).
+TEST_F(IngestPipelineTest, ARevokeDropsOnlyTheRevokedPartitionsMessagesFromAHeldBatch) {
+  std::vector<int64_t> starts;
+  ASSERT_TRUE(pipeline_->OnAssigned({{"views", 0}, {"views", 1}}, &starts).ok());
+  Add(EventType::kView, "u2", "i", kNow - 100, 0, 1);
+  Add(EventType::kView, "u1", "i", kNow - 100, 0, 0);
+  Add(EventType::kView, "u2", "i", kNow - 100, 1, 1);
+  Add(EventType::kView, "u1", "i", kNow - 100, 1, 0);
+  flaky_->fail_reads = true;
+  EXPECT_FALSE(pipeline_->RunOnce(0).ok());  // holds views/1@0
+  EXPECT_FALSE(pipeline_->healthy());
+  pipeline_->OnRevoked({{"views", 1}});
+  EXPECT_TRUE(pipeline_->healthy()) << "the held message went with its partition";
+  flaky_->fail_reads = false;
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(Views24h("u1"), 2);
+  EXPECT_EQ(StoredOffset({"views", 0}), 2);
+  EXPECT_EQ(Views24h("u2"), 0);
+  EXPECT_EQ(pipeline_->Snapshot().consumed_total, 2u);
 }
 
 }  // namespace
