@@ -51,6 +51,8 @@ struct MaturedLabel {
   double score = 0;
   bool clicked = false;
   int64_t prediction_ts_ms = 0;
+  int64_t click_ts_ms = -1;  // the click that labelled it; -1 for a negative
+  uint64_t tag = 0;          // PendingLabel::tag
 };
 
 struct RetrainReason {

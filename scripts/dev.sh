@@ -22,7 +22,7 @@ PACKAGES=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev prometheus-cpp
 # The sanitizer builds and the fuzzers need clang with its runtimes and
 # llvm-symbolizer for readable reports.
 CLANG_PACKAGES=(clang libclang-rt-14-dev llvm)
-TEST_PACKAGES=(systemd prometheus prometheus-alertmanager python3-yaml "${CLANG_PACKAGES[@]}")
+TEST_PACKAGES=(systemd prometheus prometheus-alertmanager python3-yaml python3-pandas "${CLANG_PACKAGES[@]}")
 BENCH_PACKAGES=(wrk redis-server redis-tools kcat python3-confluent-kafka)
 
 install_missing() {

@@ -1,0 +1,161 @@
+// featmon-export against a real broker: a generated stream of views, clicks
+// and predictions, with garbage on every topic, another model's predictions
+// and views out of event-time order. The export must succeed, report what it
+// skipped, label every prediction as the brute-force rule does, split by
+// time with the gaps, and write files pandas reads with the right types.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "tests/daemon/temp_dir.h"
+#include "tests/integration/harness.h"
+#include "tools/producer.h"
+#include "tools/traffic.h"
+
+namespace featmon::testing {
+namespace {
+
+constexpr int64_t kWindowMs = 30 * 60'000;  // the default attribution_window
+constexpr int64_t kLatenessMs = 30'000;     // the default allowed_lateness
+
+struct Logged {
+  bool prediction;
+  std::string request_id, user_id, item_id, model;
+  int64_t ts_ms;
+};
+
+// Predictions of `model` labelled as featmond labels them: (matured, positive).
+std::pair<int, int> OracleLabels(std::vector<Logged> all, const std::string& model, int64_t watermark_ms) {
+  std::stable_sort(all.begin(), all.end(), [](const Logged& a, const Logged& b) {
+    return std::pair(a.ts_ms, !a.prediction) < std::pair(b.ts_ms, !b.prediction);
+  });
+  std::vector<int64_t> click_of(all.size(), -1);
+  for (size_t c = 0; c < all.size(); ++c) {
+    if (all[c].prediction) continue;
+    const Logged& click = all[c];
+    for (int by_request = click.request_id.empty() ? 0 : 1; by_request >= 0; --by_request) {
+      int64_t best = -1;
+      for (size_t p = 0; p < c; ++p) {
+        const Logged& r = all[p];
+        if (!r.prediction || click_of[p] >= 0 || r.item_id != click.item_id) continue;
+        const bool key = by_request ? r.request_id == click.request_id : r.request_id.empty() && r.user_id == click.user_id;
+        if (key && click.ts_ms >= r.ts_ms && click.ts_ms <= r.ts_ms + kWindowMs &&
+            (best < 0 || r.ts_ms >= all[best].ts_ms))
+          best = static_cast<int64_t>(p);
+      }
+      if (best >= 0) {
+        click_of[best] = click.ts_ms;
+        break;
+      }
+    }
+  }
+  int matured = 0, positive = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!all[i].prediction || all[i].model != model) continue;
+    const bool done = click_of[i] >= 0 ? click_of[i] <= watermark_ms : all[i].ts_ms + kWindowMs <= watermark_ms;
+    matured += done;
+    positive += done && click_of[i] >= 0;
+  }
+  return {matured, positive};
+}
+
+TEST(ExportTest, ExportsLabeledPointInTimeExamplesFromTheTopics) {
+  TempDir dir;
+  BrokerProcess broker(dir.path(), 4);
+  auto producer = SimpleProducer::Create(broker.bootstrap());
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  TrafficOptions traffic;
+  traffic.users = 300;
+  traffic.items = 40;
+  TrafficGenerator gen(traffic);
+  const int64_t start = 1'700'000'000'000;
+  std::vector<Logged> logged;  // clicks and predictions, for the label oracle
+  int64_t max_ts = 0;
+  int other_models = 0, late_views = 0;
+  for (int i = 0; i < 12'000; ++i) {
+    const int64_t ts = start + i * 6000;  // 20 hours: each split spans more than the 30-minute gap
+    GeneratedPrediction p;
+    bool has_prediction = false;
+    Event e = gen.Next(ts, &p, &has_prediction);
+    if (i % 400 == 7) {  // a view two hours late in its partition
+      e.ts_ms = ts - 2 * 3600'000;
+      ++late_views;
+    }
+    max_ts = std::max(max_ts, e.ts_ms);
+    const bool click = e.type == EventType::kClick;
+    ASSERT_TRUE((*producer)->Send(click ? "clicks" : "views", e.user_id, EncodeEvent(e, WireFormat::kJson)).ok());
+    if (click) logged.push_back({false, e.request_id, e.user_id, e.item_id, "", e.ts_ms});
+    if (!has_prediction) continue;
+    if (i % 10 == 3) {  // another model's prediction of the same view: it competes for the same click
+      p.model = "other";
+      ++other_models;
+    }
+    if (i % 50 == 0) p.features.push_back({"user.views_24h", 1.0});  // logged under a config feature's name
+    logged.push_back({true, p.request_id, p.user_id, p.item_id, p.model, p.ts_ms});
+    ASSERT_TRUE((*producer)->Send("predictions", p.user_id, EncodePrediction(p, i % 2 ? WireFormat::kJson : WireFormat::kProtobuf)).ok());
+  }
+  for (const char* topic : {"views", "clicks", "predictions"})
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE((*producer)->Send(topic, "k", "garbage\xff").ok());
+  ASSERT_TRUE((*producer)->Flush(30'000).ok());
+
+  const std::string out = dir.sub("out");
+  Process exporter({FEATMON_EXPORT_BIN, "--brokers", broker.bootstrap(), "--model", "ctr_ranker", "--out", out},
+                   dir.sub("export.log"));
+  ASSERT_EQ(exporter.Wait(std::chrono::seconds(120)), 0) << std::ifstream(dir.sub("export.log")).rdbuf();
+  std::stringstream log;
+  log << std::ifstream(dir.sub("export.log")).rdbuf();
+  EXPECT_NE(log.str().find("train: "), std::string::npos) << log.str();
+  EXPECT_EQ(log.str().find("replayed"), std::string::npos) << "no progress lines when stderr is not a terminal";
+
+  nlohmann::json summary;
+  std::ifstream(out + "/summary.json") >> summary;
+  EXPECT_EQ(summary["rejected"]["views/decode_error"], 5) << summary.dump(2);
+  EXPECT_EQ(summary["rejected"]["clicks/decode_error"], 5);
+  EXPECT_EQ(summary["rejected"]["predictions/decode_error"], 5);
+  EXPECT_EQ(summary["other_models"], other_models);
+  EXPECT_GE(summary["out_of_order"].get<int>(), late_views / 2) << "late views are counted";
+  const auto [matured, positive] = OracleLabels(logged, "ctr_ranker", max_ts - kLatenessMs);
+  int rows = 0, positives = 0;
+  for (const char* s : {"train", "validation", "test", "left_out"}) {
+    rows += summary["splits"][s]["rows"].get<int>();
+    positives += summary["splits"][s]["positives"].get<int>();
+  }
+  EXPECT_EQ(rows, matured);
+  EXPECT_EQ(positives, positive);
+  EXPECT_GT(positive, 50);
+  EXPECT_GT(summary["splits"]["left_out"]["rows"].get<int>(), 0);
+  EXPECT_GT(summary["not_matured"].get<int>(), 0);
+  EXPECT_GT(summary["skew"]["user.views_24h"]["compared"].get<int>(), 0) << summary.dump(2);
+
+  // pandas reads the files with the right types; the splits are in time order with the gaps.
+  const std::string check = dir.sub("check.py");
+  std::ofstream(check) << R"PY(
+import json, sys
+import pandas as pd
+out = sys.argv[1]
+s = json.load(open(out + "/summary.json"))
+frames = {n: pd.read_csv(f"{out}/{n}.csv", dtype={"request_id": str, "user_id": str, "item_id": str, "model_version": str})
+          for n in ("train", "validation", "test")}
+for n, f in frames.items():
+    assert len(f) == s["splits"][n]["rows"] and len(f) > 0, (n, len(f), s["splits"])
+    assert str(f["ts_ms"].dtype) == "int64" and str(f["label"].dtype) == "int64", (n, f.dtypes, f.head())
+    assert str(f["score"].dtype) == "float64" and str(f["user.views_24h"].dtype) == "int64", f.dtypes
+    assert str(f["item.ctr_24h"].dtype) == "float64", f.dtypes
+    assert set(f["label"].unique()) <= {0, 1}
+    assert f["ts_ms"].is_monotonic_increasing, n
+    assert "logged.dwell_prev_s" in f.columns and "logged.device" in f.columns, list(f.columns)
+tr, va, te = frames["train"], frames["validation"], frames["test"]
+gap = s["gap_ms"]
+assert tr["ts_ms"].max() < s["validation_from_ms"] - gap, "train reaches into the gap"
+assert va["ts_ms"].min() >= s["validation_from_ms"] and va["ts_ms"].max() < s["test_from_ms"] - gap
+assert te["ts_ms"].min() >= s["test_from_ms"]
+print("ok")
+)PY";
+  Process pandas({"/usr/bin/python3", check, out}, dir.sub("check.log"));
+  EXPECT_EQ(pandas.Wait(std::chrono::seconds(60)), 0) << std::ifstream(dir.sub("check.log")).rdbuf();
+}
+
+}  // namespace
+}  // namespace featmon::testing

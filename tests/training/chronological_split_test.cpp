@@ -1,0 +1,71 @@
+#include "training/chronological_split.h"
+
+#include <gtest/gtest.h>
+
+namespace featmon::training {
+namespace {
+
+TEST(ParseSplitFractions, TakesThreeFractionsAddingUpToOne) {
+  auto f = ParseSplitFractions("0.7,0.2,0.1");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_DOUBLE_EQ(f->train, 0.7);
+  EXPECT_DOUBLE_EQ(f->validation, 0.2);
+  EXPECT_DOUBLE_EQ(f->test, 0.1);
+  EXPECT_TRUE(ParseSplitFractions("1,0,0").ok());
+  for (const char* bad : {"0.8,0.1", "0.8,0.1,0.2", "a,b,c", "0.8,,0.2", "-0.2,0.6,0.6", "0.8,0.1,0.1,0", "0.8x,0.1,0.1"}) {
+    auto r = ParseSplitFractions(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("--split"), std::string::npos) << r.status().ToString();
+    }
+  }
+}
+
+TEST(ChronologicalSplit, BoundariesFallAtQuantilesOfPredictionTime) {
+  std::vector<int64_t> times;
+  for (int i = 99; i >= 0; --i) times.push_back(1000 + 10 * i);  // 1000..1990, any order
+  const SplitPlan plan = PlanChronologicalSplit(&times, {0.8, 0.1, 0.1}, 0);
+  EXPECT_EQ(plan.validation_from_ms, 1800);
+  EXPECT_EQ(plan.test_from_ms, 1900);
+  int counts[4] = {0, 0, 0, 0};
+  for (int64_t t : times) ++counts[static_cast<int>(plan.Assign(t))];
+  EXPECT_EQ(counts[0], 80);
+  EXPECT_EQ(counts[1], 10);
+  EXPECT_EQ(counts[2], 10);
+  EXPECT_EQ(counts[3], 0);
+}
+
+// An example whose label window reaches past a boundary is left out.
+TEST(ChronologicalSplit, LeavesOutOneAttributionWindowBeforeEachBoundary) {
+  std::vector<int64_t> times;
+  for (int i = 0; i < 100; ++i) times.push_back(1000 + 10 * i);
+  const SplitPlan plan = PlanChronologicalSplit(&times, {0.8, 0.1, 0.1}, 25);
+  EXPECT_EQ(plan.Assign(1770), Split::kTrain);
+  EXPECT_EQ(plan.Assign(1775), Split::kLeftOut);  // 1775 + 25 reaches the boundary at 1800
+  EXPECT_EQ(plan.Assign(1790), Split::kLeftOut);
+  EXPECT_EQ(plan.Assign(1800), Split::kValidation);
+  EXPECT_EQ(plan.Assign(1870), Split::kValidation);
+  EXPECT_EQ(plan.Assign(1880), Split::kLeftOut);
+  EXPECT_EQ(plan.Assign(1900), Split::kTest);
+  EXPECT_EQ(plan.Assign(99999), Split::kTest);
+}
+
+TEST(ChronologicalSplit, EmptySplitsAndTies) {
+  std::vector<int64_t> times(10, 5000);
+  const SplitPlan ties = PlanChronologicalSplit(&times, {0.8, 0.1, 0.1}, 0);
+  EXPECT_EQ(ties.Assign(5000), Split::kTest) << "every tie goes with the later split";
+
+  std::vector<int64_t> some = {1, 2, 3, 4};
+  const SplitPlan all_train = PlanChronologicalSplit(&some, {1, 0, 0}, 0);
+  for (int64_t t : some) EXPECT_EQ(all_train.Assign(t), Split::kTrain);
+  const SplitPlan no_validation = PlanChronologicalSplit(&some, {0.5, 0, 0.5}, 1);
+  EXPECT_EQ(no_validation.Assign(1), Split::kTrain);
+  EXPECT_EQ(no_validation.Assign(2), Split::kLeftOut);
+  EXPECT_EQ(no_validation.Assign(3), Split::kTest);
+  std::vector<int64_t> none;
+  const SplitPlan empty = PlanChronologicalSplit(&none, {0.8, 0.1, 0.1}, 0);
+  EXPECT_EQ(empty.Assign(7), Split::kTrain);
+}
+
+}  // namespace
+}  // namespace featmon::training

@@ -1,0 +1,218 @@
+#include "tools/export/example_files.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "common/byte_codec.h"
+#include "daemon/http/json_text.h"
+
+namespace featmon::exporter {
+
+namespace {
+constexpr const char* kFixedColumns[] = {"ts_ms", "request_id", "user_id", "item_id", "model_version", "score", "label"};
+constexpr size_t kFixedCount = std::size(kFixedColumns);
+
+std::string CsvField(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+Status WriteError(const std::string& path) { return Status::IOError(path + ": " + std::strerror(errno)); }
+}  // namespace
+
+const char* FormatExtension(Format f) { return f == Format::kCsv ? "csv" : "jsonl"; }
+
+Result<std::unique_ptr<ExampleFiles>> ExampleFiles::Open(const std::string& dir, Format format, const FeatureSet* features) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError("--out " + dir + ": cannot create it: " + ec.message());
+  std::unique_ptr<ExampleFiles> f(new ExampleFiles());
+  f->dir_ = dir;
+  f->format_ = format;
+  f->features_ = features;
+  f->spool_path_ = dir + "/.featmon-export.spool";
+  f->spool_ = std::fopen(f->spool_path_.c_str(), "w+b");
+  if (!f->spool_) return WriteError(f->spool_path_);
+  return f;
+}
+
+ExampleFiles::~ExampleFiles() {
+  if (spool_) {
+    std::fclose(spool_);
+    std::remove(spool_path_.c_str());
+  }
+}
+
+std::string ExampleFiles::Cell(std::string_view s) const {
+  if (format_ == Format::kCsv) return CsvField(s);
+  std::string out;
+  AppendJsonString(&out, s);
+  return out;
+}
+std::string ExampleFiles::Cell(double v) const {
+  std::string out;
+  AppendJsonDouble(&out, v);  // shortest round trip; null for NaN
+  if (format_ == Format::kCsv && out == "null") out.clear();
+  return out;
+}
+std::string ExampleFiles::Cell(int64_t v) const { return std::to_string(v); }
+
+std::string ExampleFiles::Cell(const FeatureValue& v) const {
+  switch (v.type) {
+    case FeatureValue::Type::kInt: return Cell(v.i);
+    case FeatureValue::Type::kDouble: return Cell(v.d);
+    case FeatureValue::Type::kStrings: {
+      if (format_ == Format::kCsv) {
+        std::string joined;
+        for (size_t i = 0; i < v.strings.size(); ++i) joined += (i ? "|" : "") + v.strings[i];
+        return CsvField(joined);
+      }
+      std::string out = "[";
+      for (size_t i = 0; i < v.strings.size(); ++i) {
+        if (i) out += ',';
+        AppendJsonString(&out, v.strings[i]);
+      }
+      return out + "]";
+    }
+    case FeatureValue::Type::kNull: break;
+  }
+  return format_ == Format::kCsv ? "" : "null";
+}
+
+Status ExampleFiles::Spool(const training::TrainingExample& ex) {
+  record_.clear();
+  PutFixed(&record_, ex.ts_ms);
+  record_.push_back(ex.label ? 1 : 0);
+  auto put = [&](const std::string& cell) {
+    PutVarint(&record_, cell.size());
+    record_ += cell;
+  };
+  for (const std::string& c : {Cell(ex.ts_ms), Cell(ex.request_id), Cell(ex.user_id), Cell(ex.item_id),
+                               Cell(ex.model_version), Cell(ex.score), Cell(int64_t{ex.label})})
+    put(c);
+  for (const FeatureValue& v : ex.user) put(Cell(v));
+  for (const FeatureValue& v : ex.item) put(Cell(v));
+  PutVarint(&record_, ex.logged_numeric.size() + ex.logged_categorical.size());
+  auto put_logged = [&](const std::string& name, const std::string& cell) {
+    auto [it, added] = logged_.emplace("logged." + name, logged_names_.size());
+    if (added) logged_names_.push_back(it->first);
+    PutVarint(&record_, it->second);
+    put(cell);
+  };
+  for (const auto& [name, value] : ex.logged_numeric) put_logged(name, Cell(value));
+  for (const auto& [name, value] : ex.logged_categorical) put_logged(name, Cell(value));
+  std::string framed;
+  PutVarint(&framed, record_.size());
+  if (std::fwrite(framed.data(), 1, framed.size(), spool_) != framed.size() ||
+      std::fwrite(record_.data(), 1, record_.size(), spool_) != record_.size())
+    return WriteError(spool_path_);
+  times_.push_back(ex.ts_ms);
+  return Status::Ok();
+}
+
+Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractions, int64_t window_ms,
+                                         training::SplitPlan* plan) {
+  std::vector<int64_t> times = times_;
+  *plan = training::PlanChronologicalSplit(&times, fractions, window_ms);
+  // Columns: fixed, logged (sorted by name), user, item.
+  std::vector<std::string> columns(std::begin(kFixedColumns), std::end(kFixedColumns));
+  std::vector<size_t> logged_position(logged_names_.size());
+  for (const auto& [name, id] : logged_) {  // std::map: sorted
+    logged_position[id] = columns.size() - kFixedCount;
+    columns.push_back(name);
+  }
+  const size_t feature_start = columns.size();
+  for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem})
+    for (const CompiledFeature& f : features_->features(kind)) columns.push_back(std::string(EntityKindName(kind)) + "." + f.name);
+
+  std::FILE* out[3] = {nullptr, nullptr, nullptr};
+  std::string paths[3];
+  for (training::Split s : training::kSplits) {
+    const int i = static_cast<int>(s);
+    paths[i] = dir_ + "/" + training::SplitName(s) + "." + FormatExtension(format_);
+    out[i] = std::fopen(paths[i].c_str(), "wb");
+    if (!out[i]) {
+      for (auto* f : out) if (f) std::fclose(f);
+      return WriteError(paths[i]);
+    }
+    if (format_ == Format::kCsv) {
+      std::string header;
+      for (size_t c = 0; c < columns.size(); ++c) header += (c ? "," : "") + CsvField(columns[c]);
+      header += '\n';
+      std::fputs(header.c_str(), out[i]);
+    }
+  }
+  std::vector<std::string> json_keys;
+  for (const std::string& c : columns) {
+    std::string k;
+    AppendJsonString(&k, c);
+    json_keys.push_back(k + ":");
+  }
+
+  SplitCounts counts;
+  Status st;
+  std::rewind(spool_);
+  std::string record, line;
+  std::vector<std::string_view> cells(columns.size());
+  const std::string_view missing = format_ == Format::kCsv ? "" : "null";
+  for (size_t n = 0; n < times_.size() && st.ok(); ++n) {
+    // A varint frame length, then the record.
+    uint64_t len = 0;
+    for (int shift = 0;; shift += 7) {
+      const int c = std::fgetc(spool_);
+      if (c == EOF) return Status::IOError(spool_path_ + ": truncated");
+      len |= static_cast<uint64_t>(c & 0x7f) << shift;
+      if (!(c & 0x80)) break;
+    }
+    record.resize(len);
+    if (std::fread(record.data(), 1, len, spool_) != len) return Status::IOError(spool_path_ + ": truncated");
+    ByteReader in(record);
+    int64_t ts = 0;
+    std::string_view label_byte, cell;
+    if (!in.ReadFixed(&ts) || !in.ReadBytes(1, &label_byte)) return Status::Corruption(spool_path_);
+    const training::Split split = plan->Assign(ts);
+    const int si = static_cast<int>(split);
+    ++counts.rows[si];
+    counts.positives[si] += label_byte[0] == 1;
+    if (split == training::Split::kLeftOut) continue;
+    std::fill(cells.begin(), cells.end(), missing);
+    for (size_t c = 0; c < kFixedCount; ++c)
+      if (in.ReadLengthPrefixed(&cell)) cells[c] = cell;
+    const size_t feature_count = columns.size() - feature_start;
+    for (size_t c = 0; c < feature_count; ++c)
+      if (in.ReadLengthPrefixed(&cell)) cells[feature_start + c] = cell;
+    uint64_t logged = 0, id = 0;
+    if (!in.ReadVarint(&logged)) return Status::Corruption(spool_path_);
+    for (uint64_t i = 0; i < logged; ++i)
+      if (in.ReadVarint(&id) && id < logged_position.size() && in.ReadLengthPrefixed(&cell))
+        cells[kFixedCount + logged_position[id]] = cell;
+    line.clear();
+    if (format_ == Format::kCsv) {
+      for (size_t c = 0; c < cells.size(); ++c) {
+        if (c) line += ',';
+        line += cells[c];
+      }
+    } else {
+      line += '{';
+      for (size_t c = 0; c < cells.size(); ++c) {
+        if (c) line += ',';
+        line += json_keys[c];
+        line += cells[c];
+      }
+      line += '}';
+    }
+    line += '\n';
+    if (std::fwrite(line.data(), 1, line.size(), out[si]) != line.size()) st = WriteError(paths[si]);
+  }
+  for (int i = 0; i < 3; ++i)
+    if (std::fclose(out[i]) != 0 && st.ok()) st = WriteError(paths[i]);
+  if (!st.ok()) return st;
+  return counts;
+}
+
+}  // namespace featmon::exporter

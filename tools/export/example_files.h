@@ -1,0 +1,71 @@
+// featmon-export's output: DIR/train, validation and test (.csv or .jsonl).
+//
+// Examples are spooled to DIR/.featmon-export.spool as they mature, in
+// prediction-time order, because neither the split boundaries (quantiles of
+// all prediction times) nor the logged columns (the union of what the
+// predictions carried) are known before the end. Finish then writes each
+// example to its split's file, leaving out those within one attribution
+// window before a boundary, and removes the spool.
+//
+// Columns: ts_ms, request_id, user_id, item_id, model_version, score, label;
+// logged.<name> for every feature a prediction logged (sorted by name;
+// empty or absent where a prediction did not log it); user.<name> and
+// item.<name> for every feature of the config. A list-valued feature
+// (last_n_distinct) is one cell of values joined by '|' in CSV, an array in
+// JSON Lines; a missing value is an empty cell, or null.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "features/feature_spec.h"
+#include "training/chronological_split.h"
+#include "training/point_in_time_join.h"
+
+namespace featmon::exporter {
+
+enum class Format { kCsv, kJsonl };
+
+struct SplitCounts {
+  std::array<uint64_t, 4> rows{};       // by training::Split
+  std::array<uint64_t, 4> positives{};
+};
+
+class ExampleFiles {
+ public:
+  static Result<std::unique_ptr<ExampleFiles>> Open(const std::string& dir, Format format, const FeatureSet* features);
+  ~ExampleFiles();
+
+  Status Spool(const training::TrainingExample& example);
+  uint64_t spooled() const { return times_.size(); }
+  // Writes the split files; `fractions` and the window decide the split.
+  Result<SplitCounts> Finish(const training::SplitFractions& fractions, int64_t attribution_window_ms,
+                             training::SplitPlan* plan);
+
+ private:
+  ExampleFiles() = default;
+  std::string Cell(const FeatureValue& v) const;
+  std::string Cell(std::string_view s) const;
+  std::string Cell(double v) const;
+  std::string Cell(int64_t v) const;
+
+  std::string dir_;
+  Format format_ = Format::kCsv;
+  const FeatureSet* features_ = nullptr;
+  std::FILE* spool_ = nullptr;
+  std::string spool_path_;
+  std::vector<int64_t> times_;
+  std::map<std::string, size_t> logged_;  // logged column name -> spool id
+  std::vector<std::string> logged_names_; // by spool id
+  std::string record_;                    // reused per Spool
+};
+
+const char* FormatExtension(Format f);  // "csv", "jsonl"
+
+}  // namespace featmon::exporter

@@ -1,0 +1,156 @@
+#include "tools/export/export_run.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "tools/export/topic_replay.h"
+
+namespace featmon::exporter {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+void ShowProgress(const TopicReplay& replay, Clock::time_point start) {
+  const double s = Since(start), rate = s > 0 ? static_cast<double>(replay.read_messages()) / s : 0;
+  const uint64_t total = replay.total_messages(), done = replay.read_messages();
+  const double eta = rate > 0 ? static_cast<double>(total - std::min(done, total)) / rate : 0;
+  std::fprintf(stderr, "\r  replayed %llu of %llu messages (%.0f%%), %.0f/s, %.0f s left   ",
+               static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+               total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0, rate, eta);
+}
+}  // namespace
+
+Result<ExportSummary> RunExport(const ExportOptions& o) {
+  const auto start = Clock::now();
+  auto features = FeatureSet::Compile(o.config.features);
+  if (!features.ok()) return features.status();
+  const auto& monitoring = o.config.monitoring.pipeline;
+  const int64_t window_ms = monitoring.defaults.attribution_window_ms;
+
+  ReplayOptions replay_options;
+  replay_options.brokers = o.brokers;
+  replay_options.properties = o.config.kafka.properties;
+  replay_options.views_topic = o.config.kafka.views_topic;
+  replay_options.clicks_topic = o.config.kafka.clicks_topic;
+  replay_options.predictions_topic = o.config.kafka.predictions_topic;
+  replay_options.decoder = o.config.ingest.pipeline.decoder;
+  // The events before --from-ms that the first predictions' windows reach.
+  replay_options.events_from_ms = o.from_ms < 0 ? -1 : std::max<int64_t>(0, o.from_ms - features->LongestWindowMs());
+  replay_options.predictions_from_ms = o.from_ms;
+  auto replay = TopicReplay::Open(replay_options);
+  if (!replay.ok()) return replay.status();
+  auto files = ExampleFiles::Open(o.out_dir, o.format, &*features);
+  if (!files.ok()) return files.status();
+
+  training::PointInTimeJoin join(&*features, o.model, window_ms, monitoring.allowed_lateness_ms);
+  training::SkewReport skew(&*features);
+  std::vector<training::TrainingExample> matured;
+  int64_t max_ts = 0;
+  auto drain = [&]() -> Status {
+    for (const auto& ex : matured) {
+      skew.Add(ex);
+      if (Status st = (*files)->Spool(ex); !st.ok()) return st;
+    }
+    matured.clear();
+    return Status::Ok();
+  };
+  auto last_progress = Clock::now();
+  for (uint64_t n = 0;; ++n) {
+    auto next = (*replay)->Next();
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) break;
+    ReplayRecord& r = **next;
+    max_ts = std::max(max_ts, r.ts_ms);
+    if (r.prediction()) {
+      const PredictionRecord& p = std::get<PredictionRecord>(r.record);
+      const bool in_range = (o.from_ms < 0 || r.ts_ms >= o.from_ms) && (o.to_ms < 0 || r.ts_ms <= o.to_ms);
+      join.AddPrediction(p.request_id, p.user_id, p.item_id, p.prediction, &matured, in_range);
+    } else {
+      join.AddEvent(std::get<Event>(r.record), &matured);
+    }
+    if (!matured.empty())
+      if (Status st = drain(); !st.ok()) return st;
+    if (o.progress && (n & 0xffff) == 0 && Clock::now() - last_progress > std::chrono::milliseconds(500)) {
+      ShowProgress(**replay, start);
+      last_progress = Clock::now();
+    }
+  }
+  if (o.progress) {
+    ShowProgress(**replay, start);
+    std::fprintf(stderr, "\n");
+  }
+  // As featmond's monitor once every partition has gone idle: the newest
+  // event time less the allowed lateness.
+  ExportSummary s;
+  s.watermark_ms = max_ts - monitoring.allowed_lateness_ms;
+  join.Finish(s.watermark_ms, &matured);
+  if (Status st = drain(); !st.ok()) return st;
+  auto splits = (*files)->Finish(o.split, window_ms, &s.plan);
+  if (!splits.ok()) return splits.status();
+  s.splits = *splits;
+  s.join = join.counts();
+  s.rejected = (*replay)->rejected();
+  s.skew = skew.features();
+  s.messages = (*replay)->read_messages();
+  s.entities = join.entities();
+  s.seconds = Since(start);
+  std::ofstream(o.out_dir + "/summary.json") << SummaryJson(o, s) << "\n";
+  return s;
+}
+
+std::string SummaryJson(const ExportOptions& o, const ExportSummary& s) {
+  nlohmann::json j;
+  j["model"] = o.model;
+  j["format"] = FormatExtension(o.format);
+  j["watermark_ms"] = s.watermark_ms;
+  j["validation_from_ms"] = s.plan.validation_from_ms;
+  j["test_from_ms"] = s.plan.test_from_ms;
+  j["gap_ms"] = s.plan.gap_ms;
+  for (training::Split split : {training::Split::kTrain, training::Split::kValidation, training::Split::kTest,
+                                training::Split::kLeftOut}) {
+    const int i = static_cast<int>(split);
+    j["splits"][training::SplitName(split)] = {{"rows", s.splits.rows[i]}, {"positives", s.splits.positives[i]}};
+  }
+  j["predictions"] = s.join.predictions;
+  j["not_matured"] = s.join.not_matured;
+  j["out_of_range"] = s.join.out_of_range;
+  j["other_models"] = s.join.other_models;
+  j["out_of_order"] = s.join.out_of_order;
+  j["events"] = s.join.events;
+  j["messages"] = s.messages;
+  j["rejected"] = s.rejected;
+  for (const auto& [name, k] : s.skew)
+    j["skew"][name] = {{"compared", k.compared}, {"differing", k.differing}, {"max_abs_difference", k.max_abs_difference}};
+  j["seconds"] = s.seconds;
+  return j.dump(2);
+}
+
+void PrintSummary(const ExportOptions& o, const ExportSummary& s, std::ostream& out) {
+  out << "featmon-export: model " << o.model << ", " << s.messages << " messages in " << s.seconds << " s ("
+      << (s.seconds > 0 ? static_cast<uint64_t>(static_cast<double>(s.messages) / s.seconds) : 0) << "/s), "
+      << s.entities << " users and items\n";
+  for (training::Split split : training::kSplits) {
+    const int i = static_cast<int>(split);
+    out << "  " << training::SplitName(split) << ": " << s.splits.rows[i] << " rows, " << s.splits.positives[i]
+        << " positive -> " << o.out_dir << "/" << training::SplitName(split) << "." << FormatExtension(o.format) << "\n";
+  }
+  const int left = static_cast<int>(training::Split::kLeftOut);
+  out << "  left out: " << s.splits.rows[left] << " predictions within " << s.plan.gap_ms / 1000
+      << " s (the attribution window) before a split boundary\n";
+  out << "  not exported: " << s.join.not_matured << " whose labels had not matured by " << s.watermark_ms << ", "
+      << s.join.out_of_range << " outside --from-ms/--to-ms, " << s.join.other_models << " of other models, "
+      << s.join.out_of_order << " records out of event-time order\n";
+  for (const auto& [what, n] : s.rejected) out << "  rejected " << what << ": " << n << "\n";
+  if (s.skew.empty()) out << "  skew: no logged feature has a config feature's name (user.<name>, item.<name>)\n";
+  for (const auto& [name, k] : s.skew)
+    out << "  skew " << name << ": " << k.differing << " of " << k.compared << " logged values differ from the recomputed ("
+        << (k.compared ? 100.0 * static_cast<double>(k.differing) / static_cast<double>(k.compared) : 0.0)
+        << "%), largest difference " << k.max_abs_difference << "\n";
+}
+
+}  // namespace featmon::exporter

@@ -1,0 +1,210 @@
+#include "tools/export/topic_replay.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+
+namespace featmon::exporter {
+
+namespace {
+constexpr int kMetadataTimeoutMs = 10'000;
+constexpr int kPollTimeoutMs = 100;
+constexpr size_t kBatch = 10'000;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+Status KafkaError(const std::string& what, rd_kafka_resp_err_t err) {
+  return Status::Unavailable(what + ": " + rd_kafka_err2str(err));
+}
+}  // namespace
+
+Result<std::unique_ptr<TopicReplay>> TopicReplay::Open(const ReplayOptions& options) {
+  std::unique_ptr<TopicReplay> r(new TopicReplay());
+  r->decoder_options_ = options.decoder;
+  r->decoder_ = std::make_unique<EventDecoder>(options.decoder);
+  std::map<std::string, std::string> settings = {
+      {"bootstrap.servers", options.brokers},
+      {"group.id", "featmon-export"},  // required by librdkafka; nothing is committed
+      {"enable.auto.commit", "false"},
+      {"enable.partition.eof", "true"},  // a partition that ends in transaction markers still ends
+      {"queued.min.messages", "20000"},
+  };
+  for (const auto& [k, v] : options.properties) settings[k] = v;
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [k, v] : settings) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Status::InvalidArgument("kafka setting " + k + "=" + v + ": " + err);
+    }
+  }
+  r->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (!r->rk_) {
+    rd_kafka_conf_destroy(conf);
+    return Status::InvalidArgument(std::string("kafka consumer: ") + err);
+  }
+  rd_kafka_poll_set_consumer(r->rk_);
+  r->queue_ = rd_kafka_queue_get_consumer(r->rk_);
+  if (Status st = r->AddTopic(options.views_topic, EventType::kView, false, options.events_from_ms); !st.ok()) return st;
+  if (Status st = r->AddTopic(options.clicks_topic, EventType::kClick, false, options.events_from_ms); !st.ok()) return st;
+  if (Status st = r->AddTopic(options.predictions_topic, EventType::kView, true, options.predictions_from_ms); !st.ok())
+    return st;
+  if (Status st = r->Start(); !st.ok()) return st;
+  return r;
+}
+
+TopicReplay::~TopicReplay() {
+  if (queue_) rd_kafka_queue_destroy(queue_);
+  if (rk_) {
+    rd_kafka_consumer_close(rk_);
+    rd_kafka_destroy(rk_);
+  }
+}
+
+Status TopicReplay::AddTopic(const std::string& topic, EventType type, bool predictions, int64_t from_ms) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk_, 0, t, &md, kMetadataTimeoutMs);
+  rd_kafka_topic_destroy(t);
+  if (e) return KafkaError("metadata of topic " + topic, e);
+  const bool missing = md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR;
+  const std::string why = md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no such topic";
+  std::vector<int32_t> ids;
+  if (!missing)
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
+  rd_kafka_metadata_destroy(md);
+  if (missing) return Status::NotFound("topic " + topic + ": " + why + " (check --brokers and the config's kafka: topics)");
+
+  rd_kafka_topic_partition_list_t* times = rd_kafka_topic_partition_list_new(static_cast<int>(ids.size()));
+  for (int32_t id : ids) rd_kafka_topic_partition_list_add(times, topic.c_str(), id)->offset = from_ms;
+  if (from_ms >= 0) {
+    e = rd_kafka_offsets_for_times(rk_, times, kMetadataTimeoutMs);
+    if (e) {
+      rd_kafka_topic_partition_list_destroy(times);
+      return KafkaError("offsets for time " + std::to_string(from_ms) + " in " + topic, e);
+    }
+  }
+  for (int i = 0; i < times->cnt; ++i) {
+    Partition p;
+    p.topic = topic;
+    p.partition = times->elems[i].partition;
+    p.type = type;
+    p.predictions = predictions;
+    int64_t low = 0, high = 0;
+    e = rd_kafka_query_watermark_offsets(rk_, topic.c_str(), p.partition, &low, &high, kMetadataTimeoutMs);
+    if (e) {
+      rd_kafka_topic_partition_list_destroy(times);
+      return KafkaError("end offsets of " + topic, e);
+    }
+    p.end = high;
+    // offsets_for_times answers -1 (the end) when no message is that recent.
+    p.next = from_ms < 0 ? low : times->elems[i].offset < 0 ? high : std::max(low, times->elems[i].offset);
+    total_ += static_cast<uint64_t>(p.end - p.next);
+    index_[{topic, p.partition}] = partitions_.size();
+    partitions_.push_back(std::move(p));
+  }
+  rd_kafka_topic_partition_list_destroy(times);
+  return Status::Ok();
+}
+
+Status TopicReplay::Start() {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size()));
+  for (const Partition& p : partitions_) {
+    if (p.done()) continue;
+    rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = p.next;
+    ++starving_;
+  }
+  rd_kafka_resp_err_t e = rd_kafka_assign(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  return e ? KafkaError("assigning the partitions", e) : Status::Ok();
+}
+
+void TopicReplay::SetPaused(Partition& p, bool paused) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition);
+  if (paused) rd_kafka_pause_partitions(rk_, list);
+  else rd_kafka_resume_partitions(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  p.paused = paused;
+}
+
+void TopicReplay::Buffer(Partition& p, size_t index, std::string_view payload) {
+  ReplayRecord rec;
+  if (p.predictions) {
+    auto decoded = decoder_->DecodePrediction(payload, WallMs());
+    if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+      ++rejected_[p.topic + "/" + std::string(RejectReasonName(rejection->reason))];
+      return;
+    }
+    rec.ts_ms = std::get<PredictionRecord>(decoded).prediction.ts_ms;
+    rec.record = std::move(std::get<PredictionRecord>(decoded));
+  } else {
+    auto decoded = decoder_->Decode(p.type, payload, WallMs());
+    if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+      ++rejected_[p.topic + "/" + std::string(RejectReasonName(rejection->reason))];
+      return;
+    }
+    rec.ts_ms = std::get<Event>(decoded).ts_ms;
+    rec.record = std::move(std::get<Event>(decoded));
+  }
+  if (p.buffered.empty()) {
+    heads_.push({rec.ts_ms, !rec.prediction(), index});
+    --starving_;
+  }
+  p.buffered.push_back(std::move(rec));
+}
+
+Status TopicReplay::Fill() {
+  rd_kafka_message_t* batch[kBatch];
+  // consume_batch_queue waits for a whole batch; take what is there, else wait for one.
+  ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, batch, kBatch);
+  if (n == 0) {
+    batch[0] = rd_kafka_consume_queue(queue_, kPollTimeoutMs);
+    n = batch[0] ? 1 : 0;
+  }
+  if (n < 0) return KafkaError("reading", rd_kafka_last_error());
+  Status st;
+  for (ssize_t i = 0; i < n; ++i) {
+    rd_kafka_message_t* m = batch[i];
+    auto it = m->rkt ? index_.find({rd_kafka_topic_name(m->rkt), m->partition}) : index_.end();
+    if (it != index_.end()) {
+      Partition& p = partitions_[it->second];
+      const bool was_starving = p.buffered.empty() && !p.done();
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        p.next = std::max(p.next, std::min(m->offset, p.end));  // at the end; the rest were transaction markers
+      } else if (m->err) {
+        if (st.ok()) st = KafkaError("reading " + p.topic + "/" + std::to_string(p.partition), m->err);
+      } else if (m->offset >= p.next && m->offset < p.end) {
+        ++read_;
+        p.next = m->offset + 1;
+        Buffer(p, it->second, std::string_view(static_cast<const char*>(m->payload), m->len));
+        if (p.buffered.size() >= kMaxBuffered && !p.paused) SetPaused(p, true);
+      }
+      if (was_starving && p.buffered.empty() && p.done()) --starving_;  // ended without another record
+      if (p.done() && !p.paused) SetPaused(p, true);  // what came after the replay began is not ours
+    } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && st.ok()) {
+      st = KafkaError("reading", m->err);
+    }
+    rd_kafka_message_destroy(m);
+  }
+  return st;
+}
+
+Result<std::optional<ReplayRecord>> TopicReplay::Next() {
+  while (starving_ > 0) {
+    if (Status st = Fill(); !st.ok()) return st;
+  }
+  if (heads_.empty()) return std::optional<ReplayRecord>();
+  const size_t index = heads_.top().partition;
+  heads_.pop();
+  Partition& p = partitions_[index];
+  ReplayRecord r = std::move(p.buffered.front());
+  p.buffered.pop_front();
+  if (!p.buffered.empty()) heads_.push({p.buffered.front().ts_ms, !p.buffered.front().prediction(), index});
+  else if (!p.done()) ++starving_;
+  if (p.paused && !p.done() && p.buffered.size() < kMaxBuffered / 4) SetPaused(p, false);
+  return std::optional<ReplayRecord>(std::move(r));
+}
+
+}  // namespace featmon::exporter

@@ -1,0 +1,102 @@
+// The views, clicks and predictions topics replayed in event-time order,
+// for featmon-export: every partition from a start offset (the earliest, or
+// the first at a time: offsets for times) up to its end when the replay
+// began, merged the way Kafka Streams picks records: the next record is the
+// oldest head among the partitions, a prediction before the events of its
+// own millisecond. A partition that has nothing buffered and has not reached
+// its end stalls the merge until librdkafka delivers; one that has buffered
+// kMaxBuffered records is paused, so memory stays bounded by the partition
+// count whatever the history's length.
+//
+// Messages that do not decode are counted by topic and reason, not fatal.
+// Thread-safety: none.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <queue>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+#include "daemon/codec/event_decoder.h"
+#include "daemon/codec/prediction_record.h"
+#include "features/event.h"
+
+typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_queue_s rd_kafka_queue_t;
+
+namespace featmon::exporter {
+
+struct ReplayOptions {
+  std::string brokers;
+  std::map<std::string, std::string> properties;  // librdkafka settings, as featmond's kafka.properties
+  std::string views_topic, clicks_topic, predictions_topic;
+  int64_t events_from_ms = -1;       // views and clicks from the first offset at this time; -1: the earliest
+  int64_t predictions_from_ms = -1;  // predictions likewise
+  DecoderOptions decoder;
+};
+
+struct ReplayRecord {
+  int64_t ts_ms = 0;
+  std::variant<Event, PredictionRecord> record;
+  bool prediction() const { return record.index() == 1; }
+};
+
+class TopicReplay {
+ public:
+  static Result<std::unique_ptr<TopicReplay>> Open(const ReplayOptions& options);
+  ~TopicReplay();
+
+  // The next record in event-time order; nullopt at the end. An error when
+  // the broker fails (the replay cannot go on without the missing records).
+  Result<std::optional<ReplayRecord>> Next();
+
+  uint64_t total_messages() const { return total_; }  // across all partitions, from start to end
+  uint64_t read_messages() const { return read_; }
+  // "topic/reason" -> count of messages that did not decode
+  const std::map<std::string, uint64_t>& rejected() const { return rejected_; }
+
+ private:
+  struct Partition {
+    std::string topic;
+    int32_t partition = 0;
+    EventType type = EventType::kView;
+    bool predictions = false;
+    int64_t end = 0;        // offset the replay stops at
+    int64_t next = 0;       // next offset to read
+    bool paused = false;
+    std::deque<ReplayRecord> buffered;
+    bool done() const { return next >= end; }
+  };
+  // Head order: time, then predictions first, then partition index.
+  struct Head {
+    int64_t ts_ms;
+    bool event;
+    size_t partition;
+    bool operator>(const Head& o) const { return std::tie(ts_ms, event, partition) > std::tie(o.ts_ms, o.event, o.partition); }
+  };
+  static constexpr size_t kMaxBuffered = 20'000;
+  TopicReplay() = default;
+  Status AddTopic(const std::string& topic, EventType type, bool predictions, int64_t from_ms);
+  Status Start();
+  Status Fill();  // waits for a batch from librdkafka and buffers it
+  void Buffer(Partition& p, size_t index, std::string_view payload);
+  void SetPaused(Partition& p, bool paused);
+
+  DecoderOptions decoder_options_;
+  std::unique_ptr<EventDecoder> decoder_;
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;
+  std::vector<Partition> partitions_;
+  std::map<std::pair<std::string, int32_t>, size_t> index_;
+  std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads_;  // one per partition with buffered records
+  size_t starving_ = 0;  // partitions with nothing buffered that have not reached their end
+  uint64_t total_ = 0, read_ = 0;
+  std::map<std::string, uint64_t> rejected_;
+};
+
+}  // namespace featmon::exporter

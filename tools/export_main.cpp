@@ -1,0 +1,47 @@
+// featmon-export: point-in-time training data for one model from the views,
+// clicks and predictions topics (see tools/export/export_run.h and the README).
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "tools/export/export_run.h"
+
+int main(int argc, char** argv) {
+  using namespace featmon;
+  CLI::App cli{"featmon-export: labeled, point-in-time training examples of one model, split by time"};
+  exporter::ExportOptions o;
+  std::string config_path, split = "0.8,0.1,0.1", format = "csv";
+  cli.add_option("--brokers", o.brokers, "Kafka bootstrap servers")->required();
+  cli.add_option("--config", config_path, "featmond's config file: topics, features, attribution window (default: the embedded one)");
+  cli.add_option("--model", o.model, "the model whose predictions become examples")->required();
+  cli.add_option("--out", o.out_dir, "directory for train, validation and test files and summary.json")->required();
+  cli.add_option("--from-ms", o.from_ms, "predictions at or after this event time (epoch ms); events from one longest window before");
+  cli.add_option("--to-ms", o.to_ms, "predictions at or before this event time (epoch ms)");
+  cli.add_option("--split", split, "train,validation,test fractions, split at quantiles of prediction time")->capture_default_str();
+  cli.add_option("--format", format, "csv or jsonl")->check(CLI::IsMember({"csv", "jsonl"}))->capture_default_str();
+  CLI11_PARSE(cli, argc, argv);
+
+  auto config = config_path.empty() ? LoadDefaultConfig() : LoadConfigFile(config_path);
+  if (!config.ok()) {
+    std::cerr << "featmon-export: " << config.status().message() << "\n";
+    return 2;
+  }
+  o.config = std::move(*config);
+  auto fractions = training::ParseSplitFractions(split);
+  if (!fractions.ok()) {
+    std::cerr << "featmon-export: " << fractions.status().message() << "\n";
+    return 2;
+  }
+  o.split = *fractions;
+  o.format = format == "jsonl" ? exporter::Format::kJsonl : exporter::Format::kCsv;
+  o.progress = isatty(STDERR_FILENO) == 1;
+  auto summary = exporter::RunExport(o);
+  if (!summary.ok()) {
+    std::cerr << "featmon-export: " << summary.status().ToString() << "\n";
+    return 1;
+  }
+  exporter::PrintSummary(o, *summary, std::cout);
+  return 0;
+}

@@ -1,0 +1,122 @@
+#include "training/point_in_time_join.h"
+
+#include <limits>
+
+namespace featmon::training {
+
+PointInTimeJoin::PointInTimeJoin(const FeatureSet* features, std::string model, int64_t attribution_window_ms,
+                                 int64_t allowed_lateness_ms)
+    : features_(features),
+      engine_(features),
+      model_(std::move(model)),
+      joiner_(attribution_window_ms, std::numeric_limits<size_t>::max()),
+      lateness_ms_(allowed_lateness_ms) {}
+
+bool PointInTimeJoin::MoveTo(int64_t ts_ms, std::vector<TrainingExample>* matured) {
+  if (ts_ms < replay_ms_) {
+    ++counts_.out_of_order;
+    return false;
+  }
+  replay_ms_ = ts_ms;
+  // A click at ts_ms may still label a prediction whose window ends at ts_ms.
+  Advance(ts_ms - 1 - lateness_ms_, matured);
+  return true;
+}
+
+void PointInTimeJoin::Advance(int64_t watermark_ms, std::vector<TrainingExample>* matured) {
+  if (watermark_ms <= matured_to_ms_) return;
+  matured_to_ms_ = watermark_ms;
+  bool any = false;
+  for (const drift::MaturedLabel& label : joiner_.Advance(watermark_ms)) {
+    if (label.tag == 0 || label.tag < first_tag_) continue;  // another model's
+    Waiting& w = waiting_[label.tag - first_tag_];
+    w.labelled = true;
+    w.example.label = label.clicked;
+    w.example.click_ts_ms = label.click_ts_ms;
+    any = true;
+  }
+  if (any) TakeCompleted(matured);
+}
+
+void PointInTimeJoin::Finish(int64_t watermark_ms, std::vector<TrainingExample>* matured) {
+  Advance(watermark_ms, matured);
+  for (Waiting& w : waiting_) {
+    if (!w.labelled) {
+      ++counts_.not_matured;
+      continue;
+    }
+    matured->push_back(std::move(w.example));
+    ++counts_.examples;
+  }
+  first_tag_ += waiting_.size();
+  waiting_.clear();
+}
+
+void PointInTimeJoin::TakeCompleted(std::vector<TrainingExample>* matured) {
+  while (!waiting_.empty() && waiting_.front().labelled) {
+    matured->push_back(std::move(waiting_.front().example));
+    waiting_.pop_front();
+    ++first_tag_;
+    ++counts_.examples;
+  }
+}
+
+EntityState& PointInTimeJoin::StateOf(EntityKind kind, const std::string& id) {
+  auto& states = kind == EntityKind::kUser ? users_ : items_;
+  auto it = states.find(id);
+  if (it == states.end()) it = states.emplace(id, NewEntityState(*features_, kind)).first;
+  return it->second;
+}
+
+void PointInTimeJoin::AddEvent(const Event& event, std::vector<TrainingExample>* matured) {
+  MoveTo(event.ts_ms, matured);
+  for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
+    if (features_->series(kind).empty() || event.EntityId(kind).empty()) continue;
+    engine_.Apply(event, kind, &StateOf(kind, event.EntityId(kind)));
+  }
+  ++counts_.events;
+  if (event.type != EventType::kClick) return;
+  // The keys featmond's monitor matches a click under.
+  std::vector<std::string> keys;
+  if (!event.request_id.empty()) keys.push_back(drift::JoinKeyByRequest(event.request_id, event.item_id));
+  keys.push_back(drift::JoinKeyByUser(event.user_id, event.item_id));
+  (void)joiner_.AddClick(keys, event.ts_ms);  // what it labels comes out of Advance
+}
+
+void PointInTimeJoin::AddPrediction(std::string_view request_id, std::string_view user_id, std::string_view item_id,
+                                    const drift::Prediction& p, std::vector<TrainingExample>* matured, bool in_range) {
+  const bool in_order = MoveTo(p.ts_ms, matured);
+  const std::string key = request_id.empty() ? drift::JoinKeyByUser(user_id, item_id)
+                                             : drift::JoinKeyByRequest(request_id, item_id);
+  drift::PendingLabel pending{p.model, p.model_version, p.score, p.ts_ms};
+  if (p.model != model_ || !in_order || !in_range) {
+    if (p.model != model_) ++counts_.other_models;
+    else if (!in_range) ++counts_.out_of_range;
+    (void)joiner_.AddPrediction(key, std::move(pending));  // never refused: no pending limit
+    return;
+  }
+  ++counts_.predictions;
+  Waiting& w = waiting_.emplace_back();
+  pending.tag = first_tag_ + waiting_.size() - 1;
+  TrainingExample& ex = w.example;
+  ex.ts_ms = p.ts_ms;
+  ex.request_id = request_id;
+  ex.user_id = user_id;
+  ex.item_id = item_id;
+  ex.model_version = p.model_version;
+  ex.score = p.score;
+  ex.logged_numeric = p.features;
+  ex.logged_categorical = p.cat_features;
+  // Strictly before the prediction: every event replayed so far is older
+  // than ts_ms (this prediction precedes the events of its millisecond).
+  for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
+    const std::string id(kind == EntityKind::kUser ? user_id : item_id);
+    const auto& states = kind == EntityKind::kUser ? users_ : items_;
+    std::vector<const EntityState*> shards;
+    if (auto it = states.find(id); it != states.end()) shards.push_back(&it->second);
+    (kind == EntityKind::kUser ? ex.user : ex.item) = engine_.Read(kind, shards, p.ts_ms - 1);
+  }
+  (void)joiner_.AddPrediction(key, std::move(pending));
+}
+
+}  // namespace featmon::training
