@@ -193,6 +193,7 @@ bench() {
   "$ROOT/bench/restart.sh" "$BUILD"
   "$ROOT/bench/freshness.sh" "$BUILD"
   "$ROOT/bench/monitoring.sh" "$BUILD"
+  "$ROOT/bench/export.sh" "$BUILD"
 }
 
 case "${1:-}" in

@@ -10,6 +10,9 @@ namespace {
 constexpr int kMetadataTimeoutMs = 10'000;
 constexpr int kPollTimeoutMs = 100;
 constexpr size_t kBatch = 10'000;
+// A replay waiting this long for a partition that has not reached its end
+// gives up and says which, instead of hanging on a broker that is gone.
+constexpr auto kStallTimeout = std::chrono::seconds(60);
 
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -192,8 +195,19 @@ Status TopicReplay::Fill() {
 }
 
 Result<std::optional<ReplayRecord>> TopicReplay::Next() {
-  while (starving_ > 0) {
+  auto waiting_since = std::chrono::steady_clock::now();
+  for (uint64_t read = read_; starving_ > 0;) {
     if (Status st = Fill(); !st.ok()) return st;
+    if (read_ != read) {
+      read = read_;
+      waiting_since = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - waiting_since > kStallTimeout) {
+      for (const Partition& p : partitions_)
+        if (p.buffered.empty() && !p.done())
+          return Status::Unavailable("no message from " + p.topic + "/" + std::to_string(p.partition) + " for " +
+                                     std::to_string(kStallTimeout.count()) + " s, at offset " + std::to_string(p.next) +
+                                     " of " + std::to_string(p.end) + "; is the broker up?");
+    }
   }
   if (heads_.empty()) return std::optional<ReplayRecord>();
   const size_t index = heads_.top().partition;
