@@ -1,0 +1,85 @@
+// The split files byte for byte: columns, quoting, lists, missing logged
+// values and nulls, in CSV and JSON Lines; the spool is gone afterwards.
+#include "tools/export/example_files.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/daemon/temp_dir.h"
+#include "tests/features/test_specs.h"
+
+namespace featmon::exporter {
+namespace {
+
+using namespace featmon::testing;
+
+std::vector<FeatureSpec> SmallSpecs() {
+  FeatureSpec last = Spec("last_clicked_items", EntityKind::kUser, kClicks, Aggregation::kLastNDistinct, 0, EventField::kItemId);
+  last.n = 3;
+  return {Spec("views_1h", EntityKind::kUser, kViews, Aggregation::kCount, kHour), last,
+          Ratio("ctr_1h", EntityKind::kItem, "clicks_1h", "views_1h"),
+          Spec("views_1h", EntityKind::kItem, kViews, Aggregation::kCount, kHour),
+          Spec("clicks_1h", EntityKind::kItem, kClicks, Aggregation::kCount, kHour)};
+}
+
+training::TrainingExample Example(int64_t ts, bool label) {
+  training::TrainingExample ex;
+  ex.ts_ms = ts;
+  ex.request_id = "r" + std::to_string(ts);
+  ex.user_id = "u,\"1\"";  // needs quoting in CSV
+  ex.item_id = "i1";
+  ex.model_version = "v1";
+  ex.score = 0.25;
+  ex.label = label;
+  ex.user = {FeatureValue::Int(3), FeatureValue{}};
+  ex.user[1].type = FeatureValue::Type::kStrings;
+  ex.user[1].strings = {"i7", "i8"};
+  ex.item = {FeatureValue::Null(), FeatureValue::Int(4), FeatureValue::Int(0)};
+  return ex;
+}
+
+std::string Read(const std::string& path) {
+  std::stringstream s;
+  s << std::ifstream(path).rdbuf();
+  return s.str();
+}
+
+TEST(ExampleFiles, WritesEachSplitWithTheUnionOfLoggedColumns) {
+  TempDir dir;
+  const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
+  for (Format format : {Format::kCsv, Format::kJsonl}) {
+    const std::string out = dir.sub(FormatExtension(format));
+    auto files = ExampleFiles::Open(out, format, &set);
+    ASSERT_TRUE(files.ok()) << files.status().ToString();
+    training::TrainingExample a = Example(1000, true), b = Example(2000, false), c = Example(3000, false);
+    a.logged_numeric = {{"dwell", 1.5}};
+    b.logged_categorical = {{"device", "ios"}};
+    for (const auto& ex : {a, b, c}) ASSERT_TRUE((*files)->Spool(ex).ok());
+    training::SplitPlan plan;
+    auto counts = (*files)->Finish({1.0 / 3, 1.0 / 3, 1.0 / 3}, 0, &plan);
+    ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+    EXPECT_EQ(counts->rows[0], 1u);
+    EXPECT_EQ(counts->positives[0], 1u);
+    EXPECT_EQ(counts->rows[2], 1u);
+    files->reset();
+    EXPECT_FALSE(std::filesystem::exists(out + "/.featmon-export.spool"));
+    if (format == Format::kCsv) {
+      const std::string header =
+          "ts_ms,request_id,user_id,item_id,model_version,score,label,logged.device,logged.dwell,"
+          "user.views_1h,user.last_clicked_items,item.ctr_1h,item.views_1h,item.clicks_1h\n";
+      EXPECT_EQ(Read(out + "/train.csv"), header + "1000,r1000,\"u,\"\"1\"\"\",i1,v1,0.25,1,,1.5,3,i7|i8,,4,0\n");
+      EXPECT_EQ(Read(out + "/validation.csv"), header + "2000,r2000,\"u,\"\"1\"\"\",i1,v1,0.25,0,ios,,3,i7|i8,,4,0\n");
+    } else {
+      EXPECT_EQ(Read(out + "/test.jsonl"),
+                "{\"ts_ms\":3000,\"request_id\":\"r3000\",\"user_id\":\"u,\\\"1\\\"\",\"item_id\":\"i1\",\"model_version\":\"v1\","
+                "\"score\":0.25,\"label\":0,\"logged.device\":null,\"logged.dwell\":null,\"user.views_1h\":3,"
+                "\"user.last_clicked_items\":[\"i7\",\"i8\"],\"item.ctr_1h\":null,\"item.views_1h\":4,\"item.clicks_1h\":0}\n");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace featmon::exporter
