@@ -451,7 +451,8 @@ void ModelMonitor::RequestRetrain(VersionState& v, const EvaluationWindows& w, s
   reasons = cooldown_.Admit(std::move(reasons), boundary, &v.last_windows.retrain_suppressed_by_cooldown);
   if (reasons.empty()) return;
   RetrainRequest r{model_,           v.name,         std::move(reasons), w.reference.start_ms, w.reference.end_ms,
-                   w.current.start_ms, w.current.end_ms, boundary};
+                   w.current.start_ms, w.current.end_ms, boundary,
+                   v.reference_start_ms, boundary};  // fresh data: since the version's first window
   last_request_ = ToJson(r);
   out->retrain_requests.push_back(std::move(r));
 }

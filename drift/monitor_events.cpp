@@ -66,7 +66,8 @@ nlohmann::json ToJson(const RetrainRequest& r) {
                         {"reasons", reasons},
                         {"reference_window", {{"start_ms", r.reference_start_ms}, {"end_ms", r.reference_end_ms}}},
                         {"current_window", {{"start_ms", r.current_start_ms}, {"end_ms", r.current_end_ms}}},
-                        {"event_time_ms", r.event_time_ms}};
+                        {"event_time_ms", r.event_time_ms},
+                        {"fresh_data", {{"start_ms", r.fresh_data_start_ms}, {"end_ms", r.fresh_data_end_ms}}}};
 }
 
 }  // namespace featmon::drift

@@ -69,6 +69,10 @@ struct RetrainRequest {
   int64_t reference_start_ms = 0, reference_end_ms = 0;
   int64_t current_start_ms = 0, current_end_ms = 0;
   int64_t event_time_ms = 0;  // the evaluation boundary that fired
+  // The data this version has served since its first window began, up to the
+  // evaluation: what it was not trained on. A retraining job passes it to
+  // featmon-export as --from-ms and --to-ms.
+  int64_t fresh_data_start_ms = 0, fresh_data_end_ms = 0;
 };
 nlohmann::json ToJson(const RetrainRequest& r);
 

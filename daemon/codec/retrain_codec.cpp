@@ -24,6 +24,8 @@ v1::RetrainRequest ToProto(const drift::RetrainRequest& r) {
   p.mutable_current_window()->set_start_ms(r.current_start_ms);
   p.mutable_current_window()->set_end_ms(r.current_end_ms);
   p.set_event_time_ms(r.event_time_ms);
+  p.mutable_fresh_data()->set_start_ms(r.fresh_data_start_ms);
+  p.mutable_fresh_data()->set_end_ms(r.fresh_data_end_ms);
   return p;
 }
 }  // namespace

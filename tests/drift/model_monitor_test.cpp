@@ -215,6 +215,9 @@ TEST(ModelMonitor, PreviousWindowReference) {
   // The reference window is the hour before the current one.
   EXPECT_EQ(requests.front().reference_end_ms, requests.front().current_start_ms);
   EXPECT_EQ(requests.front().reference_end_ms - requests.front().reference_start_ms, kHour);
+  // Fresh data: everything since the version's first window, up to the evaluation.
+  EXPECT_EQ(requests.front().fresh_data_start_ms, kStart);
+  EXPECT_EQ(requests.front().fresh_data_end_ms, requests.front().event_time_ms);
 }
 
 TEST(ModelMonitor, SameHourLastWeekReferenceWaitsForAWeekOfHistory) {

@@ -21,6 +21,8 @@ drift::RetrainRequest Request() {
   r.current_start_ms = 1'700'090'000'000;
   r.current_end_ms = 1'700'093'600'000;
   r.event_time_ms = 1'700'093'600'000;
+  r.fresh_data_start_ms = 1'700'000'000'000;
+  r.fresh_data_end_ms = 1'700'093'600'000;
   return r;
 }
 
@@ -39,6 +41,8 @@ TEST(RetrainCodecTest, TheTopicGetsTheProtobufMessage) {
   EXPECT_EQ(p.reference_window().start_ms(), 1'700'000'000'000);
   EXPECT_EQ(p.current_window().end_ms(), 1'700'093'600'000);
   EXPECT_EQ(p.event_time_ms(), 1'700'093'600'000);
+  EXPECT_EQ(p.fresh_data().start_ms(), 1'700'000'000'000);
+  EXPECT_EQ(p.fresh_data().end_ms(), 1'700'093'600'000);
 }
 
 // protobuf's JSON mapping with the .proto field names: int64 fields are
@@ -49,6 +53,8 @@ TEST(RetrainCodecTest, WebhooksGetTheSameMessageAsJson) {
   EXPECT_EQ(j["model_version"], "v7");
   EXPECT_EQ(j["event_time_ms"], "1700093600000");
   EXPECT_EQ(j["reference_window"]["start_ms"], "1700000000000");
+  EXPECT_EQ(j["fresh_data"]["start_ms"], "1700000000000");
+  EXPECT_EQ(j["fresh_data"]["end_ms"], "1700093600000");
   ASSERT_EQ(j["reasons"].size(), 2u);
   EXPECT_EQ(j["reasons"][0]["signal"], "data");
   EXPECT_EQ(j["reasons"][1]["threshold"], 0);
