@@ -97,6 +97,8 @@ Result<ExportSummary> RunExport(const ExportOptions& o) {
   s.rejected = (*replay)->rejected();
   s.skew = skew.features();
   s.messages = (*replay)->read_messages();
+  s.timestamp_fallbacks = (*replay)->timestamp_fallbacks();
+  s.offsets_without_message = (*replay)->total_messages() - std::min((*replay)->total_messages(), s.messages);
   s.entities = join.entities();
   s.seconds = Since(start);
   std::ofstream(o.out_dir + "/summary.json") << SummaryJson(o, s) << "\n";
@@ -123,6 +125,8 @@ std::string SummaryJson(const ExportOptions& o, const ExportSummary& s) {
   j["out_of_order"] = s.join.out_of_order;
   j["events"] = s.join.events;
   j["messages"] = s.messages;
+  j["timestamp_fallbacks"] = s.timestamp_fallbacks;
+  j["offsets_without_message"] = s.offsets_without_message;
   j["rejected"] = s.rejected;
   for (const auto& [name, k] : s.skew)
     j["skew"][name] = {{"compared", k.compared}, {"differing", k.differing}, {"max_abs_difference", k.max_abs_difference}};
@@ -146,6 +150,12 @@ void PrintSummary(const ExportOptions& o, const ExportSummary& s, std::ostream& 
       << s.join.out_of_range << " outside --from-ms/--to-ms, " << s.join.other_models << " of other models, "
       << s.join.out_of_order << " records out of event-time order\n";
   for (const auto& [what, n] : s.rejected) out << "  rejected " << what << ": " << n << "\n";
+  if (s.offsets_without_message > 0)
+    out << "  " << s.offsets_without_message << " offsets held no message: transaction markers, aborted transactions, "
+        << "compaction, or retention deleting the oldest while this read (then the history starts later)\n";
+  if (s.timestamp_fallbacks > 0)
+    out << "  " << s.timestamp_fallbacks << " partitions had no message at or after --from-ms by Kafka timestamp "
+        << "(offsets for times); they were read from their start, and event times decided\n";
   if (s.skew.empty()) out << "  skew: no logged feature has a config feature's name (user.<name>, item.<name>)\n";
   for (const auto& [name, k] : s.skew)
     out << "  skew " << name << ": " << k.differing << " of " << k.compared << " logged values differ from the recomputed ("

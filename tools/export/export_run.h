@@ -36,6 +36,11 @@ struct ExportSummary {
   std::map<std::string, uint64_t> rejected;  // "topic/reason"
   std::map<std::string, training::FeatureSkew> skew;
   uint64_t messages = 0;                     // read from the topics
+  // Offsets between the start and the end that held no message for the
+  // replay: transaction markers, aborted transactions, compacted records, or
+  // what retention deleted while it read.
+  uint64_t offsets_without_message = 0;
+  size_t timestamp_fallbacks = 0;            // partitions read from their start (see TopicReplay)
   size_t entities = 0;
   int64_t watermark_ms = 0;                  // labels due at or before it matured
   double seconds = 0;

@@ -31,6 +31,9 @@ Result<std::unique_ptr<TopicReplay>> TopicReplay::Open(const ReplayOptions& opti
       {"group.id", "featmon-export"},  // required by librdkafka; nothing is committed
       {"enable.auto.commit", "false"},
       {"enable.partition.eof", "true"},  // a partition that ends in transaction markers still ends
+      // Retention deleting the start of a partition while it is read: go on
+      // from what is left (the gap is counted), never jump to the end.
+      {"auto.offset.reset", "earliest"},
       {"queued.min.messages", "20000"},
   };
   for (const auto& [k, v] : options.properties) settings[k] = v;
@@ -101,8 +104,16 @@ Status TopicReplay::AddTopic(const std::string& topic, EventType type, bool pred
       return KafkaError("end offsets of " + topic, e);
     }
     p.end = high;
-    // offsets_for_times answers -1 (the end) when no message is that recent.
-    p.next = from_ms < 0 ? low : times->elems[i].offset < 0 ? high : std::max(low, times->elems[i].offset);
+    p.next = from_ms < 0 ? low : std::max(low, times->elems[i].offset);
+    // offsets_for_times answers -1 when no message's timestamp is that
+    // recent, and so does librdkafka's mock cluster for every timestamp.
+    // Starting at the end would then lose what the broker misjudged (a
+    // producer that stamps messages with its own clock): read the partition
+    // from its start instead; event times decide what is exported.
+    if (from_ms >= 0 && times->elems[i].offset < 0 && high > low) {
+      p.next = low;
+      ++timestamp_fallbacks_;
+    }
     total_ += static_cast<uint64_t>(p.end - p.next);
     index_[{topic, p.partition}] = partitions_.size();
     partitions_.push_back(std::move(p));
@@ -183,6 +194,8 @@ Status TopicReplay::Fill() {
         p.next = m->offset + 1;
         Buffer(p, it->second, std::string_view(static_cast<const char*>(m->payload), m->len));
         if (p.buffered.size() >= kMaxBuffered && !p.paused) SetPaused(p, true);
+      } else if (m->offset >= p.end) {
+        p.next = p.end;  // past the end: what lay before it was deleted while this read
       }
       if (was_starving && p.buffered.empty() && p.done()) --starving_;  // ended without another record
       if (p.done() && !p.paused) SetPaused(p, true);  // what came after the replay began is not ours

@@ -59,6 +59,9 @@ class TopicReplay {
   uint64_t read_messages() const { return read_; }
   // "topic/reason" -> count of messages that did not decode
   const std::map<std::string, uint64_t>& rejected() const { return rejected_; }
+  // Partitions read from their start because offsets-for-times found no
+  // message at or after the start time in them.
+  size_t timestamp_fallbacks() const { return timestamp_fallbacks_; }
 
  private:
   struct Partition {
@@ -96,6 +99,7 @@ class TopicReplay {
   std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads_;  // one per partition with buffered records
   size_t starving_ = 0;  // partitions with nothing buffered that have not reached their end
   uint64_t total_ = 0, read_ = 0;
+  size_t timestamp_fallbacks_ = 0;
   std::map<std::string, uint64_t> rejected_;
 };
 
