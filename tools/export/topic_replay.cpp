@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "daemon/kafka/kafka_handle.h"
+
 namespace featmon::exporter {
 
 namespace {
@@ -37,19 +39,9 @@ Result<std::unique_ptr<TopicReplay>> TopicReplay::Open(const ReplayOptions& opti
       {"queued.min.messages", "20000"},
   };
   for (const auto& [k, v] : options.properties) settings[k] = v;
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
-  for (const auto& [k, v] : settings) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Status::InvalidArgument("kafka setting " + k + "=" + v + ": " + err);
-    }
-  }
-  r->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  if (!r->rk_) {
-    rd_kafka_conf_destroy(conf);
-    return Status::InvalidArgument(std::string("kafka consumer: ") + err);
-  }
+  auto rk = NewKafkaClient(RD_KAFKA_CONSUMER, settings, "kafka consumer", [](rd_kafka_conf_t*) {});
+  if (!rk.ok()) return rk.status();
+  r->rk_ = *rk;
   rd_kafka_poll_set_consumer(r->rk_);
   r->queue_ = rd_kafka_queue_get_consumer(r->rk_);
   if (Status st = r->AddTopic(options.views_topic, EventType::kView, false, options.events_from_ms); !st.ok()) return st;

@@ -1,0 +1,51 @@
+#include "daemon/kafka/kafka_handle.h"
+
+#include "daemon/kafka/kafka_client.h"
+#include "daemon/logging/log.h"
+
+namespace featmon {
+
+namespace {
+Result<rd_kafka_conf_t*> MakeKafkaConf(const std::map<std::string, std::string>& settings) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [key, value] : settings) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Status::InvalidArgument("kafka property '" + key + "': " + err);
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int level, const char* fac, const char* buf) {
+    if (level <= 3) Log(Component::kKafka).error("{}: {}", fac, buf);
+    else if (level <= 4) Log(Component::kKafka).warn("{}: {}", fac, buf);
+    else Log(Component::kKafka).debug("{}: {}", fac, buf);
+  });
+  return conf;
+}
+
+}  // namespace
+
+Result<rd_kafka_t*> NewKafkaClient(rd_kafka_type_t type, const std::map<std::string, std::string>& settings,
+                                   const char* what, const std::function<void(rd_kafka_conf_t*)>& configure) {
+  auto conf = MakeKafkaConf(settings);
+  if (!conf.ok()) return conf.status();
+  configure(*conf);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, *conf, err, sizeof(err));  // owns conf on success
+  if (!rk) {
+    rd_kafka_conf_destroy(*conf);
+    return Status::InvalidArgument(std::string("creating ") + what + ": " + err);
+  }
+  return rk;
+}
+
+std::map<std::string, std::string> ProducerSettings(const KafkaClientOptions& options) {
+  std::map<std::string, std::string> settings = {{"bootstrap.servers", options.brokers}};
+  for (const auto& [k, v] : options.properties)
+    if (k.rfind("security.", 0) == 0 || k.rfind("sasl.", 0) == 0 || k.rfind("ssl.", 0) == 0 || k == "client.id")
+      settings[k] = v;
+  for (const auto& [k, v] : options.producer_properties) settings[k] = v;
+  return settings;
+}
+
+}  // namespace featmon

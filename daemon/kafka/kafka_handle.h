@@ -1,0 +1,29 @@
+// Creating librdkafka client handles, shared by every adapter in this folder:
+// settings applied one by one (an error names the property), librdkafka's
+// log routed to ours, and the settings a producer may take from the
+// consumer's `kafka.properties`.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "common/status.h"
+
+namespace featmon {
+
+struct KafkaClientOptions;
+
+// A client handle from settings; `configure` adds callbacks and the opaque.
+// Errors name the property or say what could not be created.
+Result<rd_kafka_t*> NewKafkaClient(rd_kafka_type_t type, const std::map<std::string, std::string>& settings,
+                                   const char* what, const std::function<void(rd_kafka_conf_t*)>& configure);
+
+// bootstrap.servers, the security settings and client.id of `options`
+// (consumer-only settings would make a producer refuse to start), then its
+// producer_properties.
+std::map<std::string, std::string> ProducerSettings(const KafkaClientOptions& options);
+
+}  // namespace featmon
