@@ -93,7 +93,8 @@ std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
     auto& list = it->second;
     auto p = std::find_if(list.begin(), list.end(), [&](const PendingLabel& x) { return x.ts_ms == d.prediction_ts_ms; });
     if (p == list.end() || DueOf(*p) != d.due_ms) continue;  // stale entry
-    out.push_back({p->model, p->model_version, p->score, p->click_ts_ms >= 0, p->ts_ms, p->click_ts_ms, p->tag});
+    out.push_back({p->model, p->model_version, p->score, p->click_ts_ms >= 0, p->ts_ms, p->click_ts_ms, p->tag,
+                   std::move(p->payload)});
     list.erase(p);
     --pending_count_;
     if (list.empty()) pending_.erase(it);
@@ -113,6 +114,9 @@ std::optional<std::string> LabelJoiner::Encode(const std::string& stored_key) co
   if (stored_key[0] == 'p') {
     auto it = pending_.find(key);
     if (it == pending_.end()) return std::nullopt;
+    // A leading 0 marks this format, with payloads (the older one, a count
+    // then the labels, never stored an empty list).
+    PutVarint(&out, 0);
     PutVarint(&out, it->second.size());
     for (const PendingLabel& p : it->second) {
       PutVarint(&out, p.model.size());
@@ -122,6 +126,8 @@ std::optional<std::string> LabelJoiner::Encode(const std::string& stored_key) co
       PutFixed(&out, p.score);
       PutSigned(&out, p.ts_ms);
       PutSigned(&out, p.click_ts_ms);
+      PutVarint(&out, p.payload.size());
+      out += p.payload;
     }
   } else {
     auto it = clicks_.find(key);
@@ -146,14 +152,17 @@ Status LabelJoiner::Restore(std::string_view stored_key, std::string_view value)
   uint64_t n = 0;
   if (!r.ReadVarint(&n) || n > value.size()) return Status::Corruption("label entry " + key);
   if (stored_key[0] == 'p') {
+    const bool with_payloads = n == 0;
+    if (with_payloads && (!r.ReadVarint(&n) || n > value.size())) return Status::Corruption("pending labels " + key);
     for (uint64_t i = 0; i < n; ++i) {
       PendingLabel p;
-      std::string_view model, version;
+      std::string_view model, version, payload;
       if (!r.ReadLengthPrefixed(&model) || !r.ReadLengthPrefixed(&version) || !r.ReadFixed(&p.score) ||
-          !r.ReadSigned(&p.ts_ms) || !r.ReadSigned(&p.click_ts_ms))
+          !r.ReadSigned(&p.ts_ms) || !r.ReadSigned(&p.click_ts_ms) || (with_payloads && !r.ReadLengthPrefixed(&payload)))
         return Status::Corruption("pending label " + key);
       p.model = model;
       p.model_version = version;
+      p.payload = payload;
       Schedule(key, p);
       pending_[key].push_back(std::move(p));
       ++pending_count_;

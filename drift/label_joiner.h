@@ -39,6 +39,7 @@ struct PendingLabel {
   int64_t ts_ms = 0;
   int64_t click_ts_ms = -1;  // >= 0 once a click matched
   uint64_t tag = 0;          // the caller's, handed back in MaturedLabel; not persisted (featmond leaves it 0)
+  std::string payload{};     // the caller's, handed back in MaturedLabel and persisted (featmond: the pending example)
 };
 
 // "r|<request_id>|<item_id>" or "u|<user_id>|<item_id>".

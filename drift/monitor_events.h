@@ -53,6 +53,7 @@ struct MaturedLabel {
   int64_t prediction_ts_ms = 0;
   int64_t click_ts_ms = -1;  // the click that labelled it; -1 for a negative
   uint64_t tag = 0;          // PendingLabel::tag
+  std::string payload{};     // PendingLabel::payload
 };
 
 struct RetrainReason {

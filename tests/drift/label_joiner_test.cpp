@@ -112,6 +112,26 @@ TEST(LabelJoinerTest, WaitingClicksInTheOlderFormatRestore) {
   EXPECT_EQ(matched, 10);
 }
 
+// Pending labels stored before they carried a payload (a varint count, then
+// the labels) still restore, with none.
+TEST(LabelJoinerTest, PendingLabelsInTheOlderFormatRestore) {
+  LabelJoiner j(kWindow, 100);
+  const std::string key = JoinKeyByRequest("r1", "i1");
+  ASSERT_TRUE(j.AddPrediction(key, P(kT, 0.25)));
+  std::string value = *j.Encode("p" + key);
+  // The older format: no leading 0 and no payload length at the end.
+  ASSERT_EQ(value[0], 0);
+  ASSERT_EQ(value.back(), 0);
+  std::string old_value = value.substr(1, value.size() - 2);
+  LabelJoiner restored(kWindow, 100);
+  ASSERT_TRUE(restored.Restore("p" + key, old_value).ok());
+  auto labels = restored.Advance(kT + kWindow);
+  ASSERT_EQ(labels.size(), 1u);
+  EXPECT_EQ(labels[0].score, 0.25);
+  EXPECT_EQ(labels[0].prediction_ts_ms, kT);
+  EXPECT_EQ(labels[0].payload, "");
+}
+
 TEST(LabelJoinerTest, PredictionsBeyondTheLimitAreNotTracked) {
   LabelJoiner j(kWindow, 2);
   EXPECT_TRUE(j.AddPrediction("a", P(kT)));
@@ -124,7 +144,9 @@ TEST(LabelJoinerTest, PredictionsBeyondTheLimitAreNotTracked) {
 TEST(LabelJoinerTest, DirtyEntriesRoundTripThroughTheirEncoding) {
   LabelJoiner j(kWindow, 100);
   ASSERT_TRUE(j.AddPrediction(JoinKeyByRequest("r1", "i1"), P(kT, 0.1)));
-  ASSERT_TRUE(j.AddPrediction(JoinKeyByRequest("r2", "i2"), P(kT + 1, 0.9)));
+  PendingLabel with_payload = P(kT + 1, 0.9);
+  with_payload.payload = std::string("example\0bytes", 13);
+  ASSERT_TRUE(j.AddPrediction(JoinKeyByRequest("r2", "i2"), with_payload));
   (void)j.AddClick({JoinKeyByRequest("r2", "i2")}, kT + 10);
   (void)j.AddClick({JoinKeyByRequest("r3", "i3")}, kT + 20);  // waits
   LabelJoiner restored(kWindow, 100);
@@ -141,7 +163,11 @@ TEST(LabelJoinerTest, DirtyEntriesRoundTripThroughTheirEncoding) {
     EXPECT_EQ(a[i].prediction_ts_ms, b[i].prediction_ts_ms);
     EXPECT_EQ(a[i].clicked, b[i].clicked);
     EXPECT_EQ(a[i].score, b[i].score);
+    EXPECT_EQ(a[i].payload, b[i].payload);
   }
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(b[0].payload, std::string("example\0bytes", 13));  // the click matured r2 first
+  EXPECT_EQ(b[1].payload, "");
   EXPECT_FALSE(restored.Restore("x", "junk").ok());
   EXPECT_FALSE(restored.Restore("p", std::string("\xff\xff\xff", 3)).ok());
 }
