@@ -56,6 +56,7 @@ struct MonitorOptions {
   std::set<std::string> skip_features;         // not monitored. Default: none
   size_t max_features = 500;                   // features tracked per version; the rest are counted as dropped. Default: 500
   int64_t attribution_window_ms = 1'800'000;   // a click within this after a prediction labels it. Default: 30m
+  bool examples = true;                        // a LabeledExample per matured label (featmond's examples topic). Default: true
   double calibration_low = 0.8;                // retrain when calibration falls below. Default: 0.8
   double calibration_high = 1.25;              // ... or rises above. Default: 1.25
   double calibration_z = 3;                    // ... and clicks differ from the scores' sum by this many sd. Default: 3

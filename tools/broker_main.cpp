@@ -15,7 +15,7 @@
 int main(int argc, char** argv) {
   CLI::App cli{"featmon-broker: a Kafka-protocol broker on loopback (librdkafka's mock cluster)"};
   featmon::EmbeddedBrokerOptions options;
-  options.topics = {"views", "clicks", "predictions", "featmon.dlq", "featmon.retrain"};
+  options.topics = {"views", "clicks", "predictions", "featmon.dlq", "featmon.retrain", "featmon.examples"};
   cli.add_option("--partitions", options.partitions, "partitions per topic")->capture_default_str();
   cli.add_option("--brokers", options.brokers, "mock brokers in the cluster")->capture_default_str();
   cli.add_option("--topics", options.topics, "topics to create")->capture_default_str();

@@ -17,6 +17,7 @@
 #include "daemon/http/http_server.h"
 #include "daemon/kafka/embedded_broker.h"
 #include "daemon/kafka/kafka_client.h"
+#include "daemon/kafka/outbox_producer.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/pipeline/run_loop.h"
 #include "daemon/store/rocksdb_store.h"
@@ -60,7 +61,8 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   if (app->options_.embedded_kafka) {
     auto broker = EmbeddedBroker::Start({1, cfg.kafka.embedded_partitions,
                                          {cfg.kafka.views_topic, cfg.kafka.clicks_topic, cfg.kafka.predictions_topic,
-                                          cfg.kafka.dead_letter_topic, cfg.kafka.retrain_topic}});
+                                          cfg.kafka.dead_letter_topic, cfg.kafka.retrain_topic,
+                                          cfg.kafka.examples_topic}});
     if (!broker.ok()) return broker.status();
     app->broker_ = std::move(*broker);
     app->bootstrap_ = app->broker_->bootstrap();
@@ -150,6 +152,9 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
     webhooks_ = std::move(*notifier);
   }
   retrain_publisher_ = std::make_unique<RetrainPublisher>(retrain_producer_.get(), webhooks_.get());
+  auto examples = KafkaOutboxProducer::Create(kafka, cfg.kafka.examples_topic);
+  if (!examples.ok()) return InConfig(cfg, examples.status());
+  examples_producer_ = std::move(*examples);
 
   MonitorPipelineOptions options = cfg.monitoring.pipeline;
   options.predictions_topic = cfg.kafka.predictions_topic;
@@ -157,7 +162,8 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
   options.poll_batch = cfg.ingest.pipeline.poll_batch;
   options.decoder = cfg.ingest.pipeline.decoder;
   monitor_ = std::make_unique<MonitorPipeline>(options, store_.get(), monitor_dead_letters_.get(),
-                                               retrain_publisher_.get(), metrics_.get(), options_.clock);
+                                               retrain_publisher_.get(), examples_producer_.get(), metrics_.get(),
+                                               options_.clock);
   Status loaded = monitor_->Load();
   if (!loaded.ok()) return loaded;
 
@@ -186,6 +192,9 @@ void App::RunMonitoring(LoopHeartbeats::Heartbeat heartbeat) {
     return st.ok() ? monitor_->RunOnce(100) : st;
   });
   Status st = monitor_->Commit();
+  // The first commit stores the last examples and produces them; the second
+  // records their delivery, so a clean stop leaves none to read back.
+  if (st.ok()) st = monitor_->Commit();
   if (!st.ok()) Log(Component::kMonitor).error("final commit failed: {}", st.ToString());
   Status closed = monitor_consumer_->Close();
   if (!closed.ok()) Log(Component::kMonitor).warn("consumer: {}", closed.ToString());

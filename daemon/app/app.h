@@ -20,6 +20,7 @@ struct KafkaClientOptions;
 class RocksDbStore;
 class KafkaConsumer;
 class KafkaTopicProducer;
+class KafkaOutboxProducer;
 class MonitorPipeline;
 class RetrainPublisher;
 class WebhookNotifier;
@@ -83,6 +84,7 @@ class App {
   std::unique_ptr<KafkaTopicProducer> retrain_producer_;
   std::unique_ptr<WebhookNotifier> webhooks_;
   std::unique_ptr<RetrainPublisher> retrain_publisher_;
+  std::unique_ptr<KafkaOutboxProducer> examples_producer_;
   std::unique_ptr<MonitorPipeline> monitor_;
   std::unique_ptr<KafkaConsumer> monitor_consumer_;
   std::thread monitor_thread_;

@@ -101,7 +101,8 @@ Status CheckKafka(const Reader& r, const KafkaOptions& k) {
       {"kafka.topics.clicks", &k.clicks_topic},
       {"kafka.topics.predictions", &k.predictions_topic},
       {"kafka.dead_letter_topic", &k.dead_letter_topic},
-      {"kafka.retrain_topic", &k.retrain_topic}};
+      {"kafka.retrain_topic", &k.retrain_topic},
+      {"kafka.examples_topic", &k.examples_topic}};
   for (size_t i = 0; i < topics.size(); ++i) {
     const auto& [key, topic] = topics[i];
     if (!ValidTopicName(*topic))
@@ -128,6 +129,8 @@ const std::vector<Key<KafkaOptions>>& KafkaKeys() {
       K::Bytes("dead_letter_max_payload", FIELD(dead_letter_max_payload_bytes), 1 << 10, 900 << 10,
                "payloads beyond this are cut in the dead letter (headers say so)"),
       K::String("retrain_topic", FIELD(retrain_topic), "RetrainRequest, keyed by model"),
+      K::String("examples_topic", FIELD(examples_topic),
+                "LabeledExample, keyed by user: each matured label of a model with examples: true"),
       K::Integer("embedded_partitions", FIELD(embedded_partitions), 1, 1024,
                  "partitions per topic of the --embedded-kafka broker"),
       K::Custom(
@@ -362,6 +365,7 @@ const std::vector<Key<drift::MonitorOptions>>& ModelKeys() {
                   "evaluate every this much event time; also the tile width"),
       K::Duration("attribution_window", FIELD(attribution_window_ms), 0, 7 * kDay,
                   "a click this long after a prediction labels it"),
+      K::Bool("examples", FIELD(examples), "write a LabeledExample to kafka.examples_topic per matured label"),
       K::Integer("min_samples", FIELD(min_samples), 1, 1'000'000'000, "no verdict below this in either window"),
       K::Integer("consecutive_evaluations", FIELD(consecutive_evaluations), 1, 1000,
                  "drifting evaluations in a row before an alert"),
@@ -503,6 +507,8 @@ const std::vector<Key<MonitoringOptions>>& MonitoringKeys() {
       K::Integer("max_models", FIELD(pipeline.max_models), 1, 100000, "further models are counted and skipped"),
       K::Integer("max_pending_labels", FIELD(pipeline.max_pending_labels), 1, 1'000'000'000,
                  "predictions waiting for their click or its absence"),
+      K::Integer("max_waiting_examples", FIELD(pipeline.max_waiting_examples), 1, 1'000'000'000,
+                 "matured labeled examples the examples topic has not confirmed; beyond, reading predictions pauses"),
       K::Duration("allowed_lateness", FIELD(pipeline.allowed_lateness_ms), 0, kDay,
                   "watermark = slowest active partition's event time minus this"),
       K::Duration("partition_idle_timeout", FIELD(pipeline.partition_idle_timeout_ms), 0, kDay,

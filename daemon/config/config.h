@@ -36,6 +36,9 @@ struct KafkaOptions {
   // A dead letter's payload is cut beyond this (headers say so). Default: 256KB
   size_t dead_letter_max_payload_bytes = kDefaultDeadLetterMaxPayloadBytes;
   std::string retrain_topic = "featmon.retrain";  // RetrainRequest output, keyed by model. Default: featmon.retrain
+  // LabeledExample output, keyed by user, one per matured label of a model
+  // with monitoring `examples: true`. Default: featmon.examples
+  std::string examples_topic = "featmon.examples";
   int embedded_partitions = 8;                    // partitions per topic of --embedded-kafka. Default: 8
   std::map<std::string, std::string> properties;  // passed to librdkafka verbatim. Default: none
 };

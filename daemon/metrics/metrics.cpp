@@ -82,6 +82,11 @@ Metrics::Metrics(const std::string& version)
       monitor_pending_(prometheus::BuildGauge().Name("featmon_monitor_pending_labels")
                            .Help("Predictions waiting for a click or the end of their attribution window")
                            .Register(*registry_).Add({})),
+      examples_delivered_(prometheus::BuildCounter().Name("featmon_examples_delivered_total")
+                              .Help("LabeledExamples confirmed by the examples topic, by model").Register(*registry_)),
+      examples_waiting_(prometheus::BuildGauge().Name("featmon_examples_waiting")
+                            .Help("Matured LabeledExamples stored and not yet confirmed by the examples topic")
+                            .Register(*registry_).Add({})),
       webhook_failures_(prometheus::BuildCounter().Name("featmon_webhook_failures_total")
                             .Help("Retrain webhook deliveries given up after every attempt").Register(*registry_).Add({})) {
   prometheus::BuildGauge().Name("featmon_build_info").Help("Build of this featmond; always 1")
@@ -151,11 +156,15 @@ void Metrics::RemoveModelVersion(const std::string& model, const std::string& ve
 prometheus::Counter& Metrics::LabelsMatured(const std::string& model, const std::string& label) {
   return labels_matured_.Add({{"model", model}, {"label", label}});
 }
+prometheus::Counter& Metrics::ExamplesDelivered(const std::string& model) {
+  return examples_delivered_.Add({{"model", model}});
+}
 prometheus::Counter& Metrics::RetrainRequests(const std::string& model, const std::string& reason) {
   return retrain_requests_.Add({{"model", model}, {"reason", reason}});
 }
 void Metrics::RemoveModel(const std::string& model, const std::vector<std::string>& retrain_reasons) {
   for (const char* label : {"clicked", "not_clicked"}) labels_matured_.Remove(&LabelsMatured(model, label));
+  examples_delivered_.Remove(&ExamplesDelivered(model));
   for (const auto& reason : retrain_reasons) retrain_requests_.Remove(&RetrainRequests(model, reason));
 }
 

@@ -73,8 +73,9 @@ class Metrics {
   // Drops every series of a model_version that is gone.
   void RemoveModelVersion(const std::string& model, const std::string& version);
   prometheus::Counter& LabelsMatured(const std::string& model, const std::string& label);
-  // Drops the counters of a model that is gone (featmon_labels_matured_total
-  // and featmon_retrain_requests_total with these reasons).
+  // Drops the counters of a model that is gone (featmon_labels_matured_total,
+  // featmon_examples_delivered_total and featmon_retrain_requests_total with
+  // these reasons).
   void RemoveModel(const std::string& model, const std::vector<std::string>& retrain_reasons);
   prometheus::Counter& RetrainRequests(const std::string& model, const std::string& reason);
   prometheus::Counter& MonitorDropped(const std::string& reason);  // max_models, max_pending_labels
@@ -82,6 +83,11 @@ class Metrics {
   prometheus::Gauge& MonitorWatermark() { return monitor_watermark_; }
   prometheus::Gauge& MonitorPendingLabels() { return monitor_pending_; }
   prometheus::Counter& WebhookFailures() { return webhook_failures_; }
+  // featmon_examples_delivered_total{model}: LabeledExamples the examples
+  // topic confirmed (once each, across restarts).
+  prometheus::Counter& ExamplesDelivered(const std::string& model);
+  // featmon_examples_waiting: matured examples not yet confirmed by the topic.
+  prometheus::Gauge& ExamplesWaiting() { return examples_waiting_; }
 
   // Prometheus text exposition of everything registered.
   std::string Serialize() const;
@@ -119,6 +125,8 @@ class Metrics {
   prometheus::Counter& monitor_late_;
   prometheus::Gauge& monitor_watermark_;
   prometheus::Gauge& monitor_pending_;
+  prometheus::Family<prometheus::Counter>& examples_delivered_;
+  prometheus::Gauge& examples_waiting_;
   prometheus::Counter& webhook_failures_;
   std::mutex version_series_mu_;
   // Every gauge of a (model, version), with its family, for RemoveModelVersion.

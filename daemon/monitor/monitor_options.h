@@ -22,6 +22,11 @@ struct MonitorPipelineOptions {
   int64_t partition_idle_timeout_ms = 30'000;     // a caught-up partition silent this long stops holding the watermark. Default: 30s
   size_t max_pending_labels = 2'000'000;          // beyond, predictions get no label. Default: 2,000,000
   size_t max_models = 20;                         // beyond, predictions are skipped. Default: 20
+  // Matured examples the examples topic has not confirmed; beyond, reading
+  // stops until it catches up. Default: 1,000,000
+  size_t max_waiting_examples = 1'000'000;
+  // How long a commit waits for the examples produced since the last one. Default: 500ms
+  int examples_flush_timeout_ms = 500;
   drift::MonitorOptions defaults;                 // every model
   std::map<std::string, drift::MonitorOptions> models;  // per model
   DecoderOptions decoder;

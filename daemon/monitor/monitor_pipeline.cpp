@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "common/byte_codec.h"
+#include "daemon/codec/example_codec.h"
 
 namespace featmon {
 
@@ -37,7 +38,7 @@ constexpr const char* kRetrainReasonLabels[] = {"data_drift", "prediction_drift"
 TopicPartition MonitorCheckpointName(const TopicPartition& tp) { return {"monitor:" + tp.topic, tp.partition}; }
 
 MonitorPipeline::MonitorPipeline(MonitorPipelineOptions options, StateStore* store, DeadLetterSink* dead_letters,
-                                 RetrainSink* retrain, Metrics* metrics, const Clock* clock)
+                                 RetrainSink* retrain, OutboxSink* examples, Metrics* metrics, const Clock* clock)
     : options_(std::move(options)),
       store_(store),
       dead_letters_(dead_letters),
@@ -58,6 +59,7 @@ MonitorPipeline::MonitorPipeline(MonitorPipelineOptions options, StateStore* sto
   dropped_max_models_ = &metrics_->MonitorDropped("max_models");
   dropped_max_pending_ = &metrics_->MonitorDropped("max_pending_labels");
   last_commit_ns_ = clock_->MonotonicNs();
+  if (examples) outbox_ = std::make_unique<ExampleOutbox>(examples, options_.max_waiting_examples);
 }
 
 MonitorPipeline::~MonitorPipeline() = default;
@@ -83,6 +85,10 @@ Status MonitorPipeline::Load() {
       known_partitions_.insert({std::string(name.substr(0, slash)), partition});
       return Status::Ok();
     }
+    if (key.starts_with(ExampleOutbox::kKeyPrefix)) {
+      // Without an examples sink (tests only), stored examples stay stored.
+      return outbox_ ? outbox_->Restore(key, value) : Status::Ok();
+    }
     if (key == kWatermarkKey) {
       ByteReader r(value);
       int64_t w = 0;
@@ -98,7 +104,9 @@ Status MonitorPipeline::Load() {
   (void)joiner_.TakeDirty();
   metrics_->MonitorPendingLabels().Set(static_cast<double>(joiner_.pending()));
   metrics_->MonitorWatermark().Set(static_cast<double>(watermark_ms_.load()) / 1000.0);
-  Log(Component::kMonitor).info("restored {} models, {} label entries, watermark {}", models, labels, watermark_ms_.load());
+  Log(Component::kMonitor).info("restored {} models, {} label entries, {} examples waiting for the topic, watermark {}",
+                                models, labels, outbox_ ? outbox_->waiting() : 0, watermark_ms_.load());
+  if (outbox_) metrics_->ExamplesWaiting().Set(static_cast<double>(outbox_->waiting()));
   PublishReports();
   return Status::Ok();
 }
@@ -138,6 +146,15 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
   if (health_.stalled()) {
     Status st = Commit();
     if (!st.ok()) return st;
+  }
+  if (outbox_ && outbox_->backlogged()) {
+    // Reading on would mature more examples than the limit holds.
+    if (Status st = Commit(); !st.ok()) return st;
+    if (outbox_->backlogged())
+      return Status::Unavailable(std::to_string(outbox_->waiting()) +
+                                 " labeled examples wait for the examples topic (monitoring.max_waiting_examples); "
+                                 "reading predictions resumes once it takes them. Does kafka.examples_topic exist? "
+                                 "Set examples: false for models whose examples nobody reads");
   }
   if (Status st = batch_.Refill(source_, options_.poll_batch, poll_timeout_ms, clock_); !st.ok()) return st;
   const int64_t now_ns = clock_->MonotonicNs();
@@ -186,8 +203,10 @@ Status MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* pa
   }
   std::string key = rec.request_id.empty() ? drift::JoinKeyByUser(rec.user_id, rec.item_id)
                                            : drift::JoinKeyByRequest(rec.request_id, rec.item_id);
+  drift::PendingLabel pending{p.model, p.model_version, p.score, p.ts_ms};
+  if (outbox_ && WritesExamples(p.model)) pending.payload = EncodePendingExample(rec);
   int64_t early_click_ms = -1;
-  if (!joiner_.AddPrediction(key, {p.model, p.model_version, p.score, p.ts_ms}, &early_click_ms))
+  if (!joiner_.AddPrediction(key, std::move(pending), &early_click_ms))
     dropped_max_pending_->Increment();
   else if (early_click_ms >= 0)
     monitor_.OnClickAttributed(p.model, p.model_version, early_click_ms);
@@ -234,8 +253,10 @@ void MonitorPipeline::AdvanceWatermark() {
   for (;;) {
     const int64_t step = std::min(candidate, monitor_.NextEvaluationMs());
     for (const drift::MaturedLabel& label : joiner_.Advance(step)) {
-      // The label of a model that is gone counts nowhere (its series are gone too).
+      // The label of a model that is gone counts nowhere (its series are gone
+      // too); its example is still training data.
       if (monitor_.OnLabel(label)) LabelCounter(label.model, label.clicked).Increment();
+      if (!label.payload.empty()) AddExample(label);
     }
     drift::EvaluationOutput out = monitor_.AdvanceWatermark(step);
     if (!out.changed_models.empty()) {
@@ -247,6 +268,33 @@ void MonitorPipeline::AdvanceWatermark() {
   // One report snapshot per advance, however many boundaries it crossed.
   if (evaluated) PublishReports();
   metrics_->MonitorPendingLabels().Set(static_cast<double>(joiner_.pending()));
+}
+
+bool MonitorPipeline::WritesExamples(const std::string& model) const {
+  auto it = options_.models.find(model);
+  return it == options_.models.end() ? options_.defaults.examples : it->second.examples;
+}
+
+void MonitorPipeline::AddExample(const drift::MaturedLabel& label) {
+  auto example = CompleteExample(label.payload, label);
+  if (!example.ok()) {
+    // Only a corrupted store could hold such bytes; the label itself counted.
+    Log(Component::kMonitor).error("labeled example not written: {}", example.status().ToString());
+    return;
+  }
+  outbox_->Add(label.model, std::move(example->key), std::move(example->value));
+}
+
+void MonitorPipeline::ProduceExamples() {
+  if (!outbox_) return;
+  // A topic that cannot take them now gets them at a later commit;
+  // meanwhile they wait in the store.
+  if (Status st = outbox_->Committed(); !st.ok())
+    Log(Component::kMonitor).warn("labeled examples wait in the store: {}", st.ToString());
+  // A model that is gone has no series left to count in (its examples still go out).
+  for (const auto& [model, n] : outbox_->TakeDelivered())
+    if (monitor_.Has(model)) metrics_->ExamplesDelivered(model).Increment(static_cast<double>(n));
+  metrics_->ExamplesWaiting().Set(static_cast<double>(outbox_->waiting()));
 }
 
 prometheus::Counter& MonitorPipeline::LabelCounter(const std::string& model, bool clicked) {
@@ -341,10 +389,17 @@ Status MonitorPipeline::Commit() {
     PutFixed(&w, watermark_ms_.load());
     batch.monitor.push_back({kWatermarkKey, w});
   }
+  if (outbox_) outbox_->PrepareCommit(options_.examples_flush_timeout_ms, &batch.monitor);
   batch.checkpoints = partitions_.DirtyCheckpoints(MonitorCheckpointName);
-  if (batch.monitor.empty() && batch.checkpoints.empty()) return Status::Ok();
+  if (batch.monitor.empty() && batch.checkpoints.empty()) {
+    // Nothing to store, but examples restored at start or refused by the
+    // topic before still need producing.
+    ProduceExamples();
+    return Status::Ok();
+  }
   if (Status st = store_->Commit(batch); !st.ok()) return health_.Failed(st);
   health_.Succeeded(start);
+  ProduceExamples();
   // Between evaluations the counters move on (predictions seen, labels
   // matured, detectors): publish what was just made durable, so a report
   // never lags the state by more than a commit interval. Reports published

@@ -10,7 +10,9 @@
 // offset of every partition go in one store commit. Retrain requests and
 // dead letters are flushed before that commit, so a crash can repeat a
 // request (at least once; its model, version and event time identify it)
-// but never lose one.
+// but never lose one. Labeled examples go through an outbox stored in that
+// same commit (ExampleOutbox), so each matured prediction of a model with
+// `examples: true` reaches the examples topic exactly once.
 //
 // Thread-safety: RunOnce, Commit, Load and the rebalance callbacks run on one
 // thread (the App serves this consumer's group events on it). The report
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "daemon/monitor/example_outbox.h"
 #include "daemon/monitor/monitor_options.h"
 #include "daemon/monitor/monitoring_reports.h"
 #include "daemon/monitor/retrain_sink.h"
@@ -51,8 +54,9 @@ TopicPartition MonitorCheckpointName(const TopicPartition& tp);
 
 class MonitorPipeline final : public RebalanceListener, public MonitoringReports {
  public:
+  // `examples` may be null: then no LabeledExample is written.
   MonitorPipeline(MonitorPipelineOptions options, StateStore* store, DeadLetterSink* dead_letters,
-                  RetrainSink* retrain, Metrics* metrics, const Clock* clock);
+                  RetrainSink* retrain, OutboxSink* examples, Metrics* metrics, const Clock* clock);
   ~MonitorPipeline() override;
 
   // Restores models, pending labels and the watermark; call before consuming.
@@ -78,6 +82,10 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   Status ProcessPrediction(const InputMessage& msg, Partition* partition);
   void ProcessClick(const InputMessage& msg, Partition* partition);
   void AdvanceWatermark();
+  bool WritesExamples(const std::string& model) const;
+  void AddExample(const drift::MaturedLabel& label);
+  // After a commit: produces the examples it stored and counts those delivered.
+  void ProduceExamples();
   void Publish(drift::EvaluationOutput& out);
   void PublishReports();
   prometheus::Counter& LabelCounter(const std::string& model, bool clicked);
@@ -92,6 +100,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   EventDecoder decoder_;
   drift::Monitor monitor_;
   drift::LabelJoiner joiner_;
+  std::unique_ptr<ExampleOutbox> outbox_;  // null without an examples sink
 
   PartitionTable<Partition> partitions_;
   std::set<TopicPartition> known_partitions_;   // ever assigned here, persisted

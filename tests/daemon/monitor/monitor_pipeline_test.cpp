@@ -8,6 +8,8 @@
 #include <set>
 
 #include "daemon/store/rocksdb_store.h"
+#include "featmon/v1/events.pb.h"
+#include "tests/daemon/monitor/fake_outbox_sink.h"
 #include "tests/daemon/scripted_source.h"
 #include "tests/daemon/temp_dir.h"
 #include "tools/traffic.h"
@@ -43,7 +45,8 @@ class MonitorPipelineTest : public ::testing::Test {
   }
   void Make(const MonitorPipelineOptions& options) {
     pipeline_.reset();
-    pipeline_ = std::make_unique<MonitorPipeline>(options, store_.get(), &dead_letters_, &retrain_, &metrics_, &clock_);
+    pipeline_ = std::make_unique<MonitorPipeline>(options, store_.get(), &dead_letters_, &retrain_, examples_.get(),
+                                                  &metrics_, &clock_);
     pipeline_->set_source(&source_);
     ASSERT_TRUE(pipeline_->Load().ok());
     source_.report_high_watermarks = true;  // the clicks partition is known to be empty
@@ -85,6 +88,31 @@ class MonitorPipelineTest : public ::testing::Test {
       source_.Append("clicks", 0, EncodeEvent(e, WireFormat::kProtobuf));
     }
   }
+  // The examples in the topic by request id, each parsed once.
+  std::map<std::string, std::vector<v1::LabeledExample>> ExamplesByRequest() {
+    std::map<std::string, std::vector<v1::LabeledExample>> out;
+    for (const FakeRecord& r : examples_topic_.All()) {
+      v1::LabeledExample ex;
+      EXPECT_TRUE(ex.ParseFromString(r.value));
+      EXPECT_EQ(r.key, ex.user_id());
+      out[ex.request_id()].push_back(ex);
+    }
+    return out;
+  }
+  // Predictions 0..99 with clicks on the even ones, all matured.
+  void MatureHundredLabels() {
+    AddPredictions(0, 100);
+    AddClicks(0, 100);
+    ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+    clock_.AdvanceMs(31'000);
+    ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+    ASSERT_EQ(Labels("clicked") + Labels("not_clicked"), 84);
+  }
+  // The process dies: no final commit, nothing flushed.
+  void Crash(const MonitorPipelineOptions& options) {
+    examples_ = std::make_unique<FakeOutboxSink>(&examples_topic_);
+    Make(options);
+  }
   int64_t Watermark() { return static_cast<int64_t>(metrics_.MonitorWatermark().Value() * 1000.0); }
   double Labels(const char* label) { return metrics_.LabelsMatured("ctr_ranker", label).Value(); }
 
@@ -94,6 +122,8 @@ class MonitorPipelineTest : public ::testing::Test {
   NullDeadLetters dead_letters_;
   NullRetrain retrain_;
   ScriptedSource source_;
+  FakeTopic examples_topic_;
+  std::unique_ptr<FakeOutboxSink> examples_ = std::make_unique<FakeOutboxSink>(&examples_topic_);
   std::unique_ptr<RocksDbStore> store_;
   std::unique_ptr<MonitorPipeline> pipeline_;
 };
@@ -175,6 +205,116 @@ TEST_F(MonitorPipelineTest, JunkModelNamesCannotLockARealModelOut) {
   ASSERT_TRUE(pipeline_->RunOnce(0).ok());
   ASSERT_TRUE(pipeline_->Commit().ok());
   EXPECT_TRUE(pipeline_->ModelReport("newcomer").has_value());
+}
+
+// Every matured prediction becomes one LabeledExample on the examples topic,
+// keyed by its user, with the label the monitor counted and the click's time.
+TEST_F(MonitorPipelineTest, EachMaturedPredictionReachesTheExamplesTopicOnce) {
+  MatureHundredLabels();
+  ASSERT_TRUE(pipeline_->Commit().ok());  // stores the examples, then produces them
+  ASSERT_TRUE(pipeline_->Commit().ok());  // stores their delivery
+  const auto examples = ExamplesByRequest();
+  ASSERT_EQ(examples.size(), 84u);
+  for (int k = 0; k < 100; ++k) {
+    auto it = examples.find("r" + std::to_string(k));
+    const bool matured = k % 2 == 0 || k <= 67;  // clicked, or its 30 min ended before the watermark
+    ASSERT_EQ(it != examples.end(), matured) << k;
+    if (!matured) continue;
+    ASSERT_EQ(it->second.size(), 1u) << k;
+    const v1::LabeledExample& ex = it->second[0];
+    EXPECT_EQ(ex.user_id(), "u" + std::to_string(k));
+    EXPECT_EQ(ex.item_id(), "i1");
+    EXPECT_EQ(ex.model(), "ctr_ranker");
+    EXPECT_EQ(ex.model_version(), "v1");
+    EXPECT_EQ(ex.ts_ms(), kBase + k * kMinute);
+    EXPECT_EQ(ex.score(), 0.1);
+    EXPECT_EQ(ex.label(), k % 2 == 0) << k;
+    EXPECT_EQ(ex.click_ts_ms(), k % 2 == 0 ? kBase + k * kMinute + 10'000 : 0) << k;
+  }
+  EXPECT_EQ(metrics_.ExamplesDelivered("ctr_ranker").Value(), 84);
+  EXPECT_EQ(metrics_.ExamplesWaiting().Value(), 0);
+}
+
+// librdkafka serves delivery reports in every poll, producing included: a
+// report can arrive before the commit asks, with nothing left in flight.
+TEST_F(MonitorPipelineTest, DeliveriesReportedWhileProducingAreRecorded) {
+  examples_->mode = FakeOutboxSink::Mode::kDeliverAtOnce;
+  MatureHundredLabels();
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  ASSERT_EQ(examples_->in_flight(), 0u);
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(metrics_.ExamplesWaiting().Value(), 0);
+  EXPECT_EQ(metrics_.ExamplesDelivered("ctr_ranker").Value(), 84);
+  EXPECT_EQ(examples_topic_.All().size(), 84u);
+}
+
+TEST_F(MonitorPipelineTest, AModelWithExamplesOffWritesNone) {
+  MonitorPipelineOptions options;
+  options.commit_interval_ms = 1'000'000;
+  options.models["ctr_ranker"].examples = false;
+  Make(options);
+  MatureHundredLabels();
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_TRUE(examples_topic_.All().empty());
+}
+
+// The broker wrote the examples, and the process died before their delivery
+// reports came back: the next process reads the topic back and produces none
+// of them again.
+TEST_F(MonitorPipelineTest, ExamplesTheBrokerTookBeforeACrashAreNotProducedAgain) {
+  MonitorPipelineOptions options;
+  options.commit_interval_ms = 1'000'000;
+  MatureHundredLabels();
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  examples_->WriteWithoutReports();
+  Crash(options);
+  EXPECT_EQ(metrics_.ExamplesWaiting().Value(), 84) << "restored from the store";
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(examples_->read_backs, 1);
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  auto examples = ExamplesByRequest();
+  EXPECT_EQ(examples.size(), 84u);
+  for (const auto& [request, list] : examples) EXPECT_EQ(list.size(), 1u) << request;
+  EXPECT_EQ(metrics_.ExamplesWaiting().Value(), 0);
+  // Their deletion was stored: a further restart has nothing to read back.
+  Crash(options);
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(examples_->read_backs, 0);
+  EXPECT_EQ(examples_topic_.All().size(), 84u);
+}
+
+// Stored, then the topic refused them and the process died: the next process
+// produces them, once.
+TEST_F(MonitorPipelineTest, ExamplesStoredButNeverProducedAreProducedAfterACrash) {
+  MonitorPipelineOptions options;
+  options.commit_interval_ms = 1'000'000;
+  examples_->mode = FakeOutboxSink::Mode::kRefuse;
+  MatureHundredLabels();
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  ASSERT_TRUE(examples_topic_.All().empty());
+  Crash(options);
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  auto examples = ExamplesByRequest();
+  EXPECT_EQ(examples.size(), 84u);
+  for (const auto& [request, list] : examples) EXPECT_EQ(list.size(), 1u) << request;
+}
+
+// A delivery that failed after the broker wrote the record (a lost answer):
+// the topic is read back before anything is produced again.
+TEST_F(MonitorPipelineTest, AFailedDeliveryThatWroteTheRecordIsNotRepeated) {
+  MatureHundredLabels();
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  examples_->mode = FakeOutboxSink::Mode::kFailAfterWriting;
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  examples_->mode = FakeOutboxSink::Mode::kDeliver;
+  EXPECT_EQ(examples_->read_backs, 1);
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  auto examples = ExamplesByRequest();
+  EXPECT_EQ(examples.size(), 84u);
+  for (const auto& [request, list] : examples) EXPECT_EQ(list.size(), 1u) << request;
+  EXPECT_EQ(metrics_.ExamplesDelivered("ctr_ranker").Value(), 84);
 }
 
 }  // namespace
