@@ -2,15 +2,18 @@
 // and predictions, with garbage on every topic, another model's predictions
 // and views out of event-time order. The export must succeed, report what it
 // skipped, label every prediction as the brute-force rule does, split by
-// time with the gaps, and write files pandas reads with the right types.
+// time with the gaps, and write files pandas reads with the right types; and
+// its labels, featmond's labeled examples and featmond's matured counts agree.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "featmon/v1/events.pb.h"
 #include "tests/daemon/temp_dir.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/monitoring_check.h"
 #include "tools/producer.h"
 #include "tools/traffic.h"
 
@@ -62,44 +65,65 @@ std::pair<int, int> OracleLabels(std::vector<Logged> all, const std::string& mod
   return {matured, positive};
 }
 
-TEST(ExportTest, ExportsLabeledPointInTimeExamplesFromTheTopics) {
-  TempDir dir;
-  BrokerProcess broker(dir.path(), 4);
-  auto producer = SimpleProducer::Create(broker.bootstrap());
-  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+// The generated stream: views (some two hours late), clicks and predictions
+// (some of another model, some logging a config feature), then garbage.
+struct Stream {
+  std::vector<Logged> logged;  // clicks and predictions, for the label oracle
+  int64_t max_ts = 0;
+  int other_models = 0, late_views = 0;
+};
+constexpr int64_t kStart = 1'700'000'000'000;
+
+Stream ProduceStream(const std::string& bootstrap, int events) {
+  Stream s;
+  auto producer = SimpleProducer::Create(bootstrap);
+  EXPECT_TRUE(producer.ok()) << producer.status().ToString();
+  if (!producer.ok()) return s;
   TrafficOptions traffic;
   traffic.users = 300;
   traffic.items = 40;
   TrafficGenerator gen(traffic);
-  const int64_t start = 1'700'000'000'000;
-  std::vector<Logged> logged;  // clicks and predictions, for the label oracle
-  int64_t max_ts = 0;
-  int other_models = 0, late_views = 0;
-  for (int i = 0; i < 12'000; ++i) {
-    const int64_t ts = start + i * 6000;  // 20 hours: each split spans more than the 30-minute gap
+  for (int i = 0; i < events; ++i) {
+    const int64_t ts = kStart + i * 6000;  // 12,000 events: 20 hours, each split spans more than the 30-minute gap
     GeneratedPrediction p;
     bool has_prediction = false;
     Event e = gen.Next(ts, &p, &has_prediction);
     if (i % 400 == 7) {  // a view two hours late in its partition
       e.ts_ms = ts - 2 * 3600'000;
-      ++late_views;
+      ++s.late_views;
     }
-    max_ts = std::max(max_ts, e.ts_ms);
+    s.max_ts = std::max(s.max_ts, e.ts_ms);
     const bool click = e.type == EventType::kClick;
-    ASSERT_TRUE((*producer)->Send(click ? "clicks" : "views", e.user_id, EncodeEvent(e, WireFormat::kJson)).ok());
-    if (click) logged.push_back({false, e.request_id, e.user_id, e.item_id, "", e.ts_ms});
+    EXPECT_TRUE((*producer)->Send(click ? "clicks" : "views", e.user_id, EncodeEvent(e, WireFormat::kJson)).ok());
+    if (click) s.logged.push_back({false, e.request_id, e.user_id, e.item_id, "", e.ts_ms});
     if (!has_prediction) continue;
     if (i % 10 == 3) {  // another model's prediction of the same view: it competes for the same click
       p.model = "other";
-      ++other_models;
+      ++s.other_models;
     }
     if (i % 50 == 0) p.features.push_back({"user.views_24h", 1.0});  // logged under a config feature's name
-    logged.push_back({true, p.request_id, p.user_id, p.item_id, p.model, p.ts_ms});
-    ASSERT_TRUE((*producer)->Send("predictions", p.user_id, EncodePrediction(p, i % 2 ? WireFormat::kJson : WireFormat::kProtobuf)).ok());
+    s.logged.push_back({true, p.request_id, p.user_id, p.item_id, p.model, p.ts_ms});
+    EXPECT_TRUE((*producer)->Send("predictions", p.user_id, EncodePrediction(p, i % 2 ? WireFormat::kJson : WireFormat::kProtobuf)).ok());
   }
   for (const char* topic : {"views", "clicks", "predictions"})
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE((*producer)->Send(topic, "k", "garbage\xff").ok());
-  ASSERT_TRUE((*producer)->Flush(30'000).ok());
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE((*producer)->Send(topic, "k", "garbage\xff").ok());
+  EXPECT_TRUE((*producer)->Flush(30'000).ok());
+  return s;
+}
+
+int SummaryTotal(const nlohmann::json& summary, const char* field) {
+  int total = 0;
+  for (const char* s : {"train", "validation", "test", "left_out"}) total += summary["splits"][s][field].get<int>();
+  return total;
+}
+
+TEST(ExportTest, ExportsLabeledPointInTimeExamplesFromTheTopics) {
+  TempDir dir;
+  BrokerProcess broker(dir.path(), 4);
+  const Stream stream = ProduceStream(broker.bootstrap(), 12'000);
+  const std::vector<Logged>& logged = stream.logged;
+  const int64_t start = kStart, max_ts = stream.max_ts;
+  const int other_models = stream.other_models, late_views = stream.late_views;
 
   const std::string out = dir.sub("out");
   Process exporter({FEATMON_EXPORT_BIN, "--brokers", broker.bootstrap(), "--model", "ctr_ranker", "--out", out},
@@ -118,13 +142,8 @@ TEST(ExportTest, ExportsLabeledPointInTimeExamplesFromTheTopics) {
   EXPECT_EQ(summary["other_models"], other_models);
   EXPECT_GE(summary["out_of_order"].get<int>(), late_views / 2) << "late views are counted";
   const auto [matured, positive] = OracleLabels(logged, "ctr_ranker", max_ts - kLatenessMs);
-  int rows = 0, positives = 0;
-  for (const char* s : {"train", "validation", "test", "left_out"}) {
-    rows += summary["splits"][s]["rows"].get<int>();
-    positives += summary["splits"][s]["positives"].get<int>();
-  }
-  EXPECT_EQ(rows, matured);
-  EXPECT_EQ(positives, positive);
+  EXPECT_EQ(SummaryTotal(summary, "rows"), matured);
+  EXPECT_EQ(SummaryTotal(summary, "positives"), positive);
   EXPECT_GT(positive, 50);
   EXPECT_GT(summary["splits"]["left_out"]["rows"].get<int>(), 0);
   EXPECT_GT(summary["not_matured"].get<int>(), 0);
@@ -142,13 +161,8 @@ TEST(ExportTest, ExportsLabeledPointInTimeExamplesFromTheTopics) {
   nlohmann::json in_range;
   std::ifstream(ranged + "/summary.json") >> in_range;
   const auto [ranged_matured, ranged_positive] = OracleLabels(logged, "ctr_ranker", max_ts - kLatenessMs, from, to);
-  int ranged_rows = 0, ranged_positives = 0;
-  for (const char* s : {"train", "validation", "test", "left_out"}) {
-    ranged_rows += in_range["splits"][s]["rows"].get<int>();
-    ranged_positives += in_range["splits"][s]["positives"].get<int>();
-  }
-  EXPECT_EQ(ranged_rows, ranged_matured) << in_range.dump(2);
-  EXPECT_EQ(ranged_positives, ranged_positive);
+  EXPECT_EQ(SummaryTotal(in_range, "rows"), ranged_matured) << in_range.dump(2);
+  EXPECT_EQ(SummaryTotal(in_range, "positives"), ranged_positive);
   EXPECT_GT(in_range["out_of_range"].get<int>(), 0);
   EXPECT_GT(in_range["timestamp_fallbacks"].get<int>(), 0);
   for (const char* split : {"train", "validation", "test"}) {
@@ -192,6 +206,82 @@ print("ok")
 )PY";
   Process pandas({"/usr/bin/python3", check, out}, dir.sub("check.log"));
   EXPECT_EQ(pandas.Wait(std::chrono::seconds(60)), 0) << std::ifstream(dir.sub("check.log")).rdbuf();
+}
+
+// The three places a label shows up agree on one stream: featmond's matured
+// counts, the LabeledExamples it writes to featmon.examples, and the rows
+// featmon-export writes (both read the same topics; featmond lives through
+// them, the export replays them).
+TEST(ExportTest, ExportLabelsAgreeWithFeatmondsExamplesAndMaturedCounts) {
+  TempDir dir;
+  BrokerProcess broker(dir.path(), 4);
+  const Stream stream = ProduceStream(broker.bootstrap(), 6'000);
+  {
+    // A click at the newest event time of any topic: featmond's watermark
+    // (predictions and clicks) and the export's (every topic) end together.
+    auto producer = SimpleProducer::Create(broker.bootstrap());
+    ASSERT_TRUE(producer.ok());
+    Event end{};
+    end.type = EventType::kClick;
+    end.user_id = end.item_id = end.request_id = "end";
+    end.ts_ms = stream.max_ts;
+    ASSERT_TRUE((*producer)->Send("clicks", "end", EncodeEvent(end, WireFormat::kJson)).ok());
+    ASSERT_TRUE((*producer)->Flush(30'000).ok());
+  }
+  DaemonProcess daemon(dir.path(), broker.bootstrap(), FreePort(),
+                       "monitoring:\n  commit_interval: 200ms\n  partition_idle_timeout: 2s\n");
+  ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(40))) << daemon.log();
+  const nlohmann::json report = SettledReport(daemon.port(), stream.max_ts - kLatenessMs);
+  ASSERT_TRUE(report.is_object()) << report.dump();
+  ASSERT_EQ(Watermark(daemon.port()), stream.max_ts - kLatenessMs);
+  int matured = 0;
+  for (const auto& [version, v] : report["versions"].items()) matured += static_cast<int>(v["matured_labels"].get<double>());
+  daemon.proc().Signal(SIGTERM);
+  ASSERT_EQ(daemon.proc().Wait(std::chrono::seconds(20)), 0);
+
+  std::map<std::string, bool> example_labels;  // ctr_ranker's, by "request|user|item|ts"
+  int repeated = 0;
+  for (const TopicRecord& r : ReadTopic(broker.bootstrap(), "featmon.examples", 1'000'000, std::chrono::seconds(10))) {
+    v1::LabeledExample ex;
+    ASSERT_TRUE(ex.ParseFromString(r.payload));
+    if (ex.model() != "ctr_ranker") continue;
+    const std::string key = ex.request_id() + "|" + ex.user_id() + "|" + ex.item_id() + "|" + std::to_string(ex.ts_ms());
+    repeated += !example_labels.emplace(key, ex.label()).second;
+  }
+  EXPECT_EQ(repeated, 0);
+  EXPECT_EQ(static_cast<int>(example_labels.size()), matured) << "featmon.examples and the monitor's matured labels";
+  int example_positives = 0;
+  for (const auto& [key, label] : example_labels) example_positives += label;
+
+  const std::string out = dir.sub("out");
+  Process exporter({FEATMON_EXPORT_BIN, "--brokers", broker.bootstrap(), "--model", "ctr_ranker", "--out", out},
+                   dir.sub("export.log"));
+  ASSERT_EQ(exporter.Wait(std::chrono::seconds(120)), 0) << std::ifstream(dir.sub("export.log")).rdbuf();
+  nlohmann::json summary;
+  std::ifstream(out + "/summary.json") >> summary;
+  EXPECT_EQ(SummaryTotal(summary, "rows"), matured) << "the export's rows and the monitor's matured labels";
+  EXPECT_EQ(SummaryTotal(summary, "positives"), example_positives);
+  // Row by row (the left-out rows are only counted): ts_ms, request_id,
+  // user_id, item_id, model_version, score, label lead every row.
+  int compared = 0, differ = 0;
+  for (const char* split : {"train", "validation", "test"}) {
+    std::ifstream csv(out + "/" + split + ".csv");
+    std::string line;
+    std::getline(csv, line);  // the header
+    while (std::getline(csv, line)) {
+      std::vector<std::string> f;
+      std::stringstream cells(line);
+      for (std::string cell; f.size() < 7 && std::getline(cells, cell, ',');) f.push_back(cell);
+      ASSERT_EQ(f.size(), 7u) << line;
+      auto it = example_labels.find(f[1] + "|" + f[2] + "|" + f[3] + "|" + f[0]);
+      differ += it == example_labels.end() || it->second != (f[6] == "1");
+      ++compared;
+    }
+  }
+  std::printf("matured %d, examples %zu, export rows %d (%d compared row by row, %d differ)\n", matured,
+              example_labels.size(), SummaryTotal(summary, "rows"), compared, differ);
+  EXPECT_GT(compared, 1000);
+  EXPECT_EQ(differ, 0);
 }
 
 }  // namespace
