@@ -63,7 +63,10 @@ class Hook(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
 PY
   DEMO_HOOK=$!
-  printf 'monitoring:\n  webhooks: [http://127.0.0.1:%s/retrain]\n' "$hook_port" > "$DEMO_DATA/featmon.yaml"
+  # 32 partitions: the embedded (mock) broker keeps only the newest ~5 MiB of
+  # each, and featmon-export below reads the whole day back.
+  printf 'kafka:\n  embedded_partitions: 32\nmonitoring:\n  webhooks: [http://127.0.0.1:%s/retrain]\n' "$hook_port" \
+    > "$DEMO_DATA/featmon.yaml"
   "$BUILD/daemon/featmond" --config "$DEMO_DATA/featmon.yaml" --embedded-kafka --data-dir "$DEMO_DATA/data" \
     --http-listen "127.0.0.1:$port" &
   DEMO_DAEMON=$!
@@ -124,6 +127,7 @@ if req:
 else:
     print("== no retrain request yet")
 '
+  close_the_loop "$bootstrap" "$port"
   if [[ -n ${DEMO_SECONDS:-} ]]; then
     sleep "$DEMO_SECONDS"
     echo "== after ${DEMO_SECONDS}s: user u42 has"
@@ -131,6 +135,33 @@ else:
   else
     wait "$DEMO_DAEMON"
   fi
+}
+
+# The retraining job's side: the retrain request's fresh_data range handed to
+# featmon-export, and the labeled examples featmond writes as labels mature.
+close_the_loop() {
+  local bootstrap=$1 port=$2 range
+  range=$(curl -s "localhost:$port/v1/monitoring/models/ctr_ranker" | python3 -c '
+import json, sys
+req = json.load(sys.stdin)["last_retrain_request"]
+if req: print(req["fresh_data"]["start_ms"], req["fresh_data"]["end_ms"])')
+  [[ -n $range ]] || return 0
+  read -r from_ms to_ms <<<"$range"
+  echo
+  echo "== the retraining job: featmon-export --from-ms $from_ms --to-ms $to_ms (the request's fresh_data)"
+  "$BUILD/tools/featmon-export" --brokers "$bootstrap" --config "$DEMO_DATA/featmon.yaml" --model ctr_ranker \
+    --out "$DEMO_DATA/training" --from-ms "$from_ms" --to-ms "$to_ms"
+  echo "== $DEMO_DATA/training/train.csv, some columns of three rows from its middle:"
+  python3 - "$DEMO_DATA/training/train.csv" <<'PY'
+import csv, itertools, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+cols = ["ts_ms", "user_id", "item_id", "score", "label", "logged.dwell_prev_s", "user.views_24h", "user.ctr_7d", "item.ctr_24h"]
+print("   " + " ".join("%-14s" % c for c in cols))
+for row in itertools.islice(rows, len(rows) // 2, len(rows) // 2 + 3):
+    print("   " + " ".join("%-14s" % row.get(c, "")[:14] for c in cols))
+PY
+  echo "== featmon.examples, written by featmond as labels mature:"
+  curl -s "localhost:$port/metrics" | grep -E '^featmon_(examples|labels_matured)'
 }
 
 test_all() {
