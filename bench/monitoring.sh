@@ -4,9 +4,13 @@
 # PredictionEvent per view (7 features), ingested twice by fresh featmond
 # processes in the same run:
 #   off  monitoring.enabled: false (predictions are not read)
-#   on   the default but reference: first_window: a second consumer monitors ctr_ranker on the same cores
-# The figure is the features pipeline's rate (views + clicks until every
-# offset is committed with its state) with monitoring on, against off.
+#   on   the default but reference: first_window: a second consumer monitors ctr_ranker on the same cores,
+#        writing a LabeledExample per matured label to featmon.examples (exactly once, through the outbox)
+#   on, examples off   the same with examples: false
+# The figures are the features pipeline's rate (views + clicks until every
+# offset is committed with its state) with monitoring on, against off; and
+# how long monitoring takes to catch up with labeled examples, against
+# without them.
 # Rounds alternate off and on (ROUNDS pairs) and the table shows medians:
 # two shared cores make single runs swing by 30%.
 # Env: EVENTS (600000), BROKER_NICE (0), PARTITIONS (32; predictions are large and the mock
@@ -32,7 +36,7 @@ echo "== $EVENTS events over 6 hours of event time, with a prediction per view"
   --producer-config compression.type=lz4,linger.ms=50 2> "$WORK/gen.err"
 VIEWS_CLICKS=$EVENTS
 
-# Runs featmond with extra YAML; prints "features_events/s features_s monitor_s".
+# Runs featmond with extra YAML; prints "features_events/s features_s monitor_s examples_delivered".
 run() {
   local http; http=$(free_port)
   printf 'kafka:\n  group_id: bench-%s\n%s\n' "$RANDOM$RANDOM" "$1" > "$WORK/featmond.yaml"
@@ -56,27 +60,32 @@ while time.time() < deadline:
         features_done = time.time() - first
     if features_done is not None:
         if os.environ["MONITOR"] == "off":
-            print("%.0f %.2f -" % (events / features_done, features_done)); break
+            print("%.0f %.2f - -" % (events / features_done, features_done)); break
         m = json.load(urllib.request.urlopen(base + "/v1/monitoring/models"))
         if m["watermark_ms"] >= end_ms:
-            print("%.0f %.2f %.2f" % (events / features_done, features_done, time.time() - first)); break
+            caught = time.time() - first
+            metrics = urllib.request.urlopen(base + "/metrics").read().decode()
+            examples = sum(float(l.split()[-1]) for l in metrics.splitlines() if l.startswith("featmon_examples_delivered_total{"))
+            print("%.0f %.2f %.2f %.0f" % (events / features_done, features_done, caught, examples)); break
     time.sleep(0.02)
 PY
   kill -TERM $daemon; wait $daemon || true
 }
 
-OFFS=() ONS=()
+OFFS=() ONS=() NOEXS=()
 for round in $(seq "$ROUNDS"); do
   # "on" judges against the first hour: six generated hours have no daily cycle,
   # and under the default seasonal reference nothing would be judged before a day.
-  echo "== round $round: featmond with monitoring off, then on (reference: first_window, otherwise default)"
+  echo "== round $round: featmond with monitoring off, then on (reference: first_window, otherwise default), then on without examples"
   OFFS+=("$(run "monitoring: {enabled: false}" off)")
   ONS+=("$(run "monitoring: {defaults: {reference: first_window}}" on)")
+  NOEXS+=("$(run "monitoring: {defaults: {reference: first_window, examples: false}}" on)")
 done
-python3 - "$EVENTS" "${OFFS[@]}" "${ONS[@]}" <<'PY'
+python3 - "$EVENTS" "${OFFS[@]}" "${ONS[@]}" "${NOEXS[@]}" <<'PY'
 import statistics, sys
 events, runs = int(sys.argv[1]), sys.argv[2:]
-offs, ons = [r.split() for r in runs[:len(runs) // 2]], [r.split() for r in runs[len(runs) // 2:]]
+n = len(runs) // 3
+offs, ons, noexs = [r.split() for r in runs[:n]], [r.split() for r in runs[n:2 * n]], [r.split() for r in runs[2 * n:]]
 off_rate = statistics.median(float(r[0]) for r in offs)
 on_rate = statistics.median(float(r[0]) for r in ons)
 ratios = sorted(float(on[0]) / float(off[0]) for off, on in zip(offs, ons))
@@ -86,4 +95,8 @@ print("\n| benchmark | featmon | reference | ratio | target |")
 print("|---|---|---|---|---|")
 print(f"| ingest with monitoring on, events/s ({events:,} views and clicks, a prediction per view; median of {len(ons)}) | {on_rate:,.0f} | {off_rate:,.0f} (monitoring off) | {on_rate/off_rate:.2f} (pairs: {', '.join(f'{r:.2f}' for r in ratios)}) | >= 0.85 |")
 print(f"| monitoring caught up (watermark at the end of the stream), s from the first message | {caught:.1f} | {off_s:.1f} (features done, monitoring off) | | |")
+noex_caught = statistics.median(float(r[2]) for r in noexs)
+examples = statistics.median(float(r[3]) for r in ons)
+ex_ratios = sorted(float(on[2]) / float(noex[2]) for on, noex in zip(ons, noexs))
+print(f"| monitoring caught up writing {examples:,.0f} labeled examples exactly once, s | {caught:.1f} | {noex_caught:.1f} (examples: false) | {caught/noex_caught:.2f} (pairs: {', '.join(f'{r:.2f}' for r in ex_ratios)}) | |")
 PY

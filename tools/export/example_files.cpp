@@ -107,7 +107,7 @@ Status ExampleFiles::Spool(const training::TrainingExample& ex) {
   for (const auto& [name, value] : ex.logged_numeric) put_logged(name, Cell(value));
   for (const auto& [name, value] : ex.logged_categorical) put_logged(name, Cell(value));
   std::string framed;
-  PutVarint(&framed, record_.size());
+  PutFixed(&framed, static_cast<uint32_t>(record_.size()));  // one example: far below 4 GiB
   if (std::fwrite(framed.data(), 1, framed.size(), spool_) != framed.size() ||
       std::fwrite(record_.data(), 1, record_.size(), spool_) != record_.size())
     return WriteError(spool_path_);
@@ -117,8 +117,8 @@ Status ExampleFiles::Spool(const training::TrainingExample& ex) {
 
 Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractions, int64_t window_ms,
                                          training::SplitPlan* plan) {
-  std::vector<int64_t> times = times_;
-  *plan = training::PlanChronologicalSplit(&times, fractions, window_ms);
+  const size_t rows = times_.size();
+  *plan = training::PlanChronologicalSplit(&times_, fractions, window_ms);  // sorts them; the spool keeps its order
   // Columns: fixed, logged (sorted by name), user, item.
   std::vector<std::string> columns(std::begin(kFixedColumns), std::end(kFixedColumns));
   std::vector<size_t> logged_position(logged_names_.size());
@@ -160,15 +160,10 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
   std::string record, line;
   std::vector<std::string_view> cells(columns.size());
   const std::string_view missing = format_ == Format::kCsv ? "" : "null";
-  for (size_t n = 0; n < times_.size() && st.ok(); ++n) {
-    // A varint frame length, then the record.
-    uint64_t len = 0;
-    for (int shift = 0;; shift += 7) {
-      const int c = std::fgetc(spool_);
-      if (c == EOF) return Status::IOError(spool_path_ + ": truncated");
-      len |= static_cast<uint64_t>(c & 0x7f) << shift;
-      if (!(c & 0x80)) break;
-    }
+  for (size_t n = 0; n < rows && st.ok(); ++n) {
+    // A fixed32 frame length, then the record.
+    uint32_t len = 0;
+    if (std::fread(&len, sizeof(len), 1, spool_) != 1) return Status::IOError(spool_path_ + ": truncated");
     record.resize(len);
     if (std::fread(record.data(), 1, len, spool_) != len) return Status::IOError(spool_path_ + ": truncated");
     ByteReader in(record);
