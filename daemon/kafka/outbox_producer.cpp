@@ -60,6 +60,9 @@ Result<std::unique_ptr<KafkaOutboxProducer>> KafkaOutboxProducer::Create(const K
       {"linger.ms", "20"},
       {"message.timeout.ms", "0"},  // never "timed out, perhaps written": wait for the broker's answer
       {"partitioner", "murmur2_random"},
+      // The outbox bounds what waits (monitoring.max_waiting_examples); a
+      // catch-up matures more than librdkafka's default 100,000 at once.
+      {"queue.buffering.max.messages", "1000000"},
   };
   for (auto& [k, v] : ProducerSettings(options)) settings[k] = v;
   std::unique_ptr<KafkaOutboxProducer> p(new KafkaOutboxProducer());

@@ -30,6 +30,7 @@ Status ExampleOutbox::Restore(std::string_view stored_key, std::string_view valu
   ByteReader r(value);
   if (key == kHeader) {
     if (!r.ReadFixed(&id_) || !r.ReadFixed(&next_seq_) || !r.done()) return Status::Corruption("example outbox header");
+    unwritten_from_ = next_seq_;
     return Status::Ok();
   }
   if (key.starts_with(kEntry)) {
@@ -40,7 +41,8 @@ Status ExampleOutbox::Restore(std::string_view stored_key, std::string_view valu
       return Status::Corruption("example outbox entry " + std::string(key));
     std::string_view example;
     r.ReadBytes(r.remaining(), &example);
-    entries_[seq] = {std::string(model), std::string(topic_key), std::string(example), true, false};
+    entries_[seq] = {std::string(model), std::string(topic_key), std::string(example), false};
+    to_produce_.push_back(seq);
     fate_unknown_ = true;  // in flight when the last process stopped, perhaps
     return Status::Ok();
   }
@@ -61,9 +63,7 @@ void ExampleOutbox::Add(std::string model, std::string key, std::string value) {
     while (id_ == 0) id_ = (uint64_t{rd()} << 32) | rd();
   }
   const uint64_t seq = next_seq_++;
-  entries_[seq] = {std::move(model), std::move(key), std::move(value), false, false};
-  unwritten_added_.insert(seq);
-  unwritten_header_ = true;
+  entries_.emplace_hint(entries_.end(), seq, Entry{std::move(model), std::move(key), std::move(value), false});
 }
 
 void ExampleOutbox::Forget(uint64_t seq) {
@@ -72,7 +72,7 @@ void ExampleOutbox::Forget(uint64_t seq) {
   ++delivered_[it->second.model];
   entries_.erase(it);
   // Only stored entries are ever produced, so there is always a stored key to delete.
-  unwritten_removed_.insert(seq);
+  unwritten_removed_.push_back(seq);
 }
 
 void ExampleOutbox::Confirm(const OutboxDelivery& d) {
@@ -81,6 +81,7 @@ void ExampleOutbox::Confirm(const OutboxDelivery& d) {
   it->second.in_flight = false;
   if (d.offset < 0) {
     fate_unknown_ = true;
+    to_produce_.push_back(d.seq);  // unless the read-back finds it
     return;
   }
   Forget(d.seq);
@@ -97,9 +98,8 @@ void ExampleOutbox::PrepareCommit(int timeout_ms, std::vector<MonitorWrite>* wri
   std::vector<OutboxDelivery> fates;
   sink_->Flush(sink_->in_flight() > 0 ? timeout_ms : 0, &fates);
   for (const OutboxDelivery& d : fates) Confirm(d);
-  for (uint64_t seq : unwritten_added_) {
-    auto it = entries_.find(seq);
-    if (it == entries_.end()) continue;
+  for (auto it = entries_.lower_bound(unwritten_from_); it != entries_.end(); ++it) {
+    const uint64_t seq = it->first;
     std::string value;
     PutVarint(&value, it->second.model.size());
     value += it->second.model;
@@ -108,14 +108,13 @@ void ExampleOutbox::PrepareCommit(int timeout_ms, std::vector<MonitorWrite>* wri
     value += it->second.value;
     writes->push_back({StoredKey(kEntry, seq), std::move(value)});
   }
-  for (uint64_t seq : unwritten_removed_)
-    if (!unwritten_added_.contains(seq)) writes->push_back({StoredKey(kEntry, seq), std::nullopt});
+  for (uint64_t seq : unwritten_removed_) writes->push_back({StoredKey(kEntry, seq), std::nullopt});
   for (int32_t partition : unwritten_offsets_) {
     std::string value;
     PutFixed(&value, confirmed_[partition]);
     writes->push_back({StoredKey(kOffset, static_cast<uint64_t>(partition)), std::move(value)});
   }
-  if (unwritten_header_) {
+  if (unwritten_from_ != next_seq_) {
     std::string value;
     PutFixed(&value, id_);
     PutFixed(&value, next_seq_);
@@ -124,22 +123,25 @@ void ExampleOutbox::PrepareCommit(int timeout_ms, std::vector<MonitorWrite>* wri
 }
 
 Status ExampleOutbox::Committed() {
-  for (uint64_t seq : unwritten_added_)
-    if (auto it = entries_.find(seq); it != entries_.end()) it->second.stored = true;
-  unwritten_added_.clear();
+  for (auto it = entries_.lower_bound(unwritten_from_); it != entries_.end(); ++it) to_produce_.push_back(it->first);
+  unwritten_from_ = next_seq_;
   unwritten_removed_.clear();
   unwritten_offsets_.clear();
-  unwritten_header_ = false;
   if (fate_unknown_) {
     if (sink_->in_flight() > 0) return Status::Ok();  // read back once nothing is in flight
     if (Status st = Recover(); !st.ok()) return st;
   }
-  for (auto& [seq, e] : entries_) {
-    if (!e.stored || e.in_flight) continue;
-    if (Status st = sink_->Produce(id_, seq, e.key, e.value); !st.ok()) return st;  // the rest waits for the next commit
-    e.in_flight = true;
+  size_t produced = 0;
+  Status st;
+  for (; produced < to_produce_.size(); ++produced) {
+    auto it = entries_.find(to_produce_[produced]);
+    if (it == entries_.end() || it->second.in_flight) continue;  // found by a read-back, or produced again already
+    st = sink_->Produce(id_, it->first, it->second.key, it->second.value);
+    if (!st.ok()) break;  // the rest waits for the next commit
+    it->second.in_flight = true;
   }
-  return Status::Ok();
+  to_produce_.erase(to_produce_.begin(), to_produce_.begin() + static_cast<std::ptrdiff_t>(produced));
+  return st;
 }
 
 // Every example this outbox produced and did not see confirmed lies past
@@ -152,7 +154,7 @@ Status ExampleOutbox::Recover() {
     return Status::Unavailable("reading the examples topic back after a crash or a failed delivery: " + st.message());
   size_t already = 0;
   for (uint64_t seq : found)
-    if (auto it = entries_.find(seq); it != entries_.end() && it->second.stored) {
+    if (seq < unwritten_from_ && entries_.contains(seq)) {  // stored: only those were ever produced
       Forget(seq);
       ++already;
     }

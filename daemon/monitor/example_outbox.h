@@ -67,7 +67,7 @@ class ExampleOutbox {
  private:
   struct Entry {
     std::string model, key, value;
-    bool stored = false, in_flight = false;
+    bool in_flight = false;
   };
   void Forget(uint64_t seq);
   void Confirm(const OutboxDelivery& d);
@@ -79,11 +79,13 @@ class ExampleOutbox {
   uint64_t next_seq_ = 0;
   std::map<uint64_t, Entry> entries_;     // by sequence
   std::map<int32_t, int64_t> confirmed_;  // partition -> offset past its last confirmed delivery
+  std::vector<uint64_t> to_produce_;      // stored, not in flight (entries gone since are skipped)
   bool fate_unknown_ = false;             // some stored example may be in the topic: Recover before producing
-  // Changed since the last successful commit.
-  std::set<uint64_t> unwritten_added_, unwritten_removed_;
+  // Changed since the last successful commit: the entries from this
+  // sequence on were added, these were removed, these offsets moved.
+  uint64_t unwritten_from_ = 0;
+  std::vector<uint64_t> unwritten_removed_;
   std::set<int32_t> unwritten_offsets_;
-  bool unwritten_header_ = false;  // id and next sequence
   std::map<std::string, uint64_t> delivered_;
 };
 
