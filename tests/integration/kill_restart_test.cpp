@@ -33,10 +33,10 @@ namespace {
 
 // Labeled examples read from a topic, by prediction (request, user, item, time).
 using ExamplesByPrediction = std::map<std::string, std::vector<v1::LabeledExample>>;
-ExamplesByPrediction ReadExamples(const std::string& bootstrap, const std::string& topic, size_t expected) {
+// `records`: how many the topic holds (its offsets: no transactions write it).
+ExamplesByPrediction ReadExamples(const std::string& bootstrap, const std::string& topic, size_t records) {
   ExamplesByPrediction out;
-  // One more than expected: waits out the timeout, so repeats are read too.
-  for (const TopicRecord& r : ReadTopic(bootstrap, topic, expected + 1, std::chrono::seconds(15))) {
+  for (const TopicRecord& r : ReadTopic(bootstrap, topic, records, std::chrono::seconds(60))) {
     v1::LabeledExample ex;
     EXPECT_TRUE(ex.ParseFromString(r.payload));
     EXPECT_EQ(r.key, ex.user_id());
@@ -260,12 +260,16 @@ TEST(KillRestartTest, FeaturesAndMonitoringMatchOraclesAfterRepeatedSigkill) {
   // Labeled examples: exactly one per matured prediction, whatever the kills
   // cut (a commit, a delivery, a read-back).
   const auto matured = static_cast<size_t>(v1["matured_labels"].get<double>());
-  for (const PartitionOffsets& offsets : BrokerWatermarks(broker.bootstrap(), "featmon.examples", partitions))
+  size_t records = 0;
+  for (const PartitionOffsets& offsets : BrokerWatermarks(broker.bootstrap(), "featmon.examples", partitions)) {
     ASSERT_EQ(offsets.low, 0) << "the broker no longer holds the start of featmon.examples: raise FEATMON_CRASH_PARTITIONS";
-  const ExamplesByPrediction examples = ReadExamples(broker.bootstrap(), "featmon.examples", matured);
+    records += static_cast<size_t>(offsets.high);
+  }
+  const ExamplesByPrediction examples = ReadExamples(broker.bootstrap(), "featmon.examples", records);
   size_t repeated = 0;
   for (const auto& [prediction, list] : examples) repeated += list.size() > 1;
-  std::printf("featmon.examples after the kills: %zu predictions, %zu of them more than once\n", examples.size(), repeated);
+  std::printf("featmon.examples after the kills: %zu records, %zu predictions, %zu of them more than once\n", records,
+              examples.size(), repeated);
   EXPECT_EQ(examples.size(), matured) << "examples and the monitor's matured labels differ";
   EXPECT_EQ(repeated, 0u);
   // The kills must have left examples stored and unconfirmed, which the
@@ -276,8 +280,10 @@ TEST(KillRestartTest, FeaturesAndMonitoringMatchOraclesAfterRepeatedSigkill) {
               "delivered by %d of them, %lld produced again\n",
               read_backs.restarts, examples_in_flight_at_kill, static_cast<long long>(read_backs.found),
               read_backs.found_some, static_cast<long long>(read_backs.produced_again));
-  if (kills >= 10) EXPECT_GE(read_backs.restarts, 1) << "no kill left examples whose delivery was unrecorded:\n"
-                                                     << LinesWith(daemon.log(), "example");
+  if (kills >= 10) {
+    EXPECT_GE(read_backs.restarts, 1) << "no kill left examples whose delivery was unrecorded:\n"
+                                      << LinesWith(daemon.log(), "example");
+  }
 
   // The replay needs the whole stream: a broker that dropped its oldest
   // messages would make it count less, not featmond count wrong.
@@ -303,6 +309,8 @@ TEST(KillRestartTest, FeaturesAndMonitoringMatchOraclesAfterRepeatedSigkill) {
   // The undisturbed run labels every prediction the same way.
   replay.proc().Signal(SIGTERM);
   ASSERT_EQ(replay.proc().Wait(std::chrono::seconds(20)), 0);
+  // Its topic was created when it first produced, with the mock's default
+  // partition count: read as many as the examples compared above.
   const ExamplesByPrediction undisturbed = ReadExamples(broker.bootstrap(), "featmon.examples.replay", matured);
   ASSERT_EQ(undisturbed.size(), examples.size());
   size_t differ = 0;
