@@ -39,6 +39,22 @@ Result<rd_kafka_t*> NewKafkaClient(rd_kafka_type_t type, const std::map<std::str
   return rk;
 }
 
+Result<std::vector<int32_t>> TopicPartitionIds(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, timeout_ms);
+  rd_kafka_topic_destroy(t);
+  if (e) return Status::Unavailable("metadata of topic " + topic + ": " + rd_kafka_err2str(e));
+  const bool missing = md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR;
+  const std::string why = md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no such topic";
+  std::vector<int32_t> ids;
+  if (!missing)
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
+  rd_kafka_metadata_destroy(md);
+  if (missing) return Status::NotFound("topic " + topic + ": " + why);
+  return ids;
+}
+
 std::map<std::string, std::string> ProducerSettings(const KafkaClientOptions& options) {
   std::map<std::string, std::string> settings = {{"bootstrap.servers", options.brokers}};
   for (const auto& [k, v] : options.properties)

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -20,6 +21,10 @@ struct KafkaClientOptions;
 // Errors name the property or say what could not be created.
 Result<rd_kafka_t*> NewKafkaClient(rd_kafka_type_t type, const std::map<std::string, std::string>& settings,
                                    const char* what, const std::function<void(rd_kafka_conf_t*)>& configure);
+
+// The partition ids of `topic`: NotFound when the broker does not know it,
+// Unavailable when the metadata request fails.
+Result<std::vector<int32_t>> TopicPartitionIds(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
 
 // bootstrap.servers, the security settings and client.id of `options`
 // (consumer-only settings would make a producer refuse to start), then its

@@ -20,23 +20,6 @@ Status KafkaError(const std::string& what, rd_kafka_resp_err_t err) {
   return Status::Unavailable(what + ": " + rd_kafka_err2str(err));
 }
 
-Result<std::vector<int32_t>> PartitionsOf(rd_kafka_t* rk, const std::string& topic) {
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  const rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, kRequestTimeoutMs);
-  rd_kafka_topic_destroy(t);
-  if (e) return KafkaError("metadata of " + topic, e);
-  std::vector<int32_t> ids;
-  Status st;
-  if (md->topic_cnt != 1 || md->topics[0].err)
-    st = Status::Unavailable("topic " + topic + ": " +
-                             (md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no such topic"));
-  else
-    for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
-  rd_kafka_metadata_destroy(md);
-  if (!st.ok()) return st;
-  return ids;
-}
 }  // namespace
 
 std::string OutboxHeaderValue(uint64_t outbox_id, uint64_t seq) {
@@ -125,7 +108,7 @@ void KafkaOutboxProducer::Flush(int timeout_ms, std::vector<OutboxDelivery>* out
 }
 
 Result<std::map<int32_t, int64_t>> KafkaOutboxProducer::EndOffsets() {
-  auto partitions = PartitionsOf(rk_, topic_);
+  auto partitions = TopicPartitionIds(rk_, topic_, kRequestTimeoutMs);
   if (!partitions.ok()) return partitions.status();
   std::map<int32_t, int64_t> ends;
   for (int32_t p : *partitions) {

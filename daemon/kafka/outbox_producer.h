@@ -26,13 +26,14 @@ class KafkaOutboxProducer final : public OutboxSink {
   Status Produce(uint64_t outbox_id, uint64_t seq, std::string_view key, std::string_view value) override;
   void Flush(int timeout_ms, std::vector<OutboxDelivery>* out) override;
   size_t in_flight() const override { return in_flight_; }
-  Result<std::map<int32_t, int64_t>> EndOffsets() override;
   Status FindDelivered(uint64_t outbox_id, const std::map<int32_t, int64_t>& from, std::set<uint64_t>* seqs,
                        std::map<int32_t, int64_t>* ends) override;
 
  private:
   KafkaOutboxProducer() = default;
   static void DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
+  // The end offset of every partition of the topic.
+  Result<std::map<int32_t, int64_t>> EndOffsets();
 
   KafkaClientOptions options_;
   std::string topic_;

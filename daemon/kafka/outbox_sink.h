@@ -32,8 +32,6 @@ class OutboxSink {
   virtual void Flush(int timeout_ms, std::vector<OutboxDelivery>* out) = 0;
   // Records queued whose fate is not known yet.
   virtual size_t in_flight() const = 0;
-  // The end offset of every partition of the topic.
-  virtual Result<std::map<int32_t, int64_t>> EndOffsets() = 0;
   // The sequence numbers of outbox_id's records found in each partition from
   // `from` (a partition missing there: from its start) to its current end,
   // and those ends.

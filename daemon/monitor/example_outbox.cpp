@@ -66,13 +66,14 @@ void ExampleOutbox::Add(std::string model, std::string key, std::string value) {
   entries_.emplace_hint(entries_.end(), seq, Entry{std::move(model), std::move(key), std::move(value), false});
 }
 
-void ExampleOutbox::Forget(uint64_t seq) {
+bool ExampleOutbox::Forget(uint64_t seq) {
   auto it = entries_.find(seq);
-  if (it == entries_.end()) return;
+  if (it == entries_.end()) return false;
   ++delivered_[it->second.model];
   entries_.erase(it);
   // Only stored entries are ever produced, so there is always a stored key to delete.
   unwritten_removed_.push_back(seq);
+  return true;
 }
 
 void ExampleOutbox::Confirm(const OutboxDelivery& d) {
@@ -153,11 +154,7 @@ Status ExampleOutbox::Recover() {
   if (Status st = sink_->FindDelivered(id_, confirmed_, &found, &ends); !st.ok())
     return Status::Unavailable("reading the examples topic back after a crash or a failed delivery: " + st.message());
   size_t already = 0;
-  for (uint64_t seq : found)
-    if (seq < unwritten_from_ && entries_.contains(seq)) {  // stored: only those were ever produced
-      Forget(seq);
-      ++already;
-    }
+  for (uint64_t seq : found) already += Forget(seq);  // Recover runs after a commit: every entry is stored
   for (const auto& [partition, end] : ends) {
     int64_t& confirmed = confirmed_[partition];
     if (end > confirmed) {

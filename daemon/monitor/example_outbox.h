@@ -69,7 +69,8 @@ class ExampleOutbox {
     std::string model, key, value;
     bool in_flight = false;
   };
-  void Forget(uint64_t seq);
+  // Drops a delivered entry; false when it was gone already.
+  bool Forget(uint64_t seq);
   void Confirm(const OutboxDelivery& d);
   Status Recover();
 

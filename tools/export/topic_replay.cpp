@@ -61,23 +61,17 @@ TopicReplay::~TopicReplay() {
 }
 
 Status TopicReplay::AddTopic(const std::string& topic, EventType type, bool predictions, int64_t from_ms) {
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(rk_, 0, t, &md, kMetadataTimeoutMs);
-  rd_kafka_topic_destroy(t);
-  if (e) return KafkaError("metadata of topic " + topic, e);
-  const bool missing = md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR;
-  const std::string why = md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no such topic";
-  std::vector<int32_t> ids;
-  if (!missing)
-    for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
-  rd_kafka_metadata_destroy(md);
-  if (missing) return Status::NotFound("topic " + topic + ": " + why + " (check --brokers and the config's kafka: topics)");
+  auto partitions = TopicPartitionIds(rk_, topic, kMetadataTimeoutMs);
+  if (!partitions.ok()) {
+    if (partitions.status().code() != StatusCode::kNotFound) return partitions.status();
+    return Status::NotFound(partitions.status().message() + " (check --brokers and the config's kafka: topics)");
+  }
+  const std::vector<int32_t>& ids = *partitions;
 
   rd_kafka_topic_partition_list_t* times = rd_kafka_topic_partition_list_new(static_cast<int>(ids.size()));
   for (int32_t id : ids) rd_kafka_topic_partition_list_add(times, topic.c_str(), id)->offset = from_ms;
   if (from_ms >= 0) {
-    e = rd_kafka_offsets_for_times(rk_, times, kMetadataTimeoutMs);
+    const rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk_, times, kMetadataTimeoutMs);
     if (e) {
       rd_kafka_topic_partition_list_destroy(times);
       return KafkaError("offsets for time " + std::to_string(from_ms) + " in " + topic, e);
@@ -90,7 +84,8 @@ Status TopicReplay::AddTopic(const std::string& topic, EventType type, bool pred
     p.type = type;
     p.predictions = predictions;
     int64_t low = 0, high = 0;
-    e = rd_kafka_query_watermark_offsets(rk_, topic.c_str(), p.partition, &low, &high, kMetadataTimeoutMs);
+    const rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(rk_, topic.c_str(), p.partition, &low, &high, kMetadataTimeoutMs);
     if (e) {
       rd_kafka_topic_partition_list_destroy(times);
       return KafkaError("end offsets of " + topic, e);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include "featmon/v1/events.pb.h"
 
 namespace featmon {
@@ -61,6 +63,30 @@ TEST(ExampleCodecTest, ANegativeHasNoClickTime) {
   EXPECT_FALSE(p.label());
   EXPECT_EQ(p.click_ts_ms(), 0);
   EXPECT_EQ(p.request_id(), "req-7");
+}
+
+// The hand-written encoding equals the generated class's on the edges:
+// empty ids and names, a zero score, long values (two-byte lengths).
+TEST(ExampleCodecTest, ParsesAsTheGeneratedClassWouldBuildIt) {
+  PredictionRecord r = Prediction();
+  r.request_id = "";
+  r.prediction.score = 0;
+  r.prediction.features = {{"", -0.5}, {std::string(300, 'f'), 1e300}};
+  r.prediction.cat_features = {{"empty", ""}, {"long", std::string(200, 'v')}};
+  auto ex = CompleteExample(EncodePendingExample(r), Label(false, -1));
+  ASSERT_TRUE(ex.ok());
+  v1::LabeledExample parsed, expected;
+  ASSERT_TRUE(parsed.ParseFromString(ex->value));
+  expected.set_user_id("u42");
+  expected.set_item_id("i9");
+  expected.set_model("ctr_ranker");
+  expected.set_model_version("v3");
+  expected.set_ts_ms(1'700'000'000'123);
+  (*expected.mutable_features())[""] = -0.5;
+  (*expected.mutable_features())[std::string(300, 'f')] = 1e300;
+  (*expected.mutable_cat_features())["empty"] = "";
+  (*expected.mutable_cat_features())["long"] = std::string(200, 'v');
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, expected)) << parsed.DebugString();
 }
 
 TEST(ExampleCodecTest, BytesThatAreNotAPendingExampleAreRefused) {

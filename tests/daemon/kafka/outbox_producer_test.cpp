@@ -59,7 +59,6 @@ TEST(KafkaOutboxProducerTest, ReadingBackFindsItsOwnRecordsPastTheGivenOffsets) 
   int64_t total = 0;
   for (const auto& [partition, end] : ends) total += end;
   EXPECT_EQ(total, 60);
-  EXPECT_EQ(*p.EndOffsets(), ends);
 
   found.clear();
   ASSERT_TRUE(p.FindDelivered(kMine, past_first_half, &found, &ends).ok());
