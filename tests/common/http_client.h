@@ -1,15 +1,14 @@
-// A blocking HTTP/1.1 client for tests: one request on a kept-alive stream,
-// or one request on a new connection.
+// A blocking HTTP/1.1 client for tests: one request on a new connection to
+// 127.0.0.1. Compiled once (http_client.cpp), so the many tests that include
+// it do not each compile Boost.Beast.
 #pragma once
 
-#include <utility>  // Boost 1.74 asio needs std::exchange under C++20
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace featmon::testing {
 
@@ -20,39 +19,13 @@ struct HttpResult {
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
 };
 
-inline boost::beast::tcp_stream ConnectHttp(boost::asio::io_context& io, uint16_t port) {
-  boost::beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(10));
-  stream.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-  return stream;
-}
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;  // name, value
 
-// One request on an open stream; status 0 when the server closed it instead of answering.
-inline HttpResult SendHttp(boost::beast::tcp_stream& stream, const std::string& method, const std::string& target,
-                           const std::string& body = "") {
-  namespace http = boost::beast::http;
-  http::request<http::string_body> req(http::string_to_verb(method), target, 11);
-  req.set(http::field::host, "127.0.0.1");
-  req.body() = body;
-  req.prepare_payload();
-  boost::beast::error_code ec;
-  http::write(stream, req, ec);
-  boost::beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  if (!ec) http::read(stream, buf, res, ec);
-  if (ec) return {};
-  return {static_cast<int>(res.result_int()), res.body(), res.keep_alive()};
-}
+// One request on a new connection; status 0 when there is no answer.
+HttpResult Http(uint16_t port, const std::string& method, const std::string& target, const std::string& body = "",
+                const HttpHeaders& headers = {});
 
-// One request on a new connection.
-inline HttpResult Http(uint16_t port, const std::string& method, const std::string& target, const std::string& body = "") {
-  try {
-    boost::asio::io_context io;
-    auto stream = ConnectHttp(io, port);
-    return SendHttp(stream, method, target, body);
-  } catch (const std::exception&) {
-    return {};
-  }
-}
+// A port on 127.0.0.1 that was free a moment ago.
+uint16_t FreePort();
 
 }  // namespace featmon::testing

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -121,12 +122,6 @@ class Process {
 inline std::string FeatmondBin() {
   const char* other = std::getenv("FEATMON_TEST_FEATMOND");
   return other && *other ? other : FEATMOND_BIN;
-}
-
-inline uint16_t FreePort() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
 }
 
 // Polls until pred() or the timeout; returns pred()'s last value.

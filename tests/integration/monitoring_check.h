@@ -35,18 +35,24 @@ inline int64_t Watermark(uint16_t port) {
   return j.is_discarded() || !j.contains("watermark_ms") ? 0 : j["watermark_ms"].get<int64_t>();
 }
 
-// The report once the watermark has reached `at_least` and stopped moving
-// (all data read, before any partition counts as idle), so two daemons are
-// compared at the same evaluation.
+// The report once the watermark has reached `at_least` and neither it nor the
+// report changed over one poll (all data read, before any partition counts as
+// idle), so two daemons are compared at the same evaluation. A steady
+// watermark alone is not enough: it is the slowest partition's, so the newest
+// predictions of another partition can still be on their way in (CI saw a
+// report taken one second of predictions short).
 inline nlohmann::json SettledReport(uint16_t port, int64_t at_least) {
   int64_t last = -1;
+  nlohmann::json previous;
   for (int i = 0; i < 120; ++i) {
     const int64_t w = Watermark(port);
-    if (w >= at_least && w == last) return Http(port, "GET", "/v1/monitoring/models/ctr_ranker").json();
+    auto report = Http(port, "GET", "/v1/monitoring/models/ctr_ranker").json();
+    if (w >= at_least && w == last && !report.is_discarded() && report == previous) return report;
     last = w;
+    previous = std::move(report);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   }
-  ADD_FAILURE() << "watermark never settled at or above " << at_least << " (last " << last << ")";
+  ADD_FAILURE() << "watermark or report never settled at or above " << at_least << " (last " << last << ")";
   return nlohmann::json();
 }
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/common/http_client.h"
+#include "tests/common/beast_http_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
