@@ -335,6 +335,8 @@ void ModelMonitor::EvaluateTracks(VersionState& v, const EvaluationWindows& w, E
     const Hist& ref = ReferenceOf(t, v, w, cur_window);
     r.reference_samples = ref.total();
     r.current_samples = cur_scratch_.total();
+    r.reference_counts = ref.counts;
+    r.current_counts = cur_scratch_.counts;
     r.values = r.reference_samples > 0 && r.current_samples > 0
                    ? TrackStatistics(t, ref, cur_scratch_, &ref_means_, &cur_means_)
                    : NoStatistics();
@@ -464,8 +466,30 @@ void ModelMonitor::Evaluate(VersionState& v, int64_t boundary, EvaluationOutput*
   std::vector<RetrainReason> reasons;
   EvaluateTracks(v, v.last_windows, out, &reasons);
   EvaluatePerformance(v, v.last_windows, out, &reasons);
+  const size_t requests_before = out->retrain_requests.size();
   RequestRetrain(v, v.last_windows, std::move(reasons), out);
+  Record(v, out->retrain_requests.size() > requests_before ? &out->retrain_requests.back() : nullptr);
   Prune(v, v.last_windows);
+}
+
+void ModelMonitor::Record(VersionState& v, const RetrainRequest* request) {
+  EvaluationRecord& e = v.history.emplace_back();
+  e.evaluated_at_ms = v.last_windows.evaluated_at_ms;
+  e.values.reserve(v.tracks.size());
+  e.verdicts.reserve(v.tracks.size());
+  for (const Track& t : v.tracks) {
+    e.values.push_back(t.last.evaluated ? t.last.value : NAN);
+    e.verdicts.push_back(t.last.evaluated ? t.verdict : Verdict::kNoVerdict);
+  }
+  const PerformanceResult& p = v.last_performance;
+  e.logloss = p.logloss;
+  e.calibration_ratio = p.calibration_ratio;
+  e.auc = p.auc;
+  e.matured_labels = p.matured_labels;
+  if (request)
+    for (const RetrainReason& r : request->reasons)
+      e.retrain_reasons.push_back(std::string(SignalName(r.signal)) + "/" + r.feature);
+  while (v.history.size() > kHistoryEvaluations) v.history.pop_front();
 }
 
 // What later evaluations read, back from this boundary: the current window

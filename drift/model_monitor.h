@@ -40,6 +40,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -95,6 +96,20 @@ struct PerformanceResult {
   std::map<std::string, double> detector_alerts;  // fired since the evaluation before: detector -> value
 };
 
+// One evaluation of a version, kept for its history (the report's
+// "history", the pages' timelines).
+struct EvaluationRecord {
+  int64_t evaluated_at_ms = 0;
+  std::vector<double> values;      // the rule's value per track, as VersionState::tracks; NaN: none
+  std::vector<Verdict> verdicts;   // likewise
+  double logloss = NAN, calibration_ratio = NAN, auc = NAN, matured_labels = 0;
+  std::vector<std::string> retrain_reasons;  // "signal/feature" of the retrain request made here, if any
+};
+
+// How many evaluations a version's history keeps: 500, three weeks of hourly
+// evaluations or about two days at the default 5 minutes.
+inline constexpr size_t kHistoryEvaluations = 500;
+
 struct VersionState {
   std::string name;
   int64_t first_seen_ms = 0, last_seen_ms = 0;
@@ -117,6 +132,7 @@ struct VersionState {
   Verdict calibration_verdict = Verdict::kNoVerdict;
   PerformanceResult last_performance;
   EvaluationWindows last_windows;
+  std::deque<EvaluationRecord> history;  // the last kHistoryEvaluations, oldest first
 };
 
 // The index key of a track in VersionState::track_index.
@@ -170,6 +186,8 @@ class ModelMonitor {
                       EvaluationOutput* out);
   // Drops tiles no window can read any more.
   void Prune(VersionState& v, const EvaluationWindows& w);
+  // Appends the evaluation just made to the version's history.
+  void Record(VersionState& v, const RetrainRequest* request);
 
   DetectorSnapshot Detectors(const VersionState& v) const;
   nlohmann::json VersionReport(const VersionState& v) const;

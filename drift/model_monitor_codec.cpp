@@ -92,7 +92,8 @@ void from_json(const json& j, Perf& p) {
 void to_json(json& j, const TrackResult& r) {
   j = json{{"e", r.evaluated}, {"r", r.reference_samples}, {"c", r.current_samples},
            {"v", std::vector<double>(r.values.begin(), r.values.end())}, {"x", r.value}, {"a", r.alerting},
-           {"fr", r.fast_reference_samples}, {"fc", r.fast_current_samples}, {"fx", r.fast_value}, {"fd", r.fast_drift}};
+           {"fr", r.fast_reference_samples}, {"fc", r.fast_current_samples}, {"fx", r.fast_value}, {"fd", r.fast_drift},
+           {"rh", Blob(r.reference_counts)}, {"ch", Blob(r.current_counts)}};
 }
 void from_json(const json& j, TrackResult& r) {
   j.at("e").get_to(r.evaluated);
@@ -108,7 +109,47 @@ void from_json(const json& j, TrackResult& r) {
   r.fast_current_samples = NumberOr(j, "fc", 0);
   r.fast_value = NumberOr(j, "fx", NAN);
   r.fast_drift = j.value("fd", false);
+  if (j.contains("rh")) {  // absent from state stored before the pages drew histograms
+    r.reference_counts = FromBlob<double>(j.at("rh"));
+    r.current_counts = FromBlob<double>(j.at("ch"));
+  }
 }
+
+namespace {
+
+// A version's history, one compact entry per evaluation.
+json HistoryJson(const std::deque<EvaluationRecord>& history) {
+  json out = json::array();
+  for (const EvaluationRecord& e : history) {
+    std::vector<uint8_t> verdicts;
+    for (Verdict v : e.verdicts) verdicts.push_back(static_cast<uint8_t>(v));
+    out.push_back({e.evaluated_at_ms, Blob(e.values), Blob(verdicts),
+                   Blob(std::vector<double>{e.logloss, e.calibration_ratio, e.auc, e.matured_labels}),
+                   e.retrain_reasons});
+  }
+  return out;
+}
+
+std::deque<EvaluationRecord> HistoryFromJson(const json& j) {
+  std::deque<EvaluationRecord> history;
+  for (const json& ej : j) {
+    EvaluationRecord& e = history.emplace_back();
+    ej.at(0).get_to(e.evaluated_at_ms);
+    e.values = FromBlob<double>(ej.at(1));
+    for (uint8_t v : FromBlob<uint8_t>(ej.at(2))) {
+      if (v > static_cast<uint8_t>(Verdict::kDrift)) throw std::runtime_error("history verdict");
+      e.verdicts.push_back(static_cast<Verdict>(v));
+    }
+    const auto performance = FromBlob<double>(ej.at(3));
+    if (performance.size() != 4 || e.verdicts.size() != e.values.size()) throw std::runtime_error("history entry");
+    e.logloss = performance[0], e.calibration_ratio = performance[1], e.auc = performance[2];
+    e.matured_labels = performance[3];
+    ej.at(4).get_to(e.retrain_reasons);
+  }
+  return history;
+}
+
+}  // namespace
 
 void to_json(json& j, const Track& t) {
   std::vector<uint64_t> sample_hashes;
@@ -244,7 +285,8 @@ json ModelMonitor::Save() const {
                         {"cal_streak", v.calibration_streak},
                         {"cal_status", VerdictName(v.calibration_verdict)},
                         {"perf_last", PerformanceJson(v, *options_)},
-                        {"windows", WindowsJson(v.last_windows)}});
+                        {"windows", WindowsJson(v.last_windows)},
+                        {"history", HistoryJson(v.history)}});
   }
   return json{{"format", 2}, {"cooldown", cooldown_.Save()}, {"last_request", last_request_}, {"versions", versions}};
 }
@@ -297,6 +339,7 @@ Status ModelMonitor::Load(const json& j) {
       if (!PerformanceFromJson(vj.at("perf_last"), &v.last_performance) ||
           !WindowsFromJson(vj.at("windows"), &v.last_windows))
         throw std::runtime_error("evaluation results");
+      if (vj.contains("history")) v.history = HistoryFromJson(vj.at("history"));  // absent before it was kept
       versions_.emplace(v.name, std::move(v));
     }
   } catch (const std::exception& e) {

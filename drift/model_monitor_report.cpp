@@ -12,6 +12,59 @@ namespace {
 
 json SpanJson(const WindowSpan& s) { return {{"start_ms", s.start_ms}, {"end_ms", s.end_ms}}; }
 
+// The bins the statistic used and both histograms' counts on them. Numeric:
+// bin 0 is below edges[0], bin i in [edges[i-1], edges[i]], the last above
+// the last edge. Categorical: the reference's categories, then "(other)".
+json HistogramJson(const Track& t, const TrackResult& r) {
+  json h = {{"reference", r.reference_counts}, {"current", r.current_counts}};
+  if (t.numeric()) {
+    h["edges"] = t.edges;
+  } else {
+    std::vector<std::string> names = t.categories;
+    names.emplace_back("(other)");
+    h["categories"] = std::move(names);
+  }
+  return h;
+}
+
+// A version's evaluations over event time, column by column.
+json HistoryReport(const VersionState& v) {
+  json at = json::array(), logloss = json::array(), calibration = json::array(), auc = json::array(),
+       labels = json::array(), requests = json::array();
+  std::vector<json> values(v.tracks.size(), json::array()), statuses(v.tracks.size(), json::array());
+  auto number = [](double x) { return std::isnan(x) ? json(nullptr) : json(x); };
+  for (const EvaluationRecord& e : v.history) {
+    at.push_back(e.evaluated_at_ms);
+    logloss.push_back(number(e.logloss));
+    calibration.push_back(number(e.calibration_ratio));
+    auc.push_back(number(e.auc));
+    labels.push_back(e.matured_labels);
+    for (size_t i = 0; i < v.tracks.size(); ++i) {  // a track younger than the entry has none
+      values[i].push_back(i < e.values.size() ? number(e.values[i]) : json(nullptr));
+      statuses[i].push_back(VerdictName(i < e.verdicts.size() ? e.verdicts[i] : Verdict::kNoVerdict));
+    }
+    if (!e.retrain_reasons.empty())
+      requests.push_back({{"evaluated_at_ms", e.evaluated_at_ms}, {"reasons", e.retrain_reasons}});
+  }
+  json tracks = json::array();
+  for (size_t i = 0; i < v.tracks.size(); ++i)
+    tracks.push_back({{"signal", SignalName(v.tracks[i].signal)},
+                      {"feature", v.tracks[i].feature},
+                      {"statistic", StatisticName(v.tracks[i].rule.statistic)},
+                      {"warn", v.tracks[i].rule.warn},
+                      {"alert", v.tracks[i].rule.alert},
+                      {"values", std::move(values[i])},
+                      {"statuses", std::move(statuses[i])}});
+  return {{"evaluated_at_ms", std::move(at)},
+          {"tracks", std::move(tracks)},
+          {"performance",
+           {{"logloss", std::move(logloss)},
+            {"calibration_ratio", std::move(calibration)},
+            {"auc", std::move(auc)},
+            {"matured_labels", std::move(labels)}}},
+          {"retrain_requests", std::move(requests)}};
+}
+
 json TrackReport(const Track& t, bool seasonal) {
   json entry = {{"signal", SignalName(t.signal)}, {"feature", t.feature}, {"status", VerdictName(t.verdict)}};
   if (!t.last.evaluated) return entry;
@@ -34,6 +87,7 @@ json TrackReport(const Track& t, bool seasonal) {
   if (seasonal) entry["seasonal_hours_learned"] = t.seasonal.learned_hours();
   entry["consecutive_drifting"] = t.streak;
   entry["alerting"] = r.alerting;
+  if (!r.reference_counts.empty()) entry["histogram"] = HistogramJson(t, r);
   return entry;
 }
 
@@ -105,15 +159,20 @@ json ModelMonitor::VersionReport(const VersionState& v) const {
 }
 
 json ModelMonitor::Report() const {
-  json versions = json::object();
-  for (const auto& [name, v] : versions_) versions[name] = VersionReport(v);
+  json versions = json::object(), history = json::object();
+  for (const auto& [name, v] : versions_) {
+    versions[name] = VersionReport(v);
+    history[name] = HistoryReport(v);
+  }
   return json{{"model", model_},
               {"reference_kind", ReferenceKindName(options_->reference)},
               {"window_ms", options_->window_ms},
               {"evaluation_period_ms", options_->evaluation_period_ms},
               {"cooldowns_until_ms", cooldown_.Save()},  // reason -> end of its quiet time
               {"last_retrain_request", last_request_},
-              {"versions", versions}};
+              {"versions", versions},
+              // Apart from "versions", which is each version's state now.
+              {"history", history}};
 }
 
 }  // namespace featmon::drift

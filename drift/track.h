@@ -37,6 +37,9 @@ struct TrackResult {
   double fast_value = NAN;
   bool fast_drift = false;  // drifting in the fast window only
   bool alerting = false;
+  // The two histograms the statistic compared, per bin (Track::bins()), for
+  // people to look at: empty before the first evaluation with both.
+  std::vector<double> reference_counts, current_counts;
 };
 
 // The field of StatisticValues a rule judges.

@@ -339,5 +339,95 @@ TEST(ModelMonitor, BoundsModelsAndFeatures) {
   EXPECT_EQ((*m.Report("a"))["versions"]["v"]["dropped_features"], 1);
 }
 
+
+// What the pages draw: each track's two histograms on the bins its statistic
+// used, and every evaluation's values, verdicts, performance and retrain
+// request over event time.
+TEST(ModelMonitor, ReportCarriesHistogramsAndTheHistoryOfEvaluations) {
+  const int64_t change_at = kStart + 3 * kHour + 7 * kMinute;
+  Simulation sim(Change::kFeatureShift, change_at);
+  const auto requests = sim.Run(kStart, change_at + 90 * kMinute);
+  ASSERT_FALSE(requests.empty());
+  const nlohmann::json report = *sim.monitor->Report("ctr_ranker");
+  const auto& v = report["versions"]["v1"];
+
+  auto sum = [](const nlohmann::json& a) {
+    double s = 0;
+    for (const auto& x : a) s += x.get<double>();
+    return s;
+  };
+  auto mean_bin = [](const nlohmann::json& a) {
+    double s = 0, n = 0;
+    for (size_t i = 0; i < a.size(); ++i) s += static_cast<double>(i) * a[i].get<double>(), n += a[i].get<double>();
+    return s / n;
+  };
+  bool saw_x = false, saw_device = false;
+  for (const auto& f : v["features"]) {
+    const auto& h = f["histogram"];
+    ASSERT_TRUE(h.is_object()) << f.dump();
+    EXPECT_EQ(h["reference"].size(), f["bins"].get<size_t>());
+    EXPECT_EQ(h["current"].size(), f["bins"].get<size_t>());
+    EXPECT_DOUBLE_EQ(sum(h["reference"]), f["reference_samples"].get<double>());
+    EXPECT_DOUBLE_EQ(sum(h["current"]), f["current_samples"].get<double>());
+    if (f["feature"] == "x") {
+      saw_x = true;
+      EXPECT_EQ(h["edges"].size() + 1, f["bins"].get<size_t>());
+      // Shifted up by 3 standard deviations: the current mass sits in the top bins.
+      EXPECT_GT(mean_bin(h["current"]), mean_bin(h["reference"]) + 3) << h.dump();
+    }
+    if (f["feature"] == "device") {
+      saw_device = true;
+      EXPECT_EQ(h["categories"].size(), f["bins"].get<size_t>());
+      EXPECT_EQ(h["categories"].back(), "(other)");
+    }
+  }
+  EXPECT_TRUE(saw_x && saw_device);
+
+  const auto& history = report["history"]["v1"];
+  const auto& at = history["evaluated_at_ms"];
+  ASSERT_GT(at.size(), 40u);
+  for (size_t i = 1; i < at.size(); ++i) EXPECT_EQ(at[i].get<int64_t>() - at[i - 1].get<int64_t>(), 5 * kMinute);
+  EXPECT_EQ(at.back(), v["windows"]["evaluated_at_ms"]);
+  EXPECT_EQ(history["performance"]["auc"].size(), at.size());
+  bool x_drifted_after_only = false;
+  for (const auto& t : history["tracks"]) {
+    ASSERT_EQ(t["values"].size(), at.size());
+    ASSERT_EQ(t["statuses"].size(), at.size());
+    if (t["feature"] != "x") continue;
+    x_drifted_after_only = true;
+    for (size_t i = 0; i < at.size(); ++i) {
+      if (at[i].get<int64_t>() <= change_at) {
+        EXPECT_NE(t["statuses"][i], "drift") << i;
+      }
+      if (at[i].get<int64_t>() >= change_at + 30 * kMinute) {
+        EXPECT_EQ(t["statuses"][i], "drift") << i;
+      }
+    }
+    for (const auto& f : v["features"]) {  // the newest entry is the last evaluation
+      if (f["feature"] == "x") {
+        EXPECT_EQ(t["statuses"].back(), f["status"]);
+      }
+    }
+  }
+  EXPECT_TRUE(x_drifted_after_only);
+  ASSERT_FALSE(history["retrain_requests"].empty());
+  EXPECT_EQ(history["retrain_requests"][0]["evaluated_at_ms"], requests.front().event_time_ms);
+  EXPECT_NE(history["retrain_requests"][0]["reasons"].dump().find("data/x"), std::string::npos)
+      << history["retrain_requests"].dump();
+}
+
+TEST(ModelMonitor, HistoryKeepsTheLastEvaluationsOnly) {
+  MonitorOptions options = FirstWindow();
+  options.evaluation_period_ms = kMinute;
+  Simulation sim(Change::kNone, 0, 1, options);
+  (void)sim.Run(kStart, kStart + 10 * kHour);
+  const nlohmann::json report = *sim.monitor->Report("ctr_ranker");
+  const auto& at = report["history"]["v1"]["evaluated_at_ms"];
+  ASSERT_EQ(at.size(), kHistoryEvaluations);
+  EXPECT_EQ(at.back(), report["versions"]["v1"]["windows"]["evaluated_at_ms"]);
+  EXPECT_EQ(at.back().get<int64_t>() - at.front().get<int64_t>(),
+            static_cast<int64_t>(kHistoryEvaluations - 1) * kMinute);
+}
+
 }  // namespace
 }  // namespace featmon::drift
