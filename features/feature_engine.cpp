@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <unordered_map>
 
 #include "common/duration.h"
@@ -126,6 +127,38 @@ void FeatureEngine::Apply(const Event& event, EntityKind kind, EntityState* stat
       }
     }
   }
+}
+
+const SeriesSpec* FeatureEngine::TiledSeries(EntityKind kind, size_t feature) const {
+  const CompiledFeature& f = set_->features(kind).at(feature);
+  if (f.series < 0) return nullptr;  // a ratio reads other features, not a series
+  const SeriesSpec& spec = set_->series(kind)[f.series];
+  return spec.kind == SeriesKind::kTiledCount || spec.kind == SeriesKind::kTiledSum ? &spec : nullptr;
+}
+
+std::vector<std::pair<int64_t, double>> FeatureEngine::ReadTiles(EntityKind kind,
+                                                                 const std::vector<const EntityState*>& shards,
+                                                                 size_t feature, int64_t as_of_ms) const {
+  const SeriesSpec* tiled = TiledSeries(kind, feature);
+  if (tiled == nullptr) return {};
+  const SeriesSpec& spec = *tiled;
+  const CompiledFeature& f = set_->features(kind)[feature];
+  const TileRange range = RangeFor(as_of_ms, f.window_ms, spec.tile_ms);
+  std::map<int64_t, double> merged;
+  for (const EntityState* s : shards) {
+    const SeriesState& series = s->series[f.series];
+    if (spec.kind == SeriesKind::kTiledCount) {
+      for (const auto& [tile, count] : std::get<Tiles<int64_t>>(series))
+        if (range.Contains(tile)) merged[tile] += static_cast<double>(count);
+    } else {
+      for (const auto& [tile, sum] : std::get<Tiles<double>>(series))
+        if (range.Contains(tile)) merged[tile] += sum;
+    }
+  }
+  std::vector<std::pair<int64_t, double>> out;
+  out.reserve(merged.size());
+  for (const auto& [tile, value] : merged) out.emplace_back(tile * spec.tile_ms, value);
+  return out;
 }
 
 std::vector<FeatureValue> FeatureEngine::Read(EntityKind kind, const std::vector<const EntityState*>& shards,

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "features/entity_state.h"
@@ -55,6 +56,18 @@ class FeatureEngine {
   // An empty `shards` yields defaults: 0, null, [].
   std::vector<FeatureValue> Read(EntityKind kind, const std::vector<const EntityState*>& shards,
                                  int64_t as_of_ms) const;
+
+  // The series behind `feature` (an index into FeatureSet::features(kind))
+  // when it is a windowed count or sum, which ReadTiles can split into
+  // tiles; nullptr for any other aggregation, ratios included.
+  const SeriesSpec* TiledSeries(EntityKind kind, size_t feature) const;
+
+  // The tiles a windowed count or sum of `feature` (an index into
+  // FeatureSet::features(kind)) adds up at as_of_ms: (tile start ms, value),
+  // oldest first, merged over the shards, empty tiles left out. Empty for
+  // any other aggregation. For people to look at (the feature page's bars).
+  std::vector<std::pair<int64_t, double>> ReadTiles(EntityKind kind, const std::vector<const EntityState*>& shards,
+                                                    size_t feature, int64_t as_of_ms) const;
 
   // Whether Read at as_of_ms reflects exactly the events with ts_ms <=
   // as_of_ms and no later one. State is kept as of the entity's latest event,

@@ -143,6 +143,34 @@ TEST_F(FeatureEngineTest, ShardsMergeLikeOneState) {
   }
 }
 
+// ReadTiles splits a windowed count across shards into the tiles that add
+// up to it; features that are not a windowed count or sum have no tiles.
+TEST_F(FeatureEngineTest, TilesOfAWindowedCountAddUpToItAcrossShards) {
+  const int64_t t0 = 1000 * kDay;
+  EntityState a, b;
+  for (int i = 0; i < 300; ++i)
+    engine_->Apply(Ev(EventType::kView, "u" + std::to_string(i % 7), "it", t0 + i * 20'000), EntityKind::kItem,
+                   i % 2 ? &a : &b);
+  const int64_t as_of = t0 + 300 * 20'000;
+  for (const char* name : {"views_1h", "views_24h"}) {
+    const size_t f = FeatureIndex(EntityKind::kItem, name);
+    ASSERT_NE(engine_->TiledSeries(EntityKind::kItem, f), nullptr) << name;
+    const auto tiles = engine_->ReadTiles(EntityKind::kItem, {&a, &b}, f, as_of);
+    ASSERT_FALSE(tiles.empty()) << name;
+    double total = 0;
+    for (size_t i = 0; i < tiles.size(); ++i) {
+      if (i > 0) EXPECT_LT(tiles[i - 1].first, tiles[i].first) << name << ": oldest first";
+      total += tiles[i].second;
+    }
+    EXPECT_EQ(total, static_cast<double>(engine_->Read(EntityKind::kItem, {&a, &b}, as_of)[f].i)) << name;
+  }
+  for (const char* name : {"ctr_24h", "distinct_users_viewed_24h", "last_event_ts_ms"}) {
+    const size_t f = FeatureIndex(EntityKind::kItem, name);
+    EXPECT_EQ(engine_->TiledSeries(EntityKind::kItem, f), nullptr) << name;
+    EXPECT_TRUE(engine_->ReadTiles(EntityKind::kItem, {&a, &b}, f, as_of).empty()) << name;
+  }
+}
+
 TEST_F(FeatureEngineTest, OldTilesArePruned) {
   const int64_t t0 = 1000 * kDay;
   EntityState user;
