@@ -1,5 +1,6 @@
 #include "daemon/http/url.h"
 
+#include <cctype>
 #include <charconv>
 
 namespace featmon {
@@ -19,6 +20,21 @@ bool PercentDecode(std::string_view in, std::string* out) {
     }
   }
   return true;
+}
+
+std::string PercentEncode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
 }
 
 std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {

@@ -16,17 +16,12 @@
 #include <vector>
 
 #include "common/status.h"
+#include "daemon/http/http_client.h"
 
 namespace featmon {
 
-struct WebhookUrl {
-  std::string host, port, target;
-};
-// http://host[:port][/path]; https is not supported (use a local relay).
-Result<WebhookUrl> ParseWebhookUrl(const std::string& url);
-
 struct WebhookOptions {
-  std::vector<std::string> urls;      // each document goes to every URL. Default: none
+  std::vector<std::string> urls;      // http:// (ParseHttpUrl); each document goes to every URL. Default: none
   int attempts = 6;                   // tries per URL. Default: 6
   int64_t timeout_ms = 5'000;         // connect + request + response, per attempt. Default: 5s
   int64_t first_backoff_ms = 500;     // doubled after each failed attempt. Default: 0.5s
@@ -48,10 +43,10 @@ class WebhookNotifier {
  private:
   WebhookNotifier() = default;
   void Run();
-  Status PostOnce(const WebhookUrl& url, const std::string& body);
+  Status PostOnce(const HttpUrl& url, const std::string& body);
 
   WebhookOptions options_;
-  std::vector<WebhookUrl> urls_;
+  std::vector<HttpUrl> urls_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;

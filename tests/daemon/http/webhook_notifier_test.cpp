@@ -87,16 +87,16 @@ TEST(WebhookNotifierTest, GivesUpOnADeadReceiverWithoutBlockingTheCaller) {
 }
 
 TEST(WebhookNotifierTest, ParsesUrls) {
-  auto u = ParseWebhookUrl("http://example.org:8081/a/b?c=1");
+  auto u = ParseHttpUrl("http://example.org:8081/a/b?c=1");
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->host, "example.org");
   EXPECT_EQ(u->port, "8081");
   EXPECT_EQ(u->target, "/a/b?c=1");
-  u = ParseWebhookUrl("http://[::1]/");
+  u = ParseHttpUrl("http://[::1]/");
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->port, "80");
-  EXPECT_FALSE(ParseWebhookUrl("https://x/").ok());
+  EXPECT_FALSE(ParseHttpUrl("https://x/").ok());
   WebhookOptions bad;
   bad.urls = {"ftp://x"};
   EXPECT_FALSE(WebhookNotifier::Start(bad).ok());
