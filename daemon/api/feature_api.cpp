@@ -5,6 +5,7 @@
 #include "common/utf8.h"
 #include "daemon/http/json_text.h"
 #include "daemon/http/url.h"
+#include "daemon/ui/ui_assets.h"
 
 #include <cctype>
 #include <charconv>
@@ -56,7 +57,8 @@ FeatureApi::FeatureApi(FeatureApiOptions options, const FeatureSet* features, St
       pipeline_(pipeline),
       metrics_(metrics),
       clock_(clock) {
-  for (const char* route : {"features", "features_batch", "monitoring", "status", "healthz", "readyz", "metrics", "other"})
+  for (const char* route :
+       {"features", "features_batch", "monitoring", "ui", "status", "healthz", "readyz", "metrics", "other"})
     route_latency_[route] = &metrics_->HttpRequestDuration(route);
 }
 
@@ -132,6 +134,10 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
     if (!report) return JsonError(404, "model '" + model + "' has not been seen on the predictions topic");
     return {200, "application/json", *report};
   }
+  if (path == "/ui" || path.rfind("/ui/", 0) == 0) {
+    *route = "ui";
+    return Page(path);
+  }
   if (path == "/healthz") {
     *route = "healthz";
     return {200, "application/json", "{\"status\":\"ok\"}"};
@@ -153,7 +159,7 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
 }
 
 Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optional<int64_t> requested_as_of,
-                              std::string* out) {
+                              std::string* out, bool with_tiles) {
   // Each shard is read once: from the cache where it holds the entity, else
   // from the store, so no event is counted twice.
   std::vector<ShardId> candidates = store_->ShardsThatMayHold(kind, id);
@@ -213,8 +219,41 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
         break;
     }
   }
-  out->append("}}");
+  out->push_back('}');
+  if (with_tiles) AppendTiles(kind, shards, as_of_ms, out);
+  out->push_back('}');
   return Status::Ok();
+}
+
+void FeatureApi::AppendTiles(EntityKind kind, const std::vector<const EntityState*>& shards, int64_t as_of_ms,
+                             std::string* out) const {
+  const auto& defs = features_->features(kind);
+  out->append(",\"tiles\":{");
+  bool first = true;
+  for (size_t i = 0; i < defs.size(); ++i) {
+    const SeriesSpec* tiled = engine_.TiledSeries(kind, i);
+    if (tiled == nullptr) continue;
+    const SeriesSpec& spec = *tiled;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, defs[i].name);
+    out->append(":{\"tile_ms\":");
+    AppendJsonInt(out, spec.tile_ms);
+    out->append(",\"window_ms\":");
+    AppendJsonInt(out, defs[i].window_ms);
+    out->append(",\"values\":[");
+    bool first_tile = true;
+    for (const auto& [start_ms, value] : engine_.ReadTiles(kind, shards, i, as_of_ms)) {
+      out->append(first_tile ? "[" : ",[");
+      first_tile = false;
+      AppendJsonInt(out, start_ms);
+      out->push_back(',');
+      AppendJsonDouble(out, value);
+      out->push_back(']');
+    }
+    out->append("]}");
+  }
+  out->push_back('}');
 }
 
 HttpResponse FeatureApi::Single(EntityKind kind, const std::string& id, const std::string& query) {
@@ -228,8 +267,10 @@ HttpResponse FeatureApi::Single(EntityKind kind, const std::string& id, const st
       return JsonError(400, "as_of_ms must be a positive integer (epoch milliseconds)");
     as_of = v;
   }
+  const auto tiles = QueryParam(query, "tiles");
+  const bool with_tiles = tiles && (*tiles == "true" || *tiles == "1");
   HttpResponse res;
-  Status st = LookupJson(kind, id, as_of, &res.body);
+  Status st = LookupJson(kind, id, as_of, &res.body, with_tiles);
   if (!st.ok()) return LookupError(st);
   return res;
 }
@@ -291,6 +332,19 @@ HttpResponse FeatureApi::Status_() {
   const WrittenBytes written = store_->Written();
   j["store"]["written_bytes"] = {{"wal", written.wal}, {"flush", written.flush}, {"compaction", written.compaction}};
   return {200, "application/json", j.dump()};
+}
+
+// The pages themselves are open: they hold no data. What they draw comes
+// from /v1/monitoring with the same bearer token, which the page asks for.
+// The policy keeps every request, script and style on featmond's origin.
+HttpResponse FeatureApi::Page(const std::string& path) {
+  const std::optional<ui::Asset> asset = ui::Find(path);
+  if (!asset) return JsonError(404, "no page at " + path + "; the pages are /ui/, /ui/models/{model} and /ui/features");
+  HttpResponse r(200, std::string(asset->content_type), std::string(asset->body));
+  r.content_security_policy =
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; "
+      "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+  return r;
 }
 
 HttpResponse FeatureApi::Ready() {

@@ -1,9 +1,10 @@
 // The HTTP API of featmond: feature lookups, status, health and metrics.
 //
-//   GET  /v1/features/{user|item}/{id}[?as_of_ms=N]
+//   GET  /v1/features/{user|item}/{id}[?as_of_ms=N][&tiles=true]
 //   POST /v1/features/batch   {"entity":"user","ids":[...],"as_of_ms":N}
 //   GET  /v1/monitoring/models, /v1/monitoring/models/{model}
 //   GET  /v1/status, /healthz, /readyz, /metrics
+//   GET  /ui/, /ui/models/{model}, /ui/features: pages drawn from the routes above
 //
 // Under http.isolation: read_uncommitted (the default) lookups read the
 // ingest pipelines' cached states where they hold the entity, which include
@@ -56,7 +57,10 @@ class FeatureApi {
 
   // One entity as the JSON object the API returns; exposed for tests and the
   // batch route. InvalidArgument: the state cannot answer as_of_ms exactly.
-  Status LookupJson(EntityKind kind, std::string_view id, std::optional<int64_t> as_of_ms, std::string* out);
+  // With `with_tiles`, also "tiles": each windowed count's and sum's tiles
+  // in its window (GET ...?tiles=true; the feature page draws them).
+  Status LookupJson(EntityKind kind, std::string_view id, std::optional<int64_t> as_of_ms, std::string* out,
+                    bool with_tiles = false);
 
  private:
   // 401 unless the request carries the configured bearer token (or none is configured).
@@ -66,6 +70,9 @@ class FeatureApi {
   HttpResponse Single(EntityKind kind, const std::string& id, const std::string& query);
   HttpResponse Batch(const std::string& body);
   HttpResponse Status_();
+  void AppendTiles(EntityKind kind, const std::vector<const EntityState*>& shards, int64_t as_of_ms,
+                   std::string* out) const;
+  HttpResponse Page(const std::string& path);
   HttpResponse Ready();
   HttpResponse MetricsText();
 

@@ -128,6 +128,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.set(http::field::server, "featmond");
     if (!response.www_authenticate.empty()) res_.set(http::field::www_authenticate, response.www_authenticate);
     if (!response.allow.empty()) res_.set(http::field::allow, response.allow);
+    if (!response.content_security_policy.empty())
+      res_.set("Content-Security-Policy", response.content_security_policy);
     res_.body() = std::move(response.body);
     res_.keep_alive(req.keep_alive());
     res_.prepare_payload();

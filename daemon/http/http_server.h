@@ -36,6 +36,7 @@ struct HttpResponse {
   std::string body;
   std::string www_authenticate;  // sent as WWW-Authenticate when not empty (with 401)
   std::string allow;             // sent as Allow when not empty (with 405): the methods the route takes
+  std::string content_security_policy;  // sent as Content-Security-Policy when not empty (the pages)
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -257,5 +257,54 @@ TEST(FeatureApiReadinessTest, AFreshStoreWaitsForPartitions) {
   EXPECT_EQ(api.Handle(request).status, 200);
 }
 
+
+// ?tiles=true: each windowed count's and sum's tiles, which add up to its
+// value, aligned to its tile width and inside its window.
+TEST_F(FeatureApiTest, TilesAddUpToTheirFeaturesValue) {
+  auto plain = nlohmann::json::parse(Call("GET", "/v1/features/user/u1").body);
+  EXPECT_FALSE(plain.contains("tiles"));
+  auto r = Call("GET", "/v1/features/user/u1?tiles=true");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = nlohmann::json::parse(r.body);
+  ASSERT_TRUE(j["tiles"].is_object());
+  ASSERT_TRUE(j["tiles"].contains("views_1h")) << j["tiles"].dump();
+  for (const auto& [name, t] : j["tiles"].items()) {
+    double total = 0;
+    for (const auto& tile : t["values"]) {
+      const int64_t start = tile[0].get<int64_t>();
+      EXPECT_EQ(start % t["tile_ms"].get<int64_t>(), 0) << name;
+      EXPECT_GT(start + t["tile_ms"].get<int64_t>(), j["as_of_ms"].get<int64_t>() - t["window_ms"].get<int64_t>()) << name;
+      EXPECT_LE(start, j["as_of_ms"].get<int64_t>()) << name;
+      total += tile[1].get<double>();
+    }
+    EXPECT_DOUBLE_EQ(total, j["features"][name].get<double>()) << name << ": " << t.dump();
+  }
+  EXPECT_FALSE(j["tiles"]["views_1h"]["values"].empty());
+  // A ratio reads two other features, not a series: it has no tiles of its own.
+  EXPECT_FALSE(j["tiles"].contains("ctr_24h")) << j["tiles"].dump();
+  EXPECT_TRUE(j["features"].contains("ctr_24h"));
+}
+
+// The pages: the shell for each page the script draws, the script and the
+// style sheet, with a policy that keeps every request on this origin; open
+// even with a token (the data routes ask for it).
+TEST_F(FeatureApiTest, PagesAreServedWithAPolicyThatKeepsThemOnTheirOrigin) {
+  Make("secret-token-secret-token");
+  for (const char* page : {"/ui", "/ui/", "/ui/models/ctr_ranker", "/ui/features"}) {
+    auto r = Call("GET", page);
+    EXPECT_EQ(r.status, 200) << page;
+    EXPECT_EQ(r.content_type, "text/html; charset=utf-8") << page;
+    EXPECT_NE(r.body.find("<script src=\"/ui/app.js\">"), std::string::npos) << page;
+    EXPECT_NE(r.content_security_policy.find("default-src 'none'"), std::string::npos) << page;
+    EXPECT_NE(r.content_security_policy.find("connect-src 'self'"), std::string::npos) << page;
+  }
+  EXPECT_EQ(Call("GET", "/ui/app.js").content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(Call("GET", "/ui/style.css").content_type, "text/css; charset=utf-8");
+  EXPECT_EQ(Call("GET", "/ui/models/a/b").status, 404);
+  EXPECT_EQ(Call("GET", "/ui/nothing").status, 404);
+  EXPECT_EQ(Call("POST", "/ui/").status, 405);
+  EXPECT_EQ(Call("GET", "/v1/monitoring/models").status, 401) << "the data the pages draw keeps its token";
+}
+
 }  // namespace
 }  // namespace featmon
