@@ -22,7 +22,8 @@ PACKAGES=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev prometheus-cpp
 # The sanitizer builds and the fuzzers need clang with its runtimes and
 # llvm-symbolizer for readable reports.
 CLANG_PACKAGES=(clang libclang-rt-14-dev llvm)
-TEST_PACKAGES=(systemd prometheus prometheus-alertmanager python3-yaml python3-pandas "${CLANG_PACKAGES[@]}")
+TEST_PACKAGES=(systemd prometheus prometheus-alertmanager python3-yaml python3-pandas chromium python3-websocket
+               "${CLANG_PACKAGES[@]}")
 BENCH_PACKAGES=(wrk redis-server redis-tools kcat python3-confluent-kafka)
 
 install_missing() {
@@ -103,6 +104,7 @@ PY
 
 == featmond is running on an embedded Kafka broker at $bootstrap, with featmon-gen sending 2,000 events/s
    and the predictions of model ctr_ranker. Look at it:
+     in a browser: http://localhost:$port/ui/  (the models, their drift and accuracy; a user's or item's features)
      curl -s localhost:$port/v1/features/user/u42
      curl -s -XPOST localhost:$port/v1/features/batch -d '{"entity":"user","ids":["u1","u2"]}'
      curl -s localhost:$port/v1/monitoring/models/ctr_ranker | python3 -m json.tool
@@ -127,6 +129,8 @@ if req:
 else:
     print("== no retrain request yet")
 '
+  echo "== the model page as one file to attach to a ticket or a retrain request (it opens with no network):"
+  "$BUILD/tools/featmon-report" --url "http://localhost:$port" --model ctr_ranker --out "$DEMO_DATA/ctr_ranker.html"
   close_the_loop "$bootstrap" "$port"
   if [[ -n ${DEMO_SECONDS:-} ]]; then
     sleep "$DEMO_SECONDS"
