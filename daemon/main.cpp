@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   // EPIPE on that write, not a process killed by SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App cli{"featmond: real-time user and item features from Kafka, served over HTTP"};
-  std::string config_path, data_dir, http_listen, brokers, group_id, log_level = "info", log_format = "text";
+  std::string config_path, data_dir, http_listen, brokers, group_id, group_instance_id, log_level = "info", log_format = "text";
   bool embedded = false, print_default_config = false;
   cli.add_option("--config", config_path, "YAML config file (default: the embedded default config)");
   cli.add_option("--data-dir", data_dir, "RocksDB data directory (store.data_dir)");
@@ -92,6 +92,8 @@ int main(int argc, char** argv) {
   cli.add_option("--kafka-group-id", group_id,
                  "consumer group (kafka.group_id); monitoring uses <group>.monitor. Replicas that each keep "
                  "every partition need one each, e.g. featmond-$(POD_NAME)");
+  cli.add_option("--kafka-group-instance-id", group_instance_id,
+                 "static group membership (kafka.group_instance_id), e.g. $(POD_NAME) in a StatefulSet");
   cli.add_flag("--embedded-kafka", embedded, "start an in-process Kafka-protocol broker and consume from it");
   cli.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
   cli.add_option("--log-format", log_format,
@@ -123,6 +125,7 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) config->store.path = data_dir;
   if (!brokers.empty()) config->kafka.brokers = brokers;
   if (!group_id.empty()) config->kafka.group_id = group_id;
+  if (!group_instance_id.empty()) config->kafka.group_instance_id = group_instance_id;
   if (!http_listen.empty()) {
     featmon::Status st = featmon::SetHttpListen(http_listen, &config->http.server);
     if (!st.ok()) {

@@ -84,7 +84,10 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   KafkaClientOptions kafka;
   kafka.brokers = app->bootstrap_;
   kafka.group_id = cfg.kafka.group_id;
+  kafka.group_instance_id = cfg.kafka.group_instance_id;
+  // A user's views and clicks are joined per partition: one task each.
   kafka.topics = {cfg.kafka.views_topic, cfg.kafka.clicks_topic};
+  kafka.topic_settings = {"kafka.topics.views", "kafka.topics.clicks"};
   kafka.properties = cfg.kafka.properties;
 
   IngestPipelineOptions ingest = cfg.ingest.pipeline;
@@ -169,7 +172,9 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
 
   KafkaClientOptions monitor_kafka = kafka;
   monitor_kafka.group_id = cfg.kafka.group_id + ".monitor";
+  // The label join needs a prediction and its click in one task.
   monitor_kafka.topics = {cfg.kafka.predictions_topic, cfg.kafka.clicks_topic};
+  monitor_kafka.topic_settings = {"kafka.topics.predictions", "kafka.topics.clicks"};
   // librdkafka's threads (fetching, decompressing) inherit the niceness of
   // the thread that creates the client, so create it on a lowered one.
   Result<std::unique_ptr<KafkaConsumer>> consumer = Status::Internal("not created");

@@ -80,6 +80,7 @@ const char* OwnedProperty(const std::string& name) {
   if (name == "bootstrap.servers" || name == "metadata.broker.list")
     return "set by kafka.brokers (or --kafka-brokers); set it there";
   if (name == "group.id") return "set by kafka.group_id (or --kafka-group-id); set it there";
+  if (name == "group.instance.id") return "set by kafka.group_instance_id (or --kafka-group-instance-id); set it there";
   if (name == "enable.auto.commit" || name == "enable.auto.offset.store")
     return "featmond stores its offsets with its state and sets this itself";
   return nullptr;
@@ -120,6 +121,9 @@ const std::vector<Key<KafkaOptions>>& KafkaKeys() {
   static const std::vector<Key<KafkaOptions>> keys = {
       K::String("brokers", FIELD(brokers), "bootstrap servers (--kafka-brokers)"),
       K::String("group_id", FIELD(group_id), "consumer group; offsets committed there are for lag monitoring only"),
+      K::String("group_instance_id", FIELD(group_instance_id),
+                "static membership (group.instance.id, e.g. the pod name): a restarted instance gets its own "
+                "partitions back without a rebalance; empty: dynamic membership"),
       K::Mapping("topics",
                  {K::String("views", FIELD(views_topic), "ViewEvent (impressions)"),
                   K::String("clicks", FIELD(clicks_topic), "ClickEvent"),

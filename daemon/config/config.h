@@ -29,6 +29,9 @@ namespace featmon {
 struct KafkaOptions {
   std::string brokers = "localhost:9092";         // bootstrap servers. Default: localhost:9092
   std::string group_id = "featmond";              // consumer group. Default: featmond
+  // group.instance.id of both groups' consumers: static membership, so a
+  // restarted instance gets its own partitions back. Default: none (dynamic)
+  std::string group_instance_id;
   std::string views_topic = "views";              // ViewEvent topic. Default: views
   std::string clicks_topic = "clicks";            // ClickEvent topic. Default: clicks
   std::string predictions_topic = "predictions";  // PredictionEvent topic. Default: predictions

@@ -46,6 +46,8 @@ Status EmbeddedBroker::Control(const std::string& command) {
     err = rd_kafka_mock_broker_set_up(cluster_, a);
   } else if (verb == "rtt" && in >> a >> b) {
     err = rd_kafka_mock_broker_set_rtt(cluster_, a, b);
+  } else if (std::string topic; verb == "create" && in >> topic >> a && a > 0) {
+    err = rd_kafka_mock_topic_create(cluster_, topic.c_str(), a, 1);
   } else if (verb == "errors" && in >> a >> b >> c && b > 0) {
     std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(b), static_cast<rd_kafka_resp_err_t>(c));
     rd_kafka_mock_push_request_errors_array(cluster_, static_cast<int16_t>(a), errors.size(), errors.data());

@@ -31,6 +31,7 @@ class EmbeddedBroker {
   //   down <broker id>            the broker closes its connections and refuses new ones
   //   up <broker id>              it serves again
   //   rtt <broker id> <ms>        every response is delayed this long
+  //   create <topic> <partitions> a topic, with that many partitions
   //   errors <api key> <count> <error code>
   //                               the next <count> requests of that API get that error
   // Broker ids start at 1; API keys and error codes are Kafka's numbers.

@@ -1,10 +1,12 @@
 #include "daemon/kafka/kafka_client.h"
 
+#include "cluster/co_partitioning.h"
 #include "daemon/kafka/kafka_handle.h"
 #include "daemon/logging/log.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <future>
 #include <thread>
@@ -18,6 +20,42 @@ std::vector<TopicPartition> ToVector(const rd_kafka_topic_partition_list_t* part
   for (int i = 0; i < parts->cnt; ++i) out.push_back({parts->elems[i].topic, parts->elems[i].partition});
   return out;
 }
+
+// A partition list owned by its holder.
+struct PartitionList {
+  explicit PartitionList(const std::vector<TopicPartition>& tps)
+      : list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size()))) {
+    for (const auto& tp : tps) rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition);
+  }
+  ~PartitionList() { rd_kafka_topic_partition_list_destroy(list); }
+  PartitionList(const PartitionList&) = delete;
+  PartitionList& operator=(const PartitionList&) = delete;
+  rd_kafka_topic_partition_list_t* list;
+};
+
+// Those of `tps` in the client's current assignment: an incremental unassign
+// of a partition it does not hold fails as a whole.
+std::vector<TopicPartition> HeldAmong(rd_kafka_t* rk, const std::vector<TopicPartition>& tps) {
+  rd_kafka_topic_partition_list_t* held = nullptr;
+  if (rd_kafka_assignment(rk, &held) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  std::vector<TopicPartition> out;
+  for (const auto& tp : tps)
+    if (rd_kafka_topic_partition_list_find(held, tp.topic.c_str(), tp.partition)) out.push_back(tp);
+  rd_kafka_topic_partition_list_destroy(held);
+  return out;
+}
+
+void LogIfFailed(rd_kafka_error_t* error, const char* what) {
+  if (!error) return;
+  Log(Component::kKafka).error("{}: {}", what, rd_kafka_error_string(error));
+  rd_kafka_error_destroy(error);
+}
+
+// How long Create waits for the topics' metadata before leaving the
+// co-partitioning check to the first assignment. Short: featmond serves its
+// stored state (and /healthz) only once its consumers exist, and a broker
+// that does not answer must not hold that up.
+constexpr int kStartMetadataTimeoutMs = 2'000;
 }  // namespace
 
 // One worker's view of the consumer: its queue, batch consumption, and the
@@ -85,14 +123,23 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaClientOp
       {"enable.auto.commit", "false"},        // offsets live in RocksDB; Kafka's are for lag only
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
-      {"partition.assignment.strategy", "range"},  // co-partitioned topics land on one instance
+      // Only the tasks that change owner move; see cluster/co_partitioning.h
+      // for how co-partitioned topics stay together.
+      {"partition.assignment.strategy", "cooperative-sticky"},
       {"enable.partition.eof", "false"},
       {"queued.min.messages", "200000"},
   };
+  if (!options.group_instance_id.empty()) settings["group.instance.id"] = options.group_instance_id;
   for (const auto& [k, v] : options.properties) settings[k] = v;
+  if (options.topics.empty()) return Status::InvalidArgument("a consumer needs at least one topic");
 
   std::unique_ptr<KafkaConsumer> c(new KafkaConsumer());
   c->listener_ = listener;
+  c->topics_ = options.topics;
+  c->topic_settings_ = options.topic_settings;
+  c->topic_settings_.resize(options.topics.size());
+  for (size_t i = 0; i < options.topics.size(); ++i)
+    if (c->topic_settings_[i].empty()) c->topic_settings_[i] = "topic";
   // Positions come only from our store: a partition without a checkpoint
   // starts per auto.offset.reset, never at the group's committed offset
   // (which would skip history after the data directory was lost).
@@ -113,8 +160,16 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaClientOp
     c->sources_.push_back(std::make_unique<WorkerSource>(c.get(), c->worker_queues_.back()));
   }
 
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size()));
-  for (const auto& t : options.topics) rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
+  Status co_partitioned = c->CheckCoPartitioning(kStartMetadataTimeoutMs);
+  if (co_partitioned.code() == StatusCode::kUnavailable)
+    Log(Component::kKafka).warn("{}; checking that the topics are co-partitioned at the first assignment instead",
+                                co_partitioned.ToString());
+  else if (!co_partitioned.ok())
+    return co_partitioned;
+
+  // The group assigns the first topic; the others follow (AssignTasks).
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, options.topics.front().c_str(), RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk_, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (e) return Status::Unavailable(std::string("subscribing: ") + rd_kafka_err2str(e));
@@ -128,10 +183,14 @@ KafkaConsumer::~KafkaConsumer() {
 void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                                 void* opaque) {
   auto* callbacks = static_cast<Callbacks*>(opaque);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (callbacks->abandoned.load()) {
     // The close outlived its deadline and the pipelines are gone: hand
     // librdkafka what it waits for and touch nothing else.
-    if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) rd_kafka_assign(rk, nullptr);
+    if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      if (cooperative) LogIfFailed(rd_kafka_incremental_unassign(rk, parts), "unassigning after an abandoned close");
+      else rd_kafka_assign(rk, nullptr);
+    }
     return;
   }
   KafkaConsumer* self = callbacks->consumer;
@@ -147,30 +206,74 @@ void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
     Log(Component::kKafka).info("declined {} partitions assigned while closing", parts->cnt);
     return;
   }
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    std::vector<TopicPartition> tps = ToVector(parts);
-    std::vector<int64_t> offsets(tps.size(), -1);
-    Status st = self->listener_->OnAssigned(tps, &offsets);
-    if (!st.ok()) {
-      // Without our stored positions we cannot consume exactly once: take nothing.
-      Log(Component::kKafka).error("cannot resume assigned partitions: {}", st.ToString());
-      self->rebalance_error_ = st;
-      rd_kafka_assign(rk, nullptr);
-      return;
-    }
-    const int workers = static_cast<int>(self->worker_queues_.size());
-    for (int i = 0; i < parts->cnt; ++i) {
-      parts->elems[i].offset = offsets[i] >= 0 ? offsets[i] : self->reset_offset_;
-      // Route the partition to its worker before any of its messages arrive.
-      rd_kafka_queue_t* pq = rd_kafka_queue_get_partition(rk, parts->elems[i].topic, parts->elems[i].partition);
-      rd_kafka_queue_forward(pq, self->worker_queues_[WorkerOf(tps[i], workers)]);
-      rd_kafka_queue_destroy(pq);
-    }
-    rd_kafka_assign(rk, parts);
-  } else {
-    self->listener_->OnRevoked(ToVector(parts));
-    rd_kafka_assign(rk, nullptr);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) self->AssignTasks(rk, cooperative, parts);
+  else self->RevokeTasks(rk, cooperative, parts);
+}
+
+Status KafkaConsumer::CheckCoPartitioning(int timeout_ms) {
+  std::vector<CoPartitionedTopic> topics;
+  for (size_t i = 0; i < topics_.size(); ++i) {
+    auto ids = TopicPartitionIds(rk_, topics_[i], timeout_ms);
+    if (ids.status().code() == StatusCode::kNotFound)
+      return Status::InvalidArgument(topic_settings_[i] + " '" + topics_[i] + "' does not exist on the brokers (" +
+                                     ids.status().message() + "); create it with as many partitions as " +
+                                     topic_settings_[0] + " '" + topics_[0] + "'");
+    if (!ids.ok()) return ids.status();
+    topics.push_back({topic_settings_[i], topics_[i], static_cast<int>(ids->size())});
   }
+  Status st = CheckCoPartitioned(topics);
+  co_partitioning_checked_ = st.ok();
+  if (st.ok() && listener_) listener_->OnTaskCount(topics.front().partitions);
+  return st;
+}
+
+void KafkaConsumer::AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts) {
+  if (!co_partitioning_checked_) {
+    Status st = CheckCoPartitioning(kStartMetadataTimeoutMs);
+    if (!st.ok()) return Decline(rk, cooperative, "the topics cannot be checked or are not co-partitioned", st);
+  }
+  const std::vector<TopicPartition> tasks = TaskPartitions(topics_, ToVector(parts));
+  std::vector<int64_t> offsets(tasks.size(), -1);
+  Status st = listener_->OnAssigned(tasks, &offsets);
+  if (!st.ok()) {
+    // Without our stored positions we cannot consume exactly once: take nothing.
+    return Decline(rk, cooperative, "cannot resume assigned partitions", st);
+  }
+  PartitionList assign(tasks);
+  const int workers = static_cast<int>(worker_queues_.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    assign.list->elems[i].offset = offsets[i] >= 0 ? offsets[i] : reset_offset_;
+    // Route the partition to its worker before any of its messages arrive.
+    rd_kafka_queue_t* pq = rd_kafka_queue_get_partition(rk, tasks[i].topic.c_str(), tasks[i].partition);
+    rd_kafka_queue_forward(pq, worker_queues_[WorkerOf(tasks[i], workers)]);
+    rd_kafka_queue_destroy(pq);
+  }
+  if (cooperative) LogIfFailed(rd_kafka_incremental_assign(rk, assign.list), "assigning tasks");
+  else if (rd_kafka_resp_err_t e = rd_kafka_assign(rk, assign.list))
+    Log(Component::kKafka).error("assigning tasks: {}", rd_kafka_err2str(e));
+}
+
+void KafkaConsumer::RevokeTasks(rd_kafka_t* rk, bool cooperative, const rd_kafka_topic_partition_list_t* parts) {
+  const std::vector<TopicPartition> tasks = TaskPartitions(topics_, ToVector(parts));
+  listener_->OnRevoked(tasks);  // each listener ignores partitions it does not hold
+  if (!cooperative) {
+    rd_kafka_assign(rk, nullptr);
+    return;
+  }
+  PartitionList held(HeldAmong(rk, tasks));
+  LogIfFailed(rd_kafka_incremental_unassign(rk, held.list), "unassigning tasks");
+}
+
+void KafkaConsumer::Decline(rd_kafka_t* rk, bool cooperative, std::string_view what, Status why) {
+  Log(Component::kKafka).error("{}: {}", what, why.ToString());
+  rebalance_error_ = std::move(why);
+  if (!cooperative) {
+    rd_kafka_assign(rk, nullptr);
+    return;
+  }
+  // librdkafka waits for an assign call; an empty one takes nothing.
+  PartitionList none({});
+  LogIfFailed(rd_kafka_incremental_assign(rk, none.list), "declining an assignment");
 }
 
 MessageSource* KafkaConsumer::worker_source(int w) { return sources_[w].get(); }

@@ -17,7 +17,15 @@ namespace featmon {
 struct KafkaClientOptions {
   std::string brokers;                            // bootstrap.servers. Required.
   std::string group_id = "featmond";              // group.id. Default: featmond
-  std::vector<std::string> topics;                // subscribed topics. Required for consumers.
+  // Consumers: co-partitioned topics (cluster/co_partitioning.h). The group
+  // assigns partitions of topics[0]; partition p of each other topic goes
+  // with partition p, so a task is never split between members. Required.
+  std::vector<std::string> topics;
+  // The config key naming each of `topics`, for errors. Default: the topic names
+  std::vector<std::string> topic_settings;
+  // group.instance.id: static membership, so a restarted member gets its own
+  // partitions back without a rebalance (e.g. the pod's name). Default: none
+  std::string group_instance_id;
   std::map<std::string, std::string> properties;  // extra librdkafka settings, applied last. Default: none
   // Settings for producers only (properties reach them only for security
   // and client.id, since consumer settings would make them refuse to start).
@@ -30,6 +38,12 @@ struct KafkaClientOptions {
 // reads, so workers own disjoint partitions (Kafka Streams' stream threads).
 // The consumer's own queue carries only group events: ServeEvents() runs the
 // rebalance callbacks on the calling thread.
+//
+// Assignment is cooperative-sticky: a member joining or leaving moves only
+// the tasks that change owner, and the others keep being consumed through
+// the rebalance (incremental assign and unassign). The listener hears of
+// whole tasks. Create() checks that the topics are co-partitioned; when the
+// brokers do not answer in time, the check runs at the first assignment.
 //
 // Thread-safety: worker_source(w) is polled by one thread each; ServeEvents,
 // CommitForMonitoring and HighWatermarks may run on any thread.
@@ -62,10 +76,20 @@ class KafkaConsumer final {
   class WorkerSource;
   KafkaConsumer() = default;
   static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
+  // The partition counts of topics_ against each other (cluster/co_partitioning.h).
+  Status CheckCoPartitioning(int timeout_ms);
+  // Serves an assignment of partitions of topics_[0]: their whole tasks.
+  void AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts);
+  void RevokeTasks(rd_kafka_t* rk, bool cooperative, const rd_kafka_topic_partition_list_t* parts);
+  // Takes none of an assignment that cannot be served; `why` is logged after
+  // `what` and returned by the next ServeEvents.
+  void Decline(rd_kafka_t* rk, bool cooperative, std::string_view what, Status why);
 
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
   RebalanceListener* listener_ = nullptr;
+  std::vector<std::string> topics_, topic_settings_;
+  bool co_partitioning_checked_ = false;
   std::vector<rd_kafka_queue_t*> worker_queues_;
   std::vector<std::unique_ptr<WorkerSource>> sources_;
   Status rebalance_error_;

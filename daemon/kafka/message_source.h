@@ -30,6 +30,9 @@ class RebalanceListener {
   virtual Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) = 0;
   // Called before partitions go away: persist what was consumed from them.
   virtual void OnRevoked(const std::vector<TopicPartition>& partitions) = 0;
+  // The number of tasks in the group (the first topic's partitions), once
+  // the topics are checked; may come from any thread, before any assignment.
+  virtual void OnTaskCount(int /*tasks*/) {}
 };
 
 struct PartitionLag {

@@ -34,19 +34,20 @@ double TotalLag(uint16_t port) {
 }
 
 // Another member of featmond's group for `how_long`: it takes a share of the
-// partitions (and reads them, committing nothing), then leaves.
+// tasks (and reads their views partitions, committing nothing), then leaves.
+// It speaks featmond's protocol: cooperative-sticky on the views topic.
 void IntrudeOnGroup(const std::string& bootstrap, const std::string& group, std::chrono::milliseconds how_long,
                     int* partitions_taken) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   for (auto [k, v] : {std::pair{"bootstrap.servers", bootstrap.c_str()}, {"group.id", group.c_str()},
-                      {"enable.auto.commit", "false"}, {"session.timeout.ms", "6000"}})
+                      {"enable.auto.commit", "false"}, {"session.timeout.ms", "6000"},
+                      {"partition.assignment.strategy", "cooperative-sticky"}})
     rd_kafka_conf_set(conf, k, v, err, sizeof(err));
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(2);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, "views", RD_KAFKA_PARTITION_UA);
-  rd_kafka_topic_partition_list_add(topics, "clicks", RD_KAFKA_PARTITION_UA);
   rd_kafka_subscribe(rk, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   const auto until = std::chrono::steady_clock::now() + how_long;

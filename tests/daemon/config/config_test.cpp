@@ -253,9 +253,13 @@ TEST(ConfigTest, PropertiesCannotSetWhatFeatmondOwns) {
   ExpectError("kafka: {properties: {bootstrap.servers: k9:9092}}",
               "kafka.properties.bootstrap.servers: set by kafka.brokers (or --kafka-brokers)");
   ExpectError("kafka: {properties: {group.id: g}}", "kafka.properties.group.id: set by kafka.group_id");
+  ExpectError("kafka: {properties: {group.instance.id: pod-0}}", "kafka.properties.group.instance.id: set by kafka.group_instance_id");
   ExpectError("kafka: {properties: {enable.auto.commit: \"true\"}}", "kafka.properties.enable.auto.commit");
   ExpectError("kafka: {properties: {security.protocol: [SSL]}}", "kafka.properties.security.protocol: expected a string");
   EXPECT_TRUE(LoadConfigString("kafka: {properties: {security.protocol: SSL}}", "p.yaml").ok());
+  auto static_member = LoadConfigString("kafka: {group_instance_id: featmond-0}", "p.yaml");
+  ASSERT_TRUE(static_member.ok()) << static_member.status().ToString();
+  EXPECT_EQ(static_member->kafka.group_instance_id, "featmond-0");
 }
 
 TEST(ConfigTest, HostPort) {
