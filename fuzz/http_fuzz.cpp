@@ -32,6 +32,8 @@ class IdleIngest final : public featmon::IngestStatus {
   featmon::IngestSnapshot Snapshot() const override { return {}; }
   bool has_assignment() const override { return true; }
   bool healthy() const override { return true; }
+  featmon::TaskHoldings Holdings() const override { return {}; }
+  void KeepHeldShards(std::vector<featmon::ShardId>*) const override {}
 };
 
 struct Daemon {

@@ -34,9 +34,13 @@ bool IsGet(const HttpRequest& r) { return r.method == "GET" || r.method == "HEAD
 
 // A lookup the request made impossible (an as_of too far back) is the
 // caller's 400; a store that cannot answer is 503, never a made-up value.
+// 400 for the request's fault; otherwise 503, worth retrying: a store that
+// failed, or a key this instance cannot answer for now.
 HttpResponse LookupError(const Status& st) {
-  return JsonError(st.code() == StatusCode::kInvalidArgument ? 400 : 503,
-                   st.code() == StatusCode::kInvalidArgument ? st.message() : st.ToString());
+  if (st.code() == StatusCode::kInvalidArgument) return JsonError(400, st.message());
+  HttpResponse r = JsonError(503, st.ToString());
+  r.retry_after = "1";
+  return r;
 }
 
 bool ParseEntity(std::string_view s, EntityKind* kind) {
@@ -160,9 +164,13 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
 
 Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optional<int64_t> requested_as_of,
                               std::string* out, bool with_tiles) {
+  // Never a partial or stale answer given as whole (cluster/serving_policy.h).
+  const ServingDecision serving = DecideServing(pipeline_->Holdings(), kind == EntityKind::kUser);
+  if (serving.coverage == Coverage::kNothing) return Status::Unavailable(serving.why);
   // Each shard is read once: from the cache where it holds the entity, else
   // from the store, so no event is counted twice.
   std::vector<ShardId> candidates = store_->ShardsThatMayHold(kind, id);
+  if (serving.coverage == Coverage::kHeldTasks) pipeline_->KeepHeldShards(&candidates);
   std::vector<std::pair<ShardId, EntityState>> cached;
   if (live_ && !candidates.empty()) live_->CopyCached(kind, id, candidates, &cached);
   std::vector<const EntityState*> shards;
@@ -179,6 +187,7 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
     if (!st.ok()) return st;
     shards.push_back(&states[i]);
   }
+  if (shards.empty() && serving.coverage == Coverage::kHeldTasks) return Status::Unavailable(serving.why);
   int64_t as_of_ms;
   if (requested_as_of) {
     as_of_ms = *requested_as_of;
@@ -320,6 +329,8 @@ HttpResponse FeatureApi::Status_() {
                                                                 : nlohmann::json(nullptr);
     j["assigned_partitions"].push_back(e);
   }
+  const TaskHoldings tasks = pipeline_->Holdings();
+  j["tasks"] = {{"held", tasks.held}, {"total", tasks.total > 0 ? nlohmann::json(tasks.total) : nlohmann::json(nullptr)}};
   j["consumed_total"] = snap.consumed_total;
   j["rejected_total"] = snap.rejected_total;
   j["late_dropped_total"] = snap.late_dropped_total;

@@ -130,6 +130,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!response.allow.empty()) res_.set(http::field::allow, response.allow);
     if (!response.content_security_policy.empty())
       res_.set("Content-Security-Policy", response.content_security_policy);
+    if (!response.retry_after.empty()) res_.set(http::field::retry_after, response.retry_after);
     res_.body() = std::move(response.body);
     res_.keep_alive(req.keep_alive());
     res_.prepare_payload();

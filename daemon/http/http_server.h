@@ -37,6 +37,7 @@ struct HttpResponse {
   std::string www_authenticate;  // sent as WWW-Authenticate when not empty (with 401)
   std::string allow;             // sent as Allow when not empty (with 405): the methods the route takes
   std::string content_security_policy;  // sent as Content-Security-Policy when not empty (the pages)
+  std::string retry_after;              // sent as Retry-After when not empty (with 503): seconds
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -398,6 +398,11 @@ void IngestPipeline::ForgetShards(const std::vector<ShardId>& shards) {
   ReportCacheSize();
 }
 
+std::vector<ShardId> IngestPipeline::OwnedShards() const {
+  std::lock_guard lock(cache_mu_);
+  return owned_shards_;
+}
+
 void IngestPipeline::PublishSnapshot() {
   IngestSnapshot s;
   for (const auto& p : partitions_) {

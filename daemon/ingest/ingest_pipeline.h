@@ -73,6 +73,8 @@ class IngestPipeline final : public RebalanceListener {
                   std::vector<std::pair<ShardId, EntityState>>* out) const;
 
   IngestSnapshot Snapshot() const;
+  // The shards of the partitions assigned now. Any thread.
+  std::vector<ShardId> OwnedShards() const;
   bool has_assignment() const { return assigned_count_.load() > 0; }
   bool healthy() const { return health_.healthy() && held_.healthy(); }
 

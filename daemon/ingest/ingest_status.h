@@ -1,13 +1,16 @@
 // What the rest of featmond may read about feature ingestion (the HTTP API's
-// /v1/status and /readyz): a snapshot of every assigned partition and the
-// pipeline's counters, without reaching into Kafka or the pipelines.
+// /v1/status, /readyz and lookups): a snapshot of every assigned partition,
+// the pipeline's counters and the tasks held, without reaching into Kafka or
+// the pipelines.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "cluster/serving_policy.h"
 #include "common/topic_partition.h"
+#include "daemon/store/entity_key.h"
 
 namespace featmon {
 
@@ -36,6 +39,11 @@ class IngestStatus {
   virtual IngestSnapshot Snapshot() const = 0;
   virtual bool has_assignment() const = 0;
   virtual bool healthy() const = 0;
+  // The group's tasks this instance holds (cluster/serving_policy.h).
+  virtual TaskHoldings Holdings() const = 0;
+  // Removes from `shards` those of partitions this instance does not hold
+  // now: stale copies left by a rebalance.
+  virtual void KeepHeldShards(std::vector<ShardId>* shards) const = 0;
 };
 
 }  // namespace featmon

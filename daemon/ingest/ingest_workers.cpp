@@ -67,9 +67,13 @@ Status IngestWorkers::OnAssigned(const std::vector<TopicPartition>& partitions, 
     if (mine.empty()) continue;
     std::vector<int64_t> offsets;
     Status st = pipelines_[w]->OnAssigned(mine, &offsets);
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      RefreshHoldings();
+      return st;
+    }
     for (size_t j = 0; j < index.size(); ++j) (*start_offsets)[index[j]] = offsets[j];
   }
+  RefreshHoldings();
   return Status::Ok();
 }
 
@@ -78,6 +82,35 @@ void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
   std::unique_lock lock(mu_);
   pause_ = false;
   for (auto& p : pipelines_) p->OnRevoked(partitions);  // each ignores partitions it does not hold
+  RefreshHoldings();
+}
+
+// A task is a partition number (cluster/co_partitioning.h): its partitions
+// come and go together.
+void IngestWorkers::RefreshHoldings() {
+  std::vector<ShardId> shards;
+  std::vector<int32_t> tasks;
+  for (const auto& p : pipelines_) {
+    for (ShardId s : p->OwnedShards()) shards.push_back(s);
+    for (const PartitionStatus& s : p->Snapshot().partitions) tasks.push_back(s.tp.partition);
+  }
+  std::sort(shards.begin(), shards.end());
+  std::sort(tasks.begin(), tasks.end());
+  tasks.erase(std::unique(tasks.begin(), tasks.end()), tasks.end());
+  std::lock_guard lock(holdings_mu_);
+  assigned_once_ = true;
+  held_tasks_ = static_cast<int>(tasks.size());
+  held_shards_ = std::move(shards);
+}
+
+TaskHoldings IngestWorkers::Holdings() const {
+  std::lock_guard lock(holdings_mu_);
+  return {assigned_once_, held_tasks_, total_tasks_.load()};
+}
+
+void IngestWorkers::KeepHeldShards(std::vector<ShardId>* shards) const {
+  std::lock_guard lock(holdings_mu_);
+  std::erase_if(*shards, [&](ShardId s) { return !std::binary_search(held_shards_.begin(), held_shards_.end(), s); });
 }
 
 void IngestWorkers::CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,

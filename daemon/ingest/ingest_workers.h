@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <thread>
 #include <vector>
@@ -35,22 +36,32 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
 
   Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
   void OnRevoked(const std::vector<TopicPartition>& partitions) override;
+  void OnTaskCount(int tasks) override { total_tasks_ = tasks; }
 
   void CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
                   std::vector<std::pair<ShardId, EntityState>>* out) const override;
   IngestSnapshot Snapshot() const override;
   bool has_assignment() const override;
   bool healthy() const override;
+  TaskHoldings Holdings() const override;
+  void KeepHeldShards(std::vector<ShardId>* shards) const override;
   size_t size() const { return pipelines_.size(); }
 
  private:
   void Run(size_t worker, LoopHeartbeats::Heartbeat heartbeat);
+  // After an assignment or a revoke, with the workers paused.
+  void RefreshHoldings();
   std::vector<std::unique_ptr<IngestPipeline>> pipelines_;
   const Clock* clock_;
   std::vector<std::thread> threads_;
   std::shared_mutex mu_;            // shared: a worker inside a batch; exclusive: a rebalance
   std::atomic<bool> pause_{false};  // asks workers to step back so the exclusive lock gets in
   std::atomic<bool> stop_{false};
+  std::atomic<int> total_tasks_{0};
+  mutable std::mutex holdings_mu_;
+  bool assigned_once_ = false;          // under holdings_mu_
+  int held_tasks_ = 0;                  // under holdings_mu_
+  std::vector<ShardId> held_shards_;    // sorted; under holdings_mu_
 };
 
 }  // namespace featmon

@@ -1,0 +1,38 @@
+// What an instance may answer a lookup from, given the tasks it holds, so
+// that it never serves a wrong value as a right one.
+//
+// An instance that shares its consumer group holds only some tasks. A user's
+// events all live in one task (the inputs are keyed by user), so the user's
+// state is whole where that task is held, and elsewhere any local copy is
+// stale or missing. An item's events are spread over every task, so an
+// instance holding only some tasks has only part of an item's counts.
+// Until lookups are routed to owners and items re-keyed (issue 13), such
+// answers are refused with 503, never given as if they were whole.
+#pragma once
+
+#include <string>
+
+namespace featmon {
+
+struct TaskHoldings {
+  bool assigned = false;  // the group has assigned this instance at least once
+  int held = 0;           // tasks held now
+  int total = 0;          // tasks that exist (the first topic's partitions); 0: not known yet
+};
+
+enum class Coverage {
+  kEverything,  // all local state: a full copy, or no assignment yet (what it last held)
+  kHeldTasks,   // only the state of held tasks; a key found nowhere there is refused
+  kNothing,     // refused
+};
+
+struct ServingDecision {
+  Coverage coverage = Coverage::kEverything;
+  std::string why;  // for kHeldTasks' misses and kNothing: what the client is told
+};
+
+// `keyed_by_partition_key`: the entity is what the input topics are keyed
+// by (the user), so its state lives in exactly one task.
+ServingDecision DecideServing(const TaskHoldings& holdings, bool keyed_by_partition_key);
+
+}  // namespace featmon
