@@ -166,7 +166,10 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
                               std::string* out, bool with_tiles) {
   // Never a partial or stale answer given as whole (cluster/serving_policy.h).
   const ServingDecision serving = DecideServing(pipeline_->Holdings(), kind == EntityKind::kUser);
-  if (serving.coverage == Coverage::kNothing) return Status::Unavailable(serving.why);
+  if (serving.coverage == Coverage::kNothing) {
+    metrics_->LookupsRefused("partial_entity").Increment();
+    return Status::Unavailable(serving.why);
+  }
   // Each shard is read once: from the cache where it holds the entity, else
   // from the store, so no event is counted twice.
   std::vector<ShardId> candidates = store_->ShardsThatMayHold(kind, id);
@@ -187,7 +190,10 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
     if (!st.ok()) return st;
     shards.push_back(&states[i]);
   }
-  if (shards.empty() && serving.coverage == Coverage::kHeldTasks) return Status::Unavailable(serving.why);
+  if (shards.empty() && serving.coverage == Coverage::kHeldTasks) {
+    metrics_->LookupsRefused("not_held").Increment();
+    return Status::Unavailable(serving.why);
+  }
   int64_t as_of_ms;
   if (requested_as_of) {
     as_of_ms = *requested_as_of;
@@ -377,6 +383,9 @@ HttpResponse FeatureApi::Ready() {
 HttpResponse FeatureApi::MetricsText() {
   metrics_->StoreEntities().Set(static_cast<double>(store_->ApproximateEntityCount()));
   metrics_->StoreDiskBytes().Set(static_cast<double>(store_->DiskBytes()));
+  const TaskHoldings tasks = pipeline_->Holdings();
+  metrics_->TasksHeld().Set(tasks.held);
+  metrics_->Tasks().Set(tasks.total);
   const WrittenBytes written = store_->Written();
   metrics_->SetStoreWrittenBytes("wal", written.wal);
   metrics_->SetStoreWrittenBytes("flush", written.flush);

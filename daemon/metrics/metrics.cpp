@@ -53,6 +53,16 @@ Metrics::Metrics(const std::string& version)
                           .Help("Entity states held in memory between commits").Register(*registry_).Add({})),
       cache_bytes_(prometheus::BuildGauge().Name("featmon_cache_bytes")
                        .Help("Estimated memory of the entity states held in memory").Register(*registry_).Add({})),
+      tasks_held_(prometheus::BuildGauge().Name("featmon_tasks_held")
+                      .Help("Tasks of the consumer group (partition n of views and clicks) this instance holds")
+                      .Register(*registry_).Add({})),
+      tasks_(prometheus::BuildGauge().Name("featmon_tasks")
+                 .Help("Tasks the consumer group has (the views topic's partitions); 0 until known")
+                 .Register(*registry_).Add({})),
+      lookups_refused_(prometheus::BuildCounter().Name("featmon_lookups_refused_total")
+                           .Help("Lookups answered 503 because this instance holds only some tasks, by reason: "
+                                 "not_held, partial_entity")
+                           .Register(*registry_)),
       store_written_(prometheus::BuildCounter().Name("featmon_store_written_bytes_total")
                          .Help("Bytes RocksDB wrote to disk, by kind: wal, flush, compaction").Register(*registry_)),
       drift_score_(prometheus::BuildGauge().Name("featmon_drift_score")
@@ -92,6 +102,7 @@ Metrics::Metrics(const std::string& version)
   prometheus::BuildGauge().Name("featmon_build_info").Help("Build of this featmond; always 1")
       .Register(*registry_).Add({{"version", version}}).Set(1);
   for (const char* reason : kCommitStallReasons) commits_stalled_.Add({{"reason", reason}});
+  for (const char* reason : {"not_held", "partial_entity"}) lookups_refused_.Add({{"reason", reason}});
 }
 
 prometheus::Counter& Metrics::EventsConsumed(const std::string& topic) { return consumed_.Add({{"topic", topic}}); }

@@ -57,6 +57,12 @@ class Metrics {
   prometheus::Gauge& StoreDiskBytes() { return store_disk_bytes_; }
   prometheus::Gauge& CacheEntities() { return cache_entities_; }
   prometheus::Gauge& CacheBytes() { return cache_bytes_; }
+  // The consumer group's tasks this instance holds, and how many there are.
+  prometheus::Gauge& TasksHeld() { return tasks_held_; }
+  prometheus::Gauge& Tasks() { return tasks_; }
+  // Lookups answered 503 by the serving policy: not_held (the key's task is
+  // not held here) or partial_entity (an item, partial on one instance).
+  prometheus::Counter& LookupsRefused(const std::string& reason) { return lookups_refused_.Add({{"reason", reason}}); }
   // featmon_store_written_bytes_total{kind}: brings the counter of `kind`
   // (wal, flush, compaction) up to RocksDB's own running total.
   void SetStoreWrittenBytes(const std::string& kind, uint64_t total);
@@ -110,6 +116,9 @@ class Metrics {
   prometheus::Gauge& store_disk_bytes_;
   prometheus::Gauge& cache_entities_;
   prometheus::Gauge& cache_bytes_;
+  prometheus::Gauge& tasks_held_;
+  prometheus::Gauge& tasks_;
+  prometheus::Family<prometheus::Counter>& lookups_refused_;
   prometheus::Family<prometheus::Counter>& store_written_;
   std::mutex store_written_mu_;
 

@@ -73,6 +73,18 @@ TEST(GroupTest, InstancesSharingAGroupGiveWholeAnswersOrNone) {
     for (DaemonProcess* d : {&a, &b})
       EXPECT_EQ(Http(d->port(), "GET", "/v1/features/item/" + id).status, 503) << "item " << id << " is partial here";
   }
+  // Every refusal counted once, by reason; the tasks the two hold add up.
+  double not_held = 0, partial = 0, held = 0;
+  for (DaemonProcess* d : {&a, &b}) {
+    const std::string metrics = Http(d->port(), "GET", "/metrics").body;
+    not_held += MetricValue(metrics, "featmon_lookups_refused_total{reason=\"not_held\"}");
+    partial += MetricValue(metrics, "featmon_lookups_refused_total{reason=\"partial_entity\"}");
+    held += MetricValue(metrics, "featmon_tasks_held");
+    EXPECT_EQ(MetricValue(metrics, "featmon_tasks"), kPartitions);
+  }
+  EXPECT_EQ(not_held, static_cast<double>(oracle.entities(EntityKind::kUser).size()));
+  EXPECT_EQ(partial, 2.0 * static_cast<double>(oracle.entities(EntityKind::kItem).size()));
+  EXPECT_EQ(held, kPartitions);
 
   // b leaves; a takes its tasks and is a full copy again.
   b.proc().Signal(SIGTERM);

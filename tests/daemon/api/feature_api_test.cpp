@@ -154,6 +154,10 @@ TEST_F(FeatureApiTest, WithSomeTasksHeldOnlyWholeAnswersAreGiven) {
   auto status = nlohmann::json::parse(Call("GET", "/v1/status").body);
   EXPECT_EQ(status["tasks"]["held"], 1);
   EXPECT_EQ(status["tasks"]["total"], 2);
+  const std::string metrics = Call("GET", "/metrics").body;
+  for (const char* series : {"featmon_tasks_held 1", "featmon_tasks 2", "featmon_lookups_refused_total{reason=\"not_held\"} 3",
+                             "featmon_lookups_refused_total{reason=\"partial_entity\"} 1"})
+    EXPECT_NE(metrics.find(series), std::string::npos) << series << " in:\n" << metrics;
 
   // Holding every task, it is a full copy again.
   ingest_.holdings = {true, 2, 2};
