@@ -2,21 +2,23 @@
 
 namespace featmon {
 
-ServingDecision DecideServing(const TaskHoldings& h, bool keyed_by_partition_key) {
+Coverage DecideServing(const TaskHoldings& h, bool keyed_by_partition_key) {
   // Before its first assignment an instance answers from what it last held,
   // as a restarted full copy must (its state is open before the group answers).
-  if (!h.assigned) return {Coverage::kEverything, ""};
-  if (h.total > 0 && h.held >= h.total) return {Coverage::kEverything, ""};
+  if (!h.assigned) return Coverage::kEverything;
+  if (h.total > 0 && h.held >= h.total) return Coverage::kEverything;
+  return keyed_by_partition_key ? Coverage::kHeldTasks : Coverage::kNothing;
+}
+
+std::string WhyRefused(const TaskHoldings& h, bool keyed_by_partition_key) {
   const std::string holds = "this instance holds " + std::to_string(h.held) + " of " +
                             (h.total > 0 ? std::to_string(h.total) : std::string("the")) +
                             " tasks of its consumer group";
   if (keyed_by_partition_key)
-    return {Coverage::kHeldTasks,
-            holds + ", and this key's task is not among them: ask the instance that holds it, or give each instance "
-                    "its own kafka.group_id to make it a full copy"};
-  return {Coverage::kNothing,
-          holds + ", so it has only part of this entity's events (they come from every task): give each instance "
-                  "its own kafka.group_id to make it a full copy"};
+    return holds + ", and this key's task is not among them: ask the instance that holds it, or give each instance "
+                   "its own kafka.group_id to make it a full copy";
+  return holds + ", so it has only part of this entity's events (they come from every task): give each instance "
+                 "its own kafka.group_id to make it a full copy";
 }
 
 }  // namespace featmon

@@ -26,13 +26,12 @@ enum class Coverage {
   kNothing,     // refused
 };
 
-struct ServingDecision {
-  Coverage coverage = Coverage::kEverything;
-  std::string why;  // for kHeldTasks' misses and kNothing: what the client is told
-};
-
 // `keyed_by_partition_key`: the entity is what the input topics are keyed
-// by (the user), so its state lives in exactly one task.
-ServingDecision DecideServing(const TaskHoldings& holdings, bool keyed_by_partition_key);
+// by (the user), so its state lives in exactly one task. Runs on every
+// lookup, so it only decides; WhyRefused words a refusal.
+Coverage DecideServing(const TaskHoldings& holdings, bool keyed_by_partition_key);
+
+// What a client refused under DecideServing's answer is told.
+std::string WhyRefused(const TaskHoldings& holdings, bool keyed_by_partition_key);
 
 }  // namespace featmon

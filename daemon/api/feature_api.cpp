@@ -165,15 +165,17 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
 Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optional<int64_t> requested_as_of,
                               std::string* out, bool with_tiles) {
   // Never a partial or stale answer given as whole (cluster/serving_policy.h).
-  const ServingDecision serving = DecideServing(pipeline_->Holdings(), kind == EntityKind::kUser);
-  if (serving.coverage == Coverage::kNothing) {
+  const TaskHoldings holdings = pipeline_->Holdings();
+  const bool keyed = kind == EntityKind::kUser;
+  const Coverage coverage = DecideServing(holdings, keyed);
+  if (coverage == Coverage::kNothing) {
     metrics_->LookupsRefused("partial_entity").Increment();
-    return Status::Unavailable(serving.why);
+    return Status::Unavailable(WhyRefused(holdings, keyed));
   }
   // Each shard is read once: from the cache where it holds the entity, else
   // from the store, so no event is counted twice.
   std::vector<ShardId> candidates = store_->ShardsThatMayHold(kind, id);
-  if (serving.coverage == Coverage::kHeldTasks) pipeline_->KeepHeldShards(&candidates);
+  if (coverage == Coverage::kHeldTasks) pipeline_->KeepHeldShards(&candidates);
   std::vector<std::pair<ShardId, EntityState>> cached;
   if (live_ && !candidates.empty()) live_->CopyCached(kind, id, candidates, &cached);
   std::vector<const EntityState*> shards;
@@ -190,9 +192,9 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
     if (!st.ok()) return st;
     shards.push_back(&states[i]);
   }
-  if (shards.empty() && serving.coverage == Coverage::kHeldTasks) {
+  if (shards.empty() && coverage == Coverage::kHeldTasks) {
     metrics_->LookupsRefused("not_held").Increment();
-    return Status::Unavailable(serving.why);
+    return Status::Unavailable(WhyRefused(holdings, keyed));
   }
   int64_t as_of_ms;
   if (requested_as_of) {

@@ -97,19 +97,18 @@ void IngestWorkers::RefreshHoldings() {
   std::sort(shards.begin(), shards.end());
   std::sort(tasks.begin(), tasks.end());
   tasks.erase(std::unique(tasks.begin(), tasks.end()), tasks.end());
-  std::lock_guard lock(holdings_mu_);
-  assigned_once_ = true;
+  {
+    std::lock_guard lock(held_shards_mu_);
+    held_shards_ = std::move(shards);
+  }
   held_tasks_ = static_cast<int>(tasks.size());
-  held_shards_ = std::move(shards);
+  assigned_once_ = true;
 }
 
-TaskHoldings IngestWorkers::Holdings() const {
-  std::lock_guard lock(holdings_mu_);
-  return {assigned_once_, held_tasks_, total_tasks_.load()};
-}
+TaskHoldings IngestWorkers::Holdings() const { return {assigned_once_.load(), held_tasks_.load(), total_tasks_.load()}; }
 
 void IngestWorkers::KeepHeldShards(std::vector<ShardId>* shards) const {
-  std::lock_guard lock(holdings_mu_);
+  std::lock_guard lock(held_shards_mu_);
   std::erase_if(*shards, [&](ShardId s) { return !std::binary_search(held_shards_.begin(), held_shards_.end(), s); });
 }
 

@@ -58,10 +58,11 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   std::atomic<bool> pause_{false};  // asks workers to step back so the exclusive lock gets in
   std::atomic<bool> stop_{false};
   std::atomic<int> total_tasks_{0};
-  mutable std::mutex holdings_mu_;
-  bool assigned_once_ = false;          // under holdings_mu_
-  int held_tasks_ = 0;                  // under holdings_mu_
-  std::vector<ShardId> held_shards_;    // sorted; under holdings_mu_
+  // Read by every lookup: atomics, so the common case takes no lock.
+  std::atomic<bool> assigned_once_{false};
+  std::atomic<int> held_tasks_{0};
+  mutable std::mutex held_shards_mu_;
+  std::vector<ShardId> held_shards_;    // sorted; under held_shards_mu_
 };
 
 }  // namespace featmon
