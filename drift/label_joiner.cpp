@@ -30,7 +30,7 @@ bool LabelJoiner::RemoveWaitingClick(const std::string& key, int64_t ts_ms, cons
   list.erase(it);
   if (auto e = click_expiry_.find({ts_ms, key}); e != click_expiry_.end()) click_expiry_.erase(e);
   if (list.empty()) clicks_.erase(c);
-  dirty_.insert("c" + key);
+  MarkDirty('c', key);
   return true;
 }
 
@@ -54,7 +54,7 @@ bool LabelJoiner::AddPrediction(const std::string& key, PendingLabel p, int64_t*
   Schedule(key, p);
   pending_[key].push_back(std::move(p));
   ++pending_count_;
-  dirty_.insert("p" + key);
+  MarkDirty('p', key);
   return true;
 }
 
@@ -71,14 +71,14 @@ std::optional<PendingLabel> LabelJoiner::AddClick(const std::vector<std::string>
     if (!best) continue;
     best->click_ts_ms = click_ts_ms;  // its deadline entry is now stale
     Schedule(key, *best);
-    dirty_.insert("p" + key);
+    MarkDirty('p', key);
     return *best;
   }
   const size_t wait_keys = std::min<size_t>(keys.size(), 2);
   for (size_t i = 0; i < wait_keys; ++i) {
     clicks_[keys[i]].push_back({click_ts_ms, wait_keys == 2 ? keys[1 - i] : std::string()});
     click_expiry_.emplace(click_ts_ms, keys[i]);
-    dirty_.insert("c" + keys[i]);
+    MarkDirty('c', keys[i]);
   }
   return std::nullopt;
 }
@@ -98,7 +98,7 @@ std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
     list.erase(p);
     --pending_count_;
     if (list.empty()) pending_.erase(it);
-    dirty_.insert("p" + d.key);
+    MarkDirty('p', d.key);
   }
   // Waiting clicks older than the watermark can no longer meet a prediction.
   while (!click_expiry_.empty() && click_expiry_.begin()->first < watermark_ms) {

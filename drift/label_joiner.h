@@ -48,8 +48,11 @@ std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id);
 
 class LabelJoiner {
  public:
-  LabelJoiner(int64_t attribution_window_ms, size_t max_pending)
-      : window_ms_(attribution_window_ms), max_pending_(max_pending) {}
+  // kUntracked: for a caller that never persists (featmon-export's replay),
+  // which would otherwise hold every key it ever touched until TakeDirty.
+  enum class Persistence { kTracked, kUntracked };
+  LabelJoiner(int64_t attribution_window_ms, size_t max_pending, Persistence persistence = Persistence::kTracked)
+      : window_ms_(attribution_window_ms), max_pending_(max_pending), track_dirty_(persistence == Persistence::kTracked) {}
 
   // False when the prediction is not tracked: too many pending labels. A
   // click that came first and now labels it is reported in *matched_click_ms
@@ -82,6 +85,10 @@ class LabelJoiner {
   };
   int64_t DueOf(const PendingLabel& p) const { return p.click_ts_ms >= 0 ? p.click_ts_ms : p.ts_ms + window_ms_; }
   void Schedule(const std::string& key, const PendingLabel& p);
+  // kind: 'p' for a pending label's key, 'c' for a waiting click's.
+  void MarkDirty(char kind, const std::string& key) {
+    if (track_dirty_) dirty_.insert(kind + key);
+  }
 
   int64_t window_ms_;
   size_t max_pending_;
@@ -100,6 +107,7 @@ class LabelJoiner {
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
   std::multiset<std::pair<int64_t, std::string>> click_expiry_;  // one entry per waiting click and key
   size_t pending_count_ = 0;
+  bool track_dirty_;
   std::unordered_set<std::string> dirty_;
 };
 

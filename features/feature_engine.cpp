@@ -69,11 +69,109 @@ void InsertLastN(LastNState& s, std::string_view value, int64_t ts, int n) {
   if (static_cast<int>(v.size()) > n) v.pop_back();
 }
 
+template <typename V>
+V& TailTotal(WindowTail& t);
+template <>
+int64_t& TailTotal<int64_t>(WindowTail& t) { return t.count; }
+template <>
+double& TailTotal<double>(WindowTail& t) { return t.sum; }
+
+// Folds the tiles after the tail's `upto` and before the newest into it, in
+// tile order (the order Read adds them in).
+template <typename V>
+void ExtendAdditiveTail(const Tiles<V>& tiles, WindowTail& t) {
+  if (tiles.empty() || tiles.back().first - 1 <= t.upto) return;
+  auto it = std::upper_bound(tiles.begin(), tiles.end(), t.upto, [](int64_t u, const auto& p) { return u < p.first; });
+  for (; it + 1 < tiles.end(); ++it) TailTotal<V>(t) += it->second;
+  t.upto = tiles.back().first - 1;
+}
+
+void UnbuildTail(WindowTail& t) {
+  t.after = WindowTail::kUnbuilt;
+  t.distinct.reset();
+}
+
+// A windowed count or sum read from its tail, when the read's window ends at
+// or after the series' newest tile; else nullopt (Read walks the tiles).
+template <typename V>
+std::optional<V> ReadAdditiveTail(const Tiles<V>& tiles, TileRange range, bool slides, WindowTail& t) {
+  if (!tiles.empty() && tiles.back().first > range.last) return std::nullopt;
+  if (t.built() && range.after > t.after && slides && range.after < t.upto) {
+    // Counts slide: subtracting is exact.
+    for (const auto& [tile, v] : tiles) {
+      if (tile > range.after) break;
+      if (tile > t.after) TailTotal<V>(t) -= v;
+    }
+    t.after = range.after;
+  } else if (!t.built() || range.after != t.after) {
+    UnbuildTail(t);
+    t.after = t.upto = range.after;
+    TailTotal<V>(t) = V{};
+  }
+  ExtendAdditiveTail(tiles, t);
+  // Plus the tiles after upto: the newest, if any.
+  V total = TailTotal<V>(t);
+  if (!tiles.empty() && tiles.back().first > t.upto) total += tiles.back().second;
+  return total;
+}
+
+// A windowed distinct count read from its tail, under the same condition.
+std::optional<int64_t> ReadDistinctTail(const Tiles<HyperLogLog>& tiles, TileRange range, WindowTail& t) {
+  if (!tiles.empty() && tiles.back().first > range.last) return std::nullopt;
+  if (!t.built() || range.after != t.after) {
+    t.after = range.after;
+    t.distinct = std::make_unique<WindowTail::Distinct>();
+    for (const auto& [tile, hll] : tiles)
+      if (tile > range.after) t.distinct->sketch.Merge(hll);
+  }
+  if (t.distinct->estimate < 0) t.distinct->estimate = t.distinct->sketch.Estimate();
+  return static_cast<int64_t>(std::llround(t.distinct->estimate));
+}
+
 }  // namespace
 
-void FeatureEngine::Apply(const Event& event, EntityKind kind, EntityState* state, StateChanges* changes) const {
+FeatureEngine::FeatureEngine(const FeatureSet* set) : set_(set) {
+  for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
+    auto& by_series = windowed_features_[static_cast<int>(kind)];
+    by_series.resize(set_->series(kind).size());
+    const auto& features = set_->features(kind);
+    for (size_t fi = 0; fi < features.size(); ++fi)
+      if (features[fi].series >= 0 && set_->series(kind)[features[fi].series].tiled())
+        by_series[features[fi].series].push_back(fi);
+  }
+}
+
+void FeatureEngine::UpdateTails(EntityKind kind, size_t series, int64_t tile, int64_t cutoff, const Event& event,
+                                WindowTails* tails) const {
+  const SeriesSpec& spec = set_->series(kind)[series];
+  for (size_t fi : windowed_features_[static_cast<int>(kind)][series]) {
+    WindowTail& t = tails->tails[fi];
+    if (t.built() && cutoff > t.after) UnbuildTail(t);  // pruning may have dropped a tile it holds
+    if (!t.built() || tile <= t.after || tile <= cutoff) continue;
+    switch (spec.kind) {
+      case SeriesKind::kTiledCount:
+        if (tile <= t.upto) t.count += 1;
+        break;
+      case SeriesKind::kTiledSum:
+        if (tile <= t.upto) UnbuildTail(t);  // a late event: adding it now would change the order of the sum
+        break;
+      case SeriesKind::kTiledDistinct: {
+        std::string_view value = FieldOf(event, spec.field);
+        if (!value.empty() && t.distinct->sketch.Add(value)) t.distinct->estimate = -1;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+void FeatureEngine::Apply(const Event& event, EntityKind kind, EntityState* state, StateChanges* changes,
+                          WindowTails* tails) const {
   const auto& specs = set_->series(kind);
   if (state->series.size() != specs.size()) *state = NewEntityState(*set_, kind);
+  if (tails && tails->tails.size() != set_->features(kind).size())
+    tails->tails = std::vector<WindowTail>(set_->features(kind).size());
   state->last_event_ts_ms = std::max(state->last_event_ts_ms, event.ts_ms);
   const uint32_t bit = SourceBit(event.type);
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -126,6 +224,7 @@ void FeatureEngine::Apply(const Event& event, EntityKind kind, EntityState* stat
         break;
       }
     }
+    if (tails && spec.tiled()) UpdateTails(kind, i, tile, cutoff, event, tails);
   }
 }
 
@@ -163,78 +262,117 @@ std::vector<std::pair<int64_t, double>> FeatureEngine::ReadTiles(EntityKind kind
 
 std::vector<FeatureValue> FeatureEngine::Read(EntityKind kind, const std::vector<const EntityState*>& shards,
                                               int64_t as_of_ms) const {
+  const auto& features = set_->features(kind);
+  std::vector<FeatureValue> out(features.size());
+  for (size_t fi = 0; fi < features.size(); ++fi)
+    if (features[fi].aggregation != Aggregation::kRatio) out[fi] = ReadFeature(kind, fi, shards, as_of_ms);
+  ReadRatios(kind, &out);
+  return out;
+}
+
+std::vector<FeatureValue> FeatureEngine::ReadWithTails(EntityKind kind, const EntityState& state, int64_t as_of_ms,
+                                                       WindowTails* tails) const {
   const auto& specs = set_->series(kind);
   const auto& features = set_->features(kind);
+  const std::vector<const EntityState*> shards{&state};
+  if (state.series.size() != specs.size()) return Read(kind, shards, as_of_ms);  // never applied to: defaults
+  if (tails->tails.size() != features.size()) tails->tails = std::vector<WindowTail>(features.size());
   std::vector<FeatureValue> out(features.size());
   for (size_t fi = 0; fi < features.size(); ++fi) {
     const CompiledFeature& f = features[fi];
-    if (f.aggregation == Aggregation::kRatio) continue;  // second pass
+    if (f.aggregation == Aggregation::kRatio) continue;
     const SeriesSpec& spec = specs[f.series];
-    const TileRange range = spec.tiled() ? RangeFor(as_of_ms, f.window_ms, spec.tile_ms) : TileRange{0, 0};
-    switch (spec.kind) {
-      case SeriesKind::kTiledCount: {
-        int64_t total = 0;
-        for (const EntityState* s : shards) {
-          for (const auto& [tile, count] : std::get<Tiles<int64_t>>(s->series[f.series]))
-            if (range.Contains(tile)) total += count;
+    const SeriesState& series = state.series[f.series];
+    WindowTail& tail = tails->tails[fi];
+    if (spec.tiled()) {
+      const TileRange range = RangeFor(as_of_ms, f.window_ms, spec.tile_ms);
+      if (spec.kind == SeriesKind::kTiledCount) {
+        if (auto v = ReadAdditiveTail(std::get<Tiles<int64_t>>(series), range, /*slides=*/true, tail)) {
+          out[fi] = FeatureValue::Int(*v);
+          continue;
         }
-        out[fi] = FeatureValue::Int(total);
-        break;
-      }
-      case SeriesKind::kTiledSum: {
-        double total = 0;
-        for (const EntityState* s : shards) {
-          for (const auto& [tile, sum] : std::get<Tiles<double>>(s->series[f.series]))
-            if (range.Contains(tile)) total += sum;
+      } else if (spec.kind == SeriesKind::kTiledSum) {
+        if (auto v = ReadAdditiveTail(std::get<Tiles<double>>(series), range, /*slides=*/false, tail)) {
+          out[fi] = FeatureValue::Double(*v);
+          continue;
         }
-        out[fi] = FeatureValue::Double(total);
-        break;
-      }
-      case SeriesKind::kTiledDistinct: {
-        HyperLogLog merged;
-        for (const EntityState* s : shards) {
-          for (const auto& [tile, hll] : std::get<Tiles<HyperLogLog>>(s->series[f.series]))
-            if (range.Contains(tile)) merged.Merge(hll);
-        }
-        out[fi] = FeatureValue::Int(static_cast<int64_t>(std::llround(merged.Estimate())));
-        break;
-      }
-      case SeriesKind::kLastN: {
-        LastNState merged;
-        for (const EntityState* s : shards) {
-          for (const auto& [value, ts] : std::get<LastNState>(s->series[f.series]).values)
-            if (ts <= as_of_ms) InsertLastN(merged, value, ts, f.n);
-        }
-        FeatureValue v;
-        v.type = FeatureValue::Type::kStrings;
-        for (auto& [value, ts] : merged.values) v.strings.push_back(std::move(value));
-        out[fi] = std::move(v);
-        break;
-      }
-      case SeriesKind::kLatestTs: {
-        int64_t latest = 0;
-        for (const EntityState* s : shards) latest = std::max(latest, std::get<LatestTsState>(s->series[f.series]).ts_ms);
-        out[fi] = latest > 0 ? FeatureValue::Int(latest) : FeatureValue::Null();
-        break;
-      }
-      case SeriesKind::kDecayed: {
-        double total = 0;
-        for (const EntityState* s : shards) {
-          const auto& d = std::get<DecayedState>(s->series[f.series]);
-          if (d.ref_ts_ms != 0) total += Decay(d.value, d.ref_ts_ms, as_of_ms, spec.half_life_ms);
-        }
-        out[fi] = FeatureValue::Double(total);
-        break;
+      } else if (auto v = ReadDistinctTail(std::get<Tiles<HyperLogLog>>(series), range, tail)) {
+        out[fi] = FeatureValue::Int(*v);
+        continue;
       }
     }
+    out[fi] = ReadFeature(kind, fi, shards, as_of_ms);
   }
+  ReadRatios(kind, &out);
+  return out;
+}
+
+FeatureValue FeatureEngine::ReadFeature(EntityKind kind, size_t fi, const std::vector<const EntityState*>& shards,
+                                        int64_t as_of_ms) const {
+  const CompiledFeature& f = set_->features(kind)[fi];
+  const SeriesSpec& spec = set_->series(kind)[f.series];
+  const TileRange range = spec.tiled() ? RangeFor(as_of_ms, f.window_ms, spec.tile_ms) : TileRange{0, 0};
+  switch (spec.kind) {
+    case SeriesKind::kTiledCount: {
+      int64_t total = 0;
+      for (const EntityState* s : shards) {
+        for (const auto& [tile, count] : std::get<Tiles<int64_t>>(s->series[f.series]))
+          if (range.Contains(tile)) total += count;
+      }
+      return FeatureValue::Int(total);
+    }
+    case SeriesKind::kTiledSum: {
+      double total = 0;
+      for (const EntityState* s : shards) {
+        for (const auto& [tile, sum] : std::get<Tiles<double>>(s->series[f.series]))
+          if (range.Contains(tile)) total += sum;
+      }
+      return FeatureValue::Double(total);
+    }
+    case SeriesKind::kTiledDistinct: {
+      HyperLogLog merged;
+      for (const EntityState* s : shards) {
+        for (const auto& [tile, hll] : std::get<Tiles<HyperLogLog>>(s->series[f.series]))
+          if (range.Contains(tile)) merged.Merge(hll);
+      }
+      return FeatureValue::Int(static_cast<int64_t>(std::llround(merged.Estimate())));
+    }
+    case SeriesKind::kLastN: {
+      LastNState merged;
+      for (const EntityState* s : shards) {
+        for (const auto& [value, ts] : std::get<LastNState>(s->series[f.series]).values)
+          if (ts <= as_of_ms) InsertLastN(merged, value, ts, f.n);
+      }
+      FeatureValue v;
+      v.type = FeatureValue::Type::kStrings;
+      for (auto& [value, ts] : merged.values) v.strings.push_back(std::move(value));
+      return v;
+    }
+    case SeriesKind::kLatestTs: {
+      int64_t latest = 0;
+      for (const EntityState* s : shards) latest = std::max(latest, std::get<LatestTsState>(s->series[f.series]).ts_ms);
+      return latest > 0 ? FeatureValue::Int(latest) : FeatureValue::Null();
+    }
+    case SeriesKind::kDecayed: {
+      double total = 0;
+      for (const EntityState* s : shards) {
+        const auto& d = std::get<DecayedState>(s->series[f.series]);
+        if (d.ref_ts_ms != 0) total += Decay(d.value, d.ref_ts_ms, as_of_ms, spec.half_life_ms);
+      }
+      return FeatureValue::Double(total);
+    }
+  }
+  return FeatureValue::Null();
+}
+
+void FeatureEngine::ReadRatios(EntityKind kind, std::vector<FeatureValue>* out) const {
+  const auto& features = set_->features(kind);
   for (size_t fi = 0; fi < features.size(); ++fi) {
     const CompiledFeature& f = features[fi];
     if (f.aggregation != Aggregation::kRatio) continue;
-    double den = out[f.denominator].AsDouble();
-    out[fi] = den == 0 ? FeatureValue::Null() : FeatureValue::Double(out[f.numerator].AsDouble() / den);
+    const double den = (*out)[f.denominator].AsDouble();
+    (*out)[fi] = den == 0 ? FeatureValue::Null() : FeatureValue::Double((*out)[f.numerator].AsDouble() / den);
   }
-  return out;
 }
 
 int64_t FeatureEngine::LatestEvent(const std::vector<const EntityState*>& shards) {

@@ -19,6 +19,7 @@
 #include "features/entity_state.h"
 #include "features/event.h"
 #include "features/feature_spec.h"
+#include "features/window_tails.h"
 
 namespace featmon {
 
@@ -44,18 +45,26 @@ struct InexactAsOf {
 
 class FeatureEngine {
  public:
-  explicit FeatureEngine(const FeatureSet* set) : set_(set) {}
+  explicit FeatureEngine(const FeatureSet* set);
 
   // Folds one event into the state of the entity of `kind` it names, and
   // drops tiles no window can see any more. Late-event filtering is the
   // caller's (FeatureSet::IsLate), because it depends on stream time. With
-  // `changes`, records there what changed, for EncodeEntityDelta.
-  void Apply(const Event& event, EntityKind kind, EntityState* state, StateChanges* changes = nullptr) const;
+  // `changes`, records there what changed, for EncodeEntityDelta. With
+  // `tails`, keeps the entity's window tails current (window_tails.h).
+  void Apply(const Event& event, EntityKind kind, EntityState* state, StateChanges* changes = nullptr,
+             WindowTails* tails = nullptr) const;
 
   // Feature values at as_of_ms, merging the entity's states from all shards.
   // An empty `shards` yields defaults: 0, null, [].
   std::vector<FeatureValue> Read(EntityKind kind, const std::vector<const EntityState*>& shards,
                                  int64_t as_of_ms) const;
+  // The same values as Read(kind, {&state}, as_of_ms), taking windowed
+  // counts, sums and distinct counts from the entity's tails where the read
+  // allows it, and updating them. `tails` belongs to `state`: only Apply
+  // calls with the same tails may have changed the state since.
+  std::vector<FeatureValue> ReadWithTails(EntityKind kind, const EntityState& state, int64_t as_of_ms,
+                                          WindowTails* tails) const;
 
   // The series behind `feature` (an index into FeatureSet::features(kind))
   // when it is a windowed count or sum, which ReadTiles can split into
@@ -89,7 +98,19 @@ class FeatureEngine {
   const FeatureSet& set() const { return *set_; }
 
  private:
+  // One feature's value from the tiles or state of every shard.
+  FeatureValue ReadFeature(EntityKind kind, size_t feature, const std::vector<const EntityState*>& shards,
+                           int64_t as_of_ms) const;
+  // Ratios, once every other feature of `out` is read.
+  void ReadRatios(EntityKind kind, std::vector<FeatureValue>* out) const;
+  // After Apply put an event at `tile` of `series` and pruned its tiles at or
+  // before `cutoff`: the same in the tails of the features reading it.
+  void UpdateTails(EntityKind kind, size_t series, int64_t tile, int64_t cutoff, const Event& event,
+                   WindowTails* tails) const;
+
   const FeatureSet* set_;
+  // Per kind and series, the windowed features (count, sum, approx_distinct) reading it.
+  std::vector<std::vector<size_t>> windowed_features_[kEntityKindCount];
 };
 
 }  // namespace featmon

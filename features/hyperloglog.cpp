@@ -70,24 +70,25 @@ std::vector<uint32_t> MergeSparse(const std::vector<uint32_t>& a, const std::vec
 
 uint64_t HyperLogLog::Hash(std::string_view value) { return XXH3_64bits(value.data(), value.size()); }
 
-void HyperLogLog::Add(std::string_view value) { AddHash(Hash(value)); }
+bool HyperLogLog::Add(std::string_view value) { return AddHash(Hash(value)); }
 
-void HyperLogLog::AddHash(uint64_t h) {
+bool HyperLogLog::AddHash(uint64_t h) {
   if (!dense_.empty()) {
     uint64_t w = h << kPrecision;
     uint8_t rank = w == 0 ? kQ + 1 : static_cast<uint8_t>(__builtin_clzll(w) + 1);
-    SetRegister(static_cast<uint32_t>(h >> kQ), rank);
-    return;
+    return SetRegister(static_cast<uint32_t>(h >> kQ), rank);
   }
   uint32_t e = SparseEntry(h);
   auto it = std::lower_bound(sparse_.begin(), sparse_.end(), e,
                              [](uint32_t a, uint32_t b) { return EntryIndex(a) < EntryIndex(b); });
   if (it != sparse_.end() && EntryIndex(*it) == EntryIndex(e)) {
-    *it = std::max(*it, e);
-    return;
+    if (*it >= e) return false;
+    *it = e;
+    return true;
   }
   sparse_.insert(it, e);
   if (sparse_.size() > kMaxSparse) ToDense();
+  return true;
 }
 
 void HyperLogLog::ToDense() {

@@ -30,8 +30,9 @@ class HyperLogLog {
   static constexpr int kSparsePrecision = 25;
   static constexpr size_t kMaxSparse = 2048;  // sparse entries before going dense (8 KiB)
 
-  void Add(std::string_view value);
-  void AddHash(uint64_t hash);
+  // True when a register rose, i.e. the estimate may have changed.
+  bool Add(std::string_view value);
+  bool AddHash(uint64_t hash);
   void Merge(const HyperLogLog& other);
   double Estimate() const;
   bool empty() const { return sparse_.empty() && dense_.empty(); }
@@ -46,8 +47,10 @@ class HyperLogLog {
 
  private:
   void ToDense();
-  void SetRegister(uint32_t reg, uint8_t rank) {
-    if (dense_[reg] < rank) dense_[reg] = rank;
+  bool SetRegister(uint32_t reg, uint8_t rank) {
+    if (dense_[reg] >= rank) return false;
+    dense_[reg] = rank;
+    return true;
   }
   // Sparse entry: (25-bit index << 6) | rank over the remaining 39 bits.
   std::vector<uint32_t> sparse_;

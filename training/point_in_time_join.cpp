@@ -9,7 +9,7 @@ PointInTimeJoin::PointInTimeJoin(const FeatureSet* features, std::string model, 
     : features_(features),
       engine_(features),
       model_(std::move(model)),
-      joiner_(attribution_window_ms, std::numeric_limits<size_t>::max()),
+      joiner_(attribution_window_ms, std::numeric_limits<size_t>::max(), drift::LabelJoiner::Persistence::kUntracked),
       lateness_ms_(allowed_lateness_ms) {}
 
 bool PointInTimeJoin::MoveTo(int64_t ts_ms, std::vector<TrainingExample>* matured) {
@@ -61,10 +61,10 @@ void PointInTimeJoin::TakeCompleted(std::vector<TrainingExample>* matured) {
   }
 }
 
-EntityState& PointInTimeJoin::StateOf(EntityKind kind, const std::string& id) {
-  auto& states = kind == EntityKind::kUser ? users_ : items_;
-  auto it = states.find(id);
-  if (it == states.end()) it = states.emplace(id, NewEntityState(*features_, kind)).first;
+PointInTimeJoin::Entity& PointInTimeJoin::EntityOf(EntityKind kind, const std::string& id) {
+  auto& entities = kind == EntityKind::kUser ? users_ : items_;
+  auto it = entities.find(id);
+  if (it == entities.end()) it = entities.emplace(id, Entity{NewEntityState(*features_, kind), {}}).first;
   return it->second;
 }
 
@@ -72,7 +72,8 @@ void PointInTimeJoin::AddEvent(const Event& event, std::vector<TrainingExample>*
   MoveTo(event.ts_ms, matured);
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
     if (features_->series(kind).empty() || event.EntityId(kind).empty()) continue;
-    engine_.Apply(event, kind, &StateOf(kind, event.EntityId(kind)));
+    Entity& entity = EntityOf(kind, event.EntityId(kind));
+    engine_.Apply(event, kind, &entity.state, nullptr, &entity.tails);
   }
   ++counts_.events;
   if (event.type != EventType::kClick) return;
@@ -111,10 +112,11 @@ void PointInTimeJoin::AddPrediction(std::string_view request_id, std::string_vie
   // than ts_ms (this prediction precedes the events of its millisecond).
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
     const std::string id(kind == EntityKind::kUser ? user_id : item_id);
-    const auto& states = kind == EntityKind::kUser ? users_ : items_;
-    std::vector<const EntityState*> shards;
-    if (auto it = states.find(id); it != states.end()) shards.push_back(&it->second);
-    (kind == EntityKind::kUser ? ex.user : ex.item) = engine_.Read(kind, shards, p.ts_ms - 1);
+    auto& entities = kind == EntityKind::kUser ? users_ : items_;
+    auto it = entities.find(id);
+    (kind == EntityKind::kUser ? ex.user : ex.item) =
+        it == entities.end() ? engine_.Read(kind, {}, p.ts_ms - 1)
+                             : engine_.ReadWithTails(kind, it->second.state, p.ts_ms - 1, &it->second.tails);
   }
   (void)joiner_.AddPrediction(key, std::move(pending));
 }

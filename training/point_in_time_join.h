@@ -88,7 +88,13 @@ class PointInTimeJoin {
   // counted) when ts_ms is older than the replay.
   bool MoveTo(int64_t ts_ms, std::vector<TrainingExample>* matured);
   void TakeCompleted(std::vector<TrainingExample>* matured);
-  EntityState& StateOf(EntityKind kind, const std::string& id);
+  // An entity's state and its window tails, which make reading it at every
+  // prediction cost about a lookup (features/window_tails.h).
+  struct Entity {
+    EntityState state;
+    WindowTails tails;
+  };
+  Entity& EntityOf(EntityKind kind, const std::string& id);
 
   struct Waiting {
     TrainingExample example;
@@ -98,7 +104,7 @@ class PointInTimeJoin {
   FeatureEngine engine_;
   std::string model_;
   drift::LabelJoiner joiner_;
-  std::unordered_map<std::string, EntityState> users_, items_;
+  std::unordered_map<std::string, Entity> users_, items_;
   std::deque<Waiting> waiting_;  // in prediction order; waiting_[0] has tag first_tag_
   uint64_t first_tag_ = 1;       // tags start at 1: 0 marks other models' predictions
   int64_t lateness_ms_;

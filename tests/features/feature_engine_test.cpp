@@ -159,7 +159,9 @@ TEST_F(FeatureEngineTest, TilesOfAWindowedCountAddUpToItAcrossShards) {
     ASSERT_FALSE(tiles.empty()) << name;
     double total = 0;
     for (size_t i = 0; i < tiles.size(); ++i) {
-      if (i > 0) EXPECT_LT(tiles[i - 1].first, tiles[i].first) << name << ": oldest first";
+      if (i > 0) {
+        EXPECT_LT(tiles[i - 1].first, tiles[i].first) << name << ": oldest first";
+      }
       total += tiles[i].second;
     }
     EXPECT_EQ(total, static_cast<double>(engine_->Read(EntityKind::kItem, {&a, &b}, as_of)[f].i)) << name;
