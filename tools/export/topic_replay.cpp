@@ -11,7 +11,7 @@ namespace featmon::exporter {
 namespace {
 constexpr int kMetadataTimeoutMs = 10'000;
 constexpr int kPollTimeoutMs = 100;
-constexpr size_t kBatch = 10'000;
+constexpr size_t kBatch = 1'000;  // decoded at a time per partition
 // A replay waiting this long for a partition that has not reached its end
 // gives up and says which, instead of hanging on a broker that is gone.
 constexpr auto kStallTimeout = std::chrono::seconds(60);
@@ -36,7 +36,10 @@ Result<std::unique_ptr<TopicReplay>> TopicReplay::Open(const ReplayOptions& opti
       // Retention deleting the start of a partition while it is read: go on
       // from what is left (the gap is counted), never jump to the end.
       {"auto.offset.reset", "earliest"},
-      {"queued.min.messages", "20000"},
+      // Per partition, since each has its own queue: 48 partitions prefetch
+      // at most about 100 MB.
+      {"queued.min.messages", "10000"},
+      {"queued.max.messages.kbytes", "2048"},
   };
   for (const auto& [k, v] : options.properties) settings[k] = v;
   auto rk = NewKafkaClient(RD_KAFKA_CONSUMER, settings, "kafka consumer", [](rd_kafka_conf_t*) {});
@@ -53,6 +56,8 @@ Result<std::unique_ptr<TopicReplay>> TopicReplay::Open(const ReplayOptions& opti
 }
 
 TopicReplay::~TopicReplay() {
+  for (Partition& p : partitions_)
+    if (p.queue) rd_kafka_queue_destroy(p.queue);
   if (queue_) rd_kafka_queue_destroy(queue_);
   if (rk_) {
     rd_kafka_consumer_close(rk_);
@@ -102,7 +107,6 @@ Status TopicReplay::AddTopic(const std::string& topic, EventType type, bool pred
       ++timestamp_fallbacks_;
     }
     total_ += static_cast<uint64_t>(p.end - p.next);
-    index_[{topic, p.partition}] = partitions_.size();
     partitions_.push_back(std::move(p));
   }
   rd_kafka_topic_partition_list_destroy(times);
@@ -111,26 +115,31 @@ Status TopicReplay::AddTopic(const std::string& topic, EventType type, bool pred
 
 Status TopicReplay::Start() {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size()));
-  for (const Partition& p : partitions_) {
+  for (Partition& p : partitions_) {
     if (p.done()) continue;
+    // Before the assignment, so that librdkafka does not forward it to the
+    // consumer queue when it starts fetching.
+    p.queue = rd_kafka_queue_get_partition(rk_, p.topic.c_str(), p.partition);
+    if (p.queue == nullptr) {
+      rd_kafka_topic_partition_list_destroy(list);
+      return Status::Internal("no queue for " + p.topic + "/" + std::to_string(p.partition));
+    }
+    rd_kafka_queue_forward(p.queue, nullptr);
     rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = p.next;
-    ++starving_;
   }
   rd_kafka_resp_err_t e = rd_kafka_assign(rk_, list);
   rd_kafka_topic_partition_list_destroy(list);
   return e ? KafkaError("assigning the partitions", e) : Status::Ok();
 }
 
-void TopicReplay::SetPaused(Partition& p, bool paused) {
+void TopicReplay::Pause(Partition& p) {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition);
-  if (paused) rd_kafka_pause_partitions(rk_, list);
-  else rd_kafka_resume_partitions(rk_, list);
+  rd_kafka_pause_partitions(rk_, list);
   rd_kafka_topic_partition_list_destroy(list);
-  p.paused = paused;
 }
 
-void TopicReplay::Buffer(Partition& p, size_t index, std::string_view payload) {
+void TopicReplay::Buffer(Partition& p, std::string_view payload) {
   ReplayRecord rec;
   if (p.predictions) {
     auto decoded = decoder_->DecodePrediction(payload, WallMs());
@@ -149,65 +158,71 @@ void TopicReplay::Buffer(Partition& p, size_t index, std::string_view payload) {
     rec.ts_ms = std::get<Event>(decoded).ts_ms;
     rec.record = std::move(std::get<Event>(decoded));
   }
-  if (p.buffered.empty()) {
-    heads_.push({rec.ts_ms, !rec.prediction(), index});
-    --starving_;
-  }
   p.buffered.push_back(std::move(rec));
 }
 
-Status TopicReplay::Fill() {
+Status TopicReplay::Fill(Partition& p) {
   rd_kafka_message_t* batch[kBatch];
-  // consume_batch_queue waits for a whole batch; take what is there, else wait for one.
-  ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, batch, kBatch);
+  // consume_batch_queue with a timeout waits for a whole batch; take what is
+  // there, else wait for one.
+  ssize_t n = rd_kafka_consume_batch_queue(p.queue, 0, batch, kBatch);
   if (n == 0) {
-    batch[0] = rd_kafka_consume_queue(queue_, kPollTimeoutMs);
+    batch[0] = rd_kafka_consume_queue(p.queue, kPollTimeoutMs);
     n = batch[0] ? 1 : 0;
   }
-  if (n < 0) return KafkaError("reading", rd_kafka_last_error());
+  if (n < 0) return KafkaError("reading " + p.topic + "/" + std::to_string(p.partition), rd_kafka_last_error());
   Status st;
   for (ssize_t i = 0; i < n; ++i) {
     rd_kafka_message_t* m = batch[i];
-    auto it = m->rkt ? index_.find({rd_kafka_topic_name(m->rkt), m->partition}) : index_.end();
-    if (it != index_.end()) {
-      Partition& p = partitions_[it->second];
-      const bool was_starving = p.buffered.empty() && !p.done();
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        p.next = std::max(p.next, std::min(m->offset, p.end));  // at the end; the rest were transaction markers
-      } else if (m->err) {
-        if (st.ok()) st = KafkaError("reading " + p.topic + "/" + std::to_string(p.partition), m->err);
-      } else if (m->offset >= p.next && m->offset < p.end) {
-        ++read_;
-        p.next = m->offset + 1;
-        Buffer(p, it->second, std::string_view(static_cast<const char*>(m->payload), m->len));
-        if (p.buffered.size() >= kMaxBuffered && !p.paused) SetPaused(p, true);
-      } else if (m->offset >= p.end) {
-        p.next = p.end;  // past the end: what lay before it was deleted while this read
-      }
-      if (was_starving && p.buffered.empty() && p.done()) --starving_;  // ended without another record
-      if (p.done() && !p.paused) SetPaused(p, true);  // what came after the replay began is not ours
-    } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && st.ok()) {
-      st = KafkaError("reading", m->err);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      p.next = std::max(p.next, std::min(m->offset, p.end));  // at the end; the rest were transaction markers
+    } else if (m->err) {
+      if (st.ok()) st = KafkaError("reading " + p.topic + "/" + std::to_string(p.partition), m->err);
+    } else if (m->offset >= p.next && m->offset < p.end) {
+      ++read_;
+      p.next = m->offset + 1;
+      Buffer(p, std::string_view(static_cast<const char*>(m->payload), m->len));
+    } else if (m->offset >= p.end) {
+      p.next = p.end;  // past the end: what lay before it was deleted while this read
     }
     rd_kafka_message_destroy(m);
   }
+  if (p.done()) Pause(p);  // what came after the replay began is not ours
   return st;
 }
 
-Result<std::optional<ReplayRecord>> TopicReplay::Next() {
-  auto waiting_since = std::chrono::steady_clock::now();
-  for (uint64_t read = read_; starving_ > 0;) {
-    if (Status st = Fill(); !st.ok()) return st;
-    if (read_ != read) {
-      read = read_;
-      waiting_since = std::chrono::steady_clock::now();
-    } else if (std::chrono::steady_clock::now() - waiting_since > kStallTimeout) {
-      for (const Partition& p : partitions_)
-        if (p.buffered.empty() && !p.done())
-          return Status::Unavailable("no message from " + p.topic + "/" + std::to_string(p.partition) + " for " +
-                                     std::to_string(kStallTimeout.count()) + " s, at offset " + std::to_string(p.next) +
-                                     " of " + std::to_string(p.end) + "; is the broker up?");
+Status TopicReplay::ClientError() {
+  rd_kafka_message_t* m = rd_kafka_consume_queue(queue_, 0);
+  if (m == nullptr) return Status::Ok();
+  Status st = m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF ? KafkaError("reading", m->err) : Status::Ok();
+  rd_kafka_message_destroy(m);
+  return st;
+}
+
+Status TopicReplay::Refill(size_t index) {
+  Partition& p = partitions_[index];
+  auto last_read = std::chrono::steady_clock::now();
+  while (p.buffered.empty() && !p.done()) {
+    const int64_t before = p.next;
+    if (Status st = Fill(p); !st.ok()) return st;
+    if (Status st = ClientError(); !st.ok()) return st;
+    if (p.next != before) {
+      last_read = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - last_read > kStallTimeout) {
+      return Status::Unavailable("no message from " + p.topic + "/" + std::to_string(p.partition) + " for " +
+                                 std::to_string(kStallTimeout.count()) + " s, at offset " + std::to_string(p.next) +
+                                 " of " + std::to_string(p.end) + "; is the broker up?");
     }
+  }
+  if (!p.buffered.empty()) heads_.push({p.buffered.front().ts_ms, !p.buffered.front().prediction(), index});
+  return Status::Ok();
+}
+
+Result<std::optional<ReplayRecord>> TopicReplay::Next() {
+  if (!started_) {
+    for (size_t i = 0; i < partitions_.size(); ++i)
+      if (Status st = Refill(i); !st.ok()) return st;
+    started_ = true;
   }
   if (heads_.empty()) return std::optional<ReplayRecord>();
   const size_t index = heads_.top().partition;
@@ -215,9 +230,11 @@ Result<std::optional<ReplayRecord>> TopicReplay::Next() {
   Partition& p = partitions_[index];
   ReplayRecord r = std::move(p.buffered.front());
   p.buffered.pop_front();
-  if (!p.buffered.empty()) heads_.push({p.buffered.front().ts_ms, !p.buffered.front().prediction(), index});
-  else if (!p.done()) ++starving_;
-  if (p.paused && !p.done() && p.buffered.size() < kMaxBuffered / 4) SetPaused(p, false);
+  if (!p.buffered.empty()) {
+    heads_.push({p.buffered.front().ts_ms, !p.buffered.front().prediction(), index});
+  } else if (Status st = Refill(index); !st.ok()) {
+    return st;
+  }
   return std::optional<ReplayRecord>(std::move(r));
 }
 

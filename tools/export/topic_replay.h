@@ -3,10 +3,15 @@
 // the first at a time: offsets for times) up to its end when the replay
 // began, merged the way Kafka Streams picks records: the next record is the
 // oldest head among the partitions, a prediction before the events of its
-// own millisecond. A partition that has nothing buffered and has not reached
-// its end stalls the merge until librdkafka delivers; one that has buffered
-// kMaxBuffered records is paused, so memory stays bounded by the partition
-// count whatever the history's length.
+// own millisecond.
+//
+// Each partition is read from its own librdkafka queue (not forwarded to the
+// consumer queue), so the merge takes the next batch of exactly the
+// partition whose head it used up, and librdkafka bounds each partition's
+// prefetch by itself (queued.min.messages applies to a queue's length; with
+// one shared queue, the partitions ahead in time filled it and stopped the
+// fetches of the one the merge waited for). Memory: the prefetch and one
+// decoded batch per partition, whatever the history's length.
 //
 // Messages that do not decode are counted by topic and reason, not fatal.
 // Thread-safety: none.
@@ -71,8 +76,8 @@ class TopicReplay {
     bool predictions = false;
     int64_t end = 0;        // offset the replay stops at
     int64_t next = 0;       // next offset to read
-    bool paused = false;
-    std::deque<ReplayRecord> buffered;
+    rd_kafka_queue_t* queue = nullptr;  // its own; not forwarded to the consumer queue
+    std::deque<ReplayRecord> buffered;  // decoded, at most one batch
     bool done() const { return next >= end; }
   };
   // Head order: time, then predictions first, then partition index.
@@ -82,22 +87,25 @@ class TopicReplay {
     size_t partition;
     bool operator>(const Head& o) const { return std::tie(ts_ms, event, partition) > std::tie(o.ts_ms, o.event, o.partition); }
   };
-  static constexpr size_t kMaxBuffered = 20'000;
   TopicReplay() = default;
   Status AddTopic(const std::string& topic, EventType type, bool predictions, int64_t from_ms);
   Status Start();
-  Status Fill();  // waits for a batch from librdkafka and buffers it
-  void Buffer(Partition& p, size_t index, std::string_view payload);
-  void SetPaused(Partition& p, bool paused);
+  // Reads partition `index` until it has a record buffered (its head joins
+  // the merge) or has reached its end; an error when the broker fails or
+  // delivers nothing for kStallTimeout.
+  Status Refill(size_t index);
+  Status Fill(Partition& p);  // takes what its queue holds, else waits briefly for one message
+  void Buffer(Partition& p, std::string_view payload);
+  Status ClientError();       // an error librdkafka reports on the consumer queue, if any
+  void Pause(Partition& p);
 
   DecoderOptions decoder_options_;
   std::unique_ptr<EventDecoder> decoder_;
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
   std::vector<Partition> partitions_;
-  std::map<std::pair<std::string, int32_t>, size_t> index_;
   std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads_;  // one per partition with buffered records
-  size_t starving_ = 0;  // partitions with nothing buffered that have not reached their end
+  bool started_ = false;  // every partition has been read to its first record
   uint64_t total_ = 0, read_ = 0;
   size_t timestamp_fallbacks_ = 0;
   std::map<std::string, uint64_t> rejected_;
