@@ -1,6 +1,7 @@
 #include "tools/export/example_files.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 
@@ -13,14 +14,17 @@ namespace {
 constexpr const char* kFixedColumns[] = {"ts_ms", "request_id", "user_id", "item_id", "model_version", "score", "label"};
 constexpr size_t kFixedCount = std::size(kFixedColumns);
 
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
+void AppendCsvField(std::string* out, std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(s);
+    return;
   }
-  return out + '"';
+  *out += '"';
+  for (char c : s) {
+    if (c == '"') *out += '"';
+    *out += c;
+  }
+  *out += '"';
 }
 Status WriteError(const std::string& path) { return Status::IOError(path + ": " + std::strerror(errno)); }
 }  // namespace
@@ -38,6 +42,7 @@ Result<std::unique_ptr<ExampleFiles>> ExampleFiles::Open(const std::string& dir,
   f->spool_path_ = dir + "/.featmon-export.spool";
   f->spool_ = std::fopen(f->spool_path_.c_str(), "w+b");
   if (!f->spool_) return WriteError(f->spool_path_);
+  std::setvbuf(f->spool_, nullptr, _IOFBF, 1 << 20);  // a write call per MiB, not per 4 KiB
   return f;
 }
 
@@ -48,69 +53,69 @@ ExampleFiles::~ExampleFiles() {
   }
 }
 
-std::string ExampleFiles::Cell(std::string_view s) const {
-  if (format_ == Format::kCsv) return CsvField(s);
-  std::string out;
-  AppendJsonString(&out, s);
-  return out;
+void ExampleFiles::AppendCell(std::string* out, std::string_view s) const {
+  if (format_ == Format::kCsv) AppendCsvField(out, s);
+  else AppendJsonString(out, s);
 }
-std::string ExampleFiles::Cell(double v) const {
-  std::string out;
-  AppendJsonDouble(&out, v);  // shortest round trip; null for NaN
-  if (format_ == Format::kCsv && out == "null") out.clear();
-  return out;
+void ExampleFiles::AppendCell(std::string* out, double v) const {
+  const size_t start = out->size();
+  AppendJsonDouble(out, v);  // shortest round trip; null for NaN
+  if (format_ == Format::kCsv && std::string_view(*out).substr(start) == "null") out->resize(start);
 }
-std::string ExampleFiles::Cell(int64_t v) const { return std::to_string(v); }
+void ExampleFiles::AppendCell(std::string* out, int64_t v) const {
+  char buf[24];
+  out->append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
 
-std::string ExampleFiles::Cell(const FeatureValue& v) const {
+void ExampleFiles::AppendCell(std::string* out, const FeatureValue& v) const {
   switch (v.type) {
-    case FeatureValue::Type::kInt: return Cell(v.i);
-    case FeatureValue::Type::kDouble: return Cell(v.d);
+    case FeatureValue::Type::kInt: return AppendCell(out, v.i);
+    case FeatureValue::Type::kDouble: return AppendCell(out, v.d);
     case FeatureValue::Type::kStrings: {
       if (format_ == Format::kCsv) {
         std::string joined;
         for (size_t i = 0; i < v.strings.size(); ++i) joined += (i ? "|" : "") + v.strings[i];
-        return CsvField(joined);
+        return AppendCsvField(out, joined);
       }
-      std::string out = "[";
+      *out += '[';
       for (size_t i = 0; i < v.strings.size(); ++i) {
-        if (i) out += ',';
-        AppendJsonString(&out, v.strings[i]);
+        if (i) *out += ',';
+        AppendJsonString(out, v.strings[i]);
       }
-      return out + "]";
+      *out += ']';
+      return;
     }
     case FeatureValue::Type::kNull: break;
   }
-  return format_ == Format::kCsv ? "" : "null";
+  if (format_ != Format::kCsv) *out += "null";
 }
 
 Status ExampleFiles::Spool(const training::TrainingExample& ex) {
   record_.clear();
+  PutFixed(&record_, static_cast<uint32_t>(0));  // the frame's length, set below
   PutFixed(&record_, ex.ts_ms);
   record_.push_back(ex.label ? 1 : 0);
-  auto put = [&](const std::string& cell) {
-    PutVarint(&record_, cell.size());
-    record_ += cell;
-  };
-  for (const std::string& c : {Cell(ex.ts_ms), Cell(ex.request_id), Cell(ex.user_id), Cell(ex.item_id),
-                               Cell(ex.model_version), Cell(ex.score), Cell(int64_t{ex.label})})
-    put(c);
-  for (const FeatureValue& v : ex.user) put(Cell(v));
-  for (const FeatureValue& v : ex.item) put(Cell(v));
+  PutCell(ex.ts_ms);
+  PutCell(std::string_view(ex.request_id));
+  PutCell(std::string_view(ex.user_id));
+  PutCell(std::string_view(ex.item_id));
+  PutCell(std::string_view(ex.model_version));
+  PutCell(ex.score);
+  PutCell(int64_t{ex.label});
+  for (const FeatureValue& v : ex.user) PutCell(v);
+  for (const FeatureValue& v : ex.item) PutCell(v);
   PutVarint(&record_, ex.logged_numeric.size() + ex.logged_categorical.size());
-  auto put_logged = [&](const std::string& name, const std::string& cell) {
-    auto [it, added] = logged_.emplace("logged." + name, logged_names_.size());
-    if (added) logged_names_.push_back(it->first);
+  auto put_logged = [&](const std::string& name, const auto& value) {
+    auto it = logged_.find(name);
+    if (it == logged_.end()) it = logged_.emplace(name, logged_.size()).first;
     PutVarint(&record_, it->second);
-    put(cell);
+    PutCell(value);
   };
-  for (const auto& [name, value] : ex.logged_numeric) put_logged(name, Cell(value));
-  for (const auto& [name, value] : ex.logged_categorical) put_logged(name, Cell(value));
-  std::string framed;
-  PutFixed(&framed, static_cast<uint32_t>(record_.size()));  // one example: far below 4 GiB
-  if (std::fwrite(framed.data(), 1, framed.size(), spool_) != framed.size() ||
-      std::fwrite(record_.data(), 1, record_.size(), spool_) != record_.size())
-    return WriteError(spool_path_);
+  for (const auto& [name, value] : ex.logged_numeric) put_logged(name, value);
+  for (const auto& [name, value] : ex.logged_categorical) put_logged(name, std::string_view(value));
+  const uint32_t len = static_cast<uint32_t>(record_.size() - sizeof(uint32_t));  // one example: far below 4 GiB
+  std::memcpy(record_.data(), &len, sizeof len);  // as PutFixed writes it
+  if (std::fwrite(record_.data(), 1, record_.size(), spool_) != record_.size()) return WriteError(spool_path_);
   times_.push_back(ex.ts_ms);
   return Status::Ok();
 }
@@ -121,10 +126,10 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
   *plan = training::PlanChronologicalSplit(&times_, fractions, window_ms);  // sorts them; the spool keeps its order
   // Columns: fixed, logged (sorted by name), user, item.
   std::vector<std::string> columns(std::begin(kFixedColumns), std::end(kFixedColumns));
-  std::vector<size_t> logged_position(logged_names_.size());
+  std::vector<size_t> logged_position(logged_.size());
   for (const auto& [name, id] : logged_) {  // std::map: sorted
     logged_position[id] = columns.size() - kFixedCount;
-    columns.push_back(name);
+    columns.push_back("logged." + name);
   }
   const size_t feature_start = columns.size();
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem})
@@ -142,7 +147,10 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
     }
     if (format_ == Format::kCsv) {
       std::string header;
-      for (size_t c = 0; c < columns.size(); ++c) header += (c ? "," : "") + CsvField(columns[c]);
+      for (size_t c = 0; c < columns.size(); ++c) {
+        if (c) header += ',';
+        AppendCsvField(&header, columns[c]);
+      }
       header += '\n';
       std::fputs(header.c_str(), out[i]);
     }

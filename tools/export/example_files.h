@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "common/byte_codec.h"
 #include "common/status.h"
 #include "features/feature_spec.h"
 #include "training/chronological_split.h"
@@ -50,10 +51,19 @@ class ExampleFiles {
 
  private:
   ExampleFiles() = default;
-  std::string Cell(const FeatureValue& v) const;
-  std::string Cell(std::string_view s) const;
-  std::string Cell(double v) const;
-  std::string Cell(int64_t v) const;
+  // Appends one cell's text to `out`.
+  void AppendCell(std::string* out, const FeatureValue& v) const;
+  void AppendCell(std::string* out, std::string_view s) const;
+  void AppendCell(std::string* out, double v) const;
+  void AppendCell(std::string* out, int64_t v) const;
+  // Appends one cell to record_, length-prefixed.
+  template <typename T>
+  void PutCell(const T& v) {
+    cell_.clear();
+    AppendCell(&cell_, v);
+    PutVarint(&record_, cell_.size());
+    record_ += cell_;
+  }
 
   std::string dir_;
   Format format_ = Format::kCsv;
@@ -61,9 +71,8 @@ class ExampleFiles {
   std::FILE* spool_ = nullptr;
   std::string spool_path_;
   std::vector<int64_t> times_;
-  std::map<std::string, size_t> logged_;  // logged column name -> spool id
-  std::vector<std::string> logged_names_; // by spool id
-  std::string record_;                    // reused per Spool
+  std::map<std::string, size_t, std::less<>> logged_;  // logged feature name (no "logged." yet) -> spool id
+  std::string record_, cell_;                           // reused per Spool
 };
 
 const char* FormatExtension(Format f);  // "csv", "jsonl"
