@@ -123,9 +123,12 @@ std::optional<int64_t> ReadDistinctTail(const Tiles<HyperLogLog>& tiles, TileRan
     t.distinct = std::make_unique<WindowTail::Distinct>();
     for (const auto& [tile, hll] : tiles)
       if (tile > range.after) t.distinct->sketch.Merge(hll);
+    t.distinct->histogram = t.distinct->sketch.Histogram();  // all zero while sparse
   }
-  if (t.distinct->estimate < 0) t.distinct->estimate = t.distinct->sketch.Estimate();
-  return static_cast<int64_t>(std::llround(t.distinct->estimate));
+  WindowTail::Distinct& d = *t.distinct;
+  if (d.estimate < 0)
+    d.estimate = d.sketch.is_sparse() ? d.sketch.Estimate() : HyperLogLog::EstimateDense(d.histogram);
+  return static_cast<int64_t>(std::llround(d.estimate));
 }
 
 }  // namespace
@@ -157,7 +160,17 @@ void FeatureEngine::UpdateTails(EntityKind kind, size_t series, int64_t tile, in
         break;
       case SeriesKind::kTiledDistinct: {
         std::string_view value = FieldOf(event, spec.field);
-        if (!value.empty() && t.distinct->sketch.Add(value)) t.distinct->estimate = -1;
+        WindowTail::Distinct& d = *t.distinct;
+        const bool was_sparse = d.sketch.is_sparse();
+        HyperLogLog::RegisterRise rise;
+        if (value.empty() || !d.sketch.Add(value, &rise)) break;
+        d.estimate = -1;
+        if (was_sparse && !d.sketch.is_sparse()) {
+          d.histogram = d.sketch.Histogram();
+        } else if (!d.sketch.is_sparse()) {
+          --d.histogram[rise.from];
+          ++d.histogram[rise.to];
+        }
         break;
       }
       default:
@@ -338,13 +351,18 @@ FeatureValue FeatureEngine::ReadFeature(EntityKind kind, size_t fi, const std::v
       return FeatureValue::Int(static_cast<int64_t>(std::llround(merged.Estimate())));
     }
     case SeriesKind::kLastN: {
+      FeatureValue v;
+      v.type = FeatureValue::Type::kStrings;
+      if (shards.size() == 1) {  // already distinct and newest first: no merge
+        for (const auto& [value, ts] : std::get<LastNState>(shards[0]->series[f.series]).values)
+          if (ts <= as_of_ms && static_cast<int>(v.strings.size()) < f.n) v.strings.push_back(value);
+        return v;
+      }
       LastNState merged;
       for (const EntityState* s : shards) {
         for (const auto& [value, ts] : std::get<LastNState>(s->series[f.series]).values)
           if (ts <= as_of_ms) InsertLastN(merged, value, ts, f.n);
       }
-      FeatureValue v;
-      v.type = FeatureValue::Type::kStrings;
       for (auto& [value, ts] : merged.values) v.strings.push_back(std::move(value));
       return v;
     }

@@ -70,13 +70,13 @@ std::vector<uint32_t> MergeSparse(const std::vector<uint32_t>& a, const std::vec
 
 uint64_t HyperLogLog::Hash(std::string_view value) { return XXH3_64bits(value.data(), value.size()); }
 
-bool HyperLogLog::Add(std::string_view value) { return AddHash(Hash(value)); }
+bool HyperLogLog::Add(std::string_view value, RegisterRise* rise) { return AddHash(Hash(value), rise); }
 
-bool HyperLogLog::AddHash(uint64_t h) {
+bool HyperLogLog::AddHash(uint64_t h, RegisterRise* rise) {
   if (!dense_.empty()) {
     uint64_t w = h << kPrecision;
     uint8_t rank = w == 0 ? kQ + 1 : static_cast<uint8_t>(__builtin_clzll(w) + 1);
-    return SetRegister(static_cast<uint32_t>(h >> kQ), rank);
+    return SetRegister(static_cast<uint32_t>(h >> kQ), rank, rise);
   }
   uint32_t e = SparseEntry(h);
   auto it = std::lower_bound(sparse_.begin(), sparse_.end(), e,
@@ -132,9 +132,16 @@ double HyperLogLog::Estimate() const {
     double m = kSparseM;
     return m * std::log(m / (m - static_cast<double>(sparse_.size())));
   }
+  return EstimateDense(Histogram());
+}
+
+HyperLogLog::RankHistogram HyperLogLog::Histogram() const {
+  static_assert(kMaxRank == kQ + 1);
+  RankHistogram counts{};
+  if (dense_.empty()) return counts;
   // Four histograms, summed after: consecutive registers mostly hold the same
   // small rank, and one array would make each increment wait for the last.
-  int parts[4][kQ + 2] = {};
+  int32_t parts[4][kQ + 2] = {};
   const uint8_t* r = dense_.data();
   for (uint32_t i = 0; i < kRegisters; i += 4) {
     ++parts[0][r[i]];
@@ -142,8 +149,11 @@ double HyperLogLog::Estimate() const {
     ++parts[2][r[i + 2]];
     ++parts[3][r[i + 3]];
   }
-  int counts[kQ + 2];
   for (int k = 0; k < kQ + 2; ++k) counts[k] = parts[0][k] + parts[1][k] + parts[2][k] + parts[3][k];
+  return counts;
+}
+
+double HyperLogLog::EstimateDense(const RankHistogram& counts) {
   const double m = kRegisters;
   double z = m * Tau(1.0 - counts[kQ + 1] / m);
   for (int k = kQ; k >= 1; --k) z = 0.5 * (z + counts[k]);

@@ -12,6 +12,7 @@
 // Not thread-safe; a value type.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,11 +31,27 @@ class HyperLogLog {
   static constexpr int kSparsePrecision = 25;
   static constexpr size_t kMaxSparse = 2048;  // sparse entries before going dense (8 KiB)
 
-  // True when a register rose, i.e. the estimate may have changed.
-  bool Add(std::string_view value);
-  bool AddHash(uint64_t hash);
+  // The ranks a register can hold: 0 to kMaxRank.
+  static constexpr int kMaxRank = 64 - kPrecision + 1;
+  // How many dense registers hold each rank: what the dense estimate reads.
+  using RankHistogram = std::array<int32_t, kMaxRank + 1>;
+  // A dense register that rose: a caller keeping the RankHistogram of the
+  // sketch moves one count from `from` to `to`.
+  struct RegisterRise {
+    uint8_t from = 0, to = 0;
+  };
+
+  // True when a register rose, i.e. the estimate may have changed. With
+  // `rise`, says which dense register did (left alone when the sketch was
+  // sparse, or became dense just now: then call Histogram).
+  bool Add(std::string_view value, RegisterRise* rise = nullptr);
+  bool AddHash(uint64_t hash, RegisterRise* rise = nullptr);
   void Merge(const HyperLogLog& other);
   double Estimate() const;
+  // Dense sketches only: the histogram of their registers, and the estimate
+  // from it (Estimate() is EstimateDense(Histogram()) for a dense sketch).
+  RankHistogram Histogram() const;
+  static double EstimateDense(const RankHistogram& counts);
   bool empty() const { return sparse_.empty() && dense_.empty(); }
   bool is_sparse() const { return dense_.empty(); }
   // Heap bytes held, for caches bounded in bytes.
@@ -47,8 +64,9 @@ class HyperLogLog {
 
  private:
   void ToDense();
-  bool SetRegister(uint32_t reg, uint8_t rank) {
+  bool SetRegister(uint32_t reg, uint8_t rank, RegisterRise* rise = nullptr) {
     if (dense_[reg] >= rank) return false;
+    if (rise) *rise = {dense_[reg], rank};
     dense_[reg] = rank;
     return true;
   }

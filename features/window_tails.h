@@ -9,8 +9,9 @@
 // tiles after upto to it in tile order, which is the order FeatureEngine::Read
 // adds them in, so a sum is the same double to the last bit. An
 // approx_distinct tail is the merged sketch of every present tile after
-// `after` (merging is a register max, so the order does not matter), and its
-// estimate is kept until a register rises.
+// `after` (merging is a register max, so the order does not matter); its
+// estimate is kept until a register rises, and computed from a histogram of
+// the registers kept as they rise.
 //
 // FeatureEngine::Apply adds each event to the tails that cover its tile (a
 // late event into a sum's tail unbuilds it, to keep the order), and unbuilds
@@ -40,6 +41,9 @@ struct WindowTail {
   struct Distinct {
     HyperLogLog sketch;
     double estimate = -1;  // < 0: not computed since the sketch last changed
+    // Once the sketch is dense, its rank histogram, kept as registers rise,
+    // so the estimate does not read 16 KiB of registers each time.
+    HyperLogLog::RankHistogram histogram{};
   };
 
   int64_t after = kUnbuilt;             // exclusive first tile

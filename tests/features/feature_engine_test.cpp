@@ -86,6 +86,14 @@ TEST_F(FeatureEngineTest, LastClickedItemsNewestFirstDistinctCapped) {
   EXPECT_EQ(items[14], "i16");
   EXPECT_EQ(items[15], "late");  // between i16 and i15
   EXPECT_EQ(std::count(items.begin(), items.end(), "i3"), 1);
+  // One shard is read without a merge; with a second, empty one it is
+  // merged: the same list, at as_of times that cut it too.
+  const EntityState empty = NewEntityState(*set_, EntityKind::kUser);
+  const int f = FeatureIndex(EntityKind::kUser, "last_clicked_items");
+  for (int64_t as_of : {t0 + kHour, t0 + 15'500, t0 + 15'499, t0 + 3'000, t0 - 1})
+    EXPECT_EQ(engine_->Read(EntityKind::kUser, {&user}, as_of)[f].strings,
+              engine_->Read(EntityKind::kUser, {&user, &empty}, as_of)[f].strings)
+        << as_of - t0;
 }
 
 // The window guarantee, checked against a naive scan of the raw
