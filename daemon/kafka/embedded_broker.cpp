@@ -51,6 +51,11 @@ Status EmbeddedBroker::Control(const std::string& command) {
   } else if (verb == "errors" && in >> a >> b >> c && b > 0) {
     std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(b), static_cast<rd_kafka_resp_err_t>(c));
     rd_kafka_mock_push_request_errors_array(cluster_, static_cast<int16_t>(a), errors.size(), errors.data());
+  } else if (verb == "delay" && in >> a >> b >> c && c >= 0) {
+    // The broker's next request of that API is answered with NOT_COORDINATOR
+    // after c ms (the client then retries): holds a group in one phase.
+    err = rd_kafka_mock_broker_push_request_error_rtts(cluster_, a, static_cast<int16_t>(b), 1,
+                                                       RD_KAFKA_RESP_ERR_NOT_COORDINATOR, c);
   } else {
     return Status::InvalidArgument("unknown broker command '" + command + "'");
   }

@@ -34,6 +34,9 @@ class EmbeddedBroker {
   //   create <topic> <partitions> a topic, with that many partitions
   //   errors <api key> <count> <error code>
   //                               the next <count> requests of that API get that error
+  //   delay <broker id> <api key> <ms>
+  //                               that broker answers its next request of that API
+  //                               after <ms>, with NOT_COORDINATOR (the client retries)
   // Broker ids start at 1; API keys and error codes are Kafka's numbers.
   Status Control(const std::string& command);
 

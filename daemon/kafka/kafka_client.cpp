@@ -1,5 +1,16 @@
 #include "daemon/kafka/kafka_client.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define FEATMON_LEAK_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FEATMON_LEAK_CHECKED 1
+#endif
+#endif
+#if FEATMON_LEAK_CHECKED
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include "cluster/co_partitioning.h"
 #include "daemon/kafka/kafka_handle.h"
 #include "daemon/logging/log.h"
@@ -183,6 +194,9 @@ KafkaConsumer::~KafkaConsumer() {
 void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                                 void* opaque) {
   auto* callbacks = static_cast<Callbacks*>(opaque);
+  // An assignment comes from a SyncGroup answer (a revoke also comes from
+  // the close's own unsubscribe, with no SyncGroup behind it).
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) callbacks->assigned = true;
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (callbacks->abandoned.load()) {
     // The close outlived its deadline and the pipelines are gone: hand
@@ -317,6 +331,7 @@ std::vector<PartitionLag> KafkaConsumer::HighWatermarks(const std::vector<TopicP
 Status KafkaConsumer::Close(int timeout_ms) {
   if (closed_ || !rk_) return Status::Ok();
   closed_ = true;
+  const bool destroy_would_abort = DestroyWouldAbort();  // asks the group thread: only before the close
   for (auto& s : sources_) s->Release();
   // rd_kafka_consumer_close serves the final revoke (see RebalanceCb) and
   // waits for the group to answer; it gets its own thread and a deadline.
@@ -337,10 +352,33 @@ Status KafkaConsumer::Close(int timeout_ms) {
   for (auto* q : worker_queues_) rd_kafka_queue_destroy(q);
   worker_queues_.clear();
   if (queue_) rd_kafka_queue_destroy(queue_);
-  rd_kafka_destroy(rk_);
+  if (destroy_would_abort && !callbacks_->assigned) {
+    Log(Component::kKafka).warn("the consumer was stopped between its group's JoinGroup and SyncGroup answers; its "
+                                "handle is left for the process's exit, since destroying it there aborts in "
+                                "librdkafka before 2.2.1 (librdkafka#4312). State and offsets are stored.");
+#if FEATMON_LEAK_CHECKED
+    __lsan_ignore_object(rk_);  // left on purpose, with what it holds
+#endif
+  } else {
+    rd_kafka_destroy(rk_);
+  }
   rk_ = nullptr;
   if (e) return Status::IOError(std::string("closing consumer: ") + rd_kafka_err2str(e));
   return Status::Ok();
+}
+
+bool KafkaConsumer::DestroyWouldAbort() const {
+  // Before 2.2.1, the cooperative-sticky assignor's state is created at the
+  // first SyncGroup answer but freed, without a null check, whenever a
+  // JoinGroup has answered (rdkafka_cgrp.c, rd_kafka_cgrp_destroy_final,
+  // 2.0.2). The protocol is "NONE" until a JoinGroup answers; an assignment
+  // reaches our rebalance callback once a SyncGroup has. The protocol is
+  // asked of the group's thread, which stops answering once closed (NULL),
+  // so this runs before the close; one that assigns meanwhile is checked
+  // again after it.
+  if (rd_kafka_version() >= 0x020201ff || callbacks_->assigned) return false;
+  const char* protocol = rd_kafka_rebalance_protocol(rk_);
+  return protocol != nullptr && std::strcmp(protocol, "COOPERATIVE") == 0;
 }
 
 Result<std::unique_ptr<KafkaTopicProducer>> KafkaTopicProducer::Create(const KafkaClientOptions& options,

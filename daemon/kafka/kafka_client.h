@@ -84,6 +84,9 @@ class KafkaConsumer final {
   // Takes none of an assignment that cannot be served; `why` is logged after
   // `what` and returned by the next ServeEvents.
   void Decline(rd_kafka_t* rk, bool cooperative, std::string_view what, Status why);
+  // Whether rd_kafka_destroy would abort after the close (librdkafka#4312);
+  // asked before it.
+  bool DestroyWouldAbort() const;
 
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
@@ -100,6 +103,9 @@ class KafkaConsumer final {
   struct Callbacks {
     KafkaConsumer* consumer = nullptr;
     std::atomic<bool> abandoned{false};  // set before the closing thread is left behind
+    // An assignment reached the rebalance callback: a SyncGroup has answered,
+    // so the assignor's state exists (DestroyWouldAbort, librdkafka#4312).
+    std::atomic<bool> assigned{false};
   };
   std::shared_ptr<Callbacks> callbacks_ = std::make_shared<Callbacks>();
 };

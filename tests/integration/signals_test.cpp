@@ -1,7 +1,8 @@
 // How featmond ends and what it shares: SIGTERM while the broker does not
-// answer, SIGHUP, a closed stdout, and a second featmond asking for the same
-// HTTP port. Real processes: the broker and featmond each in their own.
+// answer, SIGHUP, a closed stdout, a second featmond asking for the same
+// HTTP port, and SIGTERM in the middle of the group's first rebalance. Real processes: the broker and featmond each in their own.
 #include <csignal>
+#include <thread>
 
 #include "tests/daemon/temp_dir.h"
 #include "tests/integration/harness.h"
@@ -123,6 +124,30 @@ TEST(SignalsTest, ASecondFeatmondOnTheSamePortIsRefused) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(Http(port, "GET", "/readyz").status, 200);
   first.proc().Signal(SIGTERM);
   EXPECT_EQ(first.proc().Wait(seconds(15)), 0);
+}
+
+// Stopped after its group's JoinGroup answered and before its SyncGroup did,
+// featmond aborted (exit 134) in librdkafka 2.0.2's cooperative-sticky
+// assignor (librdkafka#4312): group_test's second instance hit it once in
+// CI. The broker here holds every SyncGroup for 10 s (under the client's
+// 12 s request timeout), so a SIGTERM 7 s after the start (the JoinGroups
+// answer after about 3 s) lands in that window.
+TEST(SignalsTest, SigtermBetweenJoinGroupAndSyncGroupExitsCleanly) {
+  TempDir dir;
+  BrokerProcess broker(dir.path(), 2);
+  constexpr int kSyncGroup = 14;
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(broker.Control("delay 1 " + std::to_string(kSyncGroup) + " 10000"));
+  const uint16_t port = FreePort();
+  const auto started = steady_clock::now();
+  DaemonProcess daemon(dir.path(), broker.bootstrap(), port);
+  ASSERT_TRUE(WaitFor([&] { return Http(port, "GET", "/healthz").status == 200; }, seconds(5))) << ReadFile(daemon.log());
+  std::this_thread::sleep_until(started + seconds(7));
+  EXPECT_FALSE(daemon.WaitAssigned(milliseconds(1))) << "the SyncGroup was not held back";
+  daemon.proc().Signal(SIGTERM);
+  EXPECT_EQ(daemon.proc().Wait(seconds(30)), 0) << ReadFile(daemon.log());
+  const std::string log = ReadFile(daemon.log());
+  EXPECT_NE(log.find("librdkafka#4312"), std::string::npos) << "the stop missed the window:\n" << log;
+  EXPECT_NE(log.find("stopped cleanly"), std::string::npos) << log;
 }
 
 }  // namespace
