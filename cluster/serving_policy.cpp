@@ -10,10 +10,15 @@ Coverage DecideServing(const TaskHoldings& h, bool keyed_by_partition_key) {
   return keyed_by_partition_key ? Coverage::kHeldTasks : Coverage::kNothing;
 }
 
-std::string WhyRefused(const TaskHoldings& h, bool keyed_by_partition_key) {
+std::string WhyRefused(const TaskHoldings& h, bool keyed_by_partition_key, int default_task) {
   const std::string holds = "this instance holds " + std::to_string(h.held) + " of " +
                             (h.total > 0 ? std::to_string(h.total) : std::string("the")) +
                             " tasks of its consumer group";
+  if (keyed_by_partition_key && default_task >= 0)
+    return holds + ", and this key's task is not among them: under Kafka's default partitioner (murmur2 of the key) "
+                   "it is task " + std::to_string(default_task) + ", so ask the instance whose /v1/status lists "
+                   "partition " + std::to_string(default_task) + " in assigned_partitions, or give each instance "
+                   "its own kafka.group_id to make it a full copy";
   if (keyed_by_partition_key)
     return holds + ", and this key's task is not among them: ask the instance that holds it, or give each instance "
                    "its own kafka.group_id to make it a full copy";

@@ -31,7 +31,9 @@ enum class Coverage {
 // lookup, so it only decides; WhyRefused words a refusal.
 Coverage DecideServing(const TaskHoldings& holdings, bool keyed_by_partition_key);
 
-// What a client refused under DecideServing's answer is told.
-std::string WhyRefused(const TaskHoldings& holdings, bool keyed_by_partition_key);
+// What a client refused under DecideServing's answer is told. For a key
+// refused as not held, `default_task` (>= 0) is its task under Kafka's
+// default partitioner (cluster/key_partitioner.h), to say where to ask.
+std::string WhyRefused(const TaskHoldings& holdings, bool keyed_by_partition_key, int default_task = -1);
 
 }  // namespace featmon

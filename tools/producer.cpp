@@ -16,7 +16,10 @@ Result<std::unique_ptr<SimpleProducer>> SimpleProducer::Create(const std::string
   };
   std::vector<std::pair<std::string, std::string>> settings = {
       {"bootstrap.servers", brokers}, {"linger.ms", "5"}, {"batch.num.messages", "10000"},
-      {"queue.buffering.max.messages", "1000000"}, {"enable.idempotence", "true"}};
+      {"queue.buffering.max.messages", "1000000"}, {"enable.idempotence", "true"},
+      // Kafka's default (the Java client's), so a user's events land where
+      // cluster/key_partitioner.h says and featmond's routing rule holds.
+      {"partitioner", "murmur2_random"}};
   std::stringstream ss(extra);
   for (std::string kv; std::getline(ss, kv, ',');) {
     size_t eq = kv.find('=');

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cluster/key_partitioner.h"
 #include "common/utf8.h"
 #include "daemon/http/json_text.h"
 #include "daemon/http/url.h"
@@ -194,7 +195,8 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
   }
   if (shards.empty() && coverage == Coverage::kHeldTasks) {
     metrics_->LookupsRefused("not_held").Increment();
-    return Status::Unavailable(WhyRefused(holdings, keyed));
+    const int task = holdings.total > 0 ? KafkaDefaultPartition(id, holdings.total) : -1;
+    return Status::Unavailable(WhyRefused(holdings, keyed, task));
   }
   int64_t as_of_ms;
   if (requested_as_of) {

@@ -1,5 +1,6 @@
 #include "daemon/ingest/ingest_pipeline.h"
 
+#include "cluster/key_partitioner.h"
 #include "daemon/logging/log.h"
 
 #include <algorithm>
@@ -112,9 +113,10 @@ void IngestPipeline::CountBatch() {
   for (auto& p : partitions_) {
     if (p->pending_consumed) p->consumed_counter->Increment(static_cast<double>(p->pending_consumed));
     if (p->pending_late) p->late_counter->Increment(static_cast<double>(p->pending_late));
+    if (p->pending_off_partition) p->off_partition_counter->Increment(static_cast<double>(p->pending_off_partition));
     consumed += p->pending_consumed;
     late += p->pending_late;
-    p->pending_consumed = p->pending_late = 0;
+    p->pending_consumed = p->pending_late = p->pending_off_partition = 0;
   }
   consumed_total_ += consumed;
   late_total_ += late;
@@ -131,6 +133,7 @@ Status IngestPipeline::Process(const InputMessage& msg, Partition* p) {
     if (Status st = Reject(msg, p, rejection->reason, rejection->detail); !st.ok()) return st;
   } else {
     const Event& event = std::get<Event>(decoded);
+    CheckPartition(msg, event, p);
     if (features_->IsLate(event.type, event.ts_ms, p->cp.stream_time_ms)) {
       ++p->pending_late;
     } else {
@@ -155,6 +158,22 @@ Status IngestPipeline::Process(const InputMessage& msg, Partition* p) {
   ++p->consumed;
   ++p->pending_consumed;
   return Status::Ok();
+}
+
+void IngestPipeline::CheckPartition(const InputMessage& msg, const Event& event, Partition* p) {
+  const int tasks = task_count_.load(std::memory_order_relaxed);
+  if (tasks <= 0) return;
+  const int32_t expected = KafkaDefaultPartition(event.user_id, tasks);
+  if (expected == msg.partition) return;
+  ++p->pending_off_partition;
+  if (p->warned_off_partition) return;
+  p->warned_off_partition = true;
+  Log(Component::kIngest).warn(
+      "{}/{}@{} holds an event of user '{}', whose partition under Kafka's default partitioner (murmur2 of the "
+      "user_id) is {} of {}: its producer does not key by user_id with that partitioner (librdkafka: "
+      "partitioner=murmur2_random; Java: the default), so lookups routed by that rule go to an instance that "
+      "answers 503 for this user. Counted in featmon_events_off_partition_total; logged once per partition.",
+      msg.topic, msg.partition, msg.offset, event.user_id, expected, tasks);
 }
 
 Result<IngestPipeline::CacheEntry*> IngestPipeline::Load(EntityKind kind, ShardId shard, std::string_view id) {
@@ -336,6 +355,7 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     if (*stored) (*start_offsets)[i] = p->cp.next_offset;
     p->consumed_counter = &metrics_->EventsConsumed(tp.topic);
     p->late_counter = &metrics_->EventsLateDropped(tp.topic);
+    p->off_partition_counter = &metrics_->EventsOffPartition(tp.topic);
     p->cp.lag = &metrics_->ConsumerLag(tp.topic, tp.partition);
     p->cp.event_time_lag = &metrics_->EventTimeLag(tp.topic, tp.partition);
     Log(Component::kIngest).info("assigned {}/{} (shard {}), resuming at {}", tp.topic, tp.partition, p->shard,

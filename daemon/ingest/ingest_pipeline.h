@@ -18,7 +18,7 @@
 // and logged with its key, and the entity starts afresh.
 //
 // Thread-safety: not thread-safe, except Snapshot(), has_assignment(),
-// healthy() and CopyCached(). IngestWorkers runs RunOnce on the pipeline's
+// healthy(), SetTaskCount() and CopyCached(). IngestWorkers runs RunOnce on the pipeline's
 // worker thread and calls OnAssigned/OnRevoked from the group thread only
 // while that worker is held out by its lock. The worker is the cache's only
 // writer: it changes the cache (and the states in it) under cache_mu_, one
@@ -76,6 +76,9 @@ class IngestPipeline final : public RebalanceListener {
   // The shards of the partitions assigned now. Any thread.
   std::vector<ShardId> OwnedShards() const;
   bool has_assignment() const { return assigned_count_.load() > 0; }
+  // The group's task count (the input topics' partitions), once known: each
+  // event is then checked to be on its user's default partition. Any thread.
+  void SetTaskCount(int tasks) { task_count_.store(tasks, std::memory_order_relaxed); }
   bool healthy() const { return health_.healthy() && held_.healthy(); }
 
  private:
@@ -86,8 +89,11 @@ class IngestPipeline final : public RebalanceListener {
     uint64_t consumed = 0;          // messages taken since assignment
     prometheus::Counter* consumed_counter = nullptr;
     prometheus::Counter* late_counter = nullptr;
+    prometheus::Counter* off_partition_counter = nullptr;
     uint64_t pending_consumed = 0;  // added to the counters once per batch
     uint64_t pending_late = 0;
+    uint64_t pending_off_partition = 0;
+    bool warned_off_partition = false;  // logged once per assignment
   };
   struct CacheEntry {
     EntityState state;
@@ -100,6 +106,9 @@ class IngestPipeline final : public RebalanceListener {
   using Cache = std::unordered_map<std::string, CacheEntry>;
   Status ProcessBatch();
   Status Process(const InputMessage& msg, Partition* p);
+  // Counts (and logs once per partition) an event whose user's default
+  // partition is not the one it came from.
+  void CheckPartition(const InputMessage& msg, const Event& event, Partition* p);
   // The cached state of an entity, read from the store (or started afresh) on a miss.
   Result<CacheEntry*> Load(EntityKind kind, ShardId shard, std::string_view id);
   // A stored state that does not decode goes to the quarantine.
@@ -156,6 +165,7 @@ class IngestPipeline final : public RebalanceListener {
   std::map<RejectReason, uint64_t> suppressed_logs_;
   std::atomic<uint64_t> consumed_total_{0}, rejected_total_{0}, late_total_{0};
   std::atomic<int> assigned_count_{0};
+  std::atomic<int> task_count_{0};  // 0: not known yet
 
   mutable std::mutex snapshot_mu_;
   IngestSnapshot snapshot_;

@@ -105,6 +105,11 @@ void IngestWorkers::RefreshHoldings() {
   assigned_once_ = true;
 }
 
+void IngestWorkers::OnTaskCount(int tasks) {
+  total_tasks_ = tasks;
+  for (auto& p : pipelines_) p->SetTaskCount(tasks);
+}
+
 TaskHoldings IngestWorkers::Holdings() const { return {assigned_once_.load(), held_tasks_.load(), total_tasks_.load()}; }
 
 void IngestWorkers::KeepHeldShards(std::vector<ShardId>* shards) const {

@@ -36,7 +36,7 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
 
   Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
   void OnRevoked(const std::vector<TopicPartition>& partitions) override;
-  void OnTaskCount(int tasks) override { total_tasks_ = tasks; }
+  void OnTaskCount(int tasks) override;
 
   void CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,
                   std::vector<std::pair<ShardId, EntityState>>* out) const override;

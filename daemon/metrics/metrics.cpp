@@ -21,6 +21,9 @@ Metrics::Metrics(const std::string& version)
                     .Help("Events sent to the dead-letter topic, by reason").Register(*registry_)),
       late_dropped_(prometheus::BuildCounter().Name("featmon_events_late_dropped_total")
                         .Help("Events older than every window that could see them").Register(*registry_)),
+      off_partition_(prometheus::BuildCounter().Name("featmon_events_off_partition_total")
+                         .Help("Events on another partition than Kafka's default partitioner (murmur2) gives their "
+                               "user_id: lookups routed by that rule miss them").Register(*registry_)),
       lag_(prometheus::BuildGauge().Name("featmon_consumer_lag_messages")
                .Help("High watermark minus the next offset to process").Register(*registry_)),
       event_time_lag_(prometheus::BuildGauge().Name("featmon_event_time_lag_seconds")
@@ -110,6 +113,7 @@ prometheus::Counter& Metrics::EventsRejected(const std::string& topic, const std
   return rejected_.Add({{"topic", topic}, {"reason", reason}});
 }
 prometheus::Counter& Metrics::EventsLateDropped(const std::string& topic) { return late_dropped_.Add({{"topic", topic}}); }
+prometheus::Counter& Metrics::EventsOffPartition(const std::string& topic) { return off_partition_.Add({{"topic", topic}}); }
 prometheus::Gauge& Metrics::ConsumerLag(const std::string& topic, int32_t partition) {
   return lag_.Add({{"topic", topic}, {"partition", std::to_string(partition)}});
 }

@@ -32,6 +32,10 @@ class Metrics {
   prometheus::Counter& EventsConsumed(const std::string& topic);
   prometheus::Counter& EventsRejected(const std::string& topic, const std::string& reason);
   prometheus::Counter& EventsLateDropped(const std::string& topic);
+  // Events on a partition other than their user's under Kafka's default
+  // partitioner (cluster/key_partitioner.h): their producer does not key by
+  // user_id with murmur2, so routing lookups by that rule misses them.
+  prometheus::Counter& EventsOffPartition(const std::string& topic);
   prometheus::Gauge& ConsumerLag(const std::string& topic, int32_t partition);
   // Drops the series of a partition this instance no longer owns.
   void RemoveConsumerLag(prometheus::Gauge* gauge) { lag_.Remove(gauge); }
@@ -103,6 +107,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& consumed_;
   prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Family<prometheus::Counter>& late_dropped_;
+  prometheus::Family<prometheus::Counter>& off_partition_;
   prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Gauge>& event_time_lag_;
   prometheus::Histogram& read_to_visible_;

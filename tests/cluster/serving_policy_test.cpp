@@ -19,6 +19,9 @@ TEST(ServingPolicyTest, WithSomeTasksUsersComeFromHeldTasksAndItemsAreRefused) {
   EXPECT_EQ(DecideServing({true, 3, 8}, true), Coverage::kHeldTasks);
   const std::string user = WhyRefused({true, 3, 8}, true);
   EXPECT_NE(user.find("holds 3 of 8 tasks"), std::string::npos) << user;
+  const std::string routed = WhyRefused({true, 3, 8}, true, 5);
+  EXPECT_NE(routed.find("it is task 5"), std::string::npos) << routed;
+  EXPECT_NE(routed.find("partition 5 in assigned_partitions"), std::string::npos) << routed;
   EXPECT_EQ(DecideServing({true, 3, 8}, false), Coverage::kNothing);
   const std::string item = WhyRefused({true, 3, 8}, false);
   EXPECT_NE(item.find("only part of this entity's events"), std::string::npos) << item;

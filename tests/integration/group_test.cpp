@@ -8,6 +8,9 @@
 // every user and item as the oracle does.
 #include <sys/stat.h>
 
+#include <set>
+
+#include "cluster/key_partitioner.h"
 #include "tests/daemon/temp_dir.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/load.h"
@@ -26,6 +29,17 @@ nlohmann::json Tasks(uint16_t port) {
 int HeldTasks(uint16_t port) {
   auto tasks = Tasks(port);
   return tasks.is_object() ? tasks["held"].get<int>() : -1;
+}
+
+// The views partitions an instance's /v1/status lists: what a model server
+// routing by itself reads.
+std::set<int> ViewsPartitions(uint16_t port) {
+  std::set<int> out;
+  auto status = Http(port, "GET", "/v1/status").json();
+  if (status.is_discarded()) return out;
+  for (const auto& p : status["assigned_partitions"])
+    if (p["topic"] == "views") out.insert(p["partition"].get<int>());
+  return out;
 }
 
 TEST(GroupTest, InstancesSharingAGroupGiveWholeAnswersOrNone) {
@@ -49,15 +63,24 @@ TEST(GroupTest, InstancesSharingAGroupGiveWholeAnswersOrNone) {
       << "committed: a " << a.CommittedTotal() << ", b " << b.CommittedTotal();
 
   const int64_t as_of = load.newest_ts_ms() + 1;
+  // Routing by Kafka's default partitioner (the generator's): a user's task
+  // is KafkaDefaultPartition(user_id, 8), and the instance listing that
+  // views partition is the one that answers it.
+  const std::set<int> held_by_a = ViewsPartitions(a.port());
   size_t answered[2] = {0, 0}, wrong = 0;
   for (const auto& [id, want] : oracle.entities(EntityKind::kUser)) {
     int whole = 0;
+    const int task = KafkaDefaultPartition(id, kPartitions);
+    DaemonProcess* owner = held_by_a.count(task) ? &a : &b;
     for (DaemonProcess* d : {&a, &b}) {
       auto r = Http(d->port(), "GET", "/v1/features/user/" + id + "?as_of_ms=" + std::to_string(as_of));
       if (r.status == 503) {
         EXPECT_NE(r.body.find("of 8 tasks"), std::string::npos) << r.body;
+        EXPECT_NE(r.body.find("it is task " + std::to_string(task) + ","), std::string::npos) << r.body;
+        EXPECT_NE(d, owner) << "user " << id << " refused by the instance holding its task " << task;
         continue;
       }
+      EXPECT_EQ(d, owner) << "user " << id << " answered by an instance not listing its task " << task;
       ASSERT_EQ(r.status, 200) << r.body;
       auto diffs = Oracle::Compare(EntityKind::kUser, id, want, r.json());
       wrong += diffs.empty() ? 0 : 1;
@@ -81,6 +104,10 @@ TEST(GroupTest, InstancesSharingAGroupGiveWholeAnswersOrNone) {
     partial += MetricValue(metrics, "featmon_lookups_refused_total{reason=\"partial_entity\"}");
     held += MetricValue(metrics, "featmon_tasks_held");
     EXPECT_EQ(MetricValue(metrics, "featmon_tasks"), kPartitions);
+    // Every event on its user's default partition: the rule above holds.
+    for (const char* topic : {"views", "clicks"})
+      EXPECT_EQ(MetricValue(metrics, std::string("featmon_events_off_partition_total{topic=\"") + topic + "\"}"), 0)
+          << topic;
   }
   EXPECT_EQ(not_held, static_cast<double>(oracle.entities(EntityKind::kUser).size()));
   EXPECT_EQ(partial, 2.0 * static_cast<double>(oracle.entities(EntityKind::kItem).size()));

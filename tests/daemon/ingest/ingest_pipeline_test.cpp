@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "cluster/key_partitioner.h"
 #include "daemon/store/rocksdb_store.h"
 #include "tests/daemon/scripted_source.h"
 #include "tests/daemon/temp_dir.h"
@@ -192,6 +193,34 @@ TEST_F(IngestPipelineTest, BadInputGoesToDeadLettersAndLateEventsAreDropped) {
   EXPECT_EQ(snap.consumed_total, 5u);
   EXPECT_EQ(Views24h("u3"), 1);
   EXPECT_EQ(snap.partitions[0].committed_offset, 5);
+}
+
+// Events on a partition other than their user's under Kafka's default
+// partitioner are counted (routing by that rule would miss them), and still
+// applied: where they came from does not change what they mean.
+TEST_F(IngestPipelineTest, EventsOffTheirUsersDefaultPartitionAreCountedNotDropped) {
+  Assign();
+  std::vector<std::string> on, off;  // users whose default partition of 4 is 0, and some whose is not
+  for (int i = 0; on.size() < 3 || off.size() < 2; ++i) {
+    const std::string user = "u" + std::to_string(i);
+    (KafkaDefaultPartition(user, 4) == 0 ? on : off).push_back(user);
+  }
+  int64_t offset = 0;
+  auto views = [&] {
+    for (const auto* users : {&on, &off})
+      for (size_t u = 0; u < (users == &on ? 3 : 2); ++u) Add(EventType::kView, (*users)[u], "i", kNow, offset++);
+  };
+  views();  // the task count is not known yet: nothing to check against
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_EQ(metrics_.EventsOffPartition("views").Value(), 0);
+  pipeline_->SetTaskCount(4);
+  views();
+  views();
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  EXPECT_EQ(metrics_.EventsOffPartition("views").Value(), 4);  // the two off-partition users, twice
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(Views24h(off[0]), 3);
+  EXPECT_EQ(Views24h(on[0]), 3);
 }
 
 TEST_F(IngestPipelineTest, FailingCommitsHoldOffsetsUntilTheStoreRecovers) {
