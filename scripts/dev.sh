@@ -165,6 +165,12 @@ for row in itertools.islice(rows, len(rows) // 2, len(rows) // 2 + 3):
     print("   " + " ".join("%-14s" % row.get(c, "")[:14] for c in cols))
 PY
   echo "== featmon.examples, written by featmond as labels mature:"
+  # The export above takes a few seconds; the monitor's next commits confirm
+  # the day's examples (177k) a few seconds after they matured.
+  for _ in $(seq 60); do
+    curl -s "localhost:$port/metrics" | grep -q '^featmon_examples_delivered_total' && break
+    sleep 0.5
+  done
   curl -s "localhost:$port/metrics" | grep -E '^featmon_(examples|labels_matured)'
 }
 
