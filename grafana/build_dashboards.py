@@ -124,6 +124,10 @@ FEATURES = ("featmon-features", "featmon / Features", COMMON_VARS, [], [
     panel("Late events dropped per second, by topic", "timeseries",
           [target(f"sum by (topic) (rate(featmon_events_late_dropped_total{{{SEL}}}{RATE}))", "{{topic}}")],
           "ops", "Events older than every window that could count them."),
+    panel("Events off their user's default partition per second, by topic", "timeseries",
+          [target(f"sum by (topic) (rate(featmon_events_off_partition_total{{{SEL}}}{RATE}))", "{{topic}}")],
+          "ops", "Events on another partition than Kafka's default partitioner (murmur2) gives their user_id: "
+                 "lookups routed by that rule miss those users. 0 when producers key by user with murmur2."),
     panel("Late predictions (monitoring) per second", "timeseries",
           [target(f"sum(rate(featmon_monitor_late_predictions_total{{{SEL}}}{RATE}))", "late predictions")],
           "ops", "Predictions behind the monitoring watermark: counted in later windows only."),
