@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <span>
+#include <type_traits>
 #include <unordered_map>
 
 #include "common/duration.h"
@@ -69,6 +71,16 @@ void InsertLastN(LastNState& s, std::string_view value, int64_t ts, int n) {
   if (static_cast<int>(v.size()) > n) v.pop_back();
 }
 
+// A windowed count's or sum's tiles in `range`, added over the shards in tile order.
+template <typename V>
+V TotalInRange(std::span<const EntityState* const> shards, int series, TileRange range) {
+  V total{};
+  for (const EntityState* s : shards)
+    for (const auto& [tile, value] : std::get<Tiles<V>>(s->series[series]))
+      if (range.Contains(tile)) total += value;
+  return total;
+}
+
 template <typename V>
 V& TailTotal(WindowTail& t);
 template <>
@@ -94,10 +106,10 @@ void UnbuildTail(WindowTail& t) {
 // A windowed count or sum read from its tail, when the read's window ends at
 // or after the series' newest tile; else nullopt (Read walks the tiles).
 template <typename V>
-std::optional<V> ReadAdditiveTail(const Tiles<V>& tiles, TileRange range, bool slides, WindowTail& t) {
+std::optional<V> ReadAdditiveTail(const Tiles<V>& tiles, TileRange range, WindowTail& t) {
   if (!tiles.empty() && tiles.back().first > range.last) return std::nullopt;
-  if (t.built() && range.after > t.after && slides && range.after < t.upto) {
-    // Counts slide: subtracting is exact.
+  if (std::is_integral_v<V> && t.built() && range.after > t.after && range.after < t.upto) {
+    // Counts slide: subtracting is exact (a sum rebuilds, to keep Read's order).
     for (const auto& [tile, v] : tiles) {
       if (tile > range.after) break;
       if (tile > t.after) TailTotal<V>(t) -= v;
@@ -287,8 +299,9 @@ std::vector<FeatureValue> FeatureEngine::ReadWithTails(EntityKind kind, const En
                                                        WindowTails* tails) const {
   const auto& specs = set_->series(kind);
   const auto& features = set_->features(kind);
-  const std::vector<const EntityState*> shards{&state};
-  if (state.series.size() != specs.size()) return Read(kind, shards, as_of_ms);  // never applied to: defaults
+  if (state.series.size() != specs.size()) return Read(kind, {&state}, as_of_ms);  // never applied to: defaults
+  const EntityState* const one_shard[] = {&state};  // no vector to allocate per read
+  const std::span<const EntityState* const> shards(one_shard);
   if (tails->tails.size() != features.size()) tails->tails = std::vector<WindowTail>(features.size());
   std::vector<FeatureValue> out(features.size());
   for (size_t fi = 0; fi < features.size(); ++fi) {
@@ -300,12 +313,12 @@ std::vector<FeatureValue> FeatureEngine::ReadWithTails(EntityKind kind, const En
     if (spec.tiled()) {
       const TileRange range = RangeFor(as_of_ms, f.window_ms, spec.tile_ms);
       if (spec.kind == SeriesKind::kTiledCount) {
-        if (auto v = ReadAdditiveTail(std::get<Tiles<int64_t>>(series), range, /*slides=*/true, tail)) {
+        if (auto v = ReadAdditiveTail(std::get<Tiles<int64_t>>(series), range, tail)) {
           out[fi] = FeatureValue::Int(*v);
           continue;
         }
       } else if (spec.kind == SeriesKind::kTiledSum) {
-        if (auto v = ReadAdditiveTail(std::get<Tiles<double>>(series), range, /*slides=*/false, tail)) {
+        if (auto v = ReadAdditiveTail(std::get<Tiles<double>>(series), range, tail)) {
           out[fi] = FeatureValue::Double(*v);
           continue;
         }
@@ -320,28 +333,16 @@ std::vector<FeatureValue> FeatureEngine::ReadWithTails(EntityKind kind, const En
   return out;
 }
 
-FeatureValue FeatureEngine::ReadFeature(EntityKind kind, size_t fi, const std::vector<const EntityState*>& shards,
+FeatureValue FeatureEngine::ReadFeature(EntityKind kind, size_t fi, std::span<const EntityState* const> shards,
                                         int64_t as_of_ms) const {
   const CompiledFeature& f = set_->features(kind)[fi];
   const SeriesSpec& spec = set_->series(kind)[f.series];
   const TileRange range = spec.tiled() ? RangeFor(as_of_ms, f.window_ms, spec.tile_ms) : TileRange{0, 0};
   switch (spec.kind) {
-    case SeriesKind::kTiledCount: {
-      int64_t total = 0;
-      for (const EntityState* s : shards) {
-        for (const auto& [tile, count] : std::get<Tiles<int64_t>>(s->series[f.series]))
-          if (range.Contains(tile)) total += count;
-      }
-      return FeatureValue::Int(total);
-    }
-    case SeriesKind::kTiledSum: {
-      double total = 0;
-      for (const EntityState* s : shards) {
-        for (const auto& [tile, sum] : std::get<Tiles<double>>(s->series[f.series]))
-          if (range.Contains(tile)) total += sum;
-      }
-      return FeatureValue::Double(total);
-    }
+    case SeriesKind::kTiledCount:
+      return FeatureValue::Int(TotalInRange<int64_t>(shards, f.series, range));
+    case SeriesKind::kTiledSum:
+      return FeatureValue::Double(TotalInRange<double>(shards, f.series, range));
     case SeriesKind::kTiledDistinct: {
       HyperLogLog merged;
       for (const EntityState* s : shards) {

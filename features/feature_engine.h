@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,7 +100,7 @@ class FeatureEngine {
 
  private:
   // One feature's value from the tiles or state of every shard.
-  FeatureValue ReadFeature(EntityKind kind, size_t feature, const std::vector<const EntityState*>& shards,
+  FeatureValue ReadFeature(EntityKind kind, size_t feature, std::span<const EntityState* const> shards,
                            int64_t as_of_ms) const;
   // Ratios, once every other feature of `out` is read.
   void ReadRatios(EntityKind kind, std::vector<FeatureValue>* out) const;

@@ -355,7 +355,7 @@ Status KafkaConsumer::Close(int timeout_ms) {
   if (destroy_would_abort && !callbacks_->assigned) {
     Log(Component::kKafka).warn("the consumer was stopped between its group's JoinGroup and SyncGroup answers; its "
                                 "handle is left for the process's exit, since destroying it there aborts in "
-                                "librdkafka before 2.2.1 (librdkafka#4312). State and offsets are stored.");
+                                "librdkafka before 2.3.0 (librdkafka#4312). State and offsets are stored.");
 #if FEATMON_LEAK_CHECKED
     __lsan_ignore_object(rk_);  // left on purpose, with what it holds
 #endif
@@ -368,7 +368,7 @@ Status KafkaConsumer::Close(int timeout_ms) {
 }
 
 bool KafkaConsumer::DestroyWouldAbort() const {
-  // Before 2.2.1, the cooperative-sticky assignor's state is created at the
+  // Before 2.3.0, the cooperative-sticky assignor's state is created at the
   // first SyncGroup answer but freed, without a null check, whenever a
   // JoinGroup has answered (rdkafka_cgrp.c, rd_kafka_cgrp_destroy_final,
   // 2.0.2). The protocol is "NONE" until a JoinGroup answers; an assignment
@@ -376,7 +376,7 @@ bool KafkaConsumer::DestroyWouldAbort() const {
   // asked of the group's thread, which stops answering once closed (NULL),
   // so this runs before the close; one that assigns meanwhile is checked
   // again after it.
-  if (rd_kafka_version() >= 0x020201ff || callbacks_->assigned) return false;
+  if (rd_kafka_version() >= 0x020300ff || callbacks_->assigned) return false;
   const char* protocol = rd_kafka_rebalance_protocol(rk_);
   return protocol != nullptr && std::strcmp(protocol, "COOPERATIVE") == 0;
 }

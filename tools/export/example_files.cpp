@@ -1,7 +1,6 @@
 #include "tools/export/example_files.h"
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 
@@ -62,10 +61,7 @@ void ExampleFiles::AppendCell(std::string* out, double v) const {
   AppendJsonDouble(out, v);  // shortest round trip; null for NaN
   if (format_ == Format::kCsv && std::string_view(*out).substr(start) == "null") out->resize(start);
 }
-void ExampleFiles::AppendCell(std::string* out, int64_t v) const {
-  char buf[24];
-  out->append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-}
+void ExampleFiles::AppendCell(std::string* out, int64_t v) const { AppendJsonInt(out, v); }
 
 void ExampleFiles::AppendCell(std::string* out, const FeatureValue& v) const {
   switch (v.type) {

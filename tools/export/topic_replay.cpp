@@ -217,8 +217,13 @@ Status TopicReplay::Refill(size_t index) {
                                  " of " + std::to_string(p.end) + "; is the broker up?");
     }
   }
-  if (!p.buffered.empty()) heads_.push({p.buffered.front().ts_ms, !p.buffered.front().prediction(), index});
+  if (!p.buffered.empty()) PushHead(index);
   return Status::Ok();
+}
+
+void TopicReplay::PushHead(size_t index) {
+  const ReplayRecord& head = partitions_[index].buffered.front();
+  heads_.push({head.ts_ms, !head.prediction(), index});
 }
 
 Result<std::optional<ReplayRecord>> TopicReplay::Next() {
@@ -234,7 +239,7 @@ Result<std::optional<ReplayRecord>> TopicReplay::Next() {
   ReplayRecord r = std::move(p.buffered.front());
   p.buffered.pop_front();
   if (!p.buffered.empty()) {
-    heads_.push({p.buffered.front().ts_ms, !p.buffered.front().prediction(), index});
+    PushHead(index);
   } else if (Status st = Refill(index); !st.ok()) {
     return st;
   }

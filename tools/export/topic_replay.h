@@ -94,6 +94,7 @@ class TopicReplay {
   // the merge) or has reached its end; an error when the broker fails or
   // delivers nothing for kStallTimeout.
   Status Refill(size_t index);
+  void PushHead(size_t index);  // partition `index`'s first buffered record joins the merge
   Status Fill(Partition& p);  // takes what its queue holds, else waits briefly for one message
   void Buffer(Partition& p, std::string_view payload);
   Status ClientError();       // an error librdkafka reports on the consumer queue, if any
