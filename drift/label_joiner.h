@@ -24,11 +24,10 @@
 #include <string>
 #include <queue>
 #include <tuple>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
+#include "common/string_map.h"
 #include "drift/monitor_events.h"
 
 namespace featmon::drift {
@@ -68,7 +67,7 @@ class LabelJoiner {
 
   // Persistence: keys changed since the last call; Encode(key) is the value
   // to store, or nullopt to delete it. Stored keys start with 'p' or 'c'.
-  std::unordered_set<std::string> TakeDirty() { return std::exchange(dirty_, {}); }
+  StringSet TakeDirty() { return std::exchange(dirty_, {}); }
   std::optional<std::string> Encode(const std::string& stored_key) const;
   Status Restore(std::string_view stored_key, std::string_view value);
 
@@ -92,7 +91,7 @@ class LabelJoiner {
 
   int64_t window_ms_;
   size_t max_pending_;
-  std::unordered_map<std::string, std::vector<PendingLabel>> pending_;  // by join key
+  StringMap<std::vector<PendingLabel>> pending_;  // by join key
   // A click waiting under a key; `partner` is the other key it waits under
   // ("" if none), where it is removed too once a prediction takes it.
   struct WaitingClick {
@@ -103,12 +102,12 @@ class LabelJoiner {
   // one whose partner is *partner_of when given, else the first at that time.
   bool RemoveWaitingClick(const std::string& key, int64_t ts_ms, const std::string* partner_of);
 
-  std::unordered_map<std::string, std::vector<WaitingClick>> clicks_;  // waiting clicks by join key
+  StringMap<std::vector<WaitingClick>> clicks_;  // waiting clicks by join key
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
   std::multiset<std::pair<int64_t, std::string>> click_expiry_;  // one entry per waiting click and key
   size_t pending_count_ = 0;
   bool track_dirty_;
-  std::unordered_set<std::string> dirty_;
+  StringSet dirty_;
 };
 
 }  // namespace featmon::drift

@@ -61,10 +61,10 @@ void PointInTimeJoin::TakeCompleted(std::vector<TrainingExample>* matured) {
   }
 }
 
-PointInTimeJoin::Entity& PointInTimeJoin::EntityOf(EntityKind kind, const std::string& id) {
+PointInTimeJoin::Entity& PointInTimeJoin::EntityOf(EntityKind kind, std::string_view id) {
   auto& entities = kind == EntityKind::kUser ? users_ : items_;
-  auto it = entities.find(id);
-  if (it == entities.end()) it = entities.emplace(id, Entity{NewEntityState(*features_, kind), {}}).first;
+  auto [it, inserted] = entities.try_emplace(id);
+  if (inserted) it->second.state = NewEntityState(*features_, kind);
   return it->second;
 }
 
@@ -111,7 +111,7 @@ void PointInTimeJoin::AddPrediction(std::string_view request_id, std::string_vie
   // Strictly before the prediction: every event replayed so far is older
   // than ts_ms (this prediction precedes the events of its millisecond).
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
-    const std::string id(kind == EntityKind::kUser ? user_id : item_id);
+    const std::string_view id = kind == EntityKind::kUser ? user_id : item_id;
     auto& entities = kind == EntityKind::kUser ? users_ : items_;
     auto it = entities.find(id);
     (kind == EntityKind::kUser ? ex.user : ex.item) =

@@ -27,8 +27,9 @@
 #include <cstdint>
 #include <deque>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "common/string_map.h"
 
 #include "drift/label_joiner.h"
 #include "drift/monitor_events.h"
@@ -94,7 +95,7 @@ class PointInTimeJoin {
     EntityState state;
     WindowTails tails;
   };
-  Entity& EntityOf(EntityKind kind, const std::string& id);
+  Entity& EntityOf(EntityKind kind, std::string_view id);
 
   struct Waiting {
     TrainingExample example;
@@ -104,7 +105,7 @@ class PointInTimeJoin {
   FeatureEngine engine_;
   std::string model_;
   drift::LabelJoiner joiner_;
-  std::unordered_map<std::string, Entity> users_, items_;
+  StringMap<Entity> users_, items_;
   std::deque<Waiting> waiting_;  // in prediction order; waiting_[0] has tag first_tag_
   uint64_t first_tag_ = 1;       // tags start at 1: 0 marks other models' predictions
   int64_t lateness_ms_;

@@ -25,11 +25,11 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <unordered_set>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/string_map.h"
 #include "daemon/monitor/example_outbox.h"
 #include "daemon/monitor/monitor_options.h"
 #include "daemon/monitor/monitoring_reports.h"
@@ -109,7 +109,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   bool watermark_held_ = false;                 // some known partition is not assigned
   HeldBatch batch_;
   std::set<std::string> unwritten_models_;       // changed since the last successful commit
-  std::unordered_set<std::string> unwritten_label_keys_;
+  StringSet unwritten_label_keys_;
   bool watermark_changed_ = false;
   CommitGate gate_;
   size_t dead_letter_sink_ = 0, retrain_sink_ = 0;  // gate_'s indexes
