@@ -112,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     if (auto it = req.find(http::field::authorization); it != req.end()) request.authorization = std::string(it->value());
+    request.forwarded = req.find(kForwardedHeader) != req.end();
     request.body = std::move(req.body());
     HttpResponse response;
     try {
