@@ -83,11 +83,15 @@ int main(int argc, char** argv) {
   // EPIPE on that write, not a process killed by SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App cli{"featmond: real-time user and item features from Kafka, served over HTTP"};
-  std::string config_path, data_dir, http_listen, brokers, group_id, group_instance_id, log_level = "info", log_format = "text";
+  std::string config_path, data_dir, http_listen, advertised_url, brokers, group_id, group_instance_id, log_level = "info",
+      log_format = "text";
   bool embedded = false, print_default_config = false;
   cli.add_option("--config", config_path, "YAML config file (default: the embedded default config)");
   cli.add_option("--data-dir", data_dir, "RocksDB data directory (store.data_dir)");
   cli.add_option("--http-listen", http_listen, "HOST:PORT for HTTP (http.listen)");
+  cli.add_option("--advertised-url", advertised_url,
+                 "http://host:port the group's other instances reach this one at (http.advertised_url), e.g. "
+                 "http://$(POD_NAME).featmond-headless:8080");
   cli.add_option("--kafka-brokers", brokers, "Kafka bootstrap servers (kafka.brokers)");
   cli.add_option("--kafka-group-id", group_id,
                  "consumer group (kafka.group_id); monitoring uses <group>.monitor. Replicas that each keep "
@@ -130,6 +134,13 @@ int main(int argc, char** argv) {
     featmon::Status st = featmon::SetHttpListen(http_listen, &config->http.server);
     if (!st.ok()) {
       Log(Component::kApp).critical("--http-listen: {}", st.message());
+      return 2;
+    }
+  }
+  if (!advertised_url.empty()) {
+    featmon::Status st = featmon::SetAdvertisedUrl(advertised_url, &config->http);
+    if (!st.ok()) {
+      Log(Component::kApp).critical("--advertised-url: {}", st.message());
       return 2;
     }
   }

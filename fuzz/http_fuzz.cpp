@@ -33,6 +33,7 @@ class IdleIngest final : public featmon::IngestStatus {
   bool has_assignment() const override { return true; }
   bool healthy() const override { return true; }
   featmon::TaskHoldings Holdings() const override { return {}; }
+  std::vector<int32_t> RestoringTasks() const override { return {}; }
   void KeepHeldShards(std::vector<featmon::ShardId>*) const override {}
 };
 

@@ -11,6 +11,8 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <future>
+#include <map>
 
 namespace featmon {
 
@@ -63,7 +65,7 @@ FeatureApi::FeatureApi(FeatureApiOptions options, const FeatureSet* features, St
       metrics_(metrics),
       clock_(clock) {
   for (const char* route :
-       {"features", "features_batch", "monitoring", "ui", "status", "healthz", "readyz", "metrics", "other"})
+       {"features", "features_batch", "monitoring", "ui", "status", "cluster", "healthz", "readyz", "metrics", "other"})
     route_latency_[route] = &metrics_->HttpRequestDuration(route);
 }
 
@@ -107,7 +109,7 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
   if (path == "/v1/features/batch") {
     *route = "features_batch";
     if (request.method != "POST") return MethodNotAllowed("use POST for /v1/features/batch", "POST");
-    return Batch(request.body);
+    return Batch(request);
   }
   if (path.rfind(kFeatures, 0) == 0) {
     *route = "features";
@@ -121,7 +123,7 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
     if (!PercentDecode(rest.substr(slash + 1), &id)) return JsonError(400, "bad percent-encoding in id");
     // Ids are UTF-8 (protobuf strings and JSON text): another byte string names no entity.
     if (!IsValidUtf8(id)) return JsonError(400, "the id is not valid UTF-8");
-    return Single(kind, id, query);
+    return Single(request, kind, id, query);
   }
   if (!IsGet(request)) return MethodNotAllowed("method not allowed", "GET, HEAD");
   constexpr std::string_view kModels = "/v1/monitoring/models";
@@ -160,11 +162,16 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
     if (auto denied = Unauthorized(request)) return *denied;
     return Status_();
   }
+  if (path == "/v1/cluster") {
+    *route = "cluster";
+    if (auto denied = Unauthorized(request)) return *denied;
+    return Cluster();
+  }
   return JsonError(404, "no route for " + path);
 }
 
 Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optional<int64_t> requested_as_of,
-                              std::string* out, bool with_tiles) {
+                              std::string* out, bool with_tiles, int* elsewhere_task) {
   // Never a partial or stale answer given as whole (cluster/serving_policy.h).
   const TaskHoldings holdings = pipeline_->Holdings();
   const bool keyed = kind == EntityKind::kUser;
@@ -172,6 +179,19 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
   if (coverage == Coverage::kNothing) {
     metrics_->LookupsRefused("partial_entity").Increment();
     return Status::Unavailable(WhyRefused(holdings, keyed));
+  }
+  // A task whose local state is behind what its previous owner stored
+  // answers nothing until it catches up: never a stale value.
+  if (const std::vector<int32_t> restoring = pipeline_->RestoringTasks(); !restoring.empty() && holdings.total > 0) {
+    const int task = KafkaDefaultPartition(id, holdings.total);
+    if (!keyed || std::binary_search(restoring.begin(), restoring.end(), task)) {
+      metrics_->LookupsRefused("restoring").Increment();
+      return Status::Unavailable(
+          keyed ? "task " + std::to_string(task) + " (this key's) is restoring here: its state is catching up with "
+                  "what its previous owner had stored (/v1/status shows restore_until); retry shortly"
+                : std::to_string(restoring.size()) + " tasks are restoring here, so this entity's events are not all "
+                  "in yet (/v1/status shows restore_until); retry shortly");
+    }
   }
   // Each shard is read once: from the cache where it holds the entity, else
   // from the store, so no event is counted twice.
@@ -194,8 +214,9 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
     shards.push_back(&states[i]);
   }
   if (shards.empty() && coverage == Coverage::kHeldTasks) {
-    metrics_->LookupsRefused("not_held").Increment();
     const int task = holdings.total > 0 ? KafkaDefaultPartition(id, holdings.total) : -1;
+    if (elsewhere_task && task >= 0) *elsewhere_task = task;  // the caller asks its owner, or counts the refusal
+    else metrics_->LookupsRefused("not_held").Increment();
     return Status::Unavailable(WhyRefused(holdings, keyed, task));
   }
   int64_t as_of_ms;
@@ -275,7 +296,8 @@ void FeatureApi::AppendTiles(EntityKind kind, const std::vector<const EntityStat
   out->push_back('}');
 }
 
-HttpResponse FeatureApi::Single(EntityKind kind, const std::string& id, const std::string& query) {
+HttpResponse FeatureApi::Single(const HttpRequest& request, EntityKind kind, const std::string& id,
+                                const std::string& query) {
   if (id.empty()) return JsonError(400, "empty id");
   if (id.size() > options_.max_id_bytes) return JsonError(400, "id longer than " + std::to_string(options_.max_id_bytes) + " bytes");
   std::optional<int64_t> as_of;
@@ -289,13 +311,48 @@ HttpResponse FeatureApi::Single(EntityKind kind, const std::string& id, const st
   const auto tiles = QueryParam(query, "tiles");
   const bool with_tiles = tiles && (*tiles == "true" || *tiles == "1");
   HttpResponse res;
-  Status st = LookupJson(kind, id, as_of, &res.body, with_tiles);
-  if (!st.ok()) return LookupError(st);
-  return res;
+  int elsewhere = -1;
+  const bool may_forward = routing_ && !request.forwarded;
+  Status st = LookupJson(kind, id, as_of, &res.body, with_tiles, may_forward ? &elsewhere : nullptr);
+  if (st.ok()) return res;
+  if (elsewhere < 0) return LookupError(st);
+  PeerRequest forward{"GET", request.target, "", {{kForwardedHeader, "1"}}};
+  if (!request.authorization.empty()) forward.headers.emplace_back("Authorization", request.authorization);
+  return AskOwner(elsewhere, forward);
 }
 
-HttpResponse FeatureApi::Batch(const std::string& body) {
-  nlohmann::json req = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+namespace {
+HttpResponse Retry(HttpResponse r) {
+  r.retry_after = "1";
+  return r;
+}
+}  // namespace
+
+HttpResponse FeatureApi::OwnerUnknown(int task, size_t lookups) {
+  metrics_->LookupsRefused("owner_unknown").Increment(static_cast<double>(lookups));
+  return Retry(JsonError(503, "no member of this cluster has announced task " + std::to_string(task) +
+                                  " (the key's task under Kafka's default partitioner) yet: the group is moving it, "
+                                  "or its owner runs without http.advertised_url; retry shortly"));
+}
+
+HttpResponse FeatureApi::AskOwner(int task, const PeerRequest& forward) {
+  const std::optional<std::string> owner = routing_->OwnerUrl(task);
+  if (!owner) return OwnerUnknown(task, 1);
+  metrics_->LookupsForwarded().Increment();
+  auto answer = routing_->Send(*owner, forward);
+  if (!answer.ok()) {
+    metrics_->LookupsRefused("owner_unreachable").Increment();
+    return Retry(JsonError(503, "task " + std::to_string(task) + " is owned by " + *owner + ", which did not answer (" +
+                                    answer.status().message() + "); the group gives its tasks to another member once "
+                                    "its session times out: retry shortly"));
+  }
+  HttpResponse r(answer->status, "application/json", std::move(answer->body));
+  if (r.status == 503) r.retry_after = "1";
+  return r;
+}
+
+HttpResponse FeatureApi::Batch(const HttpRequest& request) {
+  nlohmann::json req = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (req.is_discarded() || !req.is_object()) return JsonError(400, "body must be a JSON object");
   EntityKind kind;
   if (!req.contains("entity") || !req["entity"].is_string() || !ParseEntity(req["entity"].get<std::string>(), &kind))
@@ -310,19 +367,94 @@ HttpResponse FeatureApi::Batch(const std::string& body) {
       return JsonError(400, "\"as_of_ms\" must be a positive integer");
     as_of = req["as_of_ms"].get<int64_t>();
   }
-  HttpResponse res;
-  res.body = "{\"results\":[";
+  const bool may_forward = routing_ && !request.forwarded;
+  std::vector<std::string> results(ids.size());
+  std::vector<std::pair<size_t, std::string>> elsewhere;  // (index, id) of ids another member owns
+  std::vector<int> elsewhere_tasks;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (!ids[i].is_string() || ids[i].get_ref<const std::string&>().empty())
       return JsonError(400, "ids[" + std::to_string(i) + "] must be a non-empty string");
     const std::string& id = ids[i].get_ref<const std::string&>();
     if (id.size() > options_.max_id_bytes) return JsonError(400, "ids[" + std::to_string(i) + "] is too long");
+    int task = -1;
+    Status st = LookupJson(kind, id, as_of, &results[i], false, may_forward ? &task : nullptr);
+    if (st.ok()) continue;
+    if (task < 0) return LookupError(st);
+    elsewhere.emplace_back(i, id);
+    elsewhere_tasks.push_back(task);
+  }
+  if (!elsewhere.empty()) {
+    if (auto failed = FanOut(req["entity"].get<std::string>(), elsewhere, elsewhere_tasks, as_of, &results))
+      return *failed;
+  }
+  HttpResponse res;
+  res.body = "{\"results\":[";
+  for (size_t i = 0; i < results.size(); ++i) {
     if (i) res.body.push_back(',');
-    Status st = LookupJson(kind, id, as_of, &res.body);
-    if (!st.ok()) return LookupError(st);
+    res.body += results[i];
   }
   res.body += "]}";
   return res;
+}
+
+std::optional<HttpResponse> FeatureApi::FanOut(const std::string& entity,
+                                               const std::vector<std::pair<size_t, std::string>>& ids,
+                                               const std::vector<int>& tasks, std::optional<int64_t> as_of,
+                                               std::vector<std::string>* results) {
+  // One sub-batch per owner, in request order within it.
+  std::map<std::string, std::vector<size_t>> by_owner;  // owner URL -> positions in `ids`
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const std::optional<std::string> owner = routing_->OwnerUrl(tasks[k]);
+    if (!owner) return OwnerUnknown(tasks[k], ids.size());
+    by_owner[*owner].push_back(k);
+  }
+  struct SubBatch {
+    std::string owner;
+    std::vector<size_t> positions;
+    std::future<Result<HttpAnswer>> answer;
+  };
+  std::vector<SubBatch> sent;
+  for (auto& [owner, positions] : by_owner) {
+    nlohmann::json body = {{"entity", entity}, {"ids", nlohmann::json::array()}};
+    for (size_t k : positions) body["ids"].push_back(ids[k].second);
+    if (as_of) body["as_of_ms"] = *as_of;
+    PeerRequest forward{"POST", "/v1/features/batch", body.dump(), {{kForwardedHeader, "1"}}};
+    metrics_->LookupsForwarded().Increment(static_cast<double>(positions.size()));
+    sent.push_back({owner, positions, std::async(std::launch::async, [this, owner, forward = std::move(forward)] {
+                      return routing_->Send(owner, forward);
+                    })});
+  }
+  std::optional<HttpResponse> failed;
+  for (SubBatch& b : sent) {
+    Result<HttpAnswer> answer = b.answer.get();  // every future is waited for, failed or not
+    if (failed) continue;
+    if (!answer.ok()) {
+      metrics_->LookupsRefused("owner_unreachable").Increment(static_cast<double>(b.positions.size()));
+      failed = Retry(JsonError(503, b.owner + ", which owns " + std::to_string(b.positions.size()) +
+                                        " of these ids, did not answer (" + answer.status().message() + "): retry shortly"));
+      continue;
+    }
+    if (answer->status != 200) {
+      HttpResponse r(answer->status, "application/json", std::move(answer->body));
+      if (r.status == 503) r.retry_after = "1";
+      failed = std::move(r);
+      continue;
+    }
+    const nlohmann::json j = nlohmann::json::parse(answer->body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.contains("results") || !j["results"].is_array() || j["results"].size() != b.positions.size()) {
+      failed = Retry(JsonError(503, b.owner + " answered a batch that does not match the ids it was sent"));
+      continue;
+    }
+    for (size_t r = 0; r < b.positions.size(); ++r) (*results)[ids[b.positions[r]].first] = j["results"][r].dump();
+  }
+  return failed;
+}
+
+HttpResponse FeatureApi::Cluster() {
+  if (!routing_)
+    return JsonError(404, "this instance does not share lookups with a cluster: set http.advertised_url (or "
+                          "--advertised-url) on every instance of the consumer group");
+  return {200, "application/json", routing_->ClusterJson()};
 }
 
 HttpResponse FeatureApi::Status_() {
@@ -335,6 +467,7 @@ HttpResponse FeatureApi::Status_() {
     nlohmann::json e = {{"topic", p.tp.topic}, {"partition", p.tp.partition}, {"committed_offset", p.committed_offset},
                         {"processed_offset", p.processed_offset}, {"high_watermark", p.high_watermark},
                         {"stream_time_ms", p.stream_time_ms}, {"consumed", p.consumed}};
+    e["restore_until"] = p.restore_until >= 0 ? nlohmann::json(p.restore_until) : nlohmann::json(nullptr);
     e["lag"] = p.high_watermark >= 0 && p.processed_offset >= 0 ? nlohmann::json(std::max<int64_t>(0, p.high_watermark - p.processed_offset))
                                                                 : nlohmann::json(nullptr);
     j["assigned_partitions"].push_back(e);

@@ -3,7 +3,7 @@
 //   GET  /v1/features/{user|item}/{id}[?as_of_ms=N][&tiles=true]
 //   POST /v1/features/batch   {"entity":"user","ids":[...],"as_of_ms":N}
 //   GET  /v1/monitoring/models, /v1/monitoring/models/{model}
-//   GET  /v1/status, /healthz, /readyz, /metrics
+//   GET  /v1/status, /v1/cluster, /healthz, /readyz, /metrics
 //   GET  /ui/, /ui/models/{model}, /ui/features: pages drawn from the routes above
 //
 // Under http.isolation: read_uncommitted (the default) lookups read the
@@ -16,6 +16,14 @@
 // (FeatureEngine::CheckAsOf); otherwise 400 says how far back it can go.
 // Without as_of_ms, a lookup is as of now, or as of the entity's latest event
 // when that is stamped later.
+//
+// In a cluster (instances sharing a consumer group, with PeerRouting), a
+// user whose task another member owns is asked of that member over a pooled
+// keep-alive connection and its answer returned as it is; a batch sends one
+// sub-batch per owner, all at once, and answers in request order. A request
+// another member forwarded (HttpRequest::forwarded) is answered here or
+// refused, never forwarded again. An owner that is unknown or does not
+// answer gives 503 with Retry-After, never a value from here.
 // Thread-safety: Handle may run on several I/O threads at once.
 #pragma once
 
@@ -27,6 +35,7 @@
 #include "common/clock.h"
 #include "daemon/ingest/ingest_status.h"
 #include "daemon/ingest/live_states.h"
+#include "daemon/api/peer_routing.h"
 #include "daemon/monitor/monitoring_reports.h"
 #include "daemon/http/http_server.h"
 #include "daemon/metrics/metrics.h"
@@ -54,21 +63,35 @@ class FeatureApi {
   void set_monitoring(const MonitoringReports* reports) { monitoring_ = reports; }
   // States not yet committed, read before the store (read_uncommitted); without them only the store.
   void set_live_states(const LiveStates* live) { live_ = live; }
+  // Owners of other tasks; without it their users get 503 naming the task.
+  void set_peer_routing(PeerRouting* routing) { routing_ = routing; }
 
   // One entity as the JSON object the API returns; exposed for tests and the
   // batch route. InvalidArgument: the state cannot answer as_of_ms exactly.
   // With `with_tiles`, also "tiles": each windowed count's and sum's tiles
   // in its window (GET ...?tiles=true; the feature page draws them).
+  // When the key's task is held by another member, the refusal is
+  // Unavailable and *elsewhere_task (when given) is set to that task.
   Status LookupJson(EntityKind kind, std::string_view id, std::optional<int64_t> as_of_ms, std::string* out,
-                    bool with_tiles = false);
+                    bool with_tiles = false, int* elsewhere_task = nullptr);
 
  private:
   // 401 unless the request carries the configured bearer token (or none is configured).
   std::optional<HttpResponse> Unauthorized(const HttpRequest& request) const;
   HttpResponse Route(const HttpRequest& request, const std::string& path, const std::string& query,
                      std::string* route);
-  HttpResponse Single(EntityKind kind, const std::string& id, const std::string& query);
-  HttpResponse Batch(const std::string& body);
+  HttpResponse Single(const HttpRequest& request, EntityKind kind, const std::string& id, const std::string& query);
+  HttpResponse Batch(const HttpRequest& request);
+  // The answer of the member owning `task` to `forward`, or 503 saying why
+  // there is none.
+  HttpResponse AskOwner(int task, const PeerRequest& forward);
+  // 503 for `lookups` whose task no member has announced.
+  HttpResponse OwnerUnknown(int task, size_t lookups);
+  // Fills the results of `ids` at `slots` from their owners' batch answers.
+  std::optional<HttpResponse> FanOut(const std::string& entity, const std::vector<std::pair<size_t, std::string>>& ids,
+                                     const std::vector<int>& tasks, std::optional<int64_t> as_of,
+                                     std::vector<std::string>* results);
+  HttpResponse Cluster();
   HttpResponse Status_();
   void AppendTiles(EntityKind kind, const std::vector<const EntityState*>& shards, int64_t as_of_ms,
                    std::string* out) const;
@@ -83,6 +106,7 @@ class FeatureApi {
   const IngestStatus* pipeline_;
   const MonitoringReports* monitoring_ = nullptr;
   const LiveStates* live_ = nullptr;
+  PeerRouting* routing_ = nullptr;
   Metrics* metrics_;
   const Clock* clock_;
   std::map<std::string, prometheus::Histogram*> route_latency_;

@@ -17,7 +17,9 @@
 #include "daemon/http/http_server.h"
 #include "daemon/kafka/embedded_broker.h"
 #include "daemon/kafka/kafka_client.h"
+#include "daemon/kafka/members_topic.h"
 #include "daemon/kafka/outbox_producer.h"
+#include "daemon/membership/cluster_membership.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/pipeline/run_loop.h"
 #include "daemon/store/rocksdb_store.h"
@@ -62,7 +64,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     auto broker = EmbeddedBroker::Start({1, cfg.kafka.embedded_partitions,
                                          {cfg.kafka.views_topic, cfg.kafka.clicks_topic, cfg.kafka.predictions_topic,
                                           cfg.kafka.dead_letter_topic, cfg.kafka.retrain_topic,
-                                          cfg.kafka.examples_topic}});
+                                          cfg.kafka.examples_topic, cfg.kafka.members_topic}});
     if (!broker.ok()) return broker.status();
     app->broker_ = std::move(*broker);
     app->bootstrap_ = app->broker_->bootstrap();
@@ -122,6 +124,19 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     Status monitoring = app->StartMonitoring(kafka);
     if (!monitoring.ok()) return monitoring;
     app->api_->set_monitoring(app->monitor_.get());
+  }
+
+  // Before the server starts, so every request sees the routing; its first
+  // announcement waits until the server answers at the advertised URL.
+  if (!cfg.http.advertised_url.empty()) {
+    auto members = MembersTopic::Start(kafka, cfg.kafka.members_topic);
+    if (!members.ok()) return InConfig(cfg, members.status());
+    ClusterMembershipOptions membership;
+    membership.advertised_url = cfg.http.advertised_url;
+    membership.bearer_token = cfg.http.bearer_token;
+    membership.proxy_timeout_ms = cfg.http.proxy_timeout_ms;
+    app->membership_ = ClusterMembership::Start(membership, std::move(*members), app->workers_.get(), clock);
+    app->api_->set_peer_routing(app->membership_.get());
   }
 
   auto server = HttpServer::Start(cfg.http.server, [api = app->api_.get()](const HttpRequest& r) { return api->Handle(r); });
@@ -219,6 +234,8 @@ void App::ServeGroupEvents(LoopHeartbeats::Heartbeat heartbeat) {
 Status App::Stop() {
   if (stopped_) return final_status_;
   stopped_ = true;
+  // Others stop sending lookups here before the group moves the tasks.
+  if (membership_) membership_->Leave(1'000);
   RequestStop();
   if (group_thread_.joinable()) group_thread_.join();
   if (monitor_thread_.joinable()) monitor_thread_.join();

@@ -27,6 +27,7 @@ class WebhookNotifier;
 class Metrics;
 class IngestWorkers;
 class FeatureApi;
+class ClusterMembership;
 class HttpServer;
 class FeatureSet;
 
@@ -79,6 +80,8 @@ class App {
   std::unique_ptr<KafkaConsumer> consumer_;
   std::unique_ptr<FeatureApi> api_;
   std::unique_ptr<HttpServer> http_;
+  // With http.advertised_url: announces this instance, routes lookups to owners.
+  std::unique_ptr<ClusterMembership> membership_;
   // Model monitoring: its own consumer, pipeline and thread.
   std::unique_ptr<KafkaTopicProducer> monitor_dead_letters_;
   std::unique_ptr<KafkaTopicProducer> retrain_producer_;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/config/config_table.h"
+#include "daemon/http/http_client.h"
 
 namespace featmon {
 
@@ -103,7 +104,8 @@ Status CheckKafka(const Reader& r, const KafkaOptions& k) {
       {"kafka.topics.predictions", &k.predictions_topic},
       {"kafka.dead_letter_topic", &k.dead_letter_topic},
       {"kafka.retrain_topic", &k.retrain_topic},
-      {"kafka.examples_topic", &k.examples_topic}};
+      {"kafka.examples_topic", &k.examples_topic},
+      {"kafka.members_topic", &k.members_topic}};
   for (size_t i = 0; i < topics.size(); ++i) {
     const auto& [key, topic] = topics[i];
     if (!ValidTopicName(*topic))
@@ -135,6 +137,9 @@ const std::vector<Key<KafkaOptions>>& KafkaKeys() {
       K::String("retrain_topic", FIELD(retrain_topic), "RetrainRequest, keyed by model"),
       K::String("examples_topic", FIELD(examples_topic),
                 "LabeledExample, keyed by user: each matured label of a model with examples: true"),
+      K::String("members_topic", FIELD(members_topic),
+                "with http.advertised_url: the instances of the group announce their URL and tasks here "
+                "(create it with 1 partition, cleanup.policy=compact)"),
       K::Integer("embedded_partitions", FIELD(embedded_partitions), 1, 1024,
                  "partitions per topic of the --embedded-kafka broker"),
       K::Custom(
@@ -245,6 +250,20 @@ const std::vector<Key<HttpOptions>>& HttpKeys() {
           },
           [](const HttpOptions& h) { return std::string(h.read_uncommitted ? "read_uncommitted" : "read_committed"); },
           "lookups see an event once applied in memory (read_uncommitted, ms) or once committed (read_committed)"),
+      K::Custom(
+          "advertised_url",
+          [](const Reader& r, const YAML::Node& n, const std::string& path, HttpOptions* h) -> Status {
+            std::string text;
+            RETURN_IF_ERROR(r.String(n, path, &text));
+            Status st = SetAdvertisedUrl(text, h);
+            return st.ok() ? st : r.Error(path, st.message());
+          },
+          [](const HttpOptions& h) { return config::RenderString(h.advertised_url); },
+          "(--advertised-url) the URL the group's other instances reach this one at, e.g. "
+          "http://featmond-0.featmond-headless:8080: lookups of keys another instance owns are then proxied to it; "
+          "empty: they get 503 naming the key's task"),
+      K::Duration("proxy_timeout", FIELD(proxy_timeout_ms), 10, 60'000,
+                  "a lookup proxied to the instance owning its key gets this long, then 503"),
       K::Example(
           "bearer_token_file",
           [](const Reader& r, const YAML::Node& n, const std::string& path, HttpOptions* h) -> Status {
@@ -708,6 +727,25 @@ std::string DefaultConfigYaml() {
   out += "\n";
   out += kDefaultFeatures;
   return out;
+}
+
+Status SetAdvertisedUrl(const std::string& text, HttpOptions* http) {
+  std::string url = text;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (url.empty()) {
+    http->advertised_url.clear();
+    return Status::Ok();
+  }
+  auto parsed = ParseHttpUrl(url);
+  const std::string expected = "expected http://host:port, the URL the group's other instances reach this one at";
+  if (!parsed.ok()) return Status::InvalidArgument(expected + ", got '" + text + "'");
+  if (parsed->target != "/") return Status::InvalidArgument(expected + " (no path), got '" + text + "'");
+  uint16_t port = 0;
+  std::string host;
+  if (!ParseHostPort("x:" + parsed->port, &host, &port).ok() || port == 0)
+    return Status::InvalidArgument(expected + ": '" + parsed->port + "' is not a port");
+  http->advertised_url = url;
+  return Status::Ok();
 }
 
 Status SetHttpListen(const std::string& text, HttpServerOptions* server) {

@@ -42,6 +42,10 @@ struct KafkaOptions {
   // LabeledExample output, keyed by user, one per matured label of a model
   // with monitoring `examples: true`. Default: featmon.examples
   std::string examples_topic = "featmon.examples";
+  // Where the instances sharing the group announce their advertised URL and
+  // tasks (daemon/kafka/members_topic.h); used only with
+  // http.advertised_url. One partition, compacted. Default: featmon.members
+  std::string members_topic = "featmon.members";
   int embedded_partitions = 8;                    // partitions per topic of --embedded-kafka. Default: 8
   std::map<std::string, std::string> properties;  // passed to librdkafka verbatim. Default: none
 };
@@ -68,6 +72,12 @@ struct HttpOptions {
   // it is committed with its offset (up to ingest.commit_interval later).
   // Default: read_uncommitted
   bool read_uncommitted = true;
+  // The URL the other instances of the consumer group reach this one at
+  // (http://host:port). Set, lookups of keys another instance owns are
+  // proxied to it; empty, they get 503 naming the key's task. Default: none
+  std::string advertised_url;
+  // How long a lookup proxied to its owner may take. Default: 1s
+  int64_t proxy_timeout_ms = 1'000;
 };
 
 // Model monitoring: a second consumer (group "<group_id>.monitor") reads the
@@ -105,6 +115,10 @@ Result<Config> LoadDefaultConfig();
 
 // Sets http.listen from "host:port" (the --http-listen flag uses it too).
 Status SetHttpListen(const std::string& text, HttpServerOptions* server);
+
+// Sets http.advertised_url from "http://host:port" (the --advertised-url
+// flag uses it too); a trailing slash is dropped, a path refused.
+Status SetAdvertisedUrl(const std::string& text, HttpOptions* http);
 
 // Splits "host:port"; the port must be 0-65535.
 Status ParseHostPort(const std::string& text, std::string* host, uint16_t* port);

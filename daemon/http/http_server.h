@@ -24,10 +24,10 @@ struct HttpRequest {
   std::string method;         // "GET", "POST", ...
   std::string target;         // path and query, undecoded
   std::string authorization;  // the Authorization header, "" when absent
+  std::string body;
   // Sent by another featmond instance proxying a lookup to this one (the
   // header kForwardedHeader): answer it here, never forward it again.
   bool forwarded = false;
-  std::string body;
 };
 inline constexpr const char* kForwardedHeader = "X-Featmon-Forwarded";
 

@@ -59,6 +59,7 @@ Status IngestPipeline::RunOnce(int poll_timeout_ms) {
   // the caller logs a failed poll and backs off; it is not a commit failure
   if (Status st = batch_.Refill(source_, options_.poll_batch, poll_timeout_ms, clock_); !st.ok()) return st;
   Status st = ProcessBatch();
+  UpdateRestoring();
   CountBatch();
   if (!st.ok()) {
     Status failed = held_.Failed(st);
@@ -338,6 +339,10 @@ void IngestPipeline::UpdateLag() {
   PublishSnapshot();
 }
 
+void IngestPipeline::OnGroupCommitted(const std::vector<TopicPartition>& tps, const std::vector<int64_t>& offsets) {
+  for (size_t i = 0; i < tps.size(); ++i) group_committed_[tps[i]] = offsets[i];
+}
+
 Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::vector<int64_t>* start_offsets) {
   start_offsets->assign(tps.size(), -1);
   for (size_t i = 0; i < tps.size(); ++i) {
@@ -353,6 +358,15 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     auto stored = LoadCheckpoint(store_, tp, &p->cp);
     if (!stored.ok()) return stored.status();
     if (*stored) (*start_offsets)[i] = p->cp.next_offset;
+    // Another member processed this partition past our state (or we have
+    // none): serve it only once we are as far as it had stored.
+    const int64_t local = *stored ? p->cp.next_offset : 0;
+    if (auto g = group_committed_.find(tp); g != group_committed_.end() && g->second > local) {
+      p->restore_until = g->second;
+      Log(Component::kIngest).info("{}/{}: the local state is at offset {}, its previous owner had stored {}: its "
+                                   "task's keys are refused (503) until it catches up", tp.topic, tp.partition, local,
+                                   g->second);
+    }
     p->consumed_counter = &metrics_->EventsConsumed(tp.topic);
     p->late_counter = &metrics_->EventsLateDropped(tp.topic);
     p->off_partition_counter = &metrics_->EventsOffPartition(tp.topic);
@@ -366,9 +380,36 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     }
     partitions_.Add(std::move(p));
   }
+  group_committed_.clear();
   assigned_count_ = static_cast<int>(partitions_.size());
+  UpdateRestoring();
   PublishSnapshot();
   return Status::Ok();
+}
+
+void IngestPipeline::UpdateRestoring() {
+  std::vector<int32_t> restoring;
+  for (auto& p : partitions_) {
+    if (p->restore_until < 0) continue;
+    if (p->cp.next_offset >= p->restore_until) {
+      Log(Component::kIngest).info("{}/{}: caught up with offset {}, which its previous owner had stored", p->cp.tp.topic,
+                                   p->cp.tp.partition, p->restore_until);
+      p->restore_until = -1;
+      continue;
+    }
+    restoring.push_back(p->cp.tp.partition);
+  }
+  std::sort(restoring.begin(), restoring.end());
+  restoring.erase(std::unique(restoring.begin(), restoring.end()), restoring.end());
+  std::lock_guard lock(cache_mu_);
+  any_restoring_ = !restoring.empty();
+  restoring_tasks_ = std::move(restoring);
+}
+
+std::vector<int32_t> IngestPipeline::RestoringTasks() const {
+  if (!any_restoring_.load()) return {};
+  std::lock_guard lock(cache_mu_);
+  return restoring_tasks_;
 }
 
 void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
@@ -387,6 +428,7 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   ForgetShards(revoked);
   if (batch_.DropPartitions(tps)) held_.Reset();
   partitions_.Remove(tps, metrics_);
+  UpdateRestoring();
   const bool work_left = !dirty_.empty() || std::any_of(partitions_.begin(), partitions_.end(),
                                                          [](const auto& p) { return p->cp.dirty; });
   if (!work_left) {
@@ -427,7 +469,8 @@ void IngestPipeline::PublishSnapshot() {
   IngestSnapshot s;
   for (const auto& p : partitions_) {
     const PartitionCheckpoint& cp = p->cp;
-    s.partitions.push_back({cp.tp, cp.committed_offset, cp.next_offset, cp.high_watermark, cp.stream_time_ms, p->consumed});
+    s.partitions.push_back({cp.tp, cp.committed_offset, cp.next_offset, cp.high_watermark, cp.stream_time_ms,
+                            p->restore_until, p->consumed});
   }
   s.consumed_total = consumed_total_;
   s.rejected_total = rejected_total_;

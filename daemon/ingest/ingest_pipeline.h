@@ -65,6 +65,7 @@ class IngestPipeline final : public RebalanceListener {
   // Writes everything processed so far.
   Status Commit();
 
+  void OnGroupCommitted(const std::vector<TopicPartition>& partitions, const std::vector<int64_t>& offsets) override;
   Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
   void OnRevoked(const std::vector<TopicPartition>& partitions) override;
 
@@ -76,6 +77,11 @@ class IngestPipeline final : public RebalanceListener {
   // The shards of the partitions assigned now. Any thread.
   std::vector<ShardId> OwnedShards() const;
   bool has_assignment() const { return assigned_count_.load() > 0; }
+  // Tasks (partition numbers) assigned whose local state is behind what the
+  // group had committed for them when they were assigned: a stale copy, or
+  // none, of what their previous owner processed. Lookups of their keys are
+  // refused until the state catches up. Sorted; any thread.
+  std::vector<int32_t> RestoringTasks() const;
   // The group's task count (the input topics' partitions), once known: each
   // event is then checked to be on its user's default partition. Any thread.
   void SetTaskCount(int tasks) { task_count_.store(tasks, std::memory_order_relaxed); }
@@ -94,6 +100,9 @@ class IngestPipeline final : public RebalanceListener {
     uint64_t pending_late = 0;
     uint64_t pending_off_partition = 0;
     bool warned_off_partition = false;  // logged once per assignment
+    // Restoring until next_offset reaches this: the group's committed offset
+    // at assignment, when it was past the local state's. -1: serving.
+    int64_t restore_until = -1;
   };
   struct CacheEntry {
     EntityState state;
@@ -105,6 +114,9 @@ class IngestPipeline final : public RebalanceListener {
   };
   using Cache = std::unordered_map<std::string, CacheEntry>;
   Status ProcessBatch();
+  // Ends the restore of partitions that reached their target, and publishes
+  // the tasks still restoring.
+  void UpdateRestoring();
   Status Process(const InputMessage& msg, Partition* p);
   // Counts (and logs once per partition) an event whose user's default
   // partition is not the one it came from.
@@ -145,6 +157,9 @@ class IngestPipeline final : public RebalanceListener {
   mutable std::mutex cache_mu_;  // see Thread-safety above
   Cache cache_;
   std::vector<ShardId> owned_shards_;  // of the assigned partitions; under cache_mu_
+  std::vector<int32_t> restoring_tasks_;  // under cache_mu_
+  std::atomic<bool> any_restoring_{false};  // restoring_tasks_ is not empty: lookups skip the lock when false
+  std::map<TopicPartition, int64_t> group_committed_;  // from OnGroupCommitted, for the OnAssigned that follows
   std::vector<Cache::value_type*> dirty_;  // map nodes are stable until erased, which happens only when clean
   HeldBatch batch_;
   CommitGate gate_;

@@ -20,6 +20,7 @@ struct PartitionStatus {
   int64_t processed_offset = -1;  // next offset processed (committed or not)
   int64_t high_watermark = -1;
   int64_t stream_time_ms = 0;
+  int64_t restore_until = -1;     // restoring until processed_offset reaches it; -1: serving
   uint64_t consumed = 0;          // messages taken since assignment
 };
 
@@ -41,6 +42,9 @@ class IngestStatus {
   virtual bool healthy() const = 0;
   // The group's tasks this instance holds (cluster/serving_policy.h).
   virtual TaskHoldings Holdings() const = 0;
+  // Tasks held but restoring: their local state is behind what their
+  // previous owner processed (IngestPipeline::RestoringTasks). Sorted.
+  virtual std::vector<int32_t> RestoringTasks() const = 0;
   // Removes from `shards` those of partitions this instance does not hold
   // now: stale copies left by a rebalance.
   virtual void KeepHeldShards(std::vector<ShardId>* shards) const = 0;

@@ -77,6 +77,22 @@ Status IngestWorkers::OnAssigned(const std::vector<TopicPartition>& partitions, 
   return Status::Ok();
 }
 
+// Runs on the group thread before OnAssigned; each pipeline keeps the offsets
+// (only the group thread touches them) for the partitions it is then given.
+void IngestWorkers::OnGroupCommitted(const std::vector<TopicPartition>& partitions, const std::vector<int64_t>& offsets) {
+  for (auto& p : pipelines_) p->OnGroupCommitted(partitions, offsets);
+}
+
+std::vector<int32_t> IngestWorkers::RestoringTasks() const {
+  std::vector<int32_t> all;
+  for (const auto& p : pipelines_) {
+    std::vector<int32_t> mine = p->RestoringTasks();
+    all.insert(all.end(), mine.begin(), mine.end());
+  }
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
 void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
   pause_ = true;
   std::unique_lock lock(mu_);

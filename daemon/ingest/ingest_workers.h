@@ -34,6 +34,7 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   // Stops the threads after their current batch and commits what they processed.
   Status StopAndCommit();
 
+  void OnGroupCommitted(const std::vector<TopicPartition>& partitions, const std::vector<int64_t>& offsets) override;
   Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
   void OnRevoked(const std::vector<TopicPartition>& partitions) override;
   void OnTaskCount(int tasks) override;
@@ -44,6 +45,7 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   bool has_assignment() const override;
   bool healthy() const override;
   TaskHoldings Holdings() const override;
+  std::vector<int32_t> RestoringTasks() const override;
   void KeepHeldShards(std::vector<ShardId>* shards) const override;
   size_t size() const { return pipelines_.size(); }
 

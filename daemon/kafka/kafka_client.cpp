@@ -241,12 +241,29 @@ Status KafkaConsumer::CheckCoPartitioning(int timeout_ms) {
   return st;
 }
 
+std::vector<int64_t> KafkaConsumer::GroupCommitted(rd_kafka_t* rk, const std::vector<TopicPartition>& tps) {
+  std::vector<int64_t> out(tps.size(), -1);
+  PartitionList list(tps);
+  const rd_kafka_resp_err_t e = rd_kafka_committed(rk, list.list, kCommittedTimeoutMs);
+  if (e) {
+    Log(Component::kKafka).warn("the group's committed offsets for the assigned tasks: {}; their local state is served "
+                                "without waiting to catch up with their previous owner", rd_kafka_err2str(e));
+    return out;
+  }
+  for (size_t i = 0; i < tps.size(); ++i) {
+    const rd_kafka_topic_partition_t& p = list.list->elems[i];
+    if (!p.err && p.offset >= 0) out[i] = p.offset;
+  }
+  return out;
+}
+
 void KafkaConsumer::AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts) {
   if (!co_partitioning_checked_) {
     Status st = CheckCoPartitioning(kStartMetadataTimeoutMs);
     if (!st.ok()) return Decline(rk, cooperative, "the topics cannot be checked or are not co-partitioned", st);
   }
   const std::vector<TopicPartition> tasks = TaskPartitions(topics_, ToVector(parts));
+  listener_->OnGroupCommitted(tasks, GroupCommitted(rk, tasks));
   std::vector<int64_t> offsets(tasks.size(), -1);
   Status st = listener_->OnAssigned(tasks, &offsets);
   if (!st.ok()) {

@@ -78,6 +78,9 @@ class KafkaConsumer final {
   static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   // The partition counts of topics_ against each other (cluster/co_partitioning.h).
   Status CheckCoPartitioning(int timeout_ms);
+  // The group's committed offsets of `tps` (-1: none, or not answered in time).
+  static std::vector<int64_t> GroupCommitted(rd_kafka_t* rk, const std::vector<TopicPartition>& tps);
+  static constexpr int kCommittedTimeoutMs = 5'000;
   // Serves an assignment of partitions of topics_[0]: their whole tasks.
   void AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts);
   void RevokeTasks(rd_kafka_t* rk, bool cooperative, const rd_kafka_topic_partition_list_t* parts);

@@ -28,6 +28,11 @@ class RebalanceListener {
   // Fills start_offsets (parallel to `partitions`) with where to resume; a
   // negative value means "no stored position: use auto.offset.reset".
   virtual Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) = 0;
+  // Just before OnAssigned, with the same partitions: the offset the group
+  // last committed for each (what their previous owner had processed and
+  // stored), or -1 when it has none or could not be asked.
+  virtual void OnGroupCommitted(const std::vector<TopicPartition>& /*partitions*/,
+                                const std::vector<int64_t>& /*offsets*/) {}
   // Called before partitions go away: persist what was consumed from them.
   virtual void OnRevoked(const std::vector<TopicPartition>& partitions) = 0;
   // The number of tasks in the group (the first topic's partitions), once

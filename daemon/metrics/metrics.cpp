@@ -64,8 +64,13 @@ Metrics::Metrics(const std::string& version)
                  .Register(*registry_).Add({})),
       lookups_refused_(prometheus::BuildCounter().Name("featmon_lookups_refused_total")
                            .Help("Lookups answered 503 because this instance holds only some tasks, by reason: "
-                                 "not_held, partial_entity")
+                                 "not_held (and no http.advertised_url to ask its owner), partial_entity, "
+                                 "owner_unknown (no member announced the key's task), owner_unreachable, "
+                                 "restoring (the key's task is catching up with its previous owner's state)")
                            .Register(*registry_)),
+      lookups_forwarded_(prometheus::BuildCounter().Name("featmon_lookups_forwarded_total")
+                             .Help("Lookups (ids of a batch counted one by one) sent to the member owning their task")
+                             .Register(*registry_).Add({})),
       store_written_(prometheus::BuildCounter().Name("featmon_store_written_bytes_total")
                          .Help("Bytes RocksDB wrote to disk, by kind: wal, flush, compaction").Register(*registry_)),
       drift_score_(prometheus::BuildGauge().Name("featmon_drift_score")
@@ -105,7 +110,7 @@ Metrics::Metrics(const std::string& version)
   prometheus::BuildGauge().Name("featmon_build_info").Help("Build of this featmond; always 1")
       .Register(*registry_).Add({{"version", version}}).Set(1);
   for (const char* reason : kCommitStallReasons) commits_stalled_.Add({{"reason", reason}});
-  for (const char* reason : {"not_held", "partial_entity"}) lookups_refused_.Add({{"reason", reason}});
+  for (const char* reason : {"not_held", "partial_entity", "owner_unknown", "owner_unreachable", "restoring"}) lookups_refused_.Add({{"reason", reason}});
 }
 
 prometheus::Counter& Metrics::EventsConsumed(const std::string& topic) { return consumed_.Add({{"topic", topic}}); }

@@ -65,8 +65,13 @@ class Metrics {
   prometheus::Gauge& TasksHeld() { return tasks_held_; }
   prometheus::Gauge& Tasks() { return tasks_; }
   // Lookups answered 503 by the serving policy: not_held (the key's task is
-  // not held here) or partial_entity (an item, partial on one instance).
+  // not held here, and no owner can be asked), partial_entity (an item,
+  // partial on one instance), owner_unknown (no member announced the task),
+  // owner_unreachable (the owner did not answer), restoring (the key's task
+  // is catching up with what its previous owner stored).
   prometheus::Counter& LookupsRefused(const std::string& reason) { return lookups_refused_.Add({{"reason", reason}}); }
+  // Lookups sent to the member that owns their task.
+  prometheus::Counter& LookupsForwarded() { return lookups_forwarded_; }
   // featmon_store_written_bytes_total{kind}: brings the counter of `kind`
   // (wal, flush, compaction) up to RocksDB's own running total.
   void SetStoreWrittenBytes(const std::string& kind, uint64_t total);
@@ -124,6 +129,7 @@ class Metrics {
   prometheus::Gauge& tasks_held_;
   prometheus::Gauge& tasks_;
   prometheus::Family<prometheus::Counter>& lookups_refused_;
+  prometheus::Counter& lookups_forwarded_;
   prometheus::Family<prometheus::Counter>& store_written_;
   std::mutex store_written_mu_;
 

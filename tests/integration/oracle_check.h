@@ -12,9 +12,10 @@ struct OracleComparison {
   std::vector<std::string> diffs;  // one line per differing feature; also bad answers
 };
 
-inline OracleComparison CompareWithOracle(uint16_t port, const Oracle& oracle, int64_t as_of_ms) {
+inline OracleComparison CompareWithOracle(uint16_t port, const Oracle& oracle, int64_t as_of_ms,
+                                          std::vector<EntityKind> kinds = {EntityKind::kUser, EntityKind::kItem}) {
   OracleComparison out;
-  for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
+  for (EntityKind kind : kinds) {
     std::vector<std::string> ids;
     for (const auto& [id, _] : oracle.entities(kind)) ids.push_back(id);
     for (size_t from = 0; from < ids.size(); from += 500) {

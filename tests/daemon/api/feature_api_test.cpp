@@ -29,6 +29,8 @@ class FakeIngest final : public IngestStatus {
   bool has_assignment() const override { return assigned; }
   bool healthy() const override { return ok; }
   TaskHoldings Holdings() const override { return holdings; }
+  std::vector<int32_t> restoring;  // tasks RestoringTasks reports
+  std::vector<int32_t> RestoringTasks() const override { return restoring; }
   void KeepHeldShards(std::vector<ShardId>* shards) const override {
     std::erase_if(*shards, [&](ShardId s) { return std::find(held.begin(), held.end(), s) == held.end(); });
   }
