@@ -41,7 +41,6 @@ Result<MemberAnnouncement> DecodeAnnouncement(std::string_view json) {
 }
 
 void MemberDirectory::Announce(MemberAnnouncement a, int64_t offset) {
-  if (a.total_tasks > 0) total_tasks_ = a.total_tasks;
   const std::string url = a.url;
   members_[url] = Entry{std::move(a), offset};
   Resolve();
@@ -82,9 +81,9 @@ std::vector<MemberDirectory::Member> MemberDirectory::Members() const {
   return out;
 }
 
-std::vector<int32_t> MemberDirectory::Unclaimed() const {
+std::vector<int32_t> MemberDirectory::Unclaimed(int32_t total_tasks) const {
   std::vector<int32_t> out;
-  for (int32_t t = 0; t < total_tasks_; ++t)
+  for (int32_t t = 0; t < total_tasks; ++t)
     if (!owner_.count(t)) out.push_back(t);
   return out;
 }

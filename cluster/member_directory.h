@@ -63,8 +63,8 @@ class MemberDirectory {
   };
   // Every member that announced itself and has not left, by URL.
   std::vector<Member> Members() const;
-  // Tasks 0..total-1 that no member claims (total from the newest announcement).
-  std::vector<int32_t> Unclaimed() const;
+  // Tasks 0..total_tasks-1 that no member claims.
+  std::vector<int32_t> Unclaimed(int32_t total_tasks) const;
 
  private:
   struct Entry {
@@ -73,7 +73,6 @@ class MemberDirectory {
   };
   std::map<std::string, Entry> members_;  // by URL
   std::map<int32_t, std::string> owner_;  // task -> URL of the latest claim
-  int32_t total_tasks_ = 0;
   // Recomputes owner_ from members_: a member's new announcement may drop
   // tasks that an older claim of another member should then answer for.
   void Resolve();

@@ -117,9 +117,9 @@ std::vector<MemberDirectory::Member> MembersTopic::Members() const {
   return directory_.Members();
 }
 
-std::vector<int32_t> MembersTopic::Unclaimed() const {
+std::vector<int32_t> MembersTopic::Unclaimed(int32_t total_tasks) const {
   std::lock_guard lock(mu_);
-  return directory_.Unclaimed();
+  return directory_.Unclaimed(total_tasks);
 }
 
 std::string MembersTopic::last_error() const {

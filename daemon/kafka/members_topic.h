@@ -43,7 +43,7 @@ class MembersTopic {
   // The owner of `task` as read so far, or nullopt when no member claims it.
   std::optional<MemberAnnouncement> OwnerOf(int32_t task) const;
   std::vector<MemberDirectory::Member> Members() const;
-  std::vector<int32_t> Unclaimed() const;
+  std::vector<int32_t> Unclaimed(int32_t total_tasks) const;
   // Records read, and the last one that could not be (empty when none).
   uint64_t records_read() const { return records_read_.load(); }
   std::string last_error() const;

@@ -154,7 +154,7 @@ std::string ClusterMembership::ClusterJson() const {
                             {"announced_at_ms", m.announced.at_ms},
                             {"this", m.announced.url == options_.advertised_url && m.announced.run_id == run_id_}});
   }
-  j["unclaimed_tasks"] = topic_->Unclaimed();
+  j["unclaimed_tasks"] = topic_->Unclaimed(holdings.total);
   j["members_topic"] = {{"records_read", topic_->records_read()}, {"last_error", topic_->last_error()}};
   return j.dump();
 }

@@ -18,11 +18,11 @@ TEST(MemberDirectoryTest, EachTaskOwnedByItsLatestClaim) {
   MemberDirectory d;
   d.Announce(Member("http://a", {0, 1, 2, 3}), 0);
   EXPECT_EQ(OwnerUrl(d, 2), "http://a");
-  EXPECT_TRUE(d.Unclaimed().empty());
+  EXPECT_TRUE(d.Unclaimed(4).empty());
   // b joins: a is revoked 2 and 3 and says so, then b claims them.
   d.Announce(Member("http://a", {0, 1}), 1);
   EXPECT_EQ(OwnerUrl(d, 2), "");
-  EXPECT_EQ(d.Unclaimed(), (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ(d.Unclaimed(4), (std::vector<int32_t>{2, 3}));
   d.Announce(Member("http://b", {2, 3}), 2);
   for (int32_t t : {0, 1}) EXPECT_EQ(OwnerUrl(d, t), "http://a");
   for (int32_t t : {2, 3}) EXPECT_EQ(OwnerUrl(d, t), "http://b");
@@ -61,7 +61,7 @@ TEST(MemberDirectoryTest, ARestartedMemberReplacesItsPredecessorAndALeaverClaims
   EXPECT_EQ(OwnerUrl(d, 1), "");
   d.Leave("http://a");
   EXPECT_TRUE(d.Members().empty());
-  EXPECT_EQ(d.Unclaimed(), (std::vector<int32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(d.Unclaimed(4), (std::vector<int32_t>{0, 1, 2, 3}));
 }
 
 TEST(MemberDirectoryTest, AnnouncementsRoundTripAndBadOnesAreNamed) {

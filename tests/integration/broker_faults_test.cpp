@@ -33,8 +33,11 @@ double TotalLag(uint16_t port) {
   return lag;
 }
 
-// Another member of featmond's group for `how_long`: it takes a share of the
-// tasks (and reads their views partitions, committing nothing), then leaves.
+// Another member of featmond's group: it takes a share of the tasks (and
+// reads their views partitions, committing nothing), holds them for
+// `how_long`, then leaves. It waits up to 30 s for its share: the cooperative
+// protocol's two rounds take longer on a loaded machine (one CI-like run,
+// beside other integration tests, got nothing within 8 s).
 // It speaks featmond's protocol: cooperative-sticky on the views topic.
 void IntrudeOnGroup(const std::string& bootstrap, const std::string& group, std::chrono::milliseconds how_long,
                     int* partitions_taken) {
@@ -50,13 +53,18 @@ void IntrudeOnGroup(const std::string& bootstrap, const std::string& group, std:
   rd_kafka_topic_partition_list_add(topics, "views", RD_KAFKA_PARTITION_UA);
   rd_kafka_subscribe(rk, topics);
   rd_kafka_topic_partition_list_destroy(topics);
-  const auto until = std::chrono::steady_clock::now() + how_long;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool holding = false;
   while (std::chrono::steady_clock::now() < until) {
     if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100)) rd_kafka_message_destroy(m);
     rd_kafka_topic_partition_list_t* assigned = nullptr;
     if (rd_kafka_assignment(rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       *partitions_taken = std::max(*partitions_taken, assigned->cnt);
       rd_kafka_topic_partition_list_destroy(assigned);
+    }
+    if (!holding && *partitions_taken > 0) {
+      holding = true;
+      until = std::chrono::steady_clock::now() + how_long;
     }
   }
   rd_kafka_consumer_close(rk);

@@ -43,12 +43,12 @@ TEST(MembersTopicTest, InstancesSeeEachOthersAnnouncementsInOneOrder) {
   ASSERT_TRUE((*b)->Announce({"http://b:8080", "run-b", {2, 3}, 4, 3}).ok());
   for (auto* t : {a->get(), b->get()}) {
     ASSERT_TRUE(WaitFor([&] { return OwnerUrl(*t, 2) == "http://b:8080" && OwnerUrl(*t, 1) == "http://a:8080"; }));
-    EXPECT_TRUE(t->Unclaimed().empty());
+    EXPECT_TRUE(t->Unclaimed(4).empty());
     EXPECT_EQ(t->Members().size(), 2u);
   }
   ASSERT_TRUE((*b)->Leave("http://b:8080", 5'000).ok());
   ASSERT_TRUE(WaitFor([&] { return (*a)->Members().size() == 1; }));
-  EXPECT_EQ((*a)->Unclaimed(), (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ((*a)->Unclaimed(4), (std::vector<int32_t>{2, 3}));
   EXPECT_EQ((*a)->last_error(), "");
 }
 
