@@ -34,6 +34,7 @@ class IdleIngest final : public featmon::IngestStatus {
   bool healthy() const override { return true; }
   featmon::TaskHoldings Holdings() const override { return {}; }
   std::vector<int32_t> RestoringTasks() const override { return {}; }
+  std::vector<std::pair<featmon::ShardId, int32_t>> ServingShards() const override { return {}; }
   void KeepHeldShards(std::vector<featmon::ShardId>*) const override {}
 };
 

@@ -242,6 +242,8 @@ bench() {
   "$ROOT/bench/freshness.sh" "$BUILD"
   "$ROOT/bench/monitoring.sh" "$BUILD"
   "$ROOT/bench/export.sh" "$BUILD"
+  "$ROOT/bench/cluster_lookups.sh" "$BUILD"
+  "$ROOT/bench/cluster_ingest.sh" "$BUILD"
 }
 
 case "${1:-}" in

@@ -85,7 +85,7 @@ void PointInTimeJoin::AddEvent(const Event& event, std::vector<TrainingExample>*
 }
 
 void PointInTimeJoin::AddPrediction(std::string_view request_id, std::string_view user_id, std::string_view item_id,
-                                    const drift::Prediction& p, std::vector<TrainingExample>* matured, bool in_range) {
+                                    drift::Prediction p, std::vector<TrainingExample>* matured, bool in_range) {
   const bool in_order = MoveTo(p.ts_ms, matured);
   const std::string key = request_id.empty() ? drift::JoinKeyByUser(user_id, item_id)
                                              : drift::JoinKeyByRequest(request_id, item_id);
@@ -106,8 +106,8 @@ void PointInTimeJoin::AddPrediction(std::string_view request_id, std::string_vie
   ex.item_id = item_id;
   ex.model_version = p.model_version;
   ex.score = p.score;
-  ex.logged_numeric = p.features;
-  ex.logged_categorical = p.cat_features;
+  ex.logged_numeric = std::move(p.features);
+  ex.logged_categorical = std::move(p.cat_features);
   // Strictly before the prediction: every event replayed so far is older
   // than ts_ms (this prediction precedes the events of its millisecond).
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {

@@ -69,8 +69,9 @@ class PointInTimeJoin {
   void AddEvent(const Event& event, std::vector<TrainingExample>* matured);
   // `in_range`: false for a prediction of the model that the caller does not
   // want exported (outside --from-ms/--to-ms); it still takes part in matching.
+  // The prediction's logged features move into the example.
   void AddPrediction(std::string_view request_id, std::string_view user_id, std::string_view item_id,
-                     const drift::Prediction& prediction, std::vector<TrainingExample>* matured, bool in_range = true);
+                     drift::Prediction prediction, std::vector<TrainingExample>* matured, bool in_range = true);
   // Matures the labels due at or before `watermark_ms` and hands out the
   // examples that are complete. Each record implies an Advance to its time
   // less 1 ms less the allowed lateness.

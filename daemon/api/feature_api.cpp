@@ -13,6 +13,7 @@
 #include <cmath>
 #include <future>
 #include <map>
+#include <set>
 
 namespace featmon {
 
@@ -65,7 +66,8 @@ FeatureApi::FeatureApi(FeatureApiOptions options, const FeatureSet* features, St
       metrics_(metrics),
       clock_(clock) {
   for (const char* route :
-       {"features", "features_batch", "monitoring", "ui", "status", "cluster", "healthz", "readyz", "metrics", "other"})
+       {"features", "features_batch", "monitoring", "ui", "status", "cluster", "internal", "healthz", "readyz", "metrics",
+        "other"})
     route_latency_[route] = &metrics_->HttpRequestDuration(route);
 }
 
@@ -162,6 +164,18 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
     if (auto denied = Unauthorized(request)) return *denied;
     return Status_();
   }
+  constexpr std::string_view kInternalShards = "/v1/internal/shards/";
+  if (path.rfind(kInternalShards, 0) == 0 && request.forwarded) {
+    *route = "internal";
+    std::string_view rest = std::string_view(path).substr(kInternalShards.size());
+    const size_t slash = rest.find('/');
+    EntityKind kind;
+    std::string id;
+    if (slash == std::string_view::npos || !ParseEntity(rest.substr(0, slash), &kind) ||
+        !PercentDecode(rest.substr(slash + 1), &id) || id.empty())
+      return JsonError(404, "expected /v1/internal/shards/{user|item}/{id}");
+    return ServedShards(kind, id);
+  }
   if (path == "/v1/cluster") {
     *route = "cluster";
     if (auto denied = Unauthorized(request)) return *denied;
@@ -176,10 +190,6 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
   const TaskHoldings holdings = pipeline_->Holdings();
   const bool keyed = kind == EntityKind::kUser;
   const Coverage coverage = DecideServing(holdings, keyed);
-  if (coverage == Coverage::kNothing) {
-    metrics_->LookupsRefused("partial_entity").Increment();
-    return Status::Unavailable(WhyRefused(holdings, keyed));
-  }
   // A task whose local state is behind what its previous owner stored
   // answers nothing until it catches up: never a stale value.
   if (const std::vector<int32_t> restoring = pipeline_->RestoringTasks(); !restoring.empty() && holdings.total > 0) {
@@ -193,26 +203,22 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
                   "in yet (/v1/status shows restore_until); retry shortly");
     }
   }
-  // Each shard is read once: from the cache where it holds the entity, else
-  // from the store, so no event is counted twice.
-  std::vector<ShardId> candidates = store_->ShardsThatMayHold(kind, id);
-  if (coverage == Coverage::kHeldTasks) pipeline_->KeepHeldShards(&candidates);
-  std::vector<std::pair<ShardId, EntityState>> cached;
-  if (live_ && !candidates.empty()) live_->CopyCached(kind, id, candidates, &cached);
+  std::vector<std::pair<ShardId, EntityState>> read;
+  if (coverage == Coverage::kNothing) {
+    // An item's events come from every task: gather its shards from the
+    // members owning them, or refuse.
+    if (!routing_ || !elsewhere_task) {
+      metrics_->LookupsRefused("partial_entity").Increment();
+      return Status::Unavailable(WhyRefused(holdings, keyed));
+    }
+    if (Status st = GatherFromCluster(kind, id, holdings.total, &read); !st.ok()) return st;
+  } else {
+    std::vector<ShardId> candidates = store_->ShardsThatMayHold(kind, id);
+    if (coverage == Coverage::kHeldTasks) pipeline_->KeepHeldShards(&candidates);
+    if (Status st = ReadShards(kind, id, std::move(candidates), &read); !st.ok()) return st;
+  }
   std::vector<const EntityState*> shards;
-  for (const auto& [shard, state] : cached) {
-    std::erase(candidates, shard);
-    if (!state.empty()) shards.push_back(&state);  // a new entity whose first event is not applied yet
-  }
-  std::vector<std::string> raw;
-  Status st = store_->GetShards(kind, id, candidates, &raw);
-  if (!st.ok()) return st;
-  std::vector<EntityState> states(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    st = DecodeEntityState(*features_, kind, raw[i], &states[i]);
-    if (!st.ok()) return st;
-    shards.push_back(&states[i]);
-  }
+  for (const auto& [shard, state] : read) shards.push_back(&state);
   if (shards.empty() && coverage == Coverage::kHeldTasks) {
     const int task = holdings.total > 0 ? KafkaDefaultPartition(id, holdings.total) : -1;
     if (elsewhere_task && task >= 0) *elsewhere_task = task;  // the caller asks its owner, or counts the refusal
@@ -263,6 +269,156 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
   if (with_tiles) AppendTiles(kind, shards, as_of_ms, out);
   out->push_back('}');
   return Status::Ok();
+}
+
+// Each shard is read once: from the cache where it holds the entity, else
+// from the store, so no event is counted twice. Empty states (a new entity
+// whose first event is not applied yet) are left out.
+Status FeatureApi::ReadShards(EntityKind kind, std::string_view id, std::vector<ShardId> candidates,
+                              std::vector<std::pair<ShardId, EntityState>>* out) {
+  if (live_ && !candidates.empty()) live_->CopyCached(kind, id, candidates, out);
+  std::erase_if(*out, [&](const auto& cached) {
+    std::erase(candidates, cached.first);
+    return cached.second.empty();
+  });
+  std::vector<std::string> raw;
+  if (Status st = store_->GetShards(kind, id, candidates, &raw); !st.ok()) return st;
+  for (const std::string& bytes : raw) {
+    EntityState state;
+    if (Status st = DecodeEntityState(*features_, kind, bytes, &state); !st.ok()) return st;
+    out->emplace_back(ShardId{0}, std::move(state));  // which shard does not matter past here
+  }
+  return Status::Ok();
+}
+
+namespace {
+void AppendHex(std::string* out, std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (unsigned char c : bytes) {
+    out->push_back(kDigits[c >> 4]);
+    out->push_back(kDigits[c & 15]);
+  }
+}
+bool ParseHex(std::string_view hex, std::string* out) {
+  if (hex.size() % 2) return false;
+  auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return true;
+}
+}  // namespace
+
+HttpResponse FeatureApi::ServedShards(EntityKind kind, const std::string& id) {
+  std::map<ShardId, int32_t> serving;
+  std::set<int32_t> tasks;
+  for (const auto& [shard, task] : pipeline_->ServingShards()) {
+    serving[shard] = task;
+    tasks.insert(task);
+  }
+  std::vector<ShardId> candidates = store_->ShardsThatMayHold(kind, id);
+  std::erase_if(candidates, [&](ShardId s) { return !serving.count(s); });
+  // Read one shard at a time, so each state keeps its task.
+  std::string body = "{\"tasks\":[";
+  bool first = true;
+  for (int32_t t : tasks) {
+    if (!first) body.push_back(',');
+    first = false;
+    AppendJsonInt(&body, t);
+  }
+  body += "],\"shards\":[";
+  first = true;
+  for (ShardId shard : candidates) {
+    std::vector<std::pair<ShardId, EntityState>> read;
+    if (Status st = ReadShards(kind, id, {shard}, &read); !st.ok()) return LookupError(st);
+    for (const auto& [_, state] : read) {
+      std::string bytes;
+      EncodeEntityState(*features_, kind, state, &bytes);
+      body += first ? "{\"task\":" : ",{\"task\":";
+      first = false;
+      AppendJsonInt(&body, serving[shard]);
+      body += ",\"state\":\"";
+      AppendHex(&body, bytes);
+      body += "\"}";
+    }
+  }
+  body += "]}";
+  return {200, "application/json", std::move(body)};
+}
+
+Status FeatureApi::GatherFromCluster(EntityKind kind, std::string_view id, int32_t total_tasks,
+                                     std::vector<std::pair<ShardId, EntityState>>* out) {
+  if (total_tasks <= 0) return Status::Unavailable("the group's task count is not known yet; retry shortly");
+  std::set<int32_t> local_tasks;
+  std::vector<ShardId> local_shards;
+  for (const auto& [shard, task] : pipeline_->ServingShards()) {
+    local_tasks.insert(task);
+    local_shards.push_back(shard);
+  }
+  std::map<std::string, std::set<int32_t>> by_owner;  // the tasks each other member is asked for
+  for (int32_t t = 0; t < total_tasks; ++t) {
+    if (local_tasks.count(t)) continue;
+    const std::optional<std::string> owner = routing_->OwnerUrl(t);
+    if (!owner) {
+      metrics_->LookupsRefused("owner_unknown").Increment();
+      return Status::Unavailable("no member of this cluster has announced task " + std::to_string(t) +
+                                 ", which holds part of this entity's events, yet; retry shortly");
+    }
+    by_owner[*owner].insert(t);
+  }
+  const std::string target =
+      "/v1/internal/shards/" + std::string(EntityKindName(kind)) + "/" + PercentEncode(id);
+  std::vector<std::pair<std::string, std::future<Result<HttpAnswer>>>> asked;
+  for (const auto& entry : by_owner) {
+    const std::string& owner = entry.first;
+    metrics_->LookupsForwarded().Increment();
+    asked.emplace_back(owner, std::async(std::launch::async, [this, owner, target] {
+                         return routing_->Send(owner, {"GET", target, "", {{kForwardedHeader, "1"}}});
+                       }));
+  }
+  std::vector<ShardId> candidates = store_->ShardsThatMayHold(kind, id);
+  std::erase_if(candidates, [&](ShardId s) { return std::find(local_shards.begin(), local_shards.end(), s) == local_shards.end(); });
+  Status result = ReadShards(kind, id, std::move(candidates), out);
+  for (auto& [owner, pending] : asked) {
+    Result<HttpAnswer> answer = pending.get();  // every request is waited for
+    if (!result.ok()) continue;
+    if (!answer.ok()) {
+      metrics_->LookupsRefused("owner_unreachable").Increment();
+      result = Status::Unavailable(owner + ", which owns part of this entity's tasks, did not answer (" +
+                                   answer.status().message() + "); retry shortly");
+      continue;
+    }
+    const nlohmann::json j = nlohmann::json::parse(answer->body, nullptr, /*allow_exceptions=*/false);
+    if (answer->status != 200 || j.is_discarded() || !j.contains("tasks") || !j.contains("shards")) {
+      result = Status::Unavailable(owner + " answered " + std::to_string(answer->status) + " for this entity's shards");
+      continue;
+    }
+    std::set<int32_t> served;
+    for (const auto& t : j["tasks"]) served.insert(t.get<int32_t>());
+    const std::set<int32_t>& wanted = by_owner[owner];
+    for (int32_t t : wanted) {
+      if (!served.count(t)) {
+        result = Status::Unavailable("task " + std::to_string(t) + " is not served by " + owner +
+                                     ", which the members topic names as its owner (it is restoring there, or moving); "
+                                     "retry shortly");
+        break;
+      }
+    }
+    if (!result.ok()) continue;
+    for (const auto& s : j["shards"]) {
+      if (!wanted.count(s["task"].get<int32_t>())) continue;  // a task another member answers for
+      std::string bytes;
+      EntityState state;
+      if (!ParseHex(s["state"].get<std::string>(), &bytes) || !DecodeEntityState(*features_, kind, bytes, &state).ok()) {
+        result = Status::Unavailable(owner + " sent a state that does not decode");
+        break;
+      }
+      if (!state.empty()) out->emplace_back(ShardId{0}, std::move(state));
+    }
+  }
+  return result;
 }
 
 void FeatureApi::AppendTiles(EntityKind kind, const std::vector<const EntityState*>& shards, int64_t as_of_ms,
@@ -414,7 +570,8 @@ std::optional<HttpResponse> FeatureApi::FanOut(const std::string& entity,
     std::future<Result<HttpAnswer>> answer;
   };
   std::vector<SubBatch> sent;
-  for (auto& [owner, positions] : by_owner) {
+  for (auto& [owner_url, positions] : by_owner) {
+    const std::string owner = owner_url;  // a lambda cannot capture a structured binding (clang before 16)
     nlohmann::json body = {{"entity", entity}, {"ids", nlohmann::json::array()}};
     for (size_t k : positions) body["ids"].push_back(ids[k].second);
     if (as_of) body["as_of_ms"] = *as_of;

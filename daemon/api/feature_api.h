@@ -20,7 +20,9 @@
 // In a cluster (instances sharing a consumer group, with PeerRouting), a
 // user whose task another member owns is asked of that member over a pooled
 // keep-alive connection and its answer returned as it is; a batch sends one
-// sub-batch per owner, all at once, and answers in request order. A request
+// sub-batch per owner, all at once, and answers in request order. An item,
+// whose events come from every task, is answered from its states in every
+// task's shards, gathered from the members owning them (each task from one). A request
 // another member forwarded (HttpRequest::forwarded) is answered here or
 // refused, never forwarded again. An owner that is unknown or does not
 // answer gives 503 with Retry-After, never a value from here.
@@ -92,6 +94,18 @@ class FeatureApi {
                                      const std::vector<int>& tasks, std::optional<int64_t> as_of,
                                      std::vector<std::string>* results);
   HttpResponse Cluster();
+  // The entity's states in the shards this instance serves, each with its
+  // task, and every task it serves (GET /v1/internal/shards/{kind}/{id},
+  // asked by GatherFromCluster of another member).
+  HttpResponse ServedShards(EntityKind kind, const std::string& id);
+  // An entity whose events come from every task (an item): its states from
+  // the shards served here and from the owners of every other task, each
+  // task from exactly one member; Unavailable when any task has no owner
+  // serving it.
+  Status GatherFromCluster(EntityKind kind, std::string_view id, int32_t total_tasks,
+                           std::vector<std::pair<ShardId, EntityState>>* out);
+  Status ReadShards(EntityKind kind, std::string_view id, std::vector<ShardId> candidates,
+                    std::vector<std::pair<ShardId, EntityState>>* out);
   HttpResponse Status_();
   void AppendTiles(EntityKind kind, const std::vector<const EntityState*>& shards, int64_t as_of_ms,
                    std::string* out) const;

@@ -377,6 +377,7 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     {
       std::lock_guard lock(cache_mu_);
       owned_shards_.push_back(p->shard);
+      shard_tasks_[p->shard] = tp.partition;
     }
     partitions_.Add(std::move(p));
   }
@@ -456,6 +457,7 @@ void IngestPipeline::ForgetShards(const std::vector<ShardId>& shards) {
       it = cache_.erase(it);
     }
     std::erase_if(owned_shards_, [&](ShardId s) { return std::find(shards.begin(), shards.end(), s) != shards.end(); });
+    for (ShardId s : shards) shard_tasks_.erase(s);
   }
   ReportCacheSize();
 }
@@ -463,6 +465,14 @@ void IngestPipeline::ForgetShards(const std::vector<ShardId>& shards) {
 std::vector<ShardId> IngestPipeline::OwnedShards() const {
   std::lock_guard lock(cache_mu_);
   return owned_shards_;
+}
+
+std::vector<std::pair<ShardId, int32_t>> IngestPipeline::ServingShards() const {
+  std::lock_guard lock(cache_mu_);
+  std::vector<std::pair<ShardId, int32_t>> out;
+  for (const auto& [shard, task] : shard_tasks_)
+    if (!std::binary_search(restoring_tasks_.begin(), restoring_tasks_.end(), task)) out.emplace_back(shard, task);
+  return out;
 }
 
 void IngestPipeline::PublishSnapshot() {

@@ -76,6 +76,9 @@ class IngestPipeline final : public RebalanceListener {
   IngestSnapshot Snapshot() const;
   // The shards of the partitions assigned now. Any thread.
   std::vector<ShardId> OwnedShards() const;
+  // The shards of the tasks assigned and not restoring, each with its task
+  // (its partition number). Any thread.
+  std::vector<std::pair<ShardId, int32_t>> ServingShards() const;
   bool has_assignment() const { return assigned_count_.load() > 0; }
   // Tasks (partition numbers) assigned whose local state is behind what the
   // group had committed for them when they were assigned: a stale copy, or
@@ -158,6 +161,7 @@ class IngestPipeline final : public RebalanceListener {
   Cache cache_;
   std::vector<ShardId> owned_shards_;  // of the assigned partitions; under cache_mu_
   std::vector<int32_t> restoring_tasks_;  // under cache_mu_
+  std::map<ShardId, int32_t> shard_tasks_;  // the task of each of owned_shards_; under cache_mu_
   std::atomic<bool> any_restoring_{false};  // restoring_tasks_ is not empty: lookups skip the lock when false
   std::map<TopicPartition, int64_t> group_committed_;  // from OnGroupCommitted, for the OnAssigned that follows
   std::vector<Cache::value_type*> dirty_;  // map nodes are stable until erased, which happens only when clean

@@ -45,6 +45,10 @@ class IngestStatus {
   // Tasks held but restoring: their local state is behind what their
   // previous owner processed (IngestPipeline::RestoringTasks). Sorted.
   virtual std::vector<int32_t> RestoringTasks() const = 0;
+  // The shards of the tasks held and not restoring, each with its task: what
+  // this instance answers for when another member gathers an entity's
+  // shards from the whole cluster.
+  virtual std::vector<std::pair<ShardId, int32_t>> ServingShards() const = 0;
   // Removes from `shards` those of partitions this instance does not hold
   // now: stale copies left by a rebalance.
   virtual void KeepHeldShards(std::vector<ShardId>* shards) const = 0;

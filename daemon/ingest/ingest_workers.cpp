@@ -93,6 +93,15 @@ std::vector<int32_t> IngestWorkers::RestoringTasks() const {
   return all;
 }
 
+std::vector<std::pair<ShardId, int32_t>> IngestWorkers::ServingShards() const {
+  std::vector<std::pair<ShardId, int32_t>> all;
+  for (const auto& p : pipelines_) {
+    auto mine = p->ServingShards();
+    all.insert(all.end(), mine.begin(), mine.end());
+  }
+  return all;
+}
+
 void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
   pause_ = true;
   std::unique_lock lock(mu_);

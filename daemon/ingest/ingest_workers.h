@@ -46,6 +46,7 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   bool healthy() const override;
   TaskHoldings Holdings() const override;
   std::vector<int32_t> RestoringTasks() const override;
+  std::vector<std::pair<ShardId, int32_t>> ServingShards() const override;
   void KeepHeldShards(std::vector<ShardId>* shards) const override;
   size_t size() const { return pipelines_.size(); }
 

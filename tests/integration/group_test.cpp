@@ -124,12 +124,6 @@ TEST(GroupTest, InstancesSharingAGroupGiveWholeAnswersOrNone) {
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, the first: " << diffs.front();
 }
 
-// Users only: items are partial on each instance until they get an owner
-// through a repartition topic (issue 13), and are refused.
-OracleComparison CompareUsers(uint16_t port, const Oracle& oracle, int64_t as_of_ms) {
-  return CompareWithOracle(port, oracle, as_of_ms, {EntityKind::kUser});
-}
-
 nlohmann::json Cluster(uint16_t port) { return Http(port, "GET", "/v1/cluster").json(); }
 
 // Every member announced, every task owned by the instance that holds it.
@@ -147,11 +141,12 @@ bool ClusterSettled(const std::vector<DaemonProcess*>& instances) {
 }
 
 // Three instances with advertised URLs: any of them answers any user, through
-// the user's owner, exactly as the oracle does; a batch through one of them
-// fans out and answers in request order. A member killed with SIGKILL leaves
+// the user's owner, and any item, from its shards gathered from every task's
+// owner, exactly as the oracle does; a batch through one of them fans out and
+// answers in request order. A member killed with SIGKILL leaves
 // its users answered 503 (its owner does not answer) until the group moves
 // its tasks, never with a wrong value.
-TEST(GroupTest, AnyInstanceAnswersAnyUserThroughItsOwner) {
+TEST(GroupTest, AnyInstanceAnswersAnyUserAndItem) {
   TempDir dir;
   BrokerProcess broker(dir.path(), kPartitions);
   std::vector<std::unique_ptr<DaemonProcess>> instances;
@@ -198,19 +193,34 @@ TEST(GroupTest, AnyInstanceAnswersAnyUserThroughItsOwner) {
       EXPECT_TRUE(diffs.empty()) << diffs.front();
     }
   }
-  std::printf("%zu users looked up through each of 3 instances: %zu wrong, %zu refused\n",
-              oracle.entities(EntityKind::kUser).size(), wrong, refused);
+  size_t items_wrong = 0;
+  for (const auto& [id, want] : oracle.entities(EntityKind::kItem)) {
+    for (DaemonProcess* d : all) {
+      auto r = Http(d->port(), "GET", "/v1/features/item/" + id + "?as_of_ms=" + std::to_string(as_of));
+      if (r.status != 200) {
+        ++refused;
+        ADD_FAILURE() << "item " << id << ": " << r.status << " " << r.body;
+        continue;
+      }
+      auto diffs = Oracle::Compare(EntityKind::kItem, id, want, r.json());
+      items_wrong += diffs.empty() ? 0 : 1;
+      EXPECT_TRUE(diffs.empty()) << diffs.front();
+    }
+  }
+  std::printf("%zu users and %zu items looked up through each of 3 instances: %zu wrong, %zu refused\n",
+              oracle.entities(EntityKind::kUser).size(), oracle.entities(EntityKind::kItem).size(),
+              wrong + items_wrong, refused);
   // Batches fan out to the owners and come back in request order.
   for (DaemonProcess* d : all) {
-    auto [compared, diffs] = CompareUsers(d->port(), oracle, as_of);
-    EXPECT_EQ(compared, oracle.entities(EntityKind::kUser).size());
+    auto [compared, diffs] = CompareWithOracle(d->port(), oracle, as_of);
+    EXPECT_EQ(compared, oracle.entities(EntityKind::kUser).size() + oracle.entities(EntityKind::kItem).size());
     EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, the first: " << diffs.front();
   }
   double forwarded = 0;
   for (DaemonProcess* d : all) {
     const std::string metrics = Http(d->port(), "GET", "/metrics").body;
     forwarded += MetricValue(metrics, "featmon_lookups_forwarded_total");
-    for (const char* reason : {"not_held", "owner_unknown", "owner_unreachable"})
+    for (const char* reason : {"not_held", "partial_entity", "owner_unknown", "owner_unreachable", "restoring"})
       EXPECT_EQ(MetricValue(metrics, std::string("featmon_lookups_refused_total{reason=\"") + reason + "\"}"), 0) << reason;
   }
   // Two of every three single lookups went to another instance, and so did

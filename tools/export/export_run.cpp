@@ -67,9 +67,9 @@ Result<ExportSummary> RunExport(const ExportOptions& o) {
     ReplayRecord& r = **next;
     max_ts = std::max(max_ts, r.ts_ms);
     if (r.prediction()) {
-      const PredictionRecord& p = std::get<PredictionRecord>(r.record);
+      PredictionRecord& p = std::get<PredictionRecord>(r.record);
       const bool in_range = (o.from_ms < 0 || r.ts_ms >= o.from_ms) && (o.to_ms < 0 || r.ts_ms <= o.to_ms);
-      join.AddPrediction(p.request_id, p.user_id, p.item_id, p.prediction, &matured, in_range);
+      join.AddPrediction(p.request_id, p.user_id, p.item_id, std::move(p.prediction), &matured, in_range);
     } else {
       join.AddEvent(std::get<Event>(r.record), &matured);
     }

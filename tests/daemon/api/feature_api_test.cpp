@@ -31,6 +31,7 @@ class FakeIngest final : public IngestStatus {
   TaskHoldings Holdings() const override { return holdings; }
   std::vector<int32_t> restoring;  // tasks RestoringTasks reports
   std::vector<int32_t> RestoringTasks() const override { return restoring; }
+  std::vector<std::pair<ShardId, int32_t>> ServingShards() const override { return {}; }
   void KeepHeldShards(std::vector<ShardId>* shards) const override {
     std::erase_if(*shards, [&](ShardId s) { return std::find(held.begin(), held.end(), s) == held.end(); });
   }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Cluster ingest (issue 13): the same topics read by 1, 2 and 3 featmond
+# instances sharing a consumer group, each on a fresh data directory and a
+# fresh group. Two cores cannot show instances scaling linearly, so beside
+# events/s it reports events per CPU-second (the instances' user + system
+# time together, from /proc): what each added instance costs.
+# Env: EVENTS (1000000), USERS (200000), ITEMS (20000), PARTITIONS (16).
+set -euo pipefail
+BUILD=${1:-$(dirname "$0")/../build}
+BUILD=$(cd "$BUILD" && pwd)
+EVENTS=${EVENTS:-1000000} USERS=${USERS:-200000} ITEMS=${ITEMS:-20000} PARTITIONS=${PARTITIONS:-16}
+source "$(dirname "$0")/lib.sh"
+
+echo "== broker ($PARTITIONS partitions per topic) and $EVENTS events from $USERS users, $ITEMS items"
+start_broker "$PARTITIONS"
+generate
+
+# Prints "events/s seconds cpu_seconds" for $1 instances, from the first
+# event consumed to every event committed.
+run_cluster() {
+  local n=$1 group=bench-cluster-$RANDOM$RANDOM ports=() pids=()
+  for i in $(seq "$n"); do
+    local port
+    port=$(free_port)
+    printf 'kafka:\n  group_id: %s\nmonitoring:\n  enabled: false\n' "$group" > "$WORK/c$n-$i.yaml"
+    "$BUILD/daemon/featmond" --config "$WORK/c$n-$i.yaml" --kafka-brokers "$BOOT" --data-dir "$WORK/c$n-$i" \
+      --http-listen "127.0.0.1:$port" > "$WORK/c$n-$i.log" 2>&1 &
+    pids+=($!) ports+=("$port")
+    PIDS+=($!)
+  done
+  python3 - "$EVENTS" "${ports[*]}" "${pids[*]}" <<'PY'
+import json, os, sys, time, urllib.request
+events, ports, pids = int(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split()
+tick = os.sysconf("SC_CLK_TCK")
+def cpu():
+    total = 0
+    for pid in pids:
+        fields = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+def status(port):
+    try:
+        return json.load(urllib.request.urlopen("http://127.0.0.1:%s/v1/status" % port))
+    except Exception:
+        return None
+first, cpu0, deadline = None, 0.0, time.time() + 900
+while time.time() < deadline:
+    st = [status(p) for p in ports]
+    if all(st):
+        if first is None and sum(s["consumed_total"] for s in st) > 0:
+            first, cpu0 = time.time(), cpu()
+        committed = sum(max(0, p["committed_offset"]) for s in st for p in s["assigned_partitions"])
+        if first is not None and committed >= events:
+            t = time.time() - first
+            print("%.0f %.2f %.2f" % (events / t, t, cpu() - cpu0))
+            break
+    time.sleep(0.05)
+else:
+    raise SystemExit("the cluster did not commit %d events in 900 s" % events)
+PY
+  for p in "${pids[@]}"; do kill -TERM "$p"; done
+  for p in "${pids[@]}"; do wait "$p" || true; done
+}
+
+declare -A RATE SECONDS_ CPU
+for n in 1 2 3; do
+  echo "== $n instance(s)"
+  read -r RATE[$n] SECONDS_[$n] CPU[$n] <<< "$(run_cluster "$n")"
+done
+echo
+echo "| instances in one group | events/s | seconds | CPU-seconds (all instances) | events per CPU-second |"
+echo "|---|---|---|---|---|"
+for n in 1 2 3; do
+  python3 -c "import sys; r,s,c=map(float,sys.argv[2:]); print('| %s | {:,.0f} | %.1f | %.1f | {:,.0f} |'.format(r, $EVENTS/c) % (sys.argv[1], s, c))" \
+    "$n" "${RATE[$n]}" "${SECONDS_[$n]}" "${CPU[$n]}"
+done
