@@ -8,7 +8,8 @@
 #   owner     the same users as `proxied`, asked of B directly (the reference)
 # Both instances and wrk share the machine's cores, so the proxied figure
 # also pays for the second process's CPU.
-# Env: EVENTS (200000), USERS (100000), ITEMS (20000), PARTITIONS (8), DURATION (10 s), CONNECTIONS (8).
+# Env: EVENTS (200000), USERS (100000), ITEMS (20000), PARTITIONS (8), DURATION (10 s), CONNECTIONS (8),
+#      HTTP_THREADS (each instance's http.threads; featmond's default, 2).
 set -euo pipefail
 BUILD=${1:-$(dirname "$0")/../build}
 BUILD=$(cd "$BUILD" && pwd)
@@ -23,7 +24,8 @@ GROUP=bench-cluster-$RANDOM$RANDOM
 start_instance() {  # $1: name; sets PORT_$1
   local port
   port=$(free_port)
-  printf 'kafka:\n  group_id: %s\nmonitoring:\n  enabled: false\n' "$GROUP" > "$WORK/$1.yaml"
+  printf 'kafka:\n  group_id: %s\nmonitoring:\n  enabled: false\nhttp:\n  threads: %s\n' "$GROUP" "${HTTP_THREADS:-2}" \
+    > "$WORK/$1.yaml"
   "$BUILD/daemon/featmond" --config "$WORK/$1.yaml" --kafka-brokers "$BOOT" --data-dir "$WORK/$1" \
     --http-listen "127.0.0.1:$port" --advertised-url "http://127.0.0.1:$port" > "$WORK/$1.log" 2>&1 &
   PIDS+=($!)
@@ -45,7 +47,7 @@ while time.time() < deadline:
     st = [get(p, "/v1/status") for p in ports]
     cl = [get(p, "/v1/cluster") for p in ports]
     if all(st) and all(cl) and all(s["tasks"]["held"] > 0 for s in st) \
-            and sum(s["tasks"]["held"] for s in st) == s["tasks"]["total"] \
+            and sum(s["tasks"]["held"] for s in st) == st[0]["tasks"]["total"] \
             and sum(max(0, p["committed_offset"]) for s in st for p in s["assigned_partitions"]) >= events \
             and all(not c["unclaimed_tasks"] and len(c["members"]) == 2 for c in cl):
         print("tasks held: a %d, b %d" % (st[0]["tasks"]["held"], st[1]["tasks"]["held"]))

@@ -219,7 +219,7 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
   }
   std::vector<const EntityState*> shards;
   for (const auto& [shard, state] : read) shards.push_back(&state);
-  if (shards.empty() && coverage == Coverage::kHeldTasks) {
+  if (shards.empty() && coverage == Coverage::kHeldTasks && !HasNoEvents(id, holdings.total)) {
     const int task = holdings.total > 0 ? KafkaDefaultPartition(id, holdings.total) : -1;
     if (elsewhere_task && task >= 0) *elsewhere_task = task;  // the caller asks its owner, or counts the refusal
     else metrics_->LookupsRefused("not_held").Increment();
@@ -269,6 +269,17 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
   if (with_tiles) AppendTiles(kind, shards, as_of_ms, out);
   out->push_back('}');
   return Status::Ok();
+}
+
+// A user with no state in the tasks held here has no events anywhere when
+// its task is one of them and every event seen has followed the routing
+// rule; otherwise this instance cannot tell it from a user held elsewhere.
+bool FeatureApi::HasNoEvents(std::string_view user_id, int32_t total_tasks) const {
+  if (total_tasks <= 0 || pipeline_->OffPartitionEvents() > 0) return false;
+  const int32_t task = KafkaDefaultPartition(user_id, total_tasks);
+  for (const auto& [shard, serving_task] : pipeline_->ServingShards())
+    if (serving_task == task) return true;
+  return false;
 }
 
 // Each shard is read once: from the cache where it holds the entity, else

@@ -104,6 +104,7 @@ class FeatureApi {
   // serving it.
   Status GatherFromCluster(EntityKind kind, std::string_view id, int32_t total_tasks,
                            std::vector<std::pair<ShardId, EntityState>>* out);
+  bool HasNoEvents(std::string_view user_id, int32_t total_tasks) const;
   Status ReadShards(EntityKind kind, std::string_view id, std::vector<ShardId> candidates,
                     std::vector<std::pair<ShardId, EntityState>>* out);
   HttpResponse Status_();

@@ -167,6 +167,7 @@ void IngestPipeline::CheckPartition(const InputMessage& msg, const Event& event,
   const int32_t expected = KafkaDefaultPartition(event.user_id, tasks);
   if (expected == msg.partition) return;
   ++p->pending_off_partition;
+  off_partition_total_.fetch_add(1, std::memory_order_relaxed);
   if (p->warned_off_partition) return;
   p->warned_off_partition = true;
   Log(Component::kIngest).warn(

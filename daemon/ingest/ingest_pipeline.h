@@ -85,6 +85,9 @@ class IngestPipeline final : public RebalanceListener {
   // none, of what their previous owner processed. Lookups of their keys are
   // refused until the state catches up. Sorted; any thread.
   std::vector<int32_t> RestoringTasks() const;
+  // Events seen since start on another partition than Kafka's default
+  // partitioner gives their user (CheckPartition). Any thread.
+  uint64_t off_partition_events() const { return off_partition_total_.load(std::memory_order_relaxed); }
   // The group's task count (the input topics' partitions), once known: each
   // event is then checked to be on its user's default partition. Any thread.
   void SetTaskCount(int tasks) { task_count_.store(tasks, std::memory_order_relaxed); }
@@ -185,6 +188,7 @@ class IngestPipeline final : public RebalanceListener {
   std::atomic<uint64_t> consumed_total_{0}, rejected_total_{0}, late_total_{0};
   std::atomic<int> assigned_count_{0};
   std::atomic<int> task_count_{0};  // 0: not known yet
+  std::atomic<uint64_t> off_partition_total_{0};
 
   mutable std::mutex snapshot_mu_;
   IngestSnapshot snapshot_;

@@ -49,6 +49,10 @@ class IngestStatus {
   // this instance answers for when another member gathers an entity's
   // shards from the whole cluster.
   virtual std::vector<std::pair<ShardId, int32_t>> ServingShards() const = 0;
+  // Events seen since start that break the routing rule (a user's events on
+  // Kafka's default partition of its user_id). While none has, a user whose
+  // task is served here and has no state here has no events at all.
+  virtual uint64_t OffPartitionEvents() const = 0;
   // Removes from `shards` those of partitions this instance does not hold
   // now: stale copies left by a rebalance.
   virtual void KeepHeldShards(std::vector<ShardId>* shards) const = 0;

@@ -102,6 +102,12 @@ std::vector<std::pair<ShardId, int32_t>> IngestWorkers::ServingShards() const {
   return all;
 }
 
+uint64_t IngestWorkers::OffPartitionEvents() const {
+  uint64_t n = 0;
+  for (const auto& p : pipelines_) n += p->off_partition_events();
+  return n;
+}
+
 void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
   pause_ = true;
   std::unique_lock lock(mu_);

@@ -47,6 +47,7 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   TaskHoldings Holdings() const override;
   std::vector<int32_t> RestoringTasks() const override;
   std::vector<std::pair<ShardId, int32_t>> ServingShards() const override;
+  uint64_t OffPartitionEvents() const override;
   void KeepHeldShards(std::vector<ShardId>* shards) const override;
   size_t size() const { return pipelines_.size(); }
 

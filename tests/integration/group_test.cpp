@@ -196,6 +196,12 @@ TEST(GroupTest, AnyInstanceAnswersAnyUserAndItem) {
       }
     }
   }
+  // A user with no events is not found, through any instance, rather than refused.
+  for (DaemonProcess* d : all) {
+    auto r = Http(d->port(), "GET", "/v1/features/user/never-seen");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json()["found"], false);
+  }
   std::printf("%zu users and %zu items looked up through each of 3 instances: %zu wrong, %zu refused\n",
               oracle.entities(EntityKind::kUser).size(), oracle.entities(EntityKind::kItem).size(), wrong, refused);
   // Batches fan out to the owners and come back in request order.

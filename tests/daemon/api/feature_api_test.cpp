@@ -12,6 +12,7 @@
 #include "daemon/store/rocksdb_store.h"
 #include "features/entity_state.h"
 #include "tests/daemon/temp_dir.h"
+#include "cluster/key_partitioner.h"
 #include "tests/features/test_specs.h"
 
 namespace featmon {
@@ -31,7 +32,10 @@ class FakeIngest final : public IngestStatus {
   TaskHoldings Holdings() const override { return holdings; }
   std::vector<int32_t> restoring;  // tasks RestoringTasks reports
   std::vector<int32_t> RestoringTasks() const override { return restoring; }
-  std::vector<std::pair<ShardId, int32_t>> ServingShards() const override { return {}; }
+  std::vector<std::pair<ShardId, int32_t>> serving;  // what ServingShards reports
+  std::vector<std::pair<ShardId, int32_t>> ServingShards() const override { return serving; }
+  uint64_t off_partition = 0;
+  uint64_t OffPartitionEvents() const override { return off_partition; }
   void KeepHeldShards(std::vector<ShardId>* shards) const override {
     std::erase_if(*shards, [&](ShardId s) { return std::find(held.begin(), held.end(), s) == held.end(); });
   }
@@ -170,6 +174,24 @@ TEST_F(FeatureApiTest, WithSomeTasksHeldOnlyWholeAnswersAreGiven) {
   EXPECT_EQ(nlohmann::json::parse(r.body)["features"]["views_1h"], 1);
   EXPECT_EQ(Call("GET", "/v1/features/item/i3").status, 200);
   EXPECT_EQ(nlohmann::json::parse(Call("GET", "/v1/features/user/nobody").body)["found"], false);
+}
+
+// A user with no events at all is found:false where its task (Kafka's
+// default partitioner) is served, as long as every event seen followed that
+// rule; anywhere else, or once an event broke the rule, this instance cannot
+// tell it from a user held elsewhere, and refuses.
+TEST_F(FeatureApiTest, AUserWithNoEventsIsNotFoundWhereItsTaskIsServed) {
+  const int32_t task = KafkaDefaultPartition("nobody", 2);
+  ingest_.holdings = {true, 1, 2};
+  ingest_.serving = {{ShardId{0}, task}};
+  auto r = Call("GET", "/v1/features/user/nobody");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["found"], false);
+  ingest_.off_partition = 1;
+  EXPECT_EQ(Call("GET", "/v1/features/user/nobody").status, 503);
+  ingest_.off_partition = 0;
+  ingest_.serving = {{ShardId{0}, 1 - task}};
+  EXPECT_EQ(Call("GET", "/v1/features/user/nobody").status, 503);
 }
 
 // read_uncommitted: a shard the cache holds is read there, the others from
