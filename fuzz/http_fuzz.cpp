@@ -36,7 +36,7 @@ class IdleIngest final : public featmon::IngestStatus {
   std::vector<int32_t> RestoringTasks() const override { return {}; }
   std::vector<std::pair<featmon::ShardId, int32_t>> ServingShards() const override { return {}; }
   uint64_t OffPartitionEvents() const override { return 0; }
-  void KeepHeldShards(std::vector<featmon::ShardId>*) const override {}
+  void KeepServingShards(std::vector<featmon::ShardId>*) const override {}
 };
 
 struct Daemon {

@@ -214,7 +214,7 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
     if (Status st = GatherFromCluster(kind, id, holdings.total, &read); !st.ok()) return st;
   } else {
     std::vector<ShardId> candidates = store_->ShardsThatMayHold(kind, id);
-    if (coverage == Coverage::kHeldTasks) pipeline_->KeepHeldShards(&candidates);
+    if (coverage == Coverage::kHeldTasks) pipeline_->KeepServingShards(&candidates);
     if (Status st = ReadShards(kind, id, std::move(candidates), &read); !st.ok()) return st;
   }
   std::vector<const EntityState*> shards;

@@ -346,6 +346,7 @@ void IngestPipeline::OnGroupCommitted(const std::vector<TopicPartition>& tps, co
 
 Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::vector<int64_t>* start_offsets) {
   start_offsets->assign(tps.size(), -1);
+  std::vector<std::pair<ShardId, int32_t>> added;  // each new shard with its task
   for (size_t i = 0; i < tps.size(); ++i) {
     const TopicPartition& tp = tps[i];
     auto p = std::make_unique<Partition>();
@@ -375,21 +376,32 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     p->cp.event_time_lag = &metrics_->EventTimeLag(tp.topic, tp.partition);
     Log(Component::kIngest).info("assigned {}/{} (shard {}), resuming at {}", tp.topic, tp.partition, p->shard,
                  *stored ? std::to_string(p->cp.next_offset) : std::string("the start"));
-    {
-      std::lock_guard lock(cache_mu_);
-      owned_shards_.push_back(p->shard);
-      shard_tasks_[p->shard] = tp.partition;
-    }
+    added.emplace_back(p->shard, tp.partition);
     partitions_.Add(std::move(p));
   }
   group_committed_.clear();
   assigned_count_ = static_cast<int>(partitions_.size());
-  UpdateRestoring();
+  // The new shards appear to lookups together with their restoring tasks:
+  // never a moment where a restoring task looks served.
+  std::vector<int32_t> restoring = EndCaughtUpRestores();
+  {
+    std::lock_guard lock(cache_mu_);
+    for (const auto& [shard, task] : added) shard_tasks_[shard] = task;
+    any_restoring_ = !restoring.empty();
+    restoring_tasks_ = std::move(restoring);
+  }
   PublishSnapshot();
   return Status::Ok();
 }
 
 void IngestPipeline::UpdateRestoring() {
+  std::vector<int32_t> restoring = EndCaughtUpRestores();
+  std::lock_guard lock(cache_mu_);
+  any_restoring_ = !restoring.empty();
+  restoring_tasks_ = std::move(restoring);
+}
+
+std::vector<int32_t> IngestPipeline::EndCaughtUpRestores() {
   std::vector<int32_t> restoring;
   for (auto& p : partitions_) {
     if (p->restore_until < 0) continue;
@@ -403,9 +415,7 @@ void IngestPipeline::UpdateRestoring() {
   }
   std::sort(restoring.begin(), restoring.end());
   restoring.erase(std::unique(restoring.begin(), restoring.end()), restoring.end());
-  std::lock_guard lock(cache_mu_);
-  any_restoring_ = !restoring.empty();
-  restoring_tasks_ = std::move(restoring);
+  return restoring;
 }
 
 std::vector<int32_t> IngestPipeline::RestoringTasks() const {
@@ -457,15 +467,9 @@ void IngestPipeline::ForgetShards(const std::vector<ShardId>& shards) {
       cache_bytes_ -= it->second.bytes;
       it = cache_.erase(it);
     }
-    std::erase_if(owned_shards_, [&](ShardId s) { return std::find(shards.begin(), shards.end(), s) != shards.end(); });
     for (ShardId s : shards) shard_tasks_.erase(s);
   }
   ReportCacheSize();
-}
-
-std::vector<ShardId> IngestPipeline::OwnedShards() const {
-  std::lock_guard lock(cache_mu_);
-  return owned_shards_;
 }
 
 std::vector<std::pair<ShardId, int32_t>> IngestPipeline::ServingShards() const {
@@ -498,7 +502,7 @@ void IngestPipeline::CopyCached(EntityKind kind, std::string_view id, const std:
   std::string key = EntityKey(0, kind, id);
   std::lock_guard lock(cache_mu_);
   for (ShardId shard : shards) {
-    if (std::find(owned_shards_.begin(), owned_shards_.end(), shard) == owned_shards_.end()) continue;
+    if (!shard_tasks_.count(shard)) continue;
     SetEntityKeyShard(shard, &key);
     if (auto it = cache_.find(key); it != cache_.end()) out->emplace_back(shard, it->second.state);
   }

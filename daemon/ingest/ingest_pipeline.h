@@ -74,8 +74,8 @@ class IngestPipeline final : public RebalanceListener {
                   std::vector<std::pair<ShardId, EntityState>>* out) const;
 
   IngestSnapshot Snapshot() const;
-  // The shards of the partitions assigned now. Any thread.
-  std::vector<ShardId> OwnedShards() const;
+  // A task is one partition number of each input topic: views and clicks.
+  static constexpr int kTopicsPerTask = 2;
   // The shards of the tasks assigned and not restoring, each with its task
   // (its partition number). Any thread.
   std::vector<std::pair<ShardId, int32_t>> ServingShards() const;
@@ -123,6 +123,9 @@ class IngestPipeline final : public RebalanceListener {
   // Ends the restore of partitions that reached their target, and publishes
   // the tasks still restoring.
   void UpdateRestoring();
+  // Ends the restore of partitions that reached their target; returns the
+  // tasks still restoring, sorted.
+  std::vector<int32_t> EndCaughtUpRestores();
   Status Process(const InputMessage& msg, Partition* p);
   // Counts (and logs once per partition) an event whose user's default
   // partition is not the one it came from.
@@ -162,9 +165,8 @@ class IngestPipeline final : public RebalanceListener {
   PartitionTable<Partition> partitions_;
   mutable std::mutex cache_mu_;  // see Thread-safety above
   Cache cache_;
-  std::vector<ShardId> owned_shards_;  // of the assigned partitions; under cache_mu_
   std::vector<int32_t> restoring_tasks_;  // under cache_mu_
-  std::map<ShardId, int32_t> shard_tasks_;  // the task of each of owned_shards_; under cache_mu_
+  std::map<ShardId, int32_t> shard_tasks_;  // the shards of the assigned partitions, with their tasks; under cache_mu_
   std::atomic<bool> any_restoring_{false};  // restoring_tasks_ is not empty: lookups skip the lock when false
   std::map<TopicPartition, int64_t> group_committed_;  // from OnGroupCommitted, for the OnAssigned that follows
   std::vector<Cache::value_type*> dirty_;  // map nodes are stable until erased, which happens only when clean

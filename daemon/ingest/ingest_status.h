@@ -53,9 +53,9 @@ class IngestStatus {
   // Kafka's default partition of its user_id). While none has, a user whose
   // task is served here and has no state here has no events at all.
   virtual uint64_t OffPartitionEvents() const = 0;
-  // Removes from `shards` those of partitions this instance does not hold
-  // now: stale copies left by a rebalance.
-  virtual void KeepHeldShards(std::vector<ShardId>* shards) const = 0;
+  // Removes from `shards` all but those ServingShards lists: stale copies
+  // left by a rebalance, and tasks restoring or not yet whole here.
+  virtual void KeepServingShards(std::vector<ShardId>* shards) const = 0;
 };
 
 }  // namespace featmon

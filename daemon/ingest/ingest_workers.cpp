@@ -4,6 +4,7 @@
 #include "daemon/pipeline/run_loop.h"
 
 #include <algorithm>
+#include <map>
 
 namespace featmon {
 
@@ -93,12 +94,21 @@ std::vector<int32_t> IngestWorkers::RestoringTasks() const {
   return all;
 }
 
+// A task's partitions may sit in different pipelines, which take them one
+// after the other: the task is served only once every one of them is here
+// and none is restoring. Each pipeline shows a shard together with its
+// restoring state, so a restoring partition never looks served.
 std::vector<std::pair<ShardId, int32_t>> IngestWorkers::ServingShards() const {
   std::vector<std::pair<ShardId, int32_t>> all;
   for (const auto& p : pipelines_) {
     auto mine = p->ServingShards();
     all.insert(all.end(), mine.begin(), mine.end());
   }
+  std::map<int32_t, int> partitions_of_task;
+  for (const auto& [shard, task] : all) ++partitions_of_task[task];
+  std::erase_if(all, [&](const auto& entry) {
+    return partitions_of_task[entry.second] < IngestPipeline::kTopicsPerTask;
+  });
   return all;
 }
 
@@ -119,19 +129,11 @@ void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
 // A task is a partition number (cluster/co_partitioning.h): its partitions
 // come and go together.
 void IngestWorkers::RefreshHoldings() {
-  std::vector<ShardId> shards;
   std::vector<int32_t> tasks;
-  for (const auto& p : pipelines_) {
-    for (ShardId s : p->OwnedShards()) shards.push_back(s);
+  for (const auto& p : pipelines_)
     for (const PartitionStatus& s : p->Snapshot().partitions) tasks.push_back(s.tp.partition);
-  }
-  std::sort(shards.begin(), shards.end());
   std::sort(tasks.begin(), tasks.end());
   tasks.erase(std::unique(tasks.begin(), tasks.end()), tasks.end());
-  {
-    std::lock_guard lock(held_shards_mu_);
-    held_shards_ = std::move(shards);
-  }
   held_tasks_ = static_cast<int>(tasks.size());
   assigned_once_ = true;
 }
@@ -143,9 +145,11 @@ void IngestWorkers::OnTaskCount(int tasks) {
 
 TaskHoldings IngestWorkers::Holdings() const { return {assigned_once_.load(), held_tasks_.load(), total_tasks_.load()}; }
 
-void IngestWorkers::KeepHeldShards(std::vector<ShardId>* shards) const {
-  std::lock_guard lock(held_shards_mu_);
-  std::erase_if(*shards, [&](ShardId s) { return !std::binary_search(held_shards_.begin(), held_shards_.end(), s); });
+void IngestWorkers::KeepServingShards(std::vector<ShardId>* shards) const {
+  const std::vector<std::pair<ShardId, int32_t>> serving = ServingShards();
+  std::erase_if(*shards, [&](ShardId s) {
+    return std::none_of(serving.begin(), serving.end(), [&](const auto& entry) { return entry.first == s; });
+  });
 }
 
 void IngestWorkers::CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,

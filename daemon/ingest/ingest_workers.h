@@ -48,7 +48,7 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   std::vector<int32_t> RestoringTasks() const override;
   std::vector<std::pair<ShardId, int32_t>> ServingShards() const override;
   uint64_t OffPartitionEvents() const override;
-  void KeepHeldShards(std::vector<ShardId>* shards) const override;
+  void KeepServingShards(std::vector<ShardId>* shards) const override;
   size_t size() const { return pipelines_.size(); }
 
  private:
@@ -65,8 +65,6 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   // Read by every lookup: atomics, so the common case takes no lock.
   std::atomic<bool> assigned_once_{false};
   std::atomic<int> held_tasks_{0};
-  mutable std::mutex held_shards_mu_;
-  std::vector<ShardId> held_shards_;    // sorted; under held_shards_mu_
 };
 
 }  // namespace featmon

@@ -25,7 +25,7 @@ class FakeIngest final : public IngestStatus {
   IngestSnapshot snapshot;
   bool assigned = true, ok = true;
   TaskHoldings holdings;           // default: never assigned, so everything local is served
-  std::vector<ShardId> held;       // the shards KeepHeldShards keeps
+  std::vector<ShardId> held;       // the shards KeepServingShards keeps
   IngestSnapshot Snapshot() const override { return snapshot; }
   bool has_assignment() const override { return assigned; }
   bool healthy() const override { return ok; }
@@ -36,7 +36,7 @@ class FakeIngest final : public IngestStatus {
   std::vector<std::pair<ShardId, int32_t>> ServingShards() const override { return serving; }
   uint64_t off_partition = 0;
   uint64_t OffPartitionEvents() const override { return off_partition; }
-  void KeepHeldShards(std::vector<ShardId>* shards) const override {
+  void KeepServingShards(std::vector<ShardId>* shards) const override {
     std::erase_if(*shards, [&](ShardId s) { return std::find(held.begin(), held.end(), s) == held.end(); });
   }
 };

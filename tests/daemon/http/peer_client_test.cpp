@@ -19,6 +19,8 @@
 namespace featmon {
 namespace {
 
+PeerRequest Get(std::string target) { return {"GET", std::move(target), "", {}}; }
+
 std::unique_ptr<HttpServer> EchoServer(int64_t idle_timeout_ms = 30'000) {
   HttpServerOptions options;
   options.port = 0;
@@ -36,7 +38,7 @@ TEST(PeerClientTest, ReusesOneConnectionForSequentialRequests) {
   auto server = EchoServer();
   PeerClient peers;
   for (int i = 0; i < 50; ++i) {
-    auto a = peers.Send(Base(server->port()), {"GET", "/v1/features/user/u" + std::to_string(i)});
+    auto a = peers.Send(Base(server->port()), Get("/v1/features/user/u" + std::to_string(i)));
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     EXPECT_EQ(a->status, 200);
     EXPECT_EQ(a->body, "GET /v1/features/user/u" + std::to_string(i) + " ");
@@ -50,9 +52,9 @@ TEST(PeerClientTest, ReusesOneConnectionForSequentialRequests) {
 TEST(PeerClientTest, AConnectionClosedWhileIdleIsReplacedWithoutFailingTheRequest) {
   auto server = EchoServer(/*idle_timeout_ms=*/150);
   PeerClient peers;
-  ASSERT_TRUE(peers.Send(Base(server->port()), {"GET", "/a"}).ok());
+  ASSERT_TRUE(peers.Send(Base(server->port()), Get("/a")).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the server closes the idle connection
-  auto a = peers.Send(Base(server->port()), {"GET", "/b"});
+  auto a = peers.Send(Base(server->port()), Get("/b"));
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ(a->body, "GET /b ");
   EXPECT_EQ(peers.connections_opened(), 2u);
@@ -71,7 +73,7 @@ TEST(PeerClientTest, ThePeersDeadlineHoldsAgainstAPeerThatNeverAnswers) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   PeerClient peers({.timeout_ms = 300});
   const auto start = std::chrono::steady_clock::now();
-  auto a = peers.Send(Base(ntohs(addr.sin_port)), {"GET", "/v1/features/user/u1"});
+  auto a = peers.Send(Base(ntohs(addr.sin_port)), Get("/v1/features/user/u1"));
   const auto took = std::chrono::steady_clock::now() - start;
   close(fd);
   ASSERT_FALSE(a.ok());
@@ -88,7 +90,7 @@ TEST(PeerClientTest, NoListenerIsUnavailableAndSaysSo) {
     port = server->port();
   }
   PeerClient peers;
-  auto a = peers.Send(Base(port), {"GET", "/"});
+  auto a = peers.Send(Base(port), Get("/"));
   ASSERT_FALSE(a.ok());
   EXPECT_NE(a.status().message().find("cannot connect to " + Base(port)), std::string::npos) << a.status().ToString();
 }
