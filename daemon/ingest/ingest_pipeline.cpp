@@ -381,27 +381,12 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
   }
   group_committed_.clear();
   assigned_count_ = static_cast<int>(partitions_.size());
-  // The new shards appear to lookups together with their restoring tasks:
-  // never a moment where a restoring task looks served.
-  std::vector<int32_t> restoring = EndCaughtUpRestores();
-  {
-    std::lock_guard lock(cache_mu_);
-    for (const auto& [shard, task] : added) shard_tasks_[shard] = task;
-    any_restoring_ = !restoring.empty();
-    restoring_tasks_ = std::move(restoring);
-  }
+  UpdateRestoring(added);
   PublishSnapshot();
   return Status::Ok();
 }
 
-void IngestPipeline::UpdateRestoring() {
-  std::vector<int32_t> restoring = EndCaughtUpRestores();
-  std::lock_guard lock(cache_mu_);
-  any_restoring_ = !restoring.empty();
-  restoring_tasks_ = std::move(restoring);
-}
-
-std::vector<int32_t> IngestPipeline::EndCaughtUpRestores() {
+void IngestPipeline::UpdateRestoring(const std::vector<std::pair<ShardId, int32_t>>& added) {
   std::vector<int32_t> restoring;
   for (auto& p : partitions_) {
     if (p->restore_until < 0) continue;
@@ -415,7 +400,13 @@ std::vector<int32_t> IngestPipeline::EndCaughtUpRestores() {
   }
   std::sort(restoring.begin(), restoring.end());
   restoring.erase(std::unique(restoring.begin(), restoring.end()), restoring.end());
-  return restoring;
+  if (restoring.empty() && added.empty() && !any_restoring_.load()) return;  // after most batches: no lock
+  // New shards appear to lookups together with their restoring tasks: never
+  // a moment where a restoring task looks served.
+  std::lock_guard lock(cache_mu_);
+  for (const auto& [shard, task] : added) shard_tasks_[shard] = task;
+  any_restoring_ = !restoring.empty();
+  restoring_tasks_ = std::move(restoring);
 }
 
 std::vector<int32_t> IngestPipeline::RestoringTasks() const {
@@ -478,6 +469,15 @@ std::vector<std::pair<ShardId, int32_t>> IngestPipeline::ServingShards() const {
   for (const auto& [shard, task] : shard_tasks_)
     if (!std::binary_search(restoring_tasks_.begin(), restoring_tasks_.end(), task)) out.emplace_back(shard, task);
   return out;
+}
+
+void IngestPipeline::KeepServing(const std::vector<ShardId>& candidates, std::vector<ShardId>* out) const {
+  std::lock_guard lock(cache_mu_);
+  for (ShardId shard : candidates) {
+    auto it = shard_tasks_.find(shard);
+    if (it != shard_tasks_.end() && !std::binary_search(restoring_tasks_.begin(), restoring_tasks_.end(), it->second))
+      out->push_back(shard);
+  }
 }
 
 void IngestPipeline::PublishSnapshot() {

@@ -74,11 +74,12 @@ class IngestPipeline final : public RebalanceListener {
                   std::vector<std::pair<ShardId, EntityState>>* out) const;
 
   IngestSnapshot Snapshot() const;
-  // A task is one partition number of each input topic: views and clicks.
-  static constexpr int kTopicsPerTask = 2;
   // The shards of the tasks assigned and not restoring, each with its task
   // (its partition number). Any thread.
   std::vector<std::pair<ShardId, int32_t>> ServingShards() const;
+  // Appends those of `candidates` that ServingShards lists. Any thread; a
+  // lookup's path, so it copies nothing else.
+  void KeepServing(const std::vector<ShardId>& candidates, std::vector<ShardId>* out) const;
   bool has_assignment() const { return assigned_count_.load() > 0; }
   // Tasks (partition numbers) assigned whose local state is behind what the
   // group had committed for them when they were assigned: a stale copy, or
@@ -121,11 +122,9 @@ class IngestPipeline final : public RebalanceListener {
   using Cache = std::unordered_map<std::string, CacheEntry>;
   Status ProcessBatch();
   // Ends the restore of partitions that reached their target, and publishes
-  // the tasks still restoring.
-  void UpdateRestoring();
-  // Ends the restore of partitions that reached their target; returns the
-  // tasks still restoring, sorted.
-  std::vector<int32_t> EndCaughtUpRestores();
+  // the tasks still restoring together with the shards just `added` (each
+  // with its task), so lookups never see a restoring task as served.
+  void UpdateRestoring(const std::vector<std::pair<ShardId, int32_t>>& added = {});
   Status Process(const InputMessage& msg, Partition* p);
   // Counts (and logs once per partition) an event whose user's default
   // partition is not the one it came from.

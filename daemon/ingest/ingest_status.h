@@ -54,7 +54,7 @@ class IngestStatus {
   // task is served here and has no state here has no events at all.
   virtual uint64_t OffPartitionEvents() const = 0;
   // Removes from `shards` all but those ServingShards lists: stale copies
-  // left by a rebalance, and tasks restoring or not yet whole here.
+  // left by a rebalance, and tasks restoring here.
   virtual void KeepServingShards(std::vector<ShardId>* shards) const = 0;
 };
 

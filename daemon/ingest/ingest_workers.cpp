@@ -4,7 +4,6 @@
 #include "daemon/pipeline/run_loop.h"
 
 #include <algorithm>
-#include <map>
 
 namespace featmon {
 
@@ -94,21 +93,14 @@ std::vector<int32_t> IngestWorkers::RestoringTasks() const {
   return all;
 }
 
-// A task's partitions may sit in different pipelines, which take them one
-// after the other: the task is served only once every one of them is here
-// and none is restoring. Each pipeline shows a shard together with its
-// restoring state, so a restoring partition never looks served.
+// A task's partitions are in one pipeline (KafkaConsumer::WorkerOf routes by
+// partition number), which publishes them with their restoring state.
 std::vector<std::pair<ShardId, int32_t>> IngestWorkers::ServingShards() const {
   std::vector<std::pair<ShardId, int32_t>> all;
   for (const auto& p : pipelines_) {
     auto mine = p->ServingShards();
     all.insert(all.end(), mine.begin(), mine.end());
   }
-  std::map<int32_t, int> partitions_of_task;
-  for (const auto& [shard, task] : all) ++partitions_of_task[task];
-  std::erase_if(all, [&](const auto& entry) {
-    return partitions_of_task[entry.second] < IngestPipeline::kTopicsPerTask;
-  });
   return all;
 }
 
@@ -146,10 +138,9 @@ void IngestWorkers::OnTaskCount(int tasks) {
 TaskHoldings IngestWorkers::Holdings() const { return {assigned_once_.load(), held_tasks_.load(), total_tasks_.load()}; }
 
 void IngestWorkers::KeepServingShards(std::vector<ShardId>* shards) const {
-  const std::vector<std::pair<ShardId, int32_t>> serving = ServingShards();
-  std::erase_if(*shards, [&](ShardId s) {
-    return std::none_of(serving.begin(), serving.end(), [&](const auto& entry) { return entry.first == s; });
-  });
+  std::vector<ShardId> kept;
+  for (const auto& p : pipelines_) p->KeepServing(*shards, &kept);
+  *shards = std::move(kept);
 }
 
 void IngestWorkers::CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,

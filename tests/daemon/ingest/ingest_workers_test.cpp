@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "daemon/store/rocksdb_store.h"
+#include "tests/daemon/null_dead_letters.h"
 #include "tests/daemon/scripted_source.h"
 #include "tests/daemon/temp_dir.h"
 #include "tests/features/test_specs.h"
@@ -19,12 +20,6 @@ namespace featmon {
 namespace {
 
 using namespace featmon::testing;
-
-class NullSink : public DeadLetterSink {
- public:
-  Status Send(const InputMessage&, std::string_view, std::string_view) override { return Status::Ok(); }
-  Status Flush(int) override { return Status::Ok(); }
-};
 
 class IngestWorkersTest : public ::testing::Test {
  protected:
@@ -77,7 +72,7 @@ class IngestWorkersTest : public ::testing::Test {
   TempDir dir_;
   ManualClock clock_{kNow};
   Metrics metrics_{"test"};
-  NullSink sink_;
+  NullDeadLetters sink_;
   ScriptedSource sources_[kWorkers];
   std::unique_ptr<FeatureSet> set_;
   std::unique_ptr<RocksDbStore> store_;

@@ -10,6 +10,7 @@
 #include "daemon/store/rocksdb_store.h"
 #include "featmon/v1/events.pb.h"
 #include "tests/daemon/monitor/fake_outbox_sink.h"
+#include "tests/daemon/null_dead_letters.h"
 #include "tests/daemon/scripted_source.h"
 #include "tests/daemon/temp_dir.h"
 #include "tools/traffic.h"
@@ -18,12 +19,6 @@ namespace featmon {
 namespace {
 
 using namespace featmon::testing;
-
-class NullDeadLetters : public DeadLetterSink {
- public:
-  Status Send(const InputMessage&, std::string_view, std::string_view) override { return Status::Ok(); }
-  Status Flush(int) override { return Status::Ok(); }
-};
 
 class NullRetrain : public RetrainSink {
  public:
