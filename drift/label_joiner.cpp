@@ -17,7 +17,10 @@ std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id) {
   return k;
 }
 
-void LabelJoiner::Schedule(const std::string& key, const PendingLabel& p) { due_.push({DueOf(p), p.ts_ms, key}); }
+void LabelJoiner::Schedule(const std::string& key, const PendingLabel& p) {
+  due_.push_back({DueOf(p), p.ts_ms, key});
+  std::push_heap(due_.begin(), due_.end(), std::greater<Due>());
+}
 
 bool LabelJoiner::RemoveWaitingClick(const std::string& key, int64_t ts_ms, const std::string* partner_of) {
   auto c = clicks_.find(key);
@@ -85,9 +88,10 @@ std::optional<PendingLabel> LabelJoiner::AddClick(const std::vector<std::string>
 
 std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
   std::vector<MaturedLabel> out;
-  while (!due_.empty() && due_.top().due_ms <= watermark_ms) {
-    Due d = due_.top();
-    due_.pop();
+  while (!due_.empty() && due_.front().due_ms <= watermark_ms) {
+    std::pop_heap(due_.begin(), due_.end(), std::greater<Due>());
+    const Due d = std::move(due_.back());
+    due_.pop_back();
     auto it = pending_.find(d.key);
     if (it == pending_.end()) continue;
     auto& list = it->second;

@@ -22,7 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <queue>
+#include <functional>
 #include <tuple>
 #include <vector>
 
@@ -103,7 +103,9 @@ class LabelJoiner {
   bool RemoveWaitingClick(const std::string& key, int64_t ts_ms, const std::string* partner_of);
 
   StringMap<std::vector<WaitingClick>> clicks_;  // waiting clicks by join key
-  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
+  // A min-heap (std::push_heap with greater), not a priority_queue: its top
+  // cannot be moved from, and copying each key out cost an allocation per label.
+  std::vector<Due> due_;
   std::multiset<std::pair<int64_t, std::string>> click_expiry_;  // one entry per waiting click and key
   size_t pending_count_ = 0;
   bool track_dirty_;

@@ -63,7 +63,7 @@ Result<ExportSummary> RunExport(const ExportOptions& o) {
   for (uint64_t n = 0;; ++n) {
     auto next = (*replay)->Next();
     if (!next.ok()) return next.status();
-    if (!next->has_value()) break;
+    if (*next == nullptr) break;
     ReplayRecord& r = **next;
     max_ts = std::max(max_ts, r.ts_ms);
     if (r.prediction()) {

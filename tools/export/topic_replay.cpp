@@ -142,10 +142,10 @@ void TopicReplay::Pause(Partition& p) {
   rd_kafka_topic_partition_list_destroy(list);
 }
 
-void TopicReplay::Buffer(Partition& p, std::string_view payload) {
+void TopicReplay::Buffer(Partition& p, std::string_view payload, int64_t now_ms) {
   ReplayRecord rec;
   if (p.predictions) {
-    auto decoded = decoder_->DecodePrediction(payload, WallMs());
+    auto decoded = decoder_->DecodePrediction(payload, now_ms);
     if (auto* rejection = std::get_if<Rejection>(&decoded)) {
       ++rejected_[p.topic + "/" + std::string(RejectReasonName(rejection->reason))];
       return;
@@ -153,7 +153,7 @@ void TopicReplay::Buffer(Partition& p, std::string_view payload) {
     rec.ts_ms = std::get<PredictionRecord>(decoded).prediction.ts_ms;
     rec.record = std::move(std::get<PredictionRecord>(decoded));
   } else {
-    auto decoded = decoder_->Decode(p.type, payload, WallMs());
+    auto decoded = decoder_->Decode(p.type, payload, now_ms);
     if (auto* rejection = std::get_if<Rejection>(&decoded)) {
       ++rejected_[p.topic + "/" + std::string(RejectReasonName(rejection->reason))];
       return;
@@ -175,6 +175,11 @@ Status TopicReplay::Fill(Partition& p) {
   }
   if (n < 0) return KafkaError("reading " + p.topic + "/" + std::to_string(p.partition), rd_kafka_last_error());
   Status st;
+  const int64_t now_ms = WallMs();  // what the decoder checks event times against; once per batch
+  if (!p.has_buffered()) {  // the batch before is used up: reuse its storage
+    p.buffered.clear();
+    p.head = 0;
+  }
   for (ssize_t i = 0; i < n; ++i) {
     rd_kafka_message_t* m = batch[i];
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -184,7 +189,7 @@ Status TopicReplay::Fill(Partition& p) {
     } else if (m->offset >= p.next && m->offset < p.end) {
       ++read_;
       p.next = m->offset + 1;
-      Buffer(p, std::string_view(static_cast<const char*>(m->payload), m->len));
+      Buffer(p, std::string_view(static_cast<const char*>(m->payload), m->len), now_ms);
     } else if (m->offset >= p.end) {
       p.next = p.end;  // past the end: what lay before it was deleted while this read
     }
@@ -205,7 +210,7 @@ Status TopicReplay::ClientError() {
 Status TopicReplay::Refill(size_t index) {
   Partition& p = partitions_[index];
   auto last_read = std::chrono::steady_clock::now();
-  while (p.buffered.empty() && !p.done()) {
+  while (!p.has_buffered() && !p.done()) {
     const int64_t before = p.next;
     if (Status st = Fill(p); !st.ok()) return st;
     if (Status st = ClientError(); !st.ok()) return st;
@@ -217,33 +222,33 @@ Status TopicReplay::Refill(size_t index) {
                                  " of " + std::to_string(p.end) + "; is the broker up?");
     }
   }
-  if (!p.buffered.empty()) PushHead(index);
+  if (p.has_buffered()) PushHead(index);
   return Status::Ok();
 }
 
 void TopicReplay::PushHead(size_t index) {
-  const ReplayRecord& head = partitions_[index].buffered.front();
+  const Partition& p = partitions_[index];
+  const ReplayRecord& head = p.buffered[p.head];
   heads_.push({head.ts_ms, !head.prediction(), index});
 }
 
-Result<std::optional<ReplayRecord>> TopicReplay::Next() {
+Result<ReplayRecord*> TopicReplay::Next() {
   if (!started_) {
     for (size_t i = 0; i < partitions_.size(); ++i)
       if (Status st = Refill(i); !st.ok()) return st;
     started_ = true;
   }
-  if (heads_.empty()) return std::optional<ReplayRecord>();
+  if (heads_.empty()) return static_cast<ReplayRecord*>(nullptr);
   const size_t index = heads_.top().partition;
   heads_.pop();
   Partition& p = partitions_[index];
-  ReplayRecord r = std::move(p.buffered.front());
-  p.buffered.pop_front();
-  if (!p.buffered.empty()) {
+  current_ = std::move(p.buffered[p.head++]);
+  if (p.has_buffered()) {
     PushHead(index);
   } else if (Status st = Refill(index); !st.ok()) {
     return st;
   }
-  return std::optional<ReplayRecord>(std::move(r));
+  return &current_;
 }
 
 }  // namespace featmon::exporter

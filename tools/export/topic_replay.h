@@ -18,7 +18,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <queue>
@@ -56,9 +55,10 @@ class TopicReplay {
   static Result<std::unique_ptr<TopicReplay>> Open(const ReplayOptions& options);
   ~TopicReplay();
 
-  // The next record in event-time order; nullopt at the end. An error when
+  // The next record in event-time order; nullptr at the end. The record is
+  // the caller's to change or move from until the next call. An error when
   // the broker fails (the replay cannot go on without the missing records).
-  Result<std::optional<ReplayRecord>> Next();
+  Result<ReplayRecord*> Next();
 
   uint64_t total_messages() const { return total_; }  // across all partitions, from start to end
   uint64_t read_messages() const { return read_; }
@@ -77,7 +77,12 @@ class TopicReplay {
     int64_t end = 0;        // offset the replay stops at
     int64_t next = 0;       // next offset to read
     rd_kafka_queue_t* queue = nullptr;  // its own; not forwarded to the consumer queue
-    std::deque<ReplayRecord> buffered;  // decoded, at most one batch
+    // Decoded, at most one batch; buffered[head] is the partition's head.
+    // A vector reused batch after batch: a record is larger than a deque's
+    // node, so a deque allocated for every record.
+    std::vector<ReplayRecord> buffered;
+    size_t head = 0;
+    bool has_buffered() const { return head < buffered.size(); }
     bool done() const { return next >= end; }
   };
   // Head order: time, then predictions first, then partition index.
@@ -96,7 +101,7 @@ class TopicReplay {
   Status Refill(size_t index);
   void PushHead(size_t index);  // partition `index`'s first buffered record joins the merge
   Status Fill(Partition& p);  // takes what its queue holds, else waits briefly for one message
-  void Buffer(Partition& p, std::string_view payload);
+  void Buffer(Partition& p, std::string_view payload, int64_t now_ms);
   Status ClientError();       // an error librdkafka reports on the consumer queue, if any
   void Pause(Partition& p);
 
@@ -106,6 +111,7 @@ class TopicReplay {
   rd_kafka_queue_t* queue_ = nullptr;
   std::vector<Partition> partitions_;
   std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads_;  // one per partition with buffered records
+  ReplayRecord current_;  // what Next handed out last
   bool started_ = false;  // every partition has been read to its first record
   uint64_t total_ = 0, read_ = 0;
   size_t timestamp_fallbacks_ = 0;
