@@ -77,9 +77,9 @@ Result<HttpAnswer> HttpExchange(const HttpUrl& url, const HttpCall& call) {
     });
     io.run_for(timeout + std::chrono::milliseconds(100));  // the resolution's bound; the stream's is `timeout`
     const std::string where = url.host + ":" + url.port;
-    if (!finished) return Status::Unavailable("no answer from " + where + " within " + std::to_string(call.timeout_ms) + " ms");
-    if (failure == beast::error::timeout)
-      return Status::Unavailable(failed_step + " " + where + ": no answer within " + std::to_string(call.timeout_ms) + " ms");
+    const std::string within = " within " + std::to_string(call.timeout_ms) + " ms";
+    if (!finished) return Status::Unavailable("no answer from " + where + within);
+    if (failure == beast::error::timeout) return Status::Unavailable(failed_step + " " + where + ": no answer" + within);
     if (failure) return Status::Unavailable(failed_step + " " + where + ": " + failure.message());
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);

@@ -22,17 +22,6 @@
 namespace featmon::testing {
 namespace {
 
-// Sum of featmon_consumer_lag_messages over every series; NaN when unreachable.
-double TotalLag(uint16_t port) {
-  auto res = Http(port, "GET", "/metrics");
-  if (res.status != 200) return std::nan("");
-  double lag = 0;
-  std::istringstream lines(res.body);
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind("featmon_consumer_lag_messages{", 0) == 0) lag += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
-  return lag;
-}
-
 // Another member of featmond's group: it takes a share of the tasks (and
 // reads their views partitions, committing nothing), holds them for
 // `how_long`, then leaves. It waits up to 30 s for its share: the cooperative
@@ -89,7 +78,7 @@ TEST(BrokerFaultsTest, RequestErrorsRebalancesAndAnOutageLoseAndRepeatNothing) {
   std::atomic<bool> outage_over{false};
   std::thread sampler([&] {
     while (sampling) {
-      const double lag = TotalLag(port);
+      const double lag = TotalConsumerLag(port);
       if (outage_over && lag > max_lag_after_outage) max_lag_after_outage = lag;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -156,7 +145,7 @@ TEST(BrokerFaultsTest, RequestErrorsRebalancesAndAnOutageLoseAndRepeatNothing) {
     return true;
   }, std::chrono::seconds(120)))
       << Http(port, "GET", "/v1/status").body;
-  ASSERT_TRUE(WaitFor([&] { return TotalLag(port) == 0; }, std::chrono::seconds(30))) << TotalLag(port);
+  ASSERT_TRUE(WaitFor([&] { return TotalConsumerLag(port) == 0; }, std::chrono::seconds(30))) << TotalConsumerLag(port);
   sampling = false;
   sampler.join();
   std::printf("lag rose to %.0f messages after the outage and came back to 0\n", max_lag_after_outage.load());

@@ -150,6 +150,19 @@ inline double MetricValue(const std::string& exposition, const std::string& seri
   return std::nan("");
 }
 
+// Sum of featmond's featmon_consumer_lag_messages over every series (views,
+// clicks, predictions; against the high watermarks of its last fetches); NaN
+// when it does not answer.
+inline double TotalConsumerLag(uint16_t port) {
+  auto res = Http(port, "GET", "/metrics");
+  if (res.status != 200) return std::nan("");
+  double lag = 0;
+  std::istringstream lines(res.body);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("featmon_consumer_lag_messages{", 0) == 0) lag += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+  return lag;
+}
+
 // Each of a topic's `partitions` as the broker sees it now: the first offset
 // it still holds (the mock broker keeps about the newest 5 MiB of each) and
 // the next offset it will write; -1 when unknown. Asked of the broker, not

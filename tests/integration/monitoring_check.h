@@ -40,14 +40,20 @@ inline int64_t Watermark(uint16_t port) {
 // idle), so two daemons are compared at the same evaluation. A steady
 // watermark alone is not enough: it is the slowest partition's, so the newest
 // predictions of another partition can still be on their way in (CI saw a
-// report taken one second of predictions short).
+// report taken one second of predictions short), and neither is a report
+// that stayed the same over one poll: under ASan, CI once compared a
+// replaying process's report that was 218 predictions and 0.5 s of stream
+// short, with a lower watermark (fewer labels matured), as when its reading
+// pauses longer than a poll. So every partition must also have been read to
+// its end (no consumer lag).
 inline nlohmann::json SettledReport(uint16_t port, int64_t at_least) {
   int64_t last = -1;
   nlohmann::json previous;
   for (int i = 0; i < 120; ++i) {
     const int64_t w = Watermark(port);
     auto report = Http(port, "GET", "/v1/monitoring/models/ctr_ranker").json();
-    if (w >= at_least && w == last && !report.is_discarded() && report == previous) return report;
+    if (w >= at_least && w == last && !report.is_discarded() && report == previous && TotalConsumerLag(port) == 0)
+      return report;
     last = w;
     previous = std::move(report);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
