@@ -176,10 +176,8 @@ Status TopicReplay::Fill(Partition& p) {
   if (n < 0) return KafkaError("reading " + p.topic + "/" + std::to_string(p.partition), rd_kafka_last_error());
   Status st;
   const int64_t now_ms = WallMs();  // what the decoder checks event times against; once per batch
-  if (!p.has_buffered()) {  // the batch before is used up: reuse its storage
-    p.buffered.clear();
-    p.head = 0;
-  }
+  p.buffered.clear();  // Refill calls this only once the batch before is used up; its storage is reused
+  p.head = 0;
   for (ssize_t i = 0; i < n; ++i) {
     rd_kafka_message_t* m = batch[i];
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {

@@ -100,7 +100,9 @@ class TopicReplay {
   // delivers nothing for kStallTimeout.
   Status Refill(size_t index);
   void PushHead(size_t index);  // partition `index`'s first buffered record joins the merge
-  Status Fill(Partition& p);  // takes what its queue holds, else waits briefly for one message
+  // Replaces the partition's used-up batch with what its queue holds, else
+  // waits briefly for one message.
+  Status Fill(Partition& p);
   void Buffer(Partition& p, std::string_view payload, int64_t now_ms);
   Status ClientError();       // an error librdkafka reports on the consumer queue, if any
   void Pause(Partition& p);
