@@ -64,4 +64,16 @@ std::map<std::string, std::string> ProducerSettings(const KafkaClientOptions& op
   return settings;
 }
 
+Result<rd_kafka_t*> NewReadBackConsumer(const KafkaClientOptions& options, const char* what) {
+  std::map<std::string, std::string> settings = ProducerSettings(options);
+  settings.erase("enable.idempotence");
+  settings["group.id"] = "featmon-read-back";  // required by librdkafka; nothing is committed
+  settings["enable.auto.commit"] = "false";
+  settings["auto.offset.reset"] = "earliest";
+  settings["enable.partition.eof"] = "true";
+  auto rk = NewKafkaClient(RD_KAFKA_CONSUMER, settings, what, [](rd_kafka_conf_t*) {});
+  if (rk.ok()) rd_kafka_poll_set_consumer(*rk);
+  return rk;
+}
+
 }  // namespace featmon

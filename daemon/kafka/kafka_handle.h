@@ -31,4 +31,10 @@ Result<std::vector<int32_t>> TopicPartitionIds(rd_kafka_t* rk, const std::string
 // producer_properties.
 std::map<std::string, std::string> ProducerSettings(const KafkaClientOptions& options);
 
+// A consumer for reading partitions back by assignment (nothing committed,
+// no group joined): `options`' connection settings, partitions that end
+// report it (even when they end in transaction markers), and its queue
+// served by rd_kafka_consumer_poll.
+Result<rd_kafka_t*> NewReadBackConsumer(const KafkaClientOptions& options, const char* what);
+
 }  // namespace featmon

@@ -125,16 +125,9 @@ Status KafkaOutboxProducer::FindDelivered(uint64_t outbox_id, const std::map<int
   auto end_offsets = EndOffsets();
   if (!end_offsets.ok()) return end_offsets.status();
   *ends = *end_offsets;
-  std::map<std::string, std::string> settings = ProducerSettings(options_);
-  settings.erase("enable.idempotence");
-  settings["group.id"] = "featmon-outbox-read-back";  // required by librdkafka; nothing is committed
-  settings["enable.auto.commit"] = "false";
-  settings["auto.offset.reset"] = "earliest";
-  settings["enable.partition.eof"] = "true";  // a partition ending in transaction markers still ends
-  auto rk = NewKafkaClient(RD_KAFKA_CONSUMER, settings, "outbox read-back consumer", [](rd_kafka_conf_t*) {});
+  auto rk = NewReadBackConsumer(options_, "outbox read-back consumer");
   if (!rk.ok()) return rk.status();
   rd_kafka_t* consumer = *rk;
-  rd_kafka_poll_set_consumer(consumer);
   // Partitions with something to read, and where each one is done.
   std::map<int32_t, int64_t> left;
   rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(static_cast<int>(ends->size()));

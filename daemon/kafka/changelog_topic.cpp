@@ -1,0 +1,167 @@
+#include "daemon/kafka/changelog_topic.h"
+
+#include <chrono>
+
+#include "daemon/kafka/kafka_handle.h"
+
+namespace featmon {
+
+namespace {
+constexpr int kRequestTimeoutMs = 10'000;
+constexpr auto kAppendTimeout = std::chrono::seconds(30);
+// A read that makes no progress this long gives up; the caller retries.
+constexpr auto kReadStall = std::chrono::seconds(30);
+
+Status KafkaError(const std::string& what, rd_kafka_resp_err_t err) {
+  return Status::Unavailable(what + ": " + rd_kafka_err2str(err));
+}
+
+// Delivery reports carry the append's generation and the record's index.
+struct DeliveryTag {
+  uint32_t generation;
+  uint32_t index;
+};
+void* Encode(DeliveryTag t) {
+  return reinterpret_cast<void*>((static_cast<uintptr_t>(t.generation) << 32) | t.index);
+}
+DeliveryTag Decode(void* opaque) {
+  const auto v = reinterpret_cast<uintptr_t>(opaque);
+  return {static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v & 0xffffffffu)};
+}
+uint32_t generation = 0;  // of the append in progress, per process: tags stay unique across topics
+}  // namespace
+
+Result<std::unique_ptr<ChangelogTopic>> ChangelogTopic::Open(const KafkaClientOptions& options, std::string topic) {
+  std::map<std::string, std::string> settings = {
+      {"enable.idempotence", "true"},
+      {"linger.ms", "5"},
+      {"message.timeout.ms", "0"},  // wait for the broker's answer, however long
+      {"queue.buffering.max.messages", "1000000"},
+  };
+  for (auto& [k, v] : ProducerSettings(options)) settings[k] = v;
+  std::unique_ptr<ChangelogTopic> t(new ChangelogTopic());
+  t->options_ = options;
+  t->topic_ = std::move(topic);
+  const std::string what = "producer for " + t->topic_;
+  auto rk = NewKafkaClient(RD_KAFKA_PRODUCER, settings, what.c_str(), [&](rd_kafka_conf_t* conf) {
+    rd_kafka_conf_set_opaque(conf, t.get());
+    rd_kafka_conf_set_dr_msg_cb(conf, &ChangelogTopic::DeliveryCb);
+  });
+  if (!rk.ok()) return rk.status();
+  t->producer_ = *rk;
+  return t;
+}
+
+ChangelogTopic::~ChangelogTopic() {
+  if (!producer_) return;
+  rd_kafka_flush(producer_, 2000);
+  rd_kafka_destroy(producer_);
+}
+
+void ChangelogTopic::DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  auto* self = static_cast<ChangelogTopic*>(opaque);
+  const DeliveryTag tag = Decode(msg->_private);
+  if (tag.generation != generation || tag.index >= self->offsets_.size()) {
+    --self->in_flight_;  // a record of an append that stopped waiting
+    return;
+  }
+  self->offsets_[tag.index] = msg->err ? -1 : msg->offset;
+  self->errors_[tag.index] = msg->err;
+  ++self->delivered_;
+}
+
+Result<int32_t> ChangelogTopic::PartitionCount() {
+  auto ids = TopicPartitionIds(producer_, topic_, kRequestTimeoutMs);
+  if (!ids.ok()) return ids.status();
+  return static_cast<int32_t>(ids->size());
+}
+
+Result<std::pair<int64_t, int64_t>> ChangelogTopic::Bounds(int32_t task) {
+  int64_t low = 0, high = 0;
+  const rd_kafka_resp_err_t e =
+      rd_kafka_query_watermark_offsets(producer_, topic_.c_str(), task, &low, &high, kRequestTimeoutMs);
+  if (e) return KafkaError("offsets of " + topic_ + "/" + std::to_string(task), e);
+  return std::make_pair(low, high);
+}
+
+Result<std::vector<int64_t>> ChangelogTopic::Append(int32_t task, const std::vector<changelog::Record>& records) {
+  ++generation;
+  offsets_.assign(records.size(), -1);
+  errors_.assign(records.size(), RD_KAFKA_RESP_ERR_NO_ERROR);
+  delivered_ = 0;
+  const std::string where = topic_ + "/" + std::to_string(task);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const std::string key = changelog::RecordKey(records[i]), value = changelog::RecordValue(records[i]);
+    const rd_kafka_resp_err_t e = rd_kafka_producev(
+        producer_, RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_PARTITION(task),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE(Encode({generation, static_cast<uint32_t>(i)})), RD_KAFKA_V_END);
+    if (e) {
+      in_flight_ += i;  // what went out may still land
+      ++generation;
+      return KafkaError("appending to " + where, e);
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kAppendTimeout;
+  while (delivered_ < records.size() && std::chrono::steady_clock::now() < deadline) rd_kafka_flush(producer_, 100);
+  if (delivered_ < records.size()) {
+    in_flight_ += records.size() - delivered_;
+    ++generation;
+    return Status::Unavailable("appending to " + where + ": " + std::to_string(records.size() - delivered_) + " of " +
+                               std::to_string(records.size()) + " records not confirmed within 30 s");
+  }
+  for (size_t i = 0; i < records.size(); ++i)
+    if (errors_[i]) return KafkaError("appending to " + where, errors_[i]);
+  return offsets_;
+}
+
+Status ChangelogTopic::Read(int32_t task, int64_t from, int64_t to, const Visitor& visit) {
+  if (from >= to) return Status::Ok();
+  const std::string where = topic_ + "/" + std::to_string(task);
+  auto bounds = Bounds(task);
+  if (!bounds.ok()) return bounds.status();
+  if (bounds->first > from)
+    return Status::Corruption(where + " starts at offset " + std::to_string(bounds->first) + ", after " +
+                              std::to_string(from) + " where the read had to begin: records were deleted (the " +
+                              "changelog topic needs cleanup.policy=compact)");
+  auto rk = NewReadBackConsumer(options_, "changelog reader");
+  if (!rk.ok()) return rk.status();
+  rd_kafka_t* consumer = *rk;
+  rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(assignment, topic_.c_str(), task)->offset = from;
+  Status st;
+  if (rd_kafka_resp_err_t e = rd_kafka_assign(consumer, assignment); e) st = KafkaError("assigning " + where, e);
+  rd_kafka_topic_partition_list_destroy(assignment);
+  auto progress = std::chrono::steady_clock::now();
+  bool done = false;
+  while (st.ok() && !done) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 100);
+    if (!m) {
+      if (std::chrono::steady_clock::now() - progress > kReadStall)
+        st = Status::Unavailable("reading " + where + " made no progress for 30 s");
+      continue;
+    }
+    progress = std::chrono::steady_clock::now();
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      done = m->offset >= to;  // compaction can leave the range's last offsets empty
+    } else if (m->err) {
+      st = KafkaError("reading " + where, m->err);
+    } else if (m->offset >= to) {
+      done = true;
+    } else {
+      auto record = changelog::DecodeRecord(
+          std::string_view(static_cast<const char*>(m->key), m->key_len),
+          std::string_view(static_cast<const char*>(m->payload), m->len));
+      if (!record.ok()) st = Status::Corruption(where + " offset " + std::to_string(m->offset) + ": " + record.status().message());
+      else st = visit(m->offset, std::move(*record), m->key_len + m->len);
+      done = m->offset + 1 >= to;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
+  return st;
+}
+
+}  // namespace featmon
