@@ -28,7 +28,6 @@ DeliveryTag Decode(void* opaque) {
   const auto v = reinterpret_cast<uintptr_t>(opaque);
   return {static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v & 0xffffffffu)};
 }
-uint32_t generation = 0;  // of the append in progress, per process: tags stay unique across topics
 }  // namespace
 
 Result<std::unique_ptr<ChangelogTopic>> ChangelogTopic::Open(const KafkaClientOptions& options, std::string topic) {
@@ -61,7 +60,7 @@ ChangelogTopic::~ChangelogTopic() {
 void ChangelogTopic::DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<ChangelogTopic*>(opaque);
   const DeliveryTag tag = Decode(msg->_private);
-  if (tag.generation != generation || tag.index >= self->offsets_.size()) {
+  if (tag.generation != self->generation_ || tag.index >= self->offsets_.size()) {
     --self->in_flight_;  // a record of an append that stopped waiting
     return;
   }
@@ -85,7 +84,7 @@ Result<std::pair<int64_t, int64_t>> ChangelogTopic::Bounds(int32_t task) {
 }
 
 Result<std::vector<int64_t>> ChangelogTopic::Append(int32_t task, const std::vector<changelog::Record>& records) {
-  ++generation;
+  ++generation_;
   offsets_.assign(records.size(), -1);
   errors_.assign(records.size(), RD_KAFKA_RESP_ERR_NO_ERROR);
   delivered_ = 0;
@@ -96,10 +95,10 @@ Result<std::vector<int64_t>> ChangelogTopic::Append(int32_t task, const std::vec
         producer_, RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_PARTITION(task),
         RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_OPAQUE(Encode({generation, static_cast<uint32_t>(i)})), RD_KAFKA_V_END);
+        RD_KAFKA_V_OPAQUE(Encode({generation_, static_cast<uint32_t>(i)})), RD_KAFKA_V_END);
     if (e) {
       in_flight_ += i;  // what went out may still land
-      ++generation;
+      ++generation_;
       return KafkaError("appending to " + where, e);
     }
   }
@@ -107,7 +106,7 @@ Result<std::vector<int64_t>> ChangelogTopic::Append(int32_t task, const std::vec
   while (delivered_ < records.size() && std::chrono::steady_clock::now() < deadline) rd_kafka_flush(producer_, 100);
   if (delivered_ < records.size()) {
     in_flight_ += records.size() - delivered_;
-    ++generation;
+    ++generation_;
     return Status::Unavailable("appending to " + where + ": " + std::to_string(records.size() - delivered_) + " of " +
                                std::to_string(records.size()) + " records not confirmed within 30 s");
   }
