@@ -244,6 +244,7 @@ bench() {
   "$BUILD/bench/drift_bench"
   "$BUILD/bench/alarm_bench"
   "$BUILD/bench/codec_bench"
+  "$BUILD/bench/changelog_restore"
   "$ROOT/bench/run.sh" "$BUILD"
   "$ROOT/bench/json_ingest.sh" "$BUILD"
   "$ROOT/bench/restart.sh" "$BUILD"
