@@ -4,8 +4,8 @@
 
 namespace featmon::changelog {
 
-ChangelogFold::ChangelogFold(CommitId head, std::vector<SourceCheckpoint> head_checkpoints)
-    : head_(head), head_checkpoints_(std::move(head_checkpoints)), current_(head.writer) {}
+ChangelogFold::ChangelogFold(CommitId head, std::vector<SourceCheckpoint> head_checkpoints, uint64_t current_writer)
+    : head_(head), head_checkpoints_(std::move(head_checkpoints)), current_(current_writer) {}
 
 void ChangelogFold::Apply(int64_t offset, Record record) {
   if (auto* state = std::get_if<StateRecord>(&record)) {

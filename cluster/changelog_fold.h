@@ -42,9 +42,11 @@ class ChangelogFold {
  public:
   // Reads a partition from its start.
   ChangelogFold() = default;
-  // Reads on from the record after `head`'s marker: a local store's last
-  // changelog commit, which its writer made only once no claim had overtaken it.
-  ChangelogFold(CommitId head, std::vector<SourceCheckpoint> head_checkpoints);
+  // Reads on from where a local store's state stands: `head`, its last
+  // changelog commit, which its writer made only once no claim had
+  // overtaken it, and `current_writer`, whose claim held then (head's
+  // writer, or a writer that claimed on head and had not committed yet).
+  ChangelogFold(CommitId head, std::vector<SourceCheckpoint> head_checkpoints, uint64_t current_writer);
 
   // The record at `offset`; offsets increase.
   void Apply(int64_t offset, Record record);

@@ -17,6 +17,7 @@
 #include "daemon/http/http_server.h"
 #include "daemon/kafka/embedded_broker.h"
 #include "daemon/kafka/kafka_client.h"
+#include "daemon/kafka/changelog_topic.h"
 #include "daemon/kafka/members_topic.h"
 #include "daemon/kafka/outbox_producer.h"
 #include "daemon/membership/cluster_membership.h"
@@ -44,6 +45,16 @@ void LowerThreadPriority(int nice) {
   if (nice > 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0)
     Log(Component::kMonitor).warn("cannot lower the thread's priority: {}", std::strerror(errno));
 }
+// How this instance signs its claims in the changelog, for people reading
+// the log: its advertised URL, else its static member id, else host and pid.
+std::string ChangelogOwner(const Config& cfg) {
+  if (!cfg.http.advertised_url.empty()) return cfg.http.advertised_url;
+  if (!cfg.kafka.group_instance_id.empty()) return cfg.kafka.group_instance_id;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
 }  // namespace
 
 Result<std::unique_ptr<App>> App::Start(AppOptions options) {
@@ -61,10 +72,12 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
 
   app->bootstrap_ = cfg.kafka.brokers;
   if (app->options_.embedded_kafka) {
-    auto broker = EmbeddedBroker::Start({1, cfg.kafka.embedded_partitions,
-                                         {cfg.kafka.views_topic, cfg.kafka.clicks_topic, cfg.kafka.predictions_topic,
-                                          cfg.kafka.dead_letter_topic, cfg.kafka.retrain_topic,
-                                          cfg.kafka.examples_topic, cfg.kafka.members_topic}});
+    std::vector<std::string> topics = {cfg.kafka.views_topic,       cfg.kafka.clicks_topic,
+                                       cfg.kafka.predictions_topic, cfg.kafka.dead_letter_topic,
+                                       cfg.kafka.retrain_topic,     cfg.kafka.examples_topic,
+                                       cfg.kafka.members_topic};
+    if (!cfg.kafka.changelog_topic.empty()) topics.push_back(cfg.kafka.changelog_topic);  // a partition per task
+    auto broker = EmbeddedBroker::Start({1, cfg.kafka.embedded_partitions, topics});
     if (!broker.ok()) return broker.status();
     app->broker_ = std::move(*broker);
     app->bootstrap_ = app->broker_->bootstrap();
@@ -106,6 +119,13 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     app->dead_letters_.push_back(std::move(*dlq));
     pipelines.push_back(std::make_unique<IngestPipeline>(ingest, app->features_.get(), app->store_.get(),
                                                          app->dead_letters_.back().get(), app->metrics_.get(), clock));
+    if (!cfg.kafka.changelog_topic.empty()) {
+      auto changelog = ChangelogTopic::Open(kafka, cfg.kafka.changelog_topic);
+      if (!changelog.ok()) return InConfig(cfg, changelog.status());
+      pipelines.back()->set_changelog(std::make_unique<StateChangelog>(
+          std::move(*changelog), ChangelogOwner(cfg), cfg.kafka.views_topic, cfg.kafka.clicks_topic,
+          app->store_.get()));
+    }
   }
   app->workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), clock);
   auto consumer = KafkaConsumer::Create(kafka, app->workers_.get(), cfg.ingest.workers);

@@ -105,9 +105,11 @@ Status CheckKafka(const Reader& r, const KafkaOptions& k) {
       {"kafka.dead_letter_topic", &k.dead_letter_topic},
       {"kafka.retrain_topic", &k.retrain_topic},
       {"kafka.examples_topic", &k.examples_topic},
-      {"kafka.members_topic", &k.members_topic}};
+      {"kafka.members_topic", &k.members_topic},
+      {"kafka.changelog_topic", &k.changelog_topic}};
   for (size_t i = 0; i < topics.size(); ++i) {
     const auto& [key, topic] = topics[i];
+    if (topic->empty() && key == "kafka.changelog_topic") continue;  // no changelog
     if (!ValidTopicName(*topic))
       return r.Error(key, "'" + *topic + "' is not a Kafka topic name (1-249 letters, digits, '.', '_', '-')");
     for (size_t j = 0; j < i; ++j)
@@ -140,6 +142,10 @@ const std::vector<Key<KafkaOptions>>& KafkaKeys() {
       K::String("members_topic", FIELD(members_topic),
                 "with http.advertised_url: the instances of the group announce their URL and tasks here "
                 "(create it with 1 partition, cleanup.policy=compact)"),
+      K::String("changelog_topic", FIELD(changelog_topic),
+                "each commit's entity states also go here (partition n: task n), and a task that moves is "
+                "restored from it; create it with the inputs' partition count, cleanup.policy=compact and "
+                "min.compaction.lag.ms of a day; empty: none"),
       K::Integer("embedded_partitions", FIELD(embedded_partitions), 1, 1024,
                  "partitions per topic of the --embedded-kafka broker"),
       K::Custom(

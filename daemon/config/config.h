@@ -46,6 +46,11 @@ struct KafkaOptions {
   // tasks (daemon/kafka/members_topic.h); used only with
   // http.advertised_url. One partition, compacted. Default: featmon.members
   std::string members_topic = "featmon.members";
+  // Where each commit's entity states also go, partition n for task n, so a
+  // task moved to another instance is restored from it instead of replayed
+  // from its inputs (daemon/kafka/task_changelog.h). Empty: no changelog.
+  // Compacted, one partition per input partition. Default: none
+  std::string changelog_topic;
   int embedded_partitions = 8;                    // partitions per topic of --embedded-kafka. Default: 8
   std::map<std::string, std::string> properties;  // passed to librdkafka verbatim. Default: none
 };

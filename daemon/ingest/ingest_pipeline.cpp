@@ -276,6 +276,10 @@ Status IngestPipeline::Commit() {
     if (w.delta) EncodeEntityDelta(*features_, kind, entry.state, entry.changes, &w.value);
     else EncodeEntityState(*features_, kind, entry.state, &w.value);
   }
+  if (changelog_) {
+    if (Status st = changelog_->Ship(ChangelogCommits(batch.checkpoints), &batch.changelog_positions); !st.ok())
+      return FailCommit(st);
+  }
   if (Status st = store_->Commit(batch); !st.ok()) return FailCommit(st);
   health_.Succeeded(start);
   ++commits_;
@@ -296,6 +300,30 @@ Status IngestPipeline::Commit() {
   ReportCacheSize();
   UpdateLag();
   return Status::Ok();
+}
+
+std::map<int32_t, StateChangelog::TaskCommit> IngestPipeline::ChangelogCommits(
+    const std::vector<std::pair<TopicPartition, Checkpoint>>& dirty_checkpoints) {
+  std::map<int32_t, StateChangelog::TaskCommit> commits;
+  std::map<ShardId, int32_t> task_of;
+  for (const auto& p : partitions_) task_of[p->shard] = p->cp.tp.partition;
+  for (const auto& [tp, cp] : dirty_checkpoints) (void)commits[tp.partition];
+  for (const auto* node : dirty_) {
+    const auto& [key, entry] = *node;
+    if (!entry.stored && entry.state.empty()) continue;  // as in Commit: nothing applied
+    auto parts = ParseEntityKey(key);
+    auto task = task_of.find(parts->shard);
+    if (task == task_of.end()) continue;
+    std::string value;
+    EncodeEntityState(*features_, parts->kind, entry.state, &value);
+    commits[task->second].states.emplace_back(key, std::move(value));
+  }
+  for (const auto& p : partitions_) {
+    auto c = commits.find(p->cp.tp.partition);
+    if (c != commits.end() && p->cp.next_offset >= 0)
+      c->second.checkpoints.emplace_back(p->cp.tp, Checkpoint{p->cp.next_offset, p->cp.stream_time_ms});
+  }
+  return commits;
 }
 
 // Offsets stay where they are; RunOnce retries the commit before polling again.
@@ -347,6 +375,7 @@ void IngestPipeline::OnGroupCommitted(const std::vector<TopicPartition>& tps, co
 Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::vector<int64_t>* start_offsets) {
   start_offsets->assign(tps.size(), -1);
   std::vector<std::pair<ShardId, int32_t>> added;  // each new shard with its task
+  std::vector<Partition*> added_partitions;
   for (size_t i = 0; i < tps.size(); ++i) {
     const TopicPartition& tp = tps[i];
     auto p = std::make_unique<Partition>();
@@ -377,12 +406,43 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     Log(Component::kIngest).info("assigned {}/{} (shard {}), resuming at {}", tp.topic, tp.partition, p->shard,
                  *stored ? std::to_string(p->cp.next_offset) : std::string("the start"));
     added.emplace_back(p->shard, tp.partition);
+    added_partitions.push_back(p.get());
     partitions_.Add(std::move(p));
   }
+  if (changelog_)
+    if (Status st = RestoreTasks(added_partitions, tps, start_offsets); !st.ok()) return st;
   group_committed_.clear();
   assigned_count_ = static_cast<int>(partitions_.size());
   UpdateRestoring(added);
   PublishSnapshot();
+  return Status::Ok();
+}
+
+Status IngestPipeline::RestoreTasks(const std::vector<Partition*>& added, const std::vector<TopicPartition>& tps,
+                                    std::vector<int64_t>* start_offsets) {
+  std::map<int32_t, std::vector<Partition*>> tasks;
+  for (Partition* p : added) tasks[p->cp.tp.partition].push_back(p);
+  for (auto& [task, inputs] : tasks) {
+    std::vector<Checkpoint> checkpoints(inputs.size());
+    std::unique_ptr<bool[]> stored(new bool[inputs.size()]);
+    std::vector<StateChangelog::Input> restore;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      checkpoints[i] = {inputs[i]->cp.next_offset, inputs[i]->cp.stream_time_ms};
+      stored[i] = inputs[i]->cp.committed_offset >= 0;
+      restore.push_back({inputs[i]->cp.tp, inputs[i]->shard, &checkpoints[i], &stored[i]});
+    }
+    if (Status st = changelog_->Restore(task, restore); !st.ok()) return st;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      PartitionCheckpoint& cp = inputs[i]->cp;
+      cp.next_offset = cp.committed_offset = stored[i] ? checkpoints[i].next_offset : -1;
+      cp.stream_time_ms = stored[i] ? checkpoints[i].stream_time_ms : 0;
+      const size_t at = static_cast<size_t>(std::find(tps.begin(), tps.end(), cp.tp) - tps.begin());
+      (*start_offsets)[at] = cp.next_offset;
+      // The restored state is what the previous owner had committed.
+      if (auto g = group_committed_.find(cp.tp); g != group_committed_.end() && cp.next_offset >= g->second)
+        inputs[i]->restore_until = -1;
+    }
+  }
   return Status::Ok();
 }
 
@@ -429,6 +489,8 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   // either), and the rest of their messages in the batch. The kept
   // partitions keep their cache, their uncommitted work and their messages.
   ForgetShards(revoked);
+  if (changelog_)
+    for (const TopicPartition& tp : tps) changelog_->Release(tp.partition);
   if (batch_.DropPartitions(tps)) held_.Reset();
   partitions_.Remove(tps, metrics_);
   UpdateRestoring();

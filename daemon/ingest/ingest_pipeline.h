@@ -41,6 +41,7 @@
 #include "daemon/pipeline/stall_health.h"
 #include "daemon/pipeline/partition_table.h"
 #include "daemon/codec/event_decoder.h"
+#include "daemon/ingest/state_changelog.h"
 #include "daemon/kafka/message_source.h"
 #include "daemon/metrics/histogram_batch.h"
 #include "daemon/metrics/metrics.h"
@@ -56,6 +57,9 @@ class IngestPipeline final : public RebalanceListener {
   ~IngestPipeline() override;
 
   void set_source(MessageSource* source) { source_ = source; }
+  // With a changelog, assigned tasks are restored from it and every commit
+  // goes there first (daemon/ingest/state_changelog.h). Before the first assignment.
+  void set_changelog(std::unique_ptr<StateChangelog> changelog) { changelog_ = std::move(changelog); }
 
   // One step: poll a batch, process it, commit when the interval is up.
   // While a commit keeps failing, it retries that commit and polls nothing,
@@ -121,6 +125,14 @@ class IngestPipeline final : public RebalanceListener {
   };
   using Cache = std::unordered_map<std::string, CacheEntry>;
   Status ProcessBatch();
+  // Restores the tasks of `added` from the changelog and claims them; their
+  // start offsets follow the restored checkpoints.
+  Status RestoreTasks(const std::vector<Partition*>& added, const std::vector<TopicPartition>& tps,
+                      std::vector<int64_t>* start_offsets);
+  // This commit's part for the changelog, by task: the changed entities'
+  // whole states and the checkpoints of every input of those tasks.
+  std::map<int32_t, StateChangelog::TaskCommit> ChangelogCommits(
+      const std::vector<std::pair<TopicPartition, Checkpoint>>& dirty_checkpoints);
   // Ends the restore of partitions that reached their target, and publishes
   // the tasks still restoring together with the shards just `added` (each
   // with its task), so lookups never see a restoring task as served.
@@ -159,6 +171,7 @@ class IngestPipeline final : public RebalanceListener {
   Metrics* metrics_;
   const Clock* clock_;
   MessageSource* source_ = nullptr;
+  std::unique_ptr<StateChangelog> changelog_;  // null: no changelog
   EventDecoder decoder_;
 
   PartitionTable<Partition> partitions_;

@@ -56,6 +56,7 @@ class TaskChangelog {
   // The commit a local store records as where its state stands, and the
   // offset after its marker (where a later restore reads on from).
   changelog::CommitId head() const { return fold_.head(); }
+  const std::vector<changelog::SourceCheckpoint>& head_checkpoints() const { return fold_.head_checkpoints(); }
   int64_t next_offset() const { return last_offset_ + 1; }
   uint64_t writer() const { return writer_; }
   int32_t task() const { return task_; }

@@ -26,6 +26,9 @@ constexpr char kFormatValue[] = "featmon-state-v2";
 constexpr char kFormatV1[] = "featmon-state-v1";
 constexpr char kShardPrefix[] = "shard/";
 constexpr char kCheckpointPrefix[] = "ckpt/";
+constexpr char kChangelogPrefix[] = "changelog/";
+
+std::string ChangelogPositionKey(int32_t task) { return kChangelogPrefix + std::to_string(task); }
 
 std::string PartitionKey(const char* prefix, const TopicPartition& tp) {
   return std::string(prefix) + tp.topic + "/" + std::to_string(tp.partition);
@@ -247,6 +250,33 @@ Result<std::optional<Checkpoint>> RocksDbStore::LoadCheckpoint(const TopicPartit
   return std::optional<Checkpoint>(cp);
 }
 
+Result<std::optional<ChangelogPosition>> RocksDbStore::LoadChangelogPosition(int32_t task) {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), meta_, ChangelogPositionKey(task), &value);
+  if (s.IsNotFound()) return std::optional<ChangelogPosition>();
+  if (!s.ok()) return FromRocks(s, "reading changelog position");
+  ByteReader in(value);
+  ChangelogPosition pos;
+  if (!in.ReadFixed(&pos.head_writer) || !in.ReadFixed(&pos.head_seq) || !in.ReadFixed(&pos.current_writer) ||
+      !in.ReadFixed(&pos.next_offset) || !in.done())
+    return Status::Corruption("changelog position of task " + std::to_string(task));
+  return std::optional<ChangelogPosition>(pos);
+}
+
+Status RocksDbStore::DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions) {
+  rocksdb::WriteBatch wb;
+  for (ShardId shard : shards) {
+    std::string begin = EntityKey(shard, EntityKind::kUser, ""), end = begin;
+    begin.resize(kEntityKeyShardBytes);
+    end.resize(kEntityKeyShardBytes);
+    SetEntityKeyShard(static_cast<ShardId>(shard + 1), &end);
+    if (shard == UINT16_MAX) end = std::string(kEntityKeyShardBytes + 1, '\xff');
+    wb.DeleteRange(entities_, begin, end).PermitUncheckedError();
+  }
+  for (const TopicPartition& tp : partitions) wb.Delete(meta_, PartitionKey(kCheckpointPrefix, tp)).PermitUncheckedError();
+  return FromRocks(db_->Write(write_options_, &wb), "dropping local state");
+}
+
 Result<std::optional<std::string>> RocksDbStore::Get(ShardId shard, EntityKind kind, std::string_view id) {
   std::string key = EntityKey(shard, kind, id);
   // The filter has no false negatives: "absent" needs no read at all, which
@@ -319,6 +349,10 @@ Status RocksDbStore::Commit(const CommitBatch& batch) {
   }
   rocksdb::WriteBatch wb;
   for (const EntityWrite& w : batch.entities) {
+    if (w.erase) {
+      wb.Delete(entities_, w.key).PermitUncheckedError();
+      continue;
+    }
     if (w.delta) {  // onto a stored state, whose key the shard filter holds already
       wb.Merge(entities_, w.key, w.value).PermitUncheckedError();
       continue;
@@ -332,6 +366,14 @@ Status RocksDbStore::Commit(const CommitBatch& batch) {
     PutFixed(&value, cp.next_offset);
     PutFixed(&value, cp.stream_time_ms);
     wb.Put(meta_, PartitionKey(kCheckpointPrefix, tp), value).PermitUncheckedError();
+  }
+  for (const auto& [task, pos] : batch.changelog_positions) {
+    std::string value;
+    PutFixed(&value, pos.head_writer);
+    PutFixed(&value, pos.head_seq);
+    PutFixed(&value, pos.current_writer);
+    PutFixed(&value, pos.next_offset);
+    wb.Put(meta_, ChangelogPositionKey(task), value).PermitUncheckedError();
   }
   for (const MonitorWrite& w : batch.monitor) {
     if (w.value) wb.Put(monitor_, w.key, *w.value).PermitUncheckedError();

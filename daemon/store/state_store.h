@@ -35,6 +35,17 @@ struct EntityWrite {
   std::string key;     // EntityKey(...)
   std::string value;   // EncodeEntityState(...), or EncodeEntityDelta(...) when `delta`
   bool delta = false;  // merged into the stored state (which must exist) instead of replacing it
+  bool erase = false;  // deletes the state instead (a restore from the changelog)
+};
+
+// Where a task's local state stands in its changelog partition
+// (daemon/kafka/task_changelog.h): the last changelog commit it reflects,
+// and the offset after that commit's marker, where a restore reads on.
+struct ChangelogPosition {
+  uint64_t head_writer = 0;     // the commit: its writer and seq
+  uint64_t head_seq = 0;
+  uint64_t current_writer = 0;  // the writer whose claim held (cluster/changelog_fold.h)
+  int64_t next_offset = 0;
 };
 
 // Monitoring state (column family "monitor"): per-model state and pending
@@ -57,6 +68,7 @@ struct CommitBatch {
   std::vector<EntityWrite> entities;
   std::vector<MonitorWrite> monitor;
   std::vector<std::pair<TopicPartition, Checkpoint>> checkpoints;
+  std::vector<std::pair<int32_t, ChangelogPosition>> changelog_positions;  // by task
 };
 
 class StateStore {
@@ -69,6 +81,14 @@ class StateStore {
   virtual std::vector<ShardId> Shards() const = 0;
 
   virtual Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) = 0;
+  virtual Result<std::optional<ChangelogPosition>> LoadChangelogPosition(int32_t task) {
+    return std::optional<ChangelogPosition>();
+  }
+  // Deletes the entity states of `shards` and the checkpoints of `partitions`:
+  // local state that a restore from the changelog replaces.
+  virtual Status DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions) {
+    return Status::Internal("this store cannot drop state");
+  }
 
   // One entity's state in one shard; nullopt when absent.
   virtual Result<std::optional<std::string>> Get(ShardId shard, EntityKind kind, std::string_view id) = 0;

@@ -218,7 +218,7 @@ TEST(ChangelogFoldTest, ATailRestoreFromLocalStateEndsWhereAFullOneDoes) {
   Store full;
   ChangelogFold f = Fold(log, &full);
   ChangelogFold t =
-      Fold(log, &local, ChangelogFold({1, 1}, {{"views", 10, 100}}), local_marker_offset + 1);
+      Fold(log, &local, ChangelogFold({1, 1}, {{"views", 10, 100}}, 1), local_marker_offset + 1);
   EXPECT_EQ(local, full);
   EXPECT_EQ(t.head(), f.head());
   EXPECT_EQ(t.head_checkpoints(), f.head_checkpoints());

@@ -239,6 +239,10 @@ TEST(ConfigTest, ValuesAreCheckedWhenTheFileIsRead) {
   ExpectError("kafka: {topics: {views: \"\"}}", "kafka.topics.views: '' is not a Kafka topic name");
   ExpectError("kafka: {dead_letter_topic: views}", "kafka.dead_letter_topic: 'views' is also kafka.topics.views");
   ExpectError("kafka: {topics: {predictions: a b}}", "kafka.topics.predictions: 'a b' is not a Kafka topic name");
+  // The changelog is optional (empty), but never another role's topic.
+  ExpectError("kafka: {changelog_topic: clicks}", "kafka.changelog_topic: 'clicks' is also kafka.topics.clicks");
+  ExpectError("kafka: {changelog_topic: a/b}", "kafka.changelog_topic: 'a/b' is not a Kafka topic name");
+  EXPECT_TRUE(LoadConfigString("kafka: {changelog_topic: \"\"}", "c.yaml").ok());
   ExpectError("monitoring: {defaults: {cooldown: 400d}}", "monitoring.defaults.cooldown: must be at most 365d");
   ExpectError("kafka: {dead_letter_max_payload: 2MB}", "kafka.dead_letter_max_payload: '2MB' is more than 900KB");
   // A name that resolves is taken as its address.

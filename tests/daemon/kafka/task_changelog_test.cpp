@@ -128,7 +128,7 @@ TEST_F(TaskChangelogTest, ATailRestoreReadsOnlyWhatCameAfterTheLocalState) {
   ASSERT_TRUE(first->Commit(States({{"u0", "2"}}), At(21)).ok());
 
   ChangelogRestoreStats stats;
-  auto again = ClaimInto(&local, ChangelogFold(local_head, At(19)), local_next, &stats);
+  auto again = ClaimInto(&local, ChangelogFold(local_head, At(19), first->writer()), local_next, &stats);
   ASSERT_TRUE(again);
   EXPECT_EQ(stats.states, 2u);
   EXPECT_EQ(stats.records, 5u) << "two commits of two records, and its own claim";

@@ -1,0 +1,125 @@
+#include "daemon/ingest/state_changelog.h"
+
+#include <chrono>
+
+#include "daemon/logging/log.h"
+#include "daemon/store/entity_key.h"
+
+namespace featmon {
+
+namespace {
+Status BadKey(std::string_view why) { return Status::Corruption("changelog state key: " + std::string(why)); }
+
+ChangelogPosition PositionOf(const TaskChangelog& held) {
+  return {held.head().writer, held.head().seq, held.writer(), held.next_offset()};
+}
+}  // namespace
+
+Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
+  const auto started = std::chrono::steady_clock::now();
+  Held held;
+  for (const Input& in : inputs) held.shards[Role(in.tp)] = in.shard;
+  auto pos = store_->LoadChangelogPosition(task);
+  if (!pos.ok()) return pos.status();
+  changelog::ChangelogFold fold;
+  changelog::CommitId local_head;
+  int64_t from = 0;
+  if (*pos) {
+    local_head = {(*pos)->head_writer, (*pos)->head_seq};
+    fold = changelog::ChangelogFold(local_head, {}, (*pos)->current_writer);
+    from = (*pos)->next_offset;
+  } else {
+    std::vector<ShardId> shards;
+    std::vector<TopicPartition> tps;
+    for (const Input& in : inputs) {
+      shards.push_back(in.shard);
+      tps.push_back(in.tp);
+      *in.stored = false;
+      *in.checkpoint = Checkpoint{};
+    }
+    // Not a commit of the changelog's history (a new directory, or state
+    // from before kafka.changelog_topic was set): the changelog replaces it.
+    if (Status st = store_->DropState(shards, tps); !st.ok()) return st;
+  }
+  auto apply = [&](std::vector<changelog::ChangelogFold::Write> writes) -> Status {
+    CommitBatch batch;
+    batch.entities.reserve(writes.size());
+    for (auto& w : writes) {
+      if (w.store_key.size() < 2) return BadKey("too short");
+      auto shard = held.shards.find(w.store_key[0]);
+      if (shard == held.shards.end()) return BadKey("unknown input role");
+      std::string key(kEntityKeyShardBytes, '\0');
+      key.append(w.store_key, 1);
+      SetEntityKeyShard(shard->second, &key);
+      if (!ParseEntityKey(key)) return BadKey("no entity kind");
+      EntityWrite& e = batch.entities.emplace_back();
+      e.key = std::move(key);
+      if (w.state) e.value = std::move(*w.state);
+      else e.erase = true;
+    }
+    return store_->Commit(batch);
+  };
+  ChangelogRestoreStats stats;
+  auto claimed = TaskChangelog::Claim(topic_.get(), task, std::move(fold), from, owner_, apply, &stats);
+  if (!claimed.ok()) return claimed.status();
+  CommitBatch batch;
+  if ((*claimed)->head() != local_head) {
+    for (const Input& in : inputs) {
+      for (const changelog::SourceCheckpoint& c : (*claimed)->head_checkpoints()) {
+        if (c.topic != in.tp.topic) continue;
+        *in.checkpoint = Checkpoint{c.next_offset, c.stream_time_ms};
+        *in.stored = true;
+        batch.checkpoints.emplace_back(in.tp, *in.checkpoint);
+      }
+    }
+  }
+  batch.changelog_positions.emplace_back(task, PositionOf(**claimed));
+  if (Status st = store_->Commit(batch); !st.ok()) return st;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  Log(Component::kIngest).info(
+      "task {}: restored {} entity states from {}/{} (offsets {} to {}, {} records, {:.1f} MiB) in {:.2f} s{}", task,
+      stats.states, topic_->name(), task, stats.from, stats.to, stats.records,
+      static_cast<double>(stats.bytes) / (1 << 20), seconds,
+      batch.checkpoints.empty() ? std::string(", the local state was current") : std::string());
+  held.changelog = std::move(*claimed);
+  held_[task] = std::move(held);
+  return Status::Ok();
+}
+
+Status StateChangelog::Ship(const std::map<int32_t, TaskCommit>& commits,
+                            std::vector<std::pair<int32_t, ChangelogPosition>>* positions) {
+  for (const auto& [task, commit] : commits) {
+    auto it = held_.find(task);
+    if (it == held_.end()) return Status::Internal("task " + std::to_string(task) + " has no changelog claim");
+    Held& held = it->second;
+    std::vector<changelog::StateRecord> states;
+    // Keys whose newest changelog record another writer wrote: their states
+    // again, before this commit's own.
+    for (std::string& key : held.changelog->RepairKeys()) {
+      auto shard = held.shards.find(key.empty() ? '\0' : key[0]);
+      if (shard == held.shards.end()) continue;  // not an entity state of this task's inputs
+      std::string local(kEntityKeyShardBytes, '\0');
+      local.append(key, 1);
+      SetEntityKeyShard(shard->second, &local);
+      auto parts = ParseEntityKey(local);
+      if (!parts) continue;
+      auto value = store_->Get(shard->second, parts->kind, parts->id);
+      if (!value.ok()) return value.status();
+      states.push_back({std::move(key), {}, std::move(*value)});
+    }
+    for (const auto& [entity_key, state] : commit.states) {
+      auto parts = ParseEntityKey(entity_key);
+      const char role = parts && held.shards.count('v') && held.shards['v'] == parts->shard ? 'v' : 'c';
+      std::string key(1, role);
+      key.append(std::string_view(entity_key).substr(kEntityKeyShardBytes));
+      states.push_back({std::move(key), {}, state});
+    }
+    std::vector<changelog::SourceCheckpoint> checkpoints;
+    for (const auto& [tp, cp] : commit.checkpoints) checkpoints.push_back({tp.topic, cp.next_offset, cp.stream_time_ms});
+    if (Status st = held.changelog->Commit(std::move(states), std::move(checkpoints)); !st.ok()) return st;
+    positions->emplace_back(task, PositionOf(*held.changelog));
+  }
+  return Status::Ok();
+}
+
+}  // namespace featmon

@@ -1,0 +1,81 @@
+// The ingest pipeline's side of the changelog (kafka.changelog_topic): a
+// task assigned here is restored from its changelog partition and claimed
+// there, and each commit's entity states go to the partition before the
+// local store commits them, so the local state is never ahead of what the
+// changelog holds and counts (daemon/kafka/task_changelog.h).
+//
+// A task is partition n of views and of clicks: two shards locally. In the
+// changelog an entity state's key is its input's role ('v' views, 'c'
+// clicks) and EntityKeyWithoutShard, so it maps onto whichever shard ids the
+// restoring instance gave those partitions. Each state is whole
+// (EncodeEntityState), never a delta: compaction keeps only the newest.
+//
+// Restore: the local state's changelog position, when the store has one,
+// means the local state is a commit of the changelog's history, and only the
+// records after it are read. Without one (a new data directory, or state
+// from before the changelog was set), the task's local state is dropped and
+// the whole partition restored. The input checkpoints then come from the
+// changelog's head whenever it is past the local state.
+//
+// Thread-safety: none; the pipeline's worker (and the group thread while
+// the worker is held out) uses it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/kafka/task_changelog.h"
+#include "daemon/store/state_store.h"
+
+namespace featmon {
+
+class StateChangelog {
+ public:
+  StateChangelog(std::unique_ptr<ChangelogTopic> topic, std::string owner, std::string views_topic,
+                 std::string clicks_topic, StateStore* store)
+      : topic_(std::move(topic)), owner_(std::move(owner)), views_topic_(std::move(views_topic)),
+        clicks_topic_(std::move(clicks_topic)), store_(store) {}
+
+  // One input partition of a task, as the pipeline holds it.
+  struct Input {
+    TopicPartition tp;
+    ShardId shard = 0;
+    Checkpoint* checkpoint = nullptr;  // set to the restored one when the changelog is ahead
+    bool* stored = nullptr;            // whether *checkpoint is a stored one
+  };
+  // Restores task `task` (its inputs, views and clicks) into the store and
+  // claims it. Afterwards the inputs' checkpoints say where to resume.
+  Status Restore(int32_t task, const std::vector<Input>& inputs);
+  void Release(int32_t task) { held_.erase(task); }
+  bool holds(int32_t task) const { return held_.count(task) > 0; }
+
+  // One task's part of a commit: its changed entities, as local entity keys
+  // and whole encoded states, and every input's checkpoint.
+  struct TaskCommit {
+    std::vector<std::pair<std::string, std::string>> states;
+    std::vector<std::pair<TopicPartition, Checkpoint>> checkpoints;
+  };
+  // Appends each task's commit to its partition, with the states the
+  // changelog asked to write again. The positions to store with the local
+  // commit go to `positions`. An error (the broker, or a task taken over by
+  // another instance) means the local commit must not happen.
+  Status Ship(const std::map<int32_t, TaskCommit>& commits,
+              std::vector<std::pair<int32_t, ChangelogPosition>>* positions);
+
+ private:
+  char Role(const TopicPartition& tp) const { return tp.topic == views_topic_ ? 'v' : 'c'; }
+
+  std::unique_ptr<ChangelogTopic> topic_;
+  std::string owner_;
+  std::string views_topic_, clicks_topic_;
+  StateStore* store_;
+  struct Held {
+    std::unique_ptr<TaskChangelog> changelog;
+    std::map<char, ShardId> shards;  // by role
+  };
+  std::map<int32_t, Held> held_;
+};
+
+}  // namespace featmon

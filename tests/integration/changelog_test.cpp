@@ -1,0 +1,97 @@
+// State moves through the changelog (kafka.changelog_topic), with real
+// processes: featmond A ingests, then the input topics lose their start
+// (the mock broker keeps about the newest 5 MiB of a partition) and A is
+// killed with SIGKILL; B, on an empty data directory, restores every task
+// from the changelog and answers as the oracle does, which replaying the
+// input could not. B is then killed in the middle of more traffic and C,
+// empty too, takes over: still the oracle, exactly once. Last, B comes back
+// on its old directory and C leaves: B restores only the changelog's tail
+// past its own state and answers as the oracle does.
+#include <sys/stat.h>
+
+#include "tests/daemon/temp_dir.h"
+#include "tests/integration/harness.h"
+#include "tests/integration/load.h"
+#include "tests/integration/oracle_check.h"
+#include "tools/producer.h"
+
+namespace featmon::testing {
+namespace {
+
+constexpr int kPartitions = 4;
+constexpr char kYaml[] =
+    "kafka:\n  group_id: featmond-changelog-test\n  changelog_topic: featmon.changelog\n"
+    "  properties:\n    session.timeout.ms: \"6000\"\n    heartbeat.interval.ms: \"500\"\n";
+
+int64_t EndOffsets(const std::string& bootstrap) {
+  int64_t total = 0;
+  for (const char* topic : {"views", "clicks"})
+    for (const PartitionOffsets& o : BrokerWatermarks(bootstrap, topic, kPartitions)) total += o.high;
+  return total;
+}
+
+// Enough undecodable filler on every input partition that the broker drops
+// the partitions' first records: featmond dead-letters it.
+void PushOutTheStart(const std::string& bootstrap) {
+  auto producer = SimpleProducer::Create(bootstrap);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  const std::string filler(200 * 1024, 'x');
+  for (const char* topic : {"views", "clicks"})
+    for (int p = 0; p < kPartitions; ++p)
+      for (int i = 0; i < 32; ++i) ASSERT_TRUE((*producer)->Send(topic, "filler", filler, p).ok());
+  ASSERT_TRUE((*producer)->Flush(30'000).ok());
+}
+
+void ExpectOracle(DaemonProcess& d, const Oracle& oracle, int64_t as_of, const char* when) {
+  OracleComparison c = CompareWithOracle(d.port(), oracle, as_of);
+  EXPECT_GT(c.compared, 0u) << when;
+  EXPECT_TRUE(c.diffs.empty()) << when << ": " << c.diffs.size() << " differences, first: " << c.diffs.front()
+                               << "\n" << ReadFile(d.log());
+}
+
+TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
+  TempDir dir;
+  BrokerProcess broker(dir.path(), kPartitions);
+  for (const char* d : {"a", "b", "c"}) mkdir(dir.sub(d).c_str(), 0755);
+  Oracle oracle;
+
+  DaemonProcess a(dir.sub("a"), broker.bootstrap(), FreePort(), kYaml);
+  ASSERT_TRUE(a.WaitAssigned(std::chrono::seconds(40))) << ReadFile(a.log());
+  LoadProducer first(broker.bootstrap(), &oracle, LoadOptions{.events = 20'000, .per_second = 10'000, .seed = 21});
+  ASSERT_TRUE(first.Join());
+  // A reads everything before the broker drops the start.
+  ASSERT_TRUE(a.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60))) << ReadFile(a.log());
+  PushOutTheStart(broker.bootstrap());
+  ASSERT_TRUE(a.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60)))
+      << "committed " << a.CommittedTotal() << " of " << EndOffsets(broker.bootstrap()) << "\n" << ReadFile(a.log());
+  for (const char* topic : {"views", "clicks"})
+    for (const PartitionOffsets& o : BrokerWatermarks(broker.bootstrap(), topic, kPartitions))
+      ASSERT_GT(o.low, 0) << topic << " still holds its first record: this test needs the broker to have dropped it";
+  ExpectOracle(a, oracle, first.newest_ts_ms() + 1, "A, before it is killed");
+  a.proc().KillHard();
+
+  DaemonProcess b(dir.sub("b"), broker.bootstrap(), FreePort(), kYaml);
+  ASSERT_TRUE(b.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60))) << ReadFile(b.log());
+  ExpectOracle(b, oracle, first.newest_ts_ms() + 1, "B, restored from the changelog after A was killed");
+  EXPECT_NE(ReadFile(b.log()).find("restored"), std::string::npos);
+
+  // B is killed in the middle of more traffic; C, empty, takes over.
+  LoadProducer second(broker.bootstrap(), &oracle, LoadOptions{.events = 20'000, .per_second = 5'000, .seed = 22});
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  b.proc().KillHard();
+  DaemonProcess c(dir.sub("c"), broker.bootstrap(), FreePort(), kYaml);
+  ASSERT_TRUE(second.Join());
+  ASSERT_TRUE(c.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(90))) << ReadFile(c.log());
+  ExpectOracle(c, oracle, second.newest_ts_ms() + 1, "C, after B was killed in the middle of traffic");
+
+  // B comes back on its old directory; C leaves: B reads only the tail.
+  b.Start();
+  ASSERT_TRUE(WaitFor([&] { return c.CommittedTotal() >= 0 && b.CommittedTotal() >= 0; }, std::chrono::seconds(60)));
+  c.proc().Signal(SIGTERM);
+  ASSERT_EQ(c.proc().Wait(std::chrono::seconds(15)), 0) << ReadFile(c.log());
+  ASSERT_TRUE(b.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60))) << ReadFile(b.log());
+  ExpectOracle(b, oracle, second.newest_ts_ms() + 1, "B, back on its old directory after C left");
+}
+
+}  // namespace
+}  // namespace featmon::testing
