@@ -193,8 +193,9 @@ test_all() {
 
 # The unit and integration suites again under AddressSanitizer and
 # UndefinedBehaviorSanitizer (clang), with every libFuzzer target for
-# FEATMON_FUZZ_SECONDS (30) from its seed corpus; then the concurrent parts
-# (label `concurrent`) under ThreadSanitizer. featmond as a whole cannot run
+# FEATMON_FUZZ_SECONDS (10: a smoke run; scripts/dev.sh fuzz runs 600) from
+# its seed corpus; then the concurrent parts (label `concurrent`) under
+# ThreadSanitizer. featmond as a whole cannot run
 # under TSan: Debian's librdkafka starts its threads with C11 thrd_create,
 # which TSan does not intercept (see tests/CMakeLists.txt).
 # Line tables are all a sanitizer report needs, and full debug info is a
@@ -209,8 +210,8 @@ asan_build() {
 }
 sanitized_tests() {
   asan_build
-  echo "== running the unit tests and the fuzzers (20 s each) under ASan+UBSan, two at a time"
-  FEATMON_FUZZ_SECONDS=${FEATMON_FUZZ_SECONDS:-20} \
+  echo "== running the unit tests and the fuzzers (10 s each) under ASan+UBSan, two at a time"
+  FEATMON_FUZZ_SECONDS=${FEATMON_FUZZ_SECONDS:-10} \
     ctest --test-dir "$ROOT/build-asan" -L 'unit|fuzz' -LE integration -j2 --output-on-failure --timeout 900
   # One at a time: they start brokers and daemons and wait on them.
   echo "== running the integration tests under ASan+UBSan"
