@@ -48,6 +48,9 @@ class StateChangelog {
   // Restores task `task` (its inputs, views and clicks) into the store and
   // claims it. Afterwards the inputs' checkpoints say where to resume.
   Status Restore(int32_t task, const std::vector<Input>& inputs);
+  // The changelog needs a partition per task: an error naming the setting
+  // and both counts otherwise (checked once it holds).
+  Status CheckPartitions(int tasks);
   void Release(int32_t task) { held_.erase(task); }
   bool holds(int32_t task) const { return held_.count(task) > 0; }
 
@@ -76,6 +79,7 @@ class StateChangelog {
     std::map<char, ShardId> shards;  // by role
   };
   std::map<int32_t, Held> held_;
+  bool partitions_checked_ = false;
 };
 
 }  // namespace featmon

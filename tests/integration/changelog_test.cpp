@@ -52,6 +52,7 @@ void ExpectOracle(DaemonProcess& d, const Oracle& oracle, int64_t as_of, const c
 TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
   TempDir dir;
   BrokerProcess broker(dir.path(), kPartitions);
+  ASSERT_TRUE(broker.Control("create featmon.changelog " + std::to_string(kPartitions)));
   for (const char* d : {"a", "b", "c"}) mkdir(dir.sub(d).c_str(), 0755);
   Oracle oracle;
 
@@ -91,6 +92,18 @@ TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
   ASSERT_EQ(c.proc().Wait(std::chrono::seconds(15)), 0) << ReadFile(c.log());
   ASSERT_TRUE(b.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60))) << ReadFile(b.log());
   ExpectOracle(b, oracle, second.newest_ts_ms() + 1, "B, back on its old directory after C left");
+}
+
+TEST(ChangelogTest, AChangelogWithoutAPartitionPerTaskIsRefused) {
+  TempDir dir;
+  BrokerProcess broker(dir.path(), kPartitions);
+  ASSERT_TRUE(broker.Control("create featmon.changelog 3"));
+  DaemonProcess d(dir.path(), broker.bootstrap(), FreePort(), kYaml);
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(d.log()).find("has 3 partitions") != std::string::npos; },
+                      std::chrono::seconds(40)))
+      << ReadFile(d.log());
+  EXPECT_NE(ReadFile(d.log()).find("it needs one per task"), std::string::npos);
+  EXPECT_LE(d.CommittedTotal(), 0) << "it consumed without a changelog it could write";
 }
 
 }  // namespace
