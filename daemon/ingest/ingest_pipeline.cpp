@@ -420,8 +420,6 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
 
 Status IngestPipeline::RestoreTasks(const std::vector<Partition*>& added, const std::vector<TopicPartition>& tps,
                                     std::vector<int64_t>* start_offsets) {
-  if (const int count = task_count_.load(); count > 0)
-    if (Status st = changelog_->CheckPartitions(count); !st.ok()) return st;
   std::map<int32_t, std::vector<Partition*>> tasks;
   for (Partition* p : added) tasks[p->cp.tp.partition].push_back(p);
   for (auto& [task, inputs] : tasks) {

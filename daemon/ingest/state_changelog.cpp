@@ -15,21 +15,24 @@ ChangelogPosition PositionOf(const TaskChangelog& held) {
 }
 }  // namespace
 
-Status StateChangelog::CheckPartitions(int tasks) {
+Status StateChangelog::CheckPartitions() {
   if (partitions_checked_) return Status::Ok();
+  auto tasks = topic_->PartitionCount(views_topic_);
+  if (!tasks.ok()) return tasks.status();
   auto partitions = topic_->PartitionCount();
   if (!partitions.ok())
     return Status::Unavailable("kafka.changelog_topic " + topic_->name() + ": " + partitions.status().message() +
-                               " (create it with " + std::to_string(tasks) + " partitions, cleanup.policy=compact)");
-  if (*partitions != tasks)
+                               " (create it with " + std::to_string(*tasks) + " partitions, cleanup.policy=compact)");
+  if (*partitions != *tasks)
     return Status::InvalidArgument("kafka.changelog_topic " + topic_->name() + " has " + std::to_string(*partitions) +
                                    " partitions, but the inputs (kafka.topics.views, kafka.topics.clicks) have " +
-                                   std::to_string(tasks) + ": it needs one per task");
+                                   std::to_string(*tasks) + ": it needs one per task");
   partitions_checked_ = true;
   return Status::Ok();
 }
 
 Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
+  if (Status st = CheckPartitions(); !st.ok()) return st;
   const auto started = std::chrono::steady_clock::now();
   Held held;
   for (const Input& in : inputs) held.shards[Role(in.tp)] = in.shard;

@@ -48,9 +48,10 @@ class StateChangelog {
   // Restores task `task` (its inputs, views and clicks) into the store and
   // claims it. Afterwards the inputs' checkpoints say where to resume.
   Status Restore(int32_t task, const std::vector<Input>& inputs);
-  // The changelog needs a partition per task: an error naming the setting
-  // and both counts otherwise (checked once it holds).
-  Status CheckPartitions(int tasks);
+  // The changelog needs a partition per task (per partition of the views
+  // topic): an error naming the settings and both counts otherwise. Checked
+  // before the first restore, until it holds.
+  Status CheckPartitions();
   void Release(int32_t task) { held_.erase(task); }
   bool holds(int32_t task) const { return held_.count(task) > 0; }
 

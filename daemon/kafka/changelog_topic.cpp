@@ -69,8 +69,8 @@ void ChangelogTopic::DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void
   ++self->delivered_;
 }
 
-Result<int32_t> ChangelogTopic::PartitionCount() {
-  auto ids = TopicPartitionIds(producer_, topic_, kRequestTimeoutMs);
+Result<int32_t> ChangelogTopic::PartitionCount(const std::string& topic) {
+  auto ids = TopicPartitionIds(producer_, topic, kRequestTimeoutMs);
   if (!ids.ok()) return ids.status();
   return static_cast<int32_t>(ids->size());
 }

@@ -31,8 +31,10 @@ class ChangelogTopic {
   ~ChangelogTopic();
 
   const std::string& name() const { return topic_; }
-  // Partitions of the topic: one per task. NotFound when it does not exist.
-  Result<int32_t> PartitionCount();
+  // Partitions of the changelog (one per task), or of another topic of the
+  // same cluster. NotFound when it does not exist.
+  Result<int32_t> PartitionCount() { return PartitionCount(topic_); }
+  Result<int32_t> PartitionCount(const std::string& topic);
   // The offsets of partition `task`'s first record and of the one after its last.
   Result<std::pair<int64_t, int64_t>> Bounds(int32_t task);
 
