@@ -29,7 +29,7 @@ generate
 # offsets) and their mean size, from those the broker still holds (the mock
 # keeps about 5 MiB a partition): "records mean_bytes".
 changelog_volume() {
-  python3 - "$BOOT" "$PARTITIONS" <<'PY'
+  /usr/bin/python3 - "$BOOT" "$PARTITIONS" <<'PY'  # Debian's, with python3-confluent-kafka
 import sys
 from confluent_kafka import Consumer, TopicPartition
 c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "changelog-volume", "enable.partition.eof": True})

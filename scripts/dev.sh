@@ -254,6 +254,7 @@ bench() {
   "$ROOT/bench/export.sh" "$BUILD"
   "$ROOT/bench/cluster_lookups.sh" "$BUILD"
   "$ROOT/bench/cluster_ingest.sh" "$BUILD"
+  "$ROOT/bench/changelog_ingest.sh" "$BUILD"
 }
 
 case "${1:-}" in
