@@ -392,7 +392,11 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     // Another member processed this partition past our state (or we have
     // none): serve it only once we are as far as it had stored.
     const int64_t local = *stored ? p->cp.next_offset : 0;
-    if (auto g = group_committed_.find(tp); g != group_committed_.end() && g->second > local) {
+    if (auto g = group_committed_.find(tp); g != group_committed_.end() && g->second == kGroupCommittedUnknown) {
+      p->restore_until = kRestoreToBrokerEnd;
+      Log(Component::kIngest).warn("{}/{}: the group's committed offset could not be read: its task's keys are "
+                                   "refused (503) until it reaches the partition's end", tp.topic, tp.partition);
+    } else if (g != group_committed_.end() && g->second > local) {
       p->restore_until = g->second;
       Log(Component::kIngest).info("{}/{}: the local state is at offset {}, its previous owner had stored {}: its "
                                    "task's keys are refused (503) until it catches up", tp.topic, tp.partition, local,
@@ -449,6 +453,15 @@ Status IngestPipeline::RestoreTasks(const std::vector<Partition*>& added, const 
 void IngestPipeline::UpdateRestoring(const std::vector<std::pair<ShardId, int32_t>>& added) {
   std::vector<int32_t> restoring;
   for (auto& p : partitions_) {
+    if (p->restore_until == kRestoreToBrokerEnd && source_) {
+      // Anything the previous owner stored is below the broker's end now.
+      for (const PartitionLag& mark : source_->HighWatermarks({p->cp.tp})) {
+        if (mark.high_watermark < 0) continue;
+        p->restore_until = mark.high_watermark > std::max<int64_t>(p->cp.next_offset, 0) ? mark.high_watermark : -1;
+        Log(Component::kIngest).info("{}/{}: restoring up to offset {}, the partition's end", p->cp.tp.topic,
+                                     p->cp.tp.partition, mark.high_watermark);
+      }
+    }
     if (p->restore_until < 0) continue;
     if (p->cp.next_offset >= p->restore_until) {
       Log(Component::kIngest).info("{}/{}: caught up with offset {}, which its previous owner had stored", p->cp.tp.topic,

@@ -112,9 +112,12 @@ class IngestPipeline final : public RebalanceListener {
     uint64_t pending_off_partition = 0;
     bool warned_off_partition = false;  // logged once per assignment
     // Restoring until next_offset reaches this: the group's committed offset
-    // at assignment, when it was past the local state's. -1: serving.
+    // at assignment, when it was past the local state's. -1: serving;
+    // kRestoreToBrokerEnd: the group could not say, so the partition's end,
+    // once known.
     int64_t restore_until = -1;
   };
+  static constexpr int64_t kRestoreToBrokerEnd = INT64_MAX;
   struct CacheEntry {
     EntityState state;
     StateChanges changes;  // since the last commit: what its delta carries

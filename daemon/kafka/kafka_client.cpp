@@ -246,13 +246,17 @@ std::vector<int64_t> KafkaConsumer::GroupCommitted(rd_kafka_t* rk, const std::ve
   PartitionList list(tps);
   const rd_kafka_resp_err_t e = rd_kafka_committed(rk, list.list, kCommittedTimeoutMs);
   if (e) {
-    Log(Component::kKafka).warn("the group's committed offsets for the assigned tasks: {}; their local state is served "
-                                "without waiting to catch up with their previous owner", rd_kafka_err2str(e));
+    // Serving the local state now could serve a stale copy: the tasks
+    // restore to the partitions' ends instead.
+    Log(Component::kKafka).warn("the group's committed offsets for the assigned tasks: {}; they are refused until "
+                                "they reach the partitions' current ends", rd_kafka_err2str(e));
+    out.assign(tps.size(), kGroupCommittedUnknown);
     return out;
   }
   for (size_t i = 0; i < tps.size(); ++i) {
     const rd_kafka_topic_partition_t& p = list.list->elems[i];
-    if (!p.err && p.offset >= 0) out[i] = p.offset;
+    if (p.err) out[i] = kGroupCommittedUnknown;
+    else if (p.offset >= 0) out[i] = p.offset;
   }
   return out;
 }

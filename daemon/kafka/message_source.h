@@ -21,6 +21,8 @@ struct InputMessage {
   std::string_view payload;
 };
 
+inline constexpr int64_t kGroupCommittedUnknown = -2;
+
 // Called on the thread serving group events (KafkaConsumer::ServeEvents).
 class RebalanceListener {
  public:
@@ -30,7 +32,9 @@ class RebalanceListener {
   virtual Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) = 0;
   // Just before OnAssigned, with the same partitions: the offset the group
   // last committed for each (what their previous owner had processed and
-  // stored), or -1 when it has none or could not be asked.
+  // stored), -1 when it has none, or kGroupCommittedUnknown when the group
+  // could not be asked (a previous owner may have stored anything up to the
+  // partition's end).
   virtual void OnGroupCommitted(const std::vector<TopicPartition>& /*partitions*/,
                                 const std::vector<int64_t>& /*offsets*/) {}
   // Called before partitions go away: persist what was consumed from them.
