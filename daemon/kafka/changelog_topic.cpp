@@ -31,21 +31,16 @@ DeliveryTag Decode(void* opaque) {
 }  // namespace
 
 Result<std::unique_ptr<ChangelogTopic>> ChangelogTopic::Open(const KafkaClientOptions& options, std::string topic) {
-  std::map<std::string, std::string> settings = {
-      {"enable.idempotence", "true"},
-      {"linger.ms", "5"},
-      {"message.timeout.ms", "0"},  // wait for the broker's answer, however long
-      {"queue.buffering.max.messages", "1000000"},
-  };
-  for (auto& [k, v] : ProducerSettings(options)) settings[k] = v;
   std::unique_ptr<ChangelogTopic> t(new ChangelogTopic());
   t->options_ = options;
   t->topic_ = std::move(topic);
-  const std::string what = "producer for " + t->topic_;
-  auto rk = NewKafkaClient(RD_KAFKA_PRODUCER, settings, what.c_str(), [&](rd_kafka_conf_t* conf) {
-    rd_kafka_conf_set_opaque(conf, t.get());
-    rd_kafka_conf_set_dr_msg_cb(conf, &ChangelogTopic::DeliveryCb);
-  });
+  auto rk = NewIdempotentProducer(options,
+                                  {
+                                      {"linger.ms", "5"},
+                                      {"message.timeout.ms", "0"},  // wait for the broker's answer, however long
+                                      {"queue.buffering.max.messages", "1000000"},
+                                  },
+                                  "producer for " + t->topic_, t.get(), &ChangelogTopic::DeliveryCb);
   if (!rk.ok()) return rk.status();
   t->producer_ = *rk;
   return t;
@@ -60,10 +55,8 @@ ChangelogTopic::~ChangelogTopic() {
 void ChangelogTopic::DeliveryCb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<ChangelogTopic*>(opaque);
   const DeliveryTag tag = Decode(msg->_private);
-  if (tag.generation != self->generation_ || tag.index >= self->offsets_.size()) {
-    --self->in_flight_;  // a record of an append that stopped waiting
-    return;
-  }
+  // A record of an append that stopped waiting: nobody asks for its offset.
+  if (tag.generation != self->generation_ || tag.index >= self->offsets_.size()) return;
   self->offsets_[tag.index] = msg->err ? -1 : msg->offset;
   self->errors_[tag.index] = msg->err;
   ++self->delivered_;
@@ -97,15 +90,13 @@ Result<std::vector<int64_t>> ChangelogTopic::Append(int32_t task, const std::vec
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_OPAQUE(Encode({generation_, static_cast<uint32_t>(i)})), RD_KAFKA_V_END);
     if (e) {
-      in_flight_ += i;  // what went out may still land
-      ++generation_;
+      ++generation_;  // what went out may still land; its reports are not this append's
       return KafkaError("appending to " + where, e);
     }
   }
   const auto deadline = std::chrono::steady_clock::now() + kAppendTimeout;
   while (delivered_ < records.size() && std::chrono::steady_clock::now() < deadline) rd_kafka_flush(producer_, 100);
   if (delivered_ < records.size()) {
-    in_flight_ += records.size() - delivered_;
     ++generation_;
     return Status::Unavailable("appending to " + where + ": " + std::to_string(records.size() - delivered_) + " of " +
                                std::to_string(records.size()) + " records not confirmed within 30 s");

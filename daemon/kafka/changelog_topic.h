@@ -62,7 +62,6 @@ class ChangelogTopic {
   std::vector<int64_t> offsets_;
   std::vector<rd_kafka_resp_err_t> errors_;
   size_t delivered_ = 0;
-  size_t in_flight_ = 0;  // from earlier appends that gave up waiting
   uint32_t generation_ = 0;  // of the append in progress: reports of earlier ones are told apart
 };
 

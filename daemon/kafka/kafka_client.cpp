@@ -404,16 +404,11 @@ bool KafkaConsumer::DestroyWouldAbort() const {
 
 Result<std::unique_ptr<KafkaTopicProducer>> KafkaTopicProducer::Create(const KafkaClientOptions& options,
                                                                        std::string topic, size_t max_payload_bytes) {
-  std::map<std::string, std::string> settings = {{"enable.idempotence", "true"}, {"linger.ms", "20"}};
-  for (auto& [k, v] : ProducerSettings(options)) settings[k] = v;
   std::unique_ptr<KafkaTopicProducer> p(new KafkaTopicProducer());
   p->topic_ = std::move(topic);
   p->max_payload_bytes_ = max_payload_bytes;
-  const std::string what = "producer for " + p->topic_;
-  auto rk = NewKafkaClient(RD_KAFKA_PRODUCER, settings, what.c_str(), [&](rd_kafka_conf_t* conf) {
-    rd_kafka_conf_set_opaque(conf, p.get());
-    rd_kafka_conf_set_dr_msg_cb(conf, &KafkaTopicProducer::DeliveryCb);
-  });
+  auto rk = NewIdempotentProducer(options, {{"linger.ms", "20"}}, "producer for " + p->topic_, p.get(),
+                                  &KafkaTopicProducer::DeliveryCb);
   if (!rk.ok()) return rk.status();
   p->rk_ = *rk;
   return p;

@@ -64,6 +64,18 @@ std::map<std::string, std::string> ProducerSettings(const KafkaClientOptions& op
   return settings;
 }
 
+Result<rd_kafka_t*> NewIdempotentProducer(const KafkaClientOptions& options,
+                                          std::map<std::string, std::string> defaults, const std::string& what,
+                                          void* opaque,
+                                          void (*on_delivery)(rd_kafka_t*, const rd_kafka_message_t*, void*)) {
+  defaults["enable.idempotence"] = "true";
+  for (auto& [k, v] : ProducerSettings(options)) defaults[k] = v;
+  return NewKafkaClient(RD_KAFKA_PRODUCER, defaults, what.c_str(), [&](rd_kafka_conf_t* conf) {
+    if (opaque) rd_kafka_conf_set_opaque(conf, opaque);
+    if (on_delivery) rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  });
+}
+
 Result<rd_kafka_t*> NewReadBackConsumer(const KafkaClientOptions& options, const char* what) {
   std::map<std::string, std::string> settings = ProducerSettings(options);
   settings.erase("enable.idempotence");

@@ -31,6 +31,15 @@ Result<std::vector<int32_t>> TopicPartitionIds(rd_kafka_t* rk, const std::string
 // producer_properties.
 std::map<std::string, std::string> ProducerSettings(const KafkaClientOptions& options);
 
+// An idempotent producer (no duplicates, no reordering on retries: every
+// adapter here counts on both) named `what`: `defaults`, the adapter's own
+// choices such as linger.ms, then ProducerSettings(options) over them.
+// `on_delivery`, when given, gets each delivery report with `opaque`.
+Result<rd_kafka_t*> NewIdempotentProducer(
+    const KafkaClientOptions& options, std::map<std::string, std::string> defaults, const std::string& what,
+    void* opaque = nullptr,
+    void (*on_delivery)(rd_kafka_t*, const rd_kafka_message_t*, void*) = nullptr);
+
 // A consumer for reading partitions back by assignment (nothing committed,
 // no group joined): `options`' connection settings, partitions that end
 // report it (even when they end in transaction markers), and its queue

@@ -12,9 +12,7 @@ constexpr int32_t kPartition = 0;
 Result<std::unique_ptr<MembersTopic>> MembersTopic::Start(const KafkaClientOptions& options, std::string topic) {
   std::unique_ptr<MembersTopic> t(new MembersTopic());
   t->topic_ = std::move(topic);
-  std::map<std::string, std::string> producer = {{"enable.idempotence", "true"}, {"linger.ms", "0"}};
-  for (auto& [k, v] : ProducerSettings(options)) producer[k] = v;
-  auto p = NewKafkaClient(RD_KAFKA_PRODUCER, producer, ("producer for " + t->topic_).c_str(), [](rd_kafka_conf_t*) {});
+  auto p = NewIdempotentProducer(options, {{"linger.ms", "0"}}, "producer for " + t->topic_);
   if (!p.ok()) return p.status();
   t->producer_ = *p;
 

@@ -38,24 +38,20 @@ bool ParseOutboxHeader(std::string_view value, uint64_t* outbox_id, uint64_t* se
 
 Result<std::unique_ptr<KafkaOutboxProducer>> KafkaOutboxProducer::Create(const KafkaClientOptions& options,
                                                                          std::string topic) {
-  std::map<std::string, std::string> settings = {
-      {"enable.idempotence", "true"},
-      {"linger.ms", "20"},
-      {"message.timeout.ms", "0"},  // never "timed out, perhaps written": wait for the broker's answer
-      {"partitioner", "murmur2_random"},
-      // The outbox bounds what waits (monitoring.max_waiting_examples); a
-      // catch-up matures more than librdkafka's default 100,000 at once.
-      {"queue.buffering.max.messages", "1000000"},
-  };
-  for (auto& [k, v] : ProducerSettings(options)) settings[k] = v;
   std::unique_ptr<KafkaOutboxProducer> p(new KafkaOutboxProducer());
   p->options_ = options;
   p->topic_ = std::move(topic);
-  const std::string what = "producer for " + p->topic_;
-  auto rk = NewKafkaClient(RD_KAFKA_PRODUCER, settings, what.c_str(), [&](rd_kafka_conf_t* conf) {
-    rd_kafka_conf_set_opaque(conf, p.get());
-    rd_kafka_conf_set_dr_msg_cb(conf, &KafkaOutboxProducer::DeliveryCb);
-  });
+  auto rk = NewIdempotentProducer(
+      options,
+      {
+          {"linger.ms", "20"},
+          {"message.timeout.ms", "0"},  // never "timed out, perhaps written": wait for the broker's answer
+          {"partitioner", "murmur2_random"},
+          // The outbox bounds what waits (monitoring.max_waiting_examples); a
+          // catch-up matures more than librdkafka's default 100,000 at once.
+          {"queue.buffering.max.messages", "1000000"},
+      },
+      "producer for " + p->topic_, p.get(), &KafkaOutboxProducer::DeliveryCb);
   if (!rk.ok()) return rk.status();
   p->rk_ = *rk;
   return p;
