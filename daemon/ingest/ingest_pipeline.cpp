@@ -277,7 +277,7 @@ Status IngestPipeline::Commit() {
     else EncodeEntityState(*features_, kind, entry.state, &w.value);
   }
   if (changelog_) {
-    if (Status st = changelog_->Ship(ChangelogCommits(batch.checkpoints), &batch.changelog_positions); !st.ok())
+    if (Status st = changelog_->Ship(ChangelogCommits(batch), &batch.changelog_positions); !st.ok())
       return FailCommit(st);
   }
   if (Status st = store_->Commit(batch); !st.ok()) return FailCommit(st);
@@ -302,20 +302,25 @@ Status IngestPipeline::Commit() {
   return Status::Ok();
 }
 
-std::map<int32_t, StateChangelog::TaskCommit> IngestPipeline::ChangelogCommits(
-    const std::vector<std::pair<TopicPartition, Checkpoint>>& dirty_checkpoints) {
+std::map<int32_t, StateChangelog::TaskCommit> IngestPipeline::ChangelogCommits(const CommitBatch& batch) {
   std::map<int32_t, StateChangelog::TaskCommit> commits;
   std::map<ShardId, int32_t> task_of;
   for (const auto& p : partitions_) task_of[p->shard] = p->cp.tp.partition;
-  for (const auto& [tp, cp] : dirty_checkpoints) (void)commits[tp.partition];
+  for (const auto& [tp, cp] : batch.checkpoints) (void)commits[tp.partition];
+  // batch.entities holds dirty_'s entries in dirty_'s order, less those
+  // Commit skipped by the same test.
+  size_t i = 0;
   for (const auto* node : dirty_) {
     const auto& [key, entry] = *node;
-    if (!entry.stored && entry.state.empty()) continue;  // as in Commit: nothing applied
+    if (!entry.stored && entry.state.empty()) continue;
+    const EntityWrite& w = batch.entities[i++];
     auto parts = ParseEntityKey(key);
     auto task = task_of.find(parts->shard);
     if (task == task_of.end()) continue;
+    // The changelog needs whole states; a new entity's is already encoded.
     std::string value;
-    EncodeEntityState(*features_, parts->kind, entry.state, &value);
+    if (w.delta) EncodeEntityState(*features_, parts->kind, entry.state, &value);
+    else value = w.value;
     commits[task->second].states.emplace_back(key, std::move(value));
   }
   for (const auto& p : partitions_) {

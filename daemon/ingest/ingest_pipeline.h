@@ -112,12 +112,11 @@ class IngestPipeline final : public RebalanceListener {
     uint64_t pending_off_partition = 0;
     bool warned_off_partition = false;  // logged once per assignment
     // Restoring until next_offset reaches this: the group's committed offset
-    // at assignment, when it was past the local state's. -1: serving;
-    // kRestoreToBrokerEnd: the group could not say, so the partition's end,
-    // once known.
+    // at assignment, when it was past the local state's. -1 and
+    // kRestoreToPartitionEnd as in PartitionStatus.
     int64_t restore_until = -1;
   };
-  static constexpr int64_t kRestoreToBrokerEnd = INT64_MAX;
+  static constexpr int64_t kRestoreToBrokerEnd = PartitionStatus::kRestoreToPartitionEnd;
   struct CacheEntry {
     EntityState state;
     StateChanges changes;  // since the last commit: what its delta carries
@@ -133,9 +132,9 @@ class IngestPipeline final : public RebalanceListener {
   Status RestoreTasks(const std::vector<Partition*>& added, const std::vector<TopicPartition>& tps,
                       std::vector<int64_t>* start_offsets);
   // This commit's part for the changelog, by task: the changed entities'
-  // whole states and the checkpoints of every input of those tasks.
-  std::map<int32_t, StateChangelog::TaskCommit> ChangelogCommits(
-      const std::vector<std::pair<TopicPartition, Checkpoint>>& dirty_checkpoints);
+  // whole states and the checkpoints of every input of those tasks, from
+  // the local commit `batch` Commit built from dirty_.
+  std::map<int32_t, StateChangelog::TaskCommit> ChangelogCommits(const CommitBatch& batch);
   // Ends the restore of partitions that reached their target, and publishes
   // the tasks still restoring together with the shards just `added` (each
   // with its task), so lookups never see a restoring task as served.

@@ -8,12 +8,33 @@
 namespace featmon {
 
 namespace {
-Status BadKey(std::string_view why) { return Status::Corruption("changelog state key: " + std::string(why)); }
-
 ChangelogPosition PositionOf(const TaskChangelog& held) {
   return {held.head().writer, held.head().seq, held.writer(), held.next_offset()};
 }
 }  // namespace
+
+std::optional<std::string> StateChangelog::LocalKey(const Held& held, std::string_view changelog_key) {
+  if (changelog_key.size() < 2) return std::nullopt;
+  auto shard = held.shards.find(changelog_key[0]);
+  if (shard == held.shards.end()) return std::nullopt;
+  std::string key(kEntityKeyShardBytes, '\0');
+  key.append(changelog_key.substr(1));
+  SetEntityKeyShard(shard->second, &key);
+  if (!ParseEntityKey(key)) return std::nullopt;
+  return key;
+}
+
+std::optional<std::string> StateChangelog::ChangelogKey(const Held& held, std::string_view local_key) {
+  auto parts = ParseEntityKey(local_key);
+  if (!parts) return std::nullopt;
+  for (const auto& [role, shard] : held.shards) {
+    if (shard != parts->shard) continue;
+    std::string key(1, role);
+    key.append(local_key.substr(kEntityKeyShardBytes));
+    return key;
+  }
+  return std::nullopt;
+}
 
 Status StateChangelog::CheckPartitions() {
   if (partitions_checked_) return Status::Ok();
@@ -62,15 +83,12 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
     CommitBatch batch;
     batch.entities.reserve(writes.size());
     for (auto& w : writes) {
-      if (w.store_key.size() < 2) return BadKey("too short");
-      auto shard = held.shards.find(w.store_key[0]);
-      if (shard == held.shards.end()) return BadKey("unknown input role");
-      std::string key(kEntityKeyShardBytes, '\0');
-      key.append(w.store_key, 1);
-      SetEntityKeyShard(shard->second, &key);
-      if (!ParseEntityKey(key)) return BadKey("no entity kind");
+      auto key = LocalKey(held, w.store_key);
+      if (!key) return Status::Corruption("changelog state key of task " + std::to_string(task) +
+                                          ": not an entity of its inputs (" + std::to_string(w.store_key.size()) +
+                                          " bytes)");
       EntityWrite& e = batch.entities.emplace_back();
-      e.key = std::move(key);
+      e.key = std::move(*key);
       if (w.state) e.value = std::move(*w.state);
       else e.erase = true;
     }
@@ -113,23 +131,17 @@ Status StateChangelog::Ship(const std::map<int32_t, TaskCommit>& commits,
     // Keys whose newest changelog record another writer wrote: their states
     // again, before this commit's own.
     for (std::string& key : held.changelog->RepairKeys()) {
-      auto shard = held.shards.find(key.empty() ? '\0' : key[0]);
-      if (shard == held.shards.end()) continue;  // not an entity state of this task's inputs
-      std::string local(kEntityKeyShardBytes, '\0');
-      local.append(key, 1);
-      SetEntityKeyShard(shard->second, &local);
-      auto parts = ParseEntityKey(local);
-      if (!parts) continue;
-      auto value = store_->Get(shard->second, parts->kind, parts->id);
+      auto local = LocalKey(held, key);
+      if (!local) continue;  // not an entity state of this task's inputs
+      auto parts = ParseEntityKey(*local);
+      auto value = store_->Get(parts->shard, parts->kind, parts->id);
       if (!value.ok()) return value.status();
       states.push_back({std::move(key), {}, std::move(*value)});
     }
     for (const auto& [entity_key, state] : commit.states) {
-      auto parts = ParseEntityKey(entity_key);
-      const char role = parts && held.shards.count('v') && held.shards['v'] == parts->shard ? 'v' : 'c';
-      std::string key(1, role);
-      key.append(std::string_view(entity_key).substr(kEntityKeyShardBytes));
-      states.push_back({std::move(key), {}, state});
+      auto key = ChangelogKey(held, entity_key);
+      if (!key) return Status::Internal("task " + std::to_string(task) + " was handed a state of another task");
+      states.push_back({std::move(*key), {}, state});
     }
     std::vector<changelog::SourceCheckpoint> checkpoints;
     for (const auto& [tp, cp] : commit.checkpoints) checkpoints.push_back({tp.topic, cp.next_offset, cp.stream_time_ms});

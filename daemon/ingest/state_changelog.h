@@ -22,6 +22,8 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,6 +72,14 @@ class StateChangelog {
 
  private:
   char Role(const TopicPartition& tp) const { return tp.topic == views_topic_ ? 'v' : 'c'; }
+  struct Held;
+  // A changelog key (role, then the entity key without its shard) as a
+  // local entity key of this task's shard for that role; nullopt when the
+  // role is not one of the task's inputs or the key names no entity.
+  static std::optional<std::string> LocalKey(const Held& held, std::string_view changelog_key);
+  // A local entity key of this task as its changelog key; nullopt when its
+  // shard is not one of the task's.
+  static std::optional<std::string> ChangelogKey(const Held& held, std::string_view local_key);
 
   std::unique_ptr<ChangelogTopic> topic_;
   std::string owner_;
@@ -77,7 +87,7 @@ class StateChangelog {
   StateStore* store_;
   struct Held {
     std::unique_ptr<TaskChangelog> changelog;
-    std::map<char, ShardId> shards;  // by role
+    std::map<char, ShardId> shards;  // by role: the one map between the two
   };
   std::map<int32_t, Held> held_;
   bool partitions_checked_ = false;
