@@ -20,7 +20,11 @@ struct PartitionStatus {
   int64_t processed_offset = -1;  // next offset processed (committed or not)
   int64_t high_watermark = -1;
   int64_t stream_time_ms = 0;
-  int64_t restore_until = -1;     // restoring until processed_offset reaches it; -1: serving
+  // Restoring until processed_offset reaches it; -1: serving;
+  // kRestoreToPartitionEnd: until the partition's end, once the broker says
+  // where that is (the group could not say what the previous owner stored).
+  int64_t restore_until = -1;
+  static constexpr int64_t kRestoreToPartitionEnd = INT64_MAX;
   uint64_t consumed = 0;          // messages taken since assignment
 };
 

@@ -315,6 +315,23 @@ TEST_F(FeatureApiTest, ReadyzSaysWhy) {
   EXPECT_NE(r.body.find("ingest: a message is held"), std::string::npos) << r.body;
 }
 
+// restore_until says which offset a restoring partition waits for, or that
+// it waits for the partition's end, never a number nobody could reach.
+TEST_F(FeatureApiTest, StatusShowsWhatARestoreWaitsFor) {
+  PartitionStatus waiting_for_offset, waiting_for_end, serving;
+  waiting_for_offset.tp = {"views", 0};
+  waiting_for_offset.restore_until = 120;
+  waiting_for_end.tp = {"views", 1};
+  waiting_for_end.restore_until = PartitionStatus::kRestoreToPartitionEnd;
+  serving.tp = {"views", 2};
+  ingest_.snapshot.partitions = {waiting_for_offset, waiting_for_end, serving};
+  auto status = nlohmann::json::parse(Call("GET", "/v1/status").body);
+  ASSERT_EQ(status["assigned_partitions"].size(), 3u);
+  EXPECT_EQ(status["assigned_partitions"][0]["restore_until"], 120);
+  EXPECT_EQ(status["assigned_partitions"][1]["restore_until"], "partition_end");
+  EXPECT_TRUE(status["assigned_partitions"][2]["restore_until"].is_null());
+}
+
 // An instance that never had a partition has nothing to serve yet.
 TEST(FeatureApiReadinessTest, AFreshStoreWaitsForPartitions) {
   testing::TempDir dir;
