@@ -28,6 +28,12 @@ struct IngestPipelineOptions {
   // store (read_committed), once committed. It decides what
   // featmon_read_to_visible_seconds measures. Default: true
   bool lookups_read_cache = true;
+  // With a changelog (kafka.changelog_topic): how long a revoked task's
+  // local state is kept (a task back within this restores only the
+  // changelog's tail) before it is deleted; 0 keeps it. Without a changelog
+  // it is always kept: it is what spares a task that comes back a replay
+  // of its inputs. Default: 10m (Kafka Streams' state.cleanup.delay.ms)
+  int64_t state_cleanup_delay_ms = 600'000;
 };
 
 }  // namespace featmon

@@ -26,6 +26,7 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
       dead_letters_(dead_letters),
       metrics_(metrics),
       clock_(clock),
+      revoked_cleanup_(options_.state_cleanup_delay_ms),
       decoder_(options_.decoder),
       gate_(kDeadLetterFlushMs),
       health_(metrics, clock, Component::kIngest, "ingest"),
@@ -52,6 +53,7 @@ IngestPipeline::~IngestPipeline() {
 }
 
 Status IngestPipeline::RunOnce(int poll_timeout_ms) {
+  if (revoked_cleanup_.waiting()) DeleteRevokedState();
   if (health_.stalled()) {
     Status st = Commit();
     if (!st.ok()) return st;
@@ -383,6 +385,8 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
   std::vector<Partition*> added_partitions;
   for (size_t i = 0; i < tps.size(); ++i) {
     const TopicPartition& tp = tps[i];
+    revoked_cleanup_.Assigned(tp.partition);  // its local state is in use again
+    revoked_inputs_.erase(tp.partition);
     auto p = std::make_unique<Partition>();
     p->cp.tp = tp;
     if (tp.topic == options_.views_topic) p->type = EventType::kView;
@@ -507,8 +511,15 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   // either), and the rest of their messages in the batch. The kept
   // partitions keep their cache, their uncommitted work and their messages.
   ForgetShards(revoked);
-  if (changelog_)
-    for (const TopicPartition& tp : tps) changelog_->Release(tp.partition);
+  if (changelog_) {
+    const int64_t now_ms = clock_->MonotonicNs() / 1'000'000;
+    for (const auto& p : partitions_) {
+      if (std::find(tps.begin(), tps.end(), p->cp.tp) == tps.end()) continue;
+      changelog_->Release(p->cp.tp.partition);
+      revoked_cleanup_.Revoked(p->cp.tp.partition, now_ms);
+      revoked_inputs_[p->cp.tp.partition].emplace_back(p->cp.tp, p->shard);
+    }
+  }
   if (batch_.DropPartitions(tps)) held_.Reset();
   partitions_.Remove(tps, metrics_);
   UpdateRestoring();
@@ -521,6 +532,30 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   assigned_count_ = static_cast<int>(partitions_.size());
   Log(Component::kIngest).info("revoked {} partitions", revoked.size());
   PublishSnapshot();
+}
+
+void IngestPipeline::DeleteRevokedState() {
+  const int64_t now_ms = clock_->MonotonicNs() / 1'000'000;
+  for (int32_t task : revoked_cleanup_.TakeDue(now_ms)) {
+    auto inputs = revoked_inputs_.extract(task);
+    if (inputs.empty()) continue;
+    std::vector<ShardId> shards;
+    std::vector<TopicPartition> tps;
+    for (const auto& [tp, shard] : inputs.mapped()) {
+      tps.push_back(tp);
+      shards.push_back(shard);
+    }
+    if (Status st = store_->DropState(shards, tps, task); !st.ok()) {
+      Log(Component::kIngest).error("task {}: deleting the local state it held before its revoke failed, retried after "
+                                    "ingest.state_cleanup_delay: {}", task, st.ToString());
+      revoked_cleanup_.Revoked(task, now_ms);
+      revoked_inputs_.insert(std::move(inputs));
+      continue;
+    }
+    Log(Component::kIngest).info("task {}: deleted the local state it held before its revoke "
+                                 "(ingest.state_cleanup_delay {} s); held again, it restores its whole changelog",
+                                 task, options_.state_cleanup_delay_ms / 1000);
+  }
 }
 
 void IngestPipeline::ForgetShards(const std::vector<ShardId>& shards) {

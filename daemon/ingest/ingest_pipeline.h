@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/revoked_state_cleanup.h"
 #include "common/clock.h"
 #include "daemon/ingest/ingest_options.h"
 #include "daemon/ingest/ingest_status.h"
@@ -150,6 +151,8 @@ class IngestPipeline final : public RebalanceListener {
   void MarkDirty(Cache::value_type* node);
   // Drops the cached states of these shards (revoked partitions), dirty or not.
   void ForgetShards(const std::vector<ShardId>& shards);
+  // Deletes the local state of the revoked tasks whose delay is up.
+  void DeleteRevokedState();
   // Drops clean entries, the least recently used first (second chance), while
   // the cache holds more than its entity or byte budget.
   void Evict();
@@ -174,6 +177,10 @@ class IngestPipeline final : public RebalanceListener {
   const Clock* clock_;
   MessageSource* source_ = nullptr;
   std::unique_ptr<StateChangelog> changelog_;  // null: no changelog
+  // With a changelog: revoked tasks whose local state goes after
+  // options_.state_cleanup_delay_ms, with their inputs (partition, shard).
+  cluster::RevokedStateCleanup revoked_cleanup_;
+  std::map<int32_t, std::vector<std::pair<TopicPartition, ShardId>>> revoked_inputs_;
   EventDecoder decoder_;
 
   PartitionTable<Partition> partitions_;

@@ -77,7 +77,7 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
     }
     // Not a commit of the changelog's history (a new directory, or state
     // from before kafka.changelog_topic was set): the changelog replaces it.
-    if (Status st = store_->DropState(shards, tps); !st.ok()) return st;
+    if (Status st = store_->DropState(shards, tps, task); !st.ok()) return st;
   }
   auto apply = [&](std::vector<changelog::ChangelogFold::Write> writes) -> Status {
     CommitBatch batch;

@@ -263,7 +263,8 @@ Result<std::optional<ChangelogPosition>> RocksDbStore::LoadChangelogPosition(int
   return std::optional<ChangelogPosition>(pos);
 }
 
-Status RocksDbStore::DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions) {
+Status RocksDbStore::DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions,
+                               int32_t task) {
   rocksdb::WriteBatch wb;
   for (ShardId shard : shards) {
     std::string begin = EntityKey(shard, EntityKind::kUser, ""), end = begin;
@@ -274,6 +275,7 @@ Status RocksDbStore::DropState(const std::vector<ShardId>& shards, const std::ve
     wb.DeleteRange(entities_, begin, end).PermitUncheckedError();
   }
   for (const TopicPartition& tp : partitions) wb.Delete(meta_, PartitionKey(kCheckpointPrefix, tp)).PermitUncheckedError();
+  wb.Delete(meta_, ChangelogPositionKey(task)).PermitUncheckedError();
   return FromRocks(db_->Write(write_options_, &wb), "dropping local state");
 }
 

@@ -33,7 +33,8 @@ class RocksDbStore final : public StateStore {
   std::vector<ShardId> Shards() const override;
   Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) override;
   Result<std::optional<ChangelogPosition>> LoadChangelogPosition(int32_t task) override;
-  Status DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions) override;
+  Status DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions,
+                   int32_t task) override;
   Result<std::optional<std::string>> Get(ShardId shard, EntityKind kind, std::string_view id) override;
   std::vector<ShardId> ShardsThatMayHold(EntityKind kind, std::string_view id) const override;
   void AnnounceEntity(ShardId shard, EntityKind kind, std::string_view id) override;

@@ -84,9 +84,12 @@ class StateStore {
   virtual Result<std::optional<ChangelogPosition>> LoadChangelogPosition(int32_t task) {
     return std::optional<ChangelogPosition>();
   }
-  // Deletes the entity states of `shards` and the checkpoints of `partitions`:
-  // local state that a restore from the changelog replaces.
-  virtual Status DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions) {
+  // Deletes, in one write, the entity states of `shards`, the checkpoints of
+  // `partitions` and the changelog position of `task`: a task's local state
+  // that a restore from the changelog replaces, or that of a task revoked
+  // long ago. The next restore of that task then reads its whole changelog.
+  virtual Status DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions,
+                           int32_t task) {
     return Status::Internal("this store cannot drop state");
   }
 

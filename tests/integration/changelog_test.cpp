@@ -6,9 +6,17 @@
 // input could not. B is then killed in the middle of more traffic and C,
 // empty too, takes over: still the oracle, exactly once. Last, B comes back
 // on its old directory and C leaves: B restores only the changelog's tail
-// past its own state and answers as the oracle does.
+// past its own state and answers as the oracle does. C, told to delete a
+// revoked task's local state a second after (ingest.state_cleanup_delay),
+// has deleted the tasks B took from it, whole, and kept the rest.
 #include <sys/stat.h>
 
+#include <regex>
+#include <set>
+
+#include "cluster/key_partitioner.h"
+#include "daemon/config/config.h"
+#include "daemon/store/rocksdb_store.h"
 #include "tests/daemon/temp_dir.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/load.h"
@@ -22,6 +30,7 @@ constexpr int kPartitions = 4;
 constexpr char kYaml[] =
     "kafka:\n  group_id: featmond-changelog-test\n  changelog_topic: featmon.changelog\n"
     "  properties:\n    session.timeout.ms: \"6000\"\n    heartbeat.interval.ms: \"500\"\n";
+constexpr char kCleanupYaml[] = "ingest:\n  commit_interval: 50ms\n  state_cleanup_delay: 1s\n";
 
 int64_t EndOffsets(const std::string& bootstrap) {
   int64_t total = 0;
@@ -47,6 +56,54 @@ void ExpectOracle(DaemonProcess& d, const Oracle& oracle, int64_t as_of, const c
   EXPECT_GT(c.compared, 0u) << when;
   EXPECT_TRUE(c.diffs.empty()) << when << ": " << c.diffs.size() << " differences, first: " << c.diffs.front()
                                << "\n" << ReadFile(d.log());
+}
+
+// The tasks C's log says it deleted have no entity, checkpoint or changelog
+// position left in its data directory; the tasks it held to the end keep
+// their changelog position.
+void ExpectOnlyDeletedTasksGone(const std::string& data_dir, const std::string& log, const Oracle& oracle) {
+  // Deleted, and not assigned (and so restored) again afterwards.
+  std::set<int32_t> deleted;
+  const std::regex line("task ([0-9]+): deleted the local state|\\[ingest\\] assigned views/([0-9]+) ");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), line); it != std::sregex_iterator(); ++it) {
+    if ((*it)[1].matched) deleted.insert(std::stoi((*it)[1]));
+    else deleted.erase(std::stoi((*it)[2]));
+  }
+  ASSERT_FALSE(deleted.empty()) << "every task C deleted came back to it:\n" << log;
+  // With featmond's features: without their merge operator, RocksDB's
+  // recovery stops at the first delta in the WAL and drops every write after
+  // it, the deletions included.
+  auto config = LoadDefaultConfig();
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto features = FeatureSet::Compile(config->features);
+  ASSERT_TRUE(features.ok()) << features.status().ToString();
+  RocksDbStoreOptions options;
+  options.path = data_dir;
+  options.features = &*features;
+  auto store = RocksDbStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  size_t users_checked = 0, kept = 0;
+  for (int32_t task = 0; task < kPartitions; ++task) {
+    auto position = (*store)->LoadChangelogPosition(task);
+    ASSERT_TRUE(position.ok());
+    if (!deleted.count(task)) {
+      kept += position->has_value();
+      continue;
+    }
+    EXPECT_FALSE(position->has_value()) << "task " << task << " in\n" << log;
+    for (const char* topic : {"views", "clicks"}) {
+      const TopicPartition tp{topic, task};
+      EXPECT_FALSE((*(*store)->LoadCheckpoint(tp)).has_value()) << topic << "/" << task;
+      const ShardId shard = *(*store)->RegisterShard(tp);
+      for (const auto& [user, want] : oracle.entities(EntityKind::kUser)) {
+        if (KafkaDefaultPartition(user, kPartitions) != task) continue;
+        ++users_checked;
+        EXPECT_FALSE((*(*store)->Get(shard, EntityKind::kUser, user)).has_value()) << user << " in " << topic;
+      }
+    }
+  }
+  EXPECT_GT(users_checked, 0u) << "no user of a deleted task to look for";
+  EXPECT_GT(kept, 0u) << "C kept no task to the end: the check cannot tell deleted from never held";
 }
 
 TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
@@ -80,7 +137,7 @@ TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
   LoadProducer second(broker.bootstrap(), &oracle, LoadOptions{.events = 20'000, .per_second = 5'000, .seed = 22});
   std::this_thread::sleep_for(std::chrono::seconds(2));
   b.proc().KillHard();
-  DaemonProcess c(dir.sub("c"), broker.bootstrap(), FreePort(), kYaml);
+  DaemonProcess c(dir.sub("c"), broker.bootstrap(), FreePort(), std::string(kYaml) + kCleanupYaml);
   ASSERT_TRUE(second.Join());
   ASSERT_TRUE(c.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(90))) << ReadFile(c.log());
   ExpectOracle(c, oracle, second.newest_ts_ms() + 1, "C, after B was killed in the middle of traffic");
@@ -88,8 +145,13 @@ TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
   // B comes back on its old directory; C leaves: B reads only the tail.
   b.Start();
   ASSERT_TRUE(WaitFor([&] { return c.CommittedTotal() >= 0 && b.CommittedTotal() >= 0; }, std::chrono::seconds(60)));
+  // B's join takes tasks from C; a second later C deletes their state.
+  const std::regex deleted_line("task ([0-9]+): deleted the local state");
+  ASSERT_TRUE(WaitFor([&] { return std::regex_search(ReadFile(c.log()), deleted_line); }, std::chrono::seconds(60)))
+      << ReadFile(c.log());
   c.proc().Signal(SIGTERM);
   ASSERT_EQ(c.proc().Wait(std::chrono::seconds(15)), 0) << ReadFile(c.log());
+  ExpectOnlyDeletedTasksGone(dir.sub("c") + "/data", ReadFile(c.log()), oracle);
   ASSERT_TRUE(b.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60))) << ReadFile(b.log());
   ExpectOracle(b, oracle, second.newest_ts_ms() + 1, "B, back on its old directory after C left");
 }

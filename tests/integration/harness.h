@@ -221,9 +221,13 @@ class DaemonProcess {
   DaemonProcess(const std::string& dir, const std::string& bootstrap, uint16_t port, const std::string& extra_yaml = "",
                 const std::vector<std::string>& extra_args = {}, const std::string& data_dir = "") {
     config_ = dir + "/featmond.yaml";
-    // extra_yaml may bring its own kafka block, replacing this one.
-    std::ofstream(config_) << (extra_yaml.rfind("kafka:", 0) == 0 ? "" : kKafkaYaml) << "ingest:\n  commit_interval: 50ms\n"
-                           << extra_yaml;
+    // extra_yaml may bring its own kafka or ingest block, replacing this
+    // one (a key twice in one mapping is not an override).
+    auto has_block = [&](const std::string& key) {
+      return extra_yaml.rfind(key, 0) == 0 || extra_yaml.find("\n" + key) != std::string::npos;
+    };
+    std::ofstream(config_) << (has_block("kafka:") ? "" : kKafkaYaml)
+                           << (has_block("ingest:") ? "" : "ingest:\n  commit_interval: 50ms\n") << extra_yaml;
     args_ = {FeatmondBin(), "--config", config_, "--data-dir", data_dir.empty() ? dir + "/data" : data_dir, "--kafka-brokers", bootstrap,
              "--http-listen", "127.0.0.1:" + std::to_string(port)};
     args_.insert(args_.end(), extra_args.begin(), extra_args.end());
