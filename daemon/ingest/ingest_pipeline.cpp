@@ -4,6 +4,7 @@
 #include "daemon/logging/log.h"
 
 #include <algorithm>
+#include <set>
 
 namespace featmon {
 
@@ -252,6 +253,8 @@ Status IngestPipeline::Reject(const InputMessage& msg, Partition* p, RejectReaso
   return Status::Ok();
 }
 
+bool IngestPipeline::HasStateToWrite(const CacheEntry& entry) { return entry.stored || !entry.state.empty(); }
+
 Status IngestPipeline::Commit() {
   const int64_t start = clock_->MonotonicNs();
   last_commit_ns_ = start;
@@ -270,7 +273,7 @@ Status IngestPipeline::Commit() {
   batch.entities.reserve(dirty_.size());
   for (const auto* node : dirty_) {
     const auto& [key, entry] = *node;
-    if (!entry.stored && entry.state.empty()) continue;  // loaded, but its event was never applied
+    if (!HasStateToWrite(entry)) continue;
     EntityWrite& w = batch.entities.emplace_back();
     w.key = key;
     w.delta = entry.stored;
@@ -310,11 +313,11 @@ std::map<int32_t, StateChangelog::TaskCommit> IngestPipeline::ChangelogCommits(c
   for (const auto& p : partitions_) task_of[p->shard] = p->cp.tp.partition;
   for (const auto& [tp, cp] : batch.checkpoints) (void)commits[tp.partition];
   // batch.entities holds dirty_'s entries in dirty_'s order, less those
-  // Commit skipped by the same test.
+  // without HasStateToWrite.
   size_t i = 0;
   for (const auto* node : dirty_) {
     const auto& [key, entry] = *node;
-    if (!entry.stored && entry.state.empty()) continue;
+    if (!HasStateToWrite(entry)) continue;
     const EntityWrite& w = batch.entities[i++];
     auto parts = ParseEntityKey(key);
     auto task = task_of.find(parts->shard);
@@ -386,7 +389,6 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
   for (size_t i = 0; i < tps.size(); ++i) {
     const TopicPartition& tp = tps[i];
     revoked_cleanup_.Assigned(tp.partition);  // its local state is in use again
-    revoked_inputs_.erase(tp.partition);
     auto p = std::make_unique<Partition>();
     p->cp.tp = tp;
     if (tp.topic == options_.views_topic) p->type = EventType::kView;
@@ -402,7 +404,7 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     // none): serve it only once we are as far as it had stored.
     const int64_t local = *stored ? p->cp.next_offset : 0;
     if (auto g = group_committed_.find(tp); g != group_committed_.end() && g->second == kGroupCommittedUnknown) {
-      p->restore_until = kRestoreToBrokerEnd;
+      p->restore_until = PartitionStatus::kRestoreToPartitionEnd;
       Log(Component::kIngest).warn("{}/{}: the group's committed offset could not be read: its task's keys are "
                                    "refused (503) until it reaches the partition's end", tp.topic, tp.partition);
     } else if (g != group_committed_.end() && g->second > local) {
@@ -462,7 +464,7 @@ Status IngestPipeline::RestoreTasks(const std::vector<Partition*>& added, const 
 void IngestPipeline::UpdateRestoring(const std::vector<std::pair<ShardId, int32_t>>& added) {
   std::vector<int32_t> restoring;
   for (auto& p : partitions_) {
-    if (p->restore_until == kRestoreToBrokerEnd && source_) {
+    if (p->restore_until == PartitionStatus::kRestoreToPartitionEnd && source_) {
       // Anything the previous owner stored is below the broker's end now.
       for (const PartitionLag& mark : source_->HighWatermarks({p->cp.tp})) {
         if (mark.high_watermark < 0) continue;
@@ -499,8 +501,12 @@ std::vector<int32_t> IngestPipeline::RestoringTasks() const {
 
 void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   std::vector<ShardId> revoked;
-  for (const auto& p : partitions_)
-    if (std::find(tps.begin(), tps.end(), p->cp.tp) != tps.end()) revoked.push_back(p->shard);
+  std::set<int32_t> revoked_tasks;
+  for (const auto& p : partitions_) {
+    if (std::find(tps.begin(), tps.end(), p->cp.tp) == tps.end()) continue;
+    revoked.push_back(p->shard);
+    revoked_tasks.insert(p->cp.tp.partition);
+  }
   if (revoked.empty()) return;  // none of this pipeline's (IngestWorkers passes every revoked partition)
   Status st = Commit();
   if (!st.ok())
@@ -513,11 +519,9 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   ForgetShards(revoked);
   if (changelog_) {
     const int64_t now_ms = clock_->MonotonicNs() / 1'000'000;
-    for (const auto& p : partitions_) {
-      if (std::find(tps.begin(), tps.end(), p->cp.tp) == tps.end()) continue;
-      changelog_->Release(p->cp.tp.partition);
-      revoked_cleanup_.Revoked(p->cp.tp.partition, now_ms);
-      revoked_inputs_[p->cp.tp.partition].emplace_back(p->cp.tp, p->shard);
+    for (int32_t task : revoked_tasks) {
+      changelog_->Release(task);
+      revoked_cleanup_.Revoked(task, now_ms);
     }
   }
   if (batch_.DropPartitions(tps)) held_.Reset();
@@ -537,19 +541,24 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
 void IngestPipeline::DeleteRevokedState() {
   const int64_t now_ms = clock_->MonotonicNs() / 1'000'000;
   for (int32_t task : revoked_cleanup_.TakeDue(now_ms)) {
-    auto inputs = revoked_inputs_.extract(task);
-    if (inputs.empty()) continue;
+    // A task is partition `task` of each input; the store registered their
+    // shards when this pipeline held them.
+    const std::vector<TopicPartition> tps = {{options_.views_topic, task}, {options_.clicks_topic, task}};
     std::vector<ShardId> shards;
-    std::vector<TopicPartition> tps;
-    for (const auto& [tp, shard] : inputs.mapped()) {
-      tps.push_back(tp);
-      shards.push_back(shard);
+    Status st;
+    for (const TopicPartition& tp : tps) {
+      auto shard = store_->RegisterShard(tp);
+      if (!shard.ok()) {
+        st = shard.status();
+        break;
+      }
+      shards.push_back(*shard);
     }
-    if (Status st = store_->DropState(shards, tps, task); !st.ok()) {
+    if (st.ok()) st = store_->DropState(shards, tps, task);
+    if (!st.ok()) {
       Log(Component::kIngest).error("task {}: deleting the local state it held before its revoke failed, retried after "
                                     "ingest.state_cleanup_delay: {}", task, st.ToString());
       revoked_cleanup_.Revoked(task, now_ms);
-      revoked_inputs_.insert(std::move(inputs));
       continue;
     }
     Log(Component::kIngest).info("task {}: deleted the local state it held before its revoke "

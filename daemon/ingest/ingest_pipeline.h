@@ -117,7 +117,10 @@ class IngestPipeline final : public RebalanceListener {
     // kRestoreToPartitionEnd as in PartitionStatus.
     int64_t restore_until = -1;
   };
-  static constexpr int64_t kRestoreToBrokerEnd = PartitionStatus::kRestoreToPartitionEnd;
+  struct CacheEntry;
+  // Whether a dirty entry has anything to write: not one loaded for an
+  // event that was never applied. Commit and ChangelogCommits agree on it.
+  static bool HasStateToWrite(const CacheEntry& entry);
   struct CacheEntry {
     EntityState state;
     StateChanges changes;  // since the last commit: what its delta carries
@@ -178,9 +181,8 @@ class IngestPipeline final : public RebalanceListener {
   MessageSource* source_ = nullptr;
   std::unique_ptr<StateChangelog> changelog_;  // null: no changelog
   // With a changelog: revoked tasks whose local state goes after
-  // options_.state_cleanup_delay_ms, with their inputs (partition, shard).
+  // options_.state_cleanup_delay_ms.
   cluster::RevokedStateCleanup revoked_cleanup_;
-  std::map<int32_t, std::vector<std::pair<TopicPartition, ShardId>>> revoked_inputs_;
   EventDecoder decoder_;
 
   PartitionTable<Partition> partitions_;

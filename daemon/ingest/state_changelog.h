@@ -22,10 +22,10 @@
 #pragma once
 
 #include <map>
-#include <optional>
-#include <string_view>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/kafka/task_changelog.h"
