@@ -662,6 +662,7 @@ Status ReadFeatures(const Reader& r, const YAML::Node& f, std::vector<FeatureSpe
 
 Status ReadConfig(const Reader& r, const YAML::Node& root, Config* cfg) {
   if (!root || root.IsNull()) return Status::Ok();
+  RETURN_IF_ERROR(r.CheckNoDuplicateKeys(root, ""));
   RETURN_IF_ERROR(r.CheckKeys(root, "", {"kafka", "ingest", "store", "http", "monitoring", "features"}));
   if (const YAML::Node k = root["kafka"]) RETURN_IF_ERROR(config::ReadKeys(r, k, "kafka", KafkaKeys(), &cfg->kafka));
   RETURN_IF_ERROR(CheckKafka(r, cfg->kafka));

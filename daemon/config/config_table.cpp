@@ -21,6 +21,25 @@ bool Scalar(const YAML::Node& node, std::string* out) {
 
 }  // namespace
 
+Status Reader::CheckNoDuplicateKeys(const YAML::Node& node, const std::string& path) const {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i)
+      if (Status st = CheckNoDuplicateKeys(node[i], path + "[" + std::to_string(i) + "]"); !st.ok()) return st;
+  }
+  if (!node.IsMap()) return Status::Ok();
+  std::map<std::string, int> first_line;  // key -> the line it first appears on
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    const std::string key_path = path.empty() ? key : path + "." + key;
+    const int line = kv.first.Mark().line + 1;
+    if (auto [it, inserted] = first_line.emplace(key, line); !inserted)
+      return Error(key_path, "appears twice, on lines " + std::to_string(it->second) + " and " + std::to_string(line) +
+                                 "; merge them into one");
+    if (Status st = CheckNoDuplicateKeys(kv.second, key_path); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
 Status Reader::CheckKeys(const YAML::Node& node, const std::string& path, const std::vector<std::string>& known) const {
   if (!node.IsMap()) return Error(path.empty() ? "(top level)" : path, "expected a mapping");
   for (const auto& kv : node) {

@@ -36,6 +36,10 @@ class Reader {
   std::string Resolve(const std::string& path) const {
     return path.empty() || path[0] == '/' || dir_.empty() ? path : dir_ + "/" + path;
   }
+  // No mapping anywhere under `node` repeats a key. yaml-cpp keeps both and
+  // a lookup finds the first, so a second `ingest:` block would be ignored
+  // silently; refused instead, naming the key's path and both lines.
+  Status CheckNoDuplicateKeys(const YAML::Node& node, const std::string& path) const;
   // Every key of `node` must be one of `known`.
   Status CheckKeys(const YAML::Node& node, const std::string& path, const std::vector<std::string>& known) const;
   // Scalar parsers; each names `path` in its error.

@@ -84,6 +84,16 @@ TEST(ConfigTest, ErrorsNameFileKeyAndProblem) {
   ExpectError("kafka: [1, 2", "line");
 }
 
+TEST(ConfigTest, ARepeatedKeyIsRefusedNotHalfRead) {
+  ExpectError("ingest:\n  commit_interval: 1s\nkafka:\n  group_id: g\ningest:\n  state_cleanup_delay: 1s\n",
+              "ingest: appears twice, on lines 1 and 5; merge them into one");
+  ExpectError("kafka:\n  group_id: a\n  brokers: b:9092\n  group_id: c\n", "kafka.group_id: appears twice, on lines 2 and 4");
+  ExpectError("features:\n  user:\n    - {name: a, name: b, sources: [views], aggregation: count, window: 1h}\n",
+              "features.user[0].name: appears twice");
+  // The same key in different mappings is fine.
+  EXPECT_TRUE(LoadConfigString("kafka: {group_id: g}\nhttp: {advertised_url: ''}\n", "t.yaml").ok());
+}
+
 TEST(ConfigTest, MonitoringDefaultsMatchTheLibraryAndModelsOverrideThem) {
   auto def = LoadDefaultConfig();
   ASSERT_TRUE(def.ok()) << def.status().ToString();
