@@ -12,13 +12,14 @@ import unittest
 
 import yaml
 
-from deploytest import BUILD, SOURCE, Featmond, free_port, http_get
+from deploytest import BUILD, SOURCE, Featmond, free_port, http_get, http_json, wait_for
 
 KUSTOMIZE_DIR = os.path.join(SOURCE, "deploy", "kubernetes")
+CLUSTER_DIR = os.path.join(SOURCE, "deploy", "kubernetes-cluster")
 
 
-def render():
-    out = subprocess.run(["kubectl", "kustomize", KUSTOMIZE_DIR], check=True, capture_output=True, text=True).stdout
+def render(directory=KUSTOMIZE_DIR):
+    out = subprocess.run(["kubectl", "kustomize", directory], check=True, capture_output=True, text=True).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 
 
@@ -134,6 +135,63 @@ class KubernetesTest(unittest.TestCase):
             self.assertTrue(lines)
             for line in lines:
                 self.assertIn("component", json.loads(line), line)
+
+class ClusterOverlayTest(unittest.TestCase):
+    """deploy/kubernetes-cluster: the pods form one cluster (issue 13)."""
+
+    @classmethod
+    def setUpClass(cls):
+        objects = render(CLUSTER_DIR)
+        cls.by_kind = {}
+        for o in objects:
+            cls.by_kind.setdefault(o["kind"], []).append(o)
+        cls.sts = cls.by_kind["StatefulSet"][0]
+        cls.container = cls.sts["spec"]["template"]["spec"]["containers"][0]
+        cls.config = yaml.safe_load(cls.by_kind["ConfigMap"][0]["data"]["featmon.yaml"])
+        cls.args = dict(a[2:].split("=", 1) for a in cls.container["args"])
+
+    def test_one_group_static_ids_and_urls_the_others_reach(self):
+        self.assertEqual(self.args["kafka-group-id"], self.config["kafka"]["group_id"])
+        self.assertNotIn("$(", self.args["kafka-group-id"], "one group for every pod")
+        self.assertEqual(self.args["kafka-group-instance-id"], "$(POD_NAME)")
+        env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in self.container["env"]}
+        self.assertEqual(env, {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"})
+        port = {p["name"]: p["containerPort"] for p in self.container["ports"]}["http"]
+        headless = [s for s in self.by_kind["Service"] if s["spec"].get("clusterIP") == "None"][0]
+        self.assertEqual(headless["metadata"]["name"], self.sts["spec"]["serviceName"])
+        self.assertEqual(self.args["advertised-url"],
+                         f"http://$(POD_NAME).{headless['metadata']['name']}.$(POD_NAMESPACE).svc:{port}")
+        # A pod checks its URL before it is ready: its DNS name must resolve by then.
+        self.assertTrue(headless["spec"]["publishNotReadyAddresses"])
+
+    def test_state_moves_through_a_changelog_and_a_drain_takes_one_pod(self):
+        self.assertTrue(self.config["kafka"]["changelog_topic"])
+        self.assertTrue(self.config["kafka"]["members_topic"])
+        self.assertGreaterEqual(self.sts["spec"]["replicas"], 3)
+        pdb = self.by_kind["PodDisruptionBudget"][0]["spec"]
+        self.assertEqual(pdb.get("maxUnavailable"), 1)
+        self.assertNotIn("minAvailable", pdb)
+
+    def test_featmond_accepts_the_overlays_config_and_arguments(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            config = dict(self.config, http=dict(self.config["http"], listen=f"127.0.0.1:{port}"),
+                          store=dict(self.config["store"], data_dir=f"{tmp}/data"))
+            with open(f"{tmp}/featmon.yaml", "w") as f:
+                yaml.safe_dump(config, f)
+            # The pod's DNS name stands for 127.0.0.1 here, so its URL check can pass.
+            url = f"http://127.0.0.1:{port}"
+            argv = [os.path.join(BUILD, "daemon", "featmond"), f"--config={tmp}/featmon.yaml",
+                    f"--data-dir={tmp}/data", "--embedded-kafka"]
+            for flag in ("kafka-group-id", "kafka-group-instance-id", "log-format"):
+                argv.append(f"--{flag}={self.args[flag].replace('$(POD_NAME)', 'featmond-0')}")
+            argv.append(f"--advertised-url={url}")
+            with Featmond(argv, f"{tmp}/featmond.log") as featmond:
+                self.assertTrue(featmond.serves(port, ["/healthz"]), "featmond did not serve")
+                self.assertTrue(wait_for(lambda: (http_json(port, "/v1/cluster") or {}).get("member", {}).get(
+                    "announced"), 40), f"it never announced itself; /v1/cluster: {http_json(port, '/v1/cluster')}")
+                self.assertEqual(featmond.stop(), 0)
+
 
 if __name__ == "__main__":
     unittest.main()
