@@ -128,6 +128,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     }
   }
   app->workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), clock);
+  if (Status st = app->workers_->ScheduleCleanupOfStoredTasks(); !st.ok()) return st;
   auto consumer = KafkaConsumer::Create(kafka, app->workers_.get(), cfg.ingest.workers);
   if (!consumer.ok()) return InConfig(cfg, consumer.status());
   app->consumer_ = std::move(*consumer);

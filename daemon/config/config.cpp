@@ -190,8 +190,9 @@ const std::vector<Key<IngestOptions>>& IngestKeys() {
                   "idle entities expire after the longest window plus this"),
       K::Integer("poll_batch", FIELD(pipeline.poll_batch), 1, 1'000'000, "messages taken from librdkafka per poll"),
       K::Duration("state_cleanup_delay", FIELD(pipeline.state_cleanup_delay_ms), 0, kYear,
-                  "with kafka.changelog_topic: a revoked task's local state is deleted this long after (back "
-                  "sooner, it restores only the changelog's tail); 0: kept"),
+                  "with kafka.changelog_topic: a revoked task's local state is deleted this long after, as is "
+                  "one kept from before a restart and not assigned again (back sooner, it restores only the "
+                  "changelog's tail); 0: kept"),
       K::Integer("workers", FIELD(workers), 1, 64,
                  "ingest threads; each owns the partitions p with p % workers == its index"),
   };

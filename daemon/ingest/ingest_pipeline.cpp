@@ -538,6 +538,27 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   PublishSnapshot();
 }
 
+Status IngestPipeline::ScheduleCleanupOfStoredTasks(const std::function<bool(int32_t task)>& mine) {
+  if (!changelog_) return Status::Ok();
+  std::set<int32_t> stored;
+  for (const TopicPartition& tp : store_->RegisteredPartitions()) {
+    if (tp.topic != options_.views_topic && tp.topic != options_.clicks_topic) continue;
+    if (!mine(tp.partition) || stored.count(tp.partition)) continue;
+    auto checkpoint = store_->LoadCheckpoint(tp);
+    if (!checkpoint.ok()) return checkpoint.status();
+    auto position = store_->LoadChangelogPosition(tp.partition);
+    if (!position.ok()) return position.status();
+    if (checkpoint->has_value() || position->has_value()) stored.insert(tp.partition);
+  }
+  const int64_t now_ms = clock_->MonotonicNs() / 1'000'000;
+  for (int32_t task : stored) revoked_cleanup_.Revoked(task, now_ms);
+  if (!stored.empty())
+    Log(Component::kIngest).info("{} tasks have local state from an earlier run; those not assigned here within "
+                                 "ingest.state_cleanup_delay ({} s) will have it deleted", stored.size(),
+                                 options_.state_cleanup_delay_ms / 1000);
+  return Status::Ok();
+}
+
 void IngestPipeline::DeleteRevokedState() {
   const int64_t now_ms = clock_->MonotonicNs() / 1'000'000;
   for (int32_t task : revoked_cleanup_.TakeDue(now_ms)) {
@@ -556,13 +577,13 @@ void IngestPipeline::DeleteRevokedState() {
     }
     if (st.ok()) st = store_->DropState(shards, tps, task);
     if (!st.ok()) {
-      Log(Component::kIngest).error("task {}: deleting the local state it held before its revoke failed, retried after "
+      Log(Component::kIngest).error("task {}: deleting the local state it held before its revoke or restart failed, retried after "
                                     "ingest.state_cleanup_delay: {}", task, st.ToString());
       revoked_cleanup_.Revoked(task, now_ms);
       continue;
     }
-    Log(Component::kIngest).info("task {}: deleted the local state it held before its revoke "
-                                 "(ingest.state_cleanup_delay {} s); held again, it restores its whole changelog",
+    Log(Component::kIngest).info("task {}: deleted the local state it held before its revoke or this instance's "
+                                 "restart (ingest.state_cleanup_delay {} s); held again, it restores its whole changelog",
                                  task, options_.state_cleanup_delay_ms / 1000);
   }
 }

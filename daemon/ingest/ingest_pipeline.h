@@ -26,6 +26,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,14 @@ class IngestPipeline final : public RebalanceListener {
   // With a changelog, assigned tasks are restored from it and every commit
   // goes there first (daemon/ingest/state_changelog.h). Before the first assignment.
   void set_changelog(std::unique_ptr<StateChangelog> changelog) { changelog_ = std::move(changelog); }
+  // With a changelog, before the first assignment: the tasks whose local
+  // state the store kept from an earlier run (`mine` picks this pipeline's)
+  // are handled as if revoked now. One assigned again within
+  // state_cleanup_delay keeps its state; one that moved to another instance
+  // while this one was down has it deleted then, instead of keeping a copy
+  // that nobody updates forever. Without a changelog it does nothing: the
+  // copy is what spares a returning task a replay of its inputs.
+  Status ScheduleCleanupOfStoredTasks(const std::function<bool(int32_t task)>& mine);
 
   // One step: poll a batch, process it, commit when the interval is up.
   // While a commit keeps failing, it retries that commit and polls nothing,

@@ -49,6 +49,15 @@ Status IngestWorkers::StopAndCommit() {
   return result;
 }
 
+Status IngestWorkers::ScheduleCleanupOfStoredTasks() {
+  const int n = static_cast<int>(pipelines_.size());
+  for (int w = 0; w < n; ++w) {
+    auto mine = [&](int32_t task) { return KafkaConsumer::WorkerOf(TopicPartition{"", task}, n) == w; };
+    if (Status st = pipelines_[w]->ScheduleCleanupOfStoredTasks(mine); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
 Status IngestWorkers::OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) {
   pause_ = true;
   std::unique_lock lock(mu_);

@@ -28,6 +28,9 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   explicit IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipelines, const Clock* clock);
   ~IngestWorkers() override;
 
+  // Before the first assignment: each pipeline schedules the cleanup of the
+  // stored tasks the consumer routes to it (IngestPipeline::ScheduleCleanupOfStoredTasks).
+  Status ScheduleCleanupOfStoredTasks();
   // Starts one thread per pipeline reading consumer->worker_source(i); each
   // registers a loop in `heartbeats` (may be null) and beats every iteration.
   void Start(KafkaConsumer* consumer, LoopHeartbeats* heartbeats);

@@ -238,6 +238,13 @@ std::vector<ShardId> RocksDbStore::Shards() const {
   return shard_list_;
 }
 
+std::vector<TopicPartition> RocksDbStore::RegisteredPartitions() const {
+  std::shared_lock lock(shards_mu_);
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, shard] : shards_) out.push_back(tp);
+  return out;
+}
+
 Result<std::optional<Checkpoint>> RocksDbStore::LoadCheckpoint(const TopicPartition& tp) {
   std::string value;
   auto s = db_->Get(rocksdb::ReadOptions(), meta_, PartitionKey(kCheckpointPrefix, tp), &value);

@@ -31,6 +31,7 @@ class RocksDbStore final : public StateStore {
 
   Result<ShardId> RegisterShard(const TopicPartition& tp) override;
   std::vector<ShardId> Shards() const override;
+  std::vector<TopicPartition> RegisteredPartitions() const override;
   Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) override;
   Result<std::optional<ChangelogPosition>> LoadChangelogPosition(int32_t task) override;
   Status DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions,

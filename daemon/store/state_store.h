@@ -79,6 +79,9 @@ class StateStore {
   virtual Result<ShardId> RegisterShard(const TopicPartition& tp) = 0;
   // Every shard known to this store.
   virtual std::vector<ShardId> Shards() const = 0;
+  // Every input partition that has a shard here (whether or not its state
+  // is still kept), in partition order.
+  virtual std::vector<TopicPartition> RegisteredPartitions() const = 0;
 
   virtual Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) = 0;
   virtual Result<std::optional<ChangelogPosition>> LoadChangelogPosition(int32_t task) {

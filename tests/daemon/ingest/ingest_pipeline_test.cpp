@@ -39,6 +39,7 @@ class FlakyStore : public StateStore {
   int reads = 0;
   Result<ShardId> RegisterShard(const TopicPartition& tp) override { return inner_->RegisterShard(tp); }
   std::vector<ShardId> Shards() const override { return inner_->Shards(); }
+  std::vector<TopicPartition> RegisteredPartitions() const override { return inner_->RegisteredPartitions(); }
   Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) override { return inner_->LoadCheckpoint(tp); }
   Result<std::optional<std::string>> Get(ShardId s, EntityKind k, std::string_view id) override {
     ++reads;
