@@ -208,7 +208,11 @@ TEST(ConfigTest, TheShippedFileIsWhatTheTablesPrint) {
   shipped << in.rdbuf();
   std::istringstream a(shipped.str()), b(DefaultConfigYaml());
   std::string line_a, line_b;
-  for (int line = 1; static_cast<bool>(std::getline(a, line_a)) | static_cast<bool>(std::getline(b, line_b)); ++line) {
+  for (int line = 1;; ++line) {
+    // Both read on every line, so that a file longer than the other differs.
+    const bool more_a = static_cast<bool>(std::getline(a, line_a));
+    const bool more_b = static_cast<bool>(std::getline(b, line_b));
+    if (!more_a && !more_b) break;
     ASSERT_EQ(line_a, line_b) << "config/featmon.yaml line " << line
                               << " differs; regenerate it: featmond --print-default-config > config/featmon.yaml";
     line_a.clear(), line_b.clear();
