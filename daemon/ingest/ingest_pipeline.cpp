@@ -282,8 +282,10 @@ Status IngestPipeline::Commit() {
     else EncodeEntityState(*features_, kind, entry.state, &w.value);
   }
   if (changelog_) {
-    if (Status st = changelog_->Ship(ChangelogCommits(batch), &batch.changelog_positions); !st.ok())
+    std::vector<int32_t> taken_over;
+    if (Status st = changelog_->Ship(ChangelogCommits(batch), &batch.changelog_positions, &taken_over); !st.ok())
       return FailCommit(st);
+    if (!taken_over.empty()) GiveUpTakenOverTasks(taken_over, &batch);
   }
   if (Status st = store_->Commit(batch); !st.ok()) return FailCommit(st);
   health_.Succeeded(start);
@@ -500,6 +502,22 @@ std::vector<int32_t> IngestPipeline::RestoringTasks() const {
 }
 
 void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
+  if (!HoldsAny(tps)) return;  // none of this pipeline's (IngestWorkers passes every revoked partition)
+  Status st = Commit();
+  if (!st.ok())
+    Log(Component::kIngest).error("commit on revoke failed: the revoked partitions are replayed from their last commit "
+                                  "by their next owner; the kept ones keep their work and retry: {}", st.ToString());
+  const size_t dropped = DropPartitions(tps);
+  Log(Component::kIngest).info("revoked {} partitions", dropped);
+}
+
+bool IngestPipeline::HoldsAny(const std::vector<TopicPartition>& tps) {
+  for (const auto& p : partitions_)
+    if (std::find(tps.begin(), tps.end(), p->cp.tp) != tps.end()) return true;
+  return false;
+}
+
+size_t IngestPipeline::DropPartitions(const std::vector<TopicPartition>& tps) {
   std::vector<ShardId> revoked;
   std::set<int32_t> revoked_tasks;
   for (const auto& p : partitions_) {
@@ -507,15 +525,11 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
     revoked.push_back(p->shard);
     revoked_tasks.insert(p->cp.tp.partition);
   }
-  if (revoked.empty()) return;  // none of this pipeline's (IngestWorkers passes every revoked partition)
-  Status st = Commit();
-  if (!st.ok())
-    Log(Component::kIngest).error("commit on revoke failed: the revoked partitions are replayed from their last commit "
-                                  "by their next owner; the kept ones keep their work and retry: {}", st.ToString());
-  // The revoked partitions' states may change elsewhere now: forget them,
-  // with any work that failed to commit (its offsets were not stored
-  // either), and the rest of their messages in the batch. The kept
-  // partitions keep their cache, their uncommitted work and their messages.
+  if (revoked.empty()) return 0;
+  // The partitions' states may change elsewhere now: forget them, with any
+  // work that failed to commit (its offsets were not stored either), and the
+  // rest of their messages in the batch. The kept partitions keep their
+  // cache, their uncommitted work and their messages.
   ForgetShards(revoked);
   if (changelog_) {
     const int64_t now_ms = clock_->MonotonicNs() / 1'000'000;
@@ -530,12 +544,35 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   const bool work_left = !dirty_.empty() || std::any_of(partitions_.begin(), partitions_.end(),
                                                          [](const auto& p) { return p->cp.dirty; });
   if (!work_left) {
-    health_.Reset();  // the stalled commit's work went with the revoked partitions
+    health_.Reset();  // the stalled commit's work went with the dropped partitions
     awaiting_commit_.clear();  // replayed, and counted, when read again
   }
   assigned_count_ = static_cast<int>(partitions_.size());
-  Log(Component::kIngest).info("revoked {} partitions", revoked.size());
   PublishSnapshot();
+  return revoked.size();
+}
+
+// A task another instance took over (its changelog claim holds) while this
+// one still had it: that one is its owner now, and the group revokes it here
+// soon. Its work leaves the commit and the task is given up at once, so the
+// rest of this worker's tasks commit instead of failing until the revoke.
+void IngestPipeline::GiveUpTakenOverTasks(const std::vector<int32_t>& tasks, CommitBatch* batch) {
+  std::vector<TopicPartition> tps;
+  std::set<ShardId> shards;
+  for (const auto& p : partitions_) {
+    if (std::find(tasks.begin(), tasks.end(), p->cp.tp.partition) == tasks.end()) continue;
+    tps.push_back(p->cp.tp);
+    shards.insert(p->shard);
+  }
+  std::erase_if(batch->entities, [&](const EntityWrite& w) { return shards.count(ParseEntityKey(w.key)->shard) > 0; });
+  std::erase_if(batch->checkpoints, [&](const auto& c) {
+    return std::find(tps.begin(), tps.end(), c.first) != tps.end();
+  });
+  for (int32_t task : tasks)
+    Log(Component::kIngest).error("task {}: another instance took it over (its changelog claim holds), so this "
+                                  "instance gave it up and dropped its uncommitted work; the group revokes it here, "
+                                  "and its new owner serves it", task);
+  DropPartitions(tps);
 }
 
 Status IngestPipeline::ScheduleCleanupOfStoredTasks(const std::function<bool(int32_t task)>& mine) {

@@ -162,6 +162,12 @@ class IngestPipeline final : public RebalanceListener {
   Status KeepAside(const std::string& key, std::string_view value, const Status& why);
   void MarkDirty(Cache::value_type* node);
   // Drops the cached states of these shards (revoked partitions), dirty or not.
+  bool HoldsAny(const std::vector<TopicPartition>& tps);  // not const: PartitionTable iterates mutably
+  // Stops processing and serving these partitions, forgetting their cached
+  // and uncommitted work (a revoke, or a task taken over); their local state
+  // is deleted after state_cleanup_delay. Returns how many were held.
+  size_t DropPartitions(const std::vector<TopicPartition>& tps);
+  void GiveUpTakenOverTasks(const std::vector<int32_t>& tasks, CommitBatch* batch);
   void ForgetShards(const std::vector<ShardId>& shards);
   // Deletes the local state of the revoked tasks whose delay is up.
   void DeleteRevokedState();

@@ -122,7 +122,8 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
 }
 
 Status StateChangelog::Ship(const std::map<int32_t, TaskCommit>& commits,
-                            std::vector<std::pair<int32_t, ChangelogPosition>>* positions) {
+                            std::vector<std::pair<int32_t, ChangelogPosition>>* positions,
+                            std::vector<int32_t>* taken_over) {
   for (const auto& [task, commit] : commits) {
     auto it = held_.find(task);
     if (it == held_.end()) return Status::Internal("task " + std::to_string(task) + " has no changelog claim");
@@ -145,7 +146,12 @@ Status StateChangelog::Ship(const std::map<int32_t, TaskCommit>& commits,
     }
     std::vector<changelog::SourceCheckpoint> checkpoints;
     for (const auto& [tp, cp] : commit.checkpoints) checkpoints.push_back({tp.topic, cp.next_offset, cp.stream_time_ms});
-    if (Status st = held.changelog->Commit(std::move(states), std::move(checkpoints)); !st.ok()) return st;
+    if (Status st = held.changelog->Commit(std::move(states), std::move(checkpoints)); !st.ok()) {
+      if (!held.changelog->taken_over()) return st;
+      taken_over->push_back(task);
+      held_.erase(it);
+      continue;
+    }
     positions->emplace_back(task, PositionOf(*held.changelog));
   }
   return Status::Ok();

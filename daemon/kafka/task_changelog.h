@@ -59,6 +59,8 @@ class TaskChangelog {
   const std::vector<changelog::SourceCheckpoint>& head_checkpoints() const { return fold_.head_checkpoints(); }
   int64_t next_offset() const { return last_offset_ + 1; }
   uint64_t writer() const { return writer_; }
+  // Another writer's claim has overtaken this one: every later Commit is refused.
+  bool taken_over() const { return taken_over_; }
   int32_t task() const { return task_; }
   // Store keys whose newest record on the partition does not count: the
   // next commit writes their states again.

@@ -1,11 +1,16 @@
-// After a restart with a changelog, the tasks whose local state was kept
-// from the earlier run are handled as if just revoked: one given back within
-// ingest.state_cleanup_delay keeps its state; one that moved to another
-// instance while this one was down has its state deleted then, by the
-// worker it is routed to and no other (the workers share one store).
-// Against real pipelines, RocksDB and the in-process mock cluster; not
-// labelled `concurrent`: librdkafka's threads cannot run under TSan.
+// The ingest side of tasks moving between instances through the changelog,
+// against real pipelines, RocksDB and the in-process mock cluster (not
+// labelled `concurrent`: librdkafka's threads cannot run under TSan):
+// - after a restart, the tasks whose local state was kept from the earlier
+//   run are handled as if just revoked: one given back within
+//   ingest.state_cleanup_delay keeps its state; one that moved to another
+//   instance while this one was down has its state deleted then, by the
+//   worker it is routed to and no other (the workers share one store);
+// - a task another instance has claimed before this one saw the revoke is
+//   given up at the next commit, and the worker's other tasks commit.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "daemon/ingest/ingest_workers.h"
 #include "daemon/kafka/embedded_broker.h"
@@ -21,14 +26,15 @@ namespace {
 
 using namespace featmon::testing;
 
-class StoredTasksCleanupTest : public ::testing::Test {
+class TaskHandoverTest : public ::testing::Test {
  protected:
   static constexpr int kWorkers = 2;
+  static constexpr int kTasks = 4;
   static constexpr int64_t kNow = 1'700'000'000'000;
   static constexpr int64_t kDelayMs = 1'000;
 
   void SetUp() override {
-    auto broker = EmbeddedBroker::Start({1, 2, {"views", "clicks", "featmon.changelog"}});
+    auto broker = EmbeddedBroker::Start({1, kTasks, {"views", "clicks", "featmon.changelog"}});
     ASSERT_TRUE(broker.ok()) << broker.status().ToString();
     broker_ = std::move(*broker);
     set_ = std::make_unique<FeatureSet>(*FeatureSet::Compile(DefaultSpecs()));
@@ -47,18 +53,22 @@ class StoredTasksCleanupTest : public ::testing::Test {
     options.commit_interval_ms = 1'000'000;  // commit only when the test says so
     options.state_cleanup_delay_ms = kDelayMs;
     for (int w = 0; w < kWorkers; ++w) {
-      pipelines.push_back(
-          std::make_unique<IngestPipeline>(options, set_.get(), store_.get(), &sink_, &metrics_, &clock_));
+      ASSERT_NO_FATAL_FAILURE(pipelines.push_back(NewPipeline(options, store_.get(), "test")));
       pipelines.back()->set_source(&sources_[w]);
       pipelines_[w] = pipelines.back().get();
-      KafkaClientOptions kafka;
-      kafka.brokers = broker_->bootstrap();
-      auto topic = ChangelogTopic::Open(kafka, "featmon.changelog");
-      ASSERT_TRUE(topic.ok()) << topic.status().ToString();
-      pipelines.back()->set_changelog(
-          std::make_unique<StateChangelog>(std::move(*topic), "test", "views", "clicks", store_.get()));
     }
     workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), &clock_);
+  }
+  std::unique_ptr<IngestPipeline> NewPipeline(const IngestPipelineOptions& options, StateStore* store,
+                                              const std::string& owner) {
+    auto pipeline = std::make_unique<IngestPipeline>(options, set_.get(), store, &sink_, &metrics_, &clock_);
+    KafkaClientOptions kafka;
+    kafka.brokers = broker_->bootstrap();
+    auto topic = ChangelogTopic::Open(kafka, "featmon.changelog");
+    EXPECT_TRUE(topic.ok()) << topic.status().ToString();
+    if (topic.ok())
+      pipeline->set_changelog(std::make_unique<StateChangelog>(std::move(*topic), owner, "views", "clicks", store));
+    return pipeline;
   }
   void Assign(const std::vector<int32_t>& tasks) {
     std::vector<TopicPartition> tps;
@@ -78,6 +88,17 @@ class StoredTasksCleanupTest : public ::testing::Test {
   }
   void RunAll() {
     for (IngestPipeline* p : pipelines_) ASSERT_TRUE(p->RunOnce(0).ok());
+  }
+  int64_t StoredOffset(const TopicPartition& tp) {
+    auto cp = store_->LoadCheckpoint(tp);
+    EXPECT_TRUE(cp.ok());
+    return cp.ok() && cp->has_value() ? (*cp)->next_offset : -1;
+  }
+  std::vector<int32_t> ServedTasks() const {
+    std::vector<int32_t> tasks;
+    for (const auto& [shard, task] : workers_->ServingShards()) tasks.push_back(task);
+    std::sort(tasks.begin(), tasks.end());
+    return tasks;
   }
   // Whether anything of the task is left: its changelog position, its views
   // checkpoint, its user's state.
@@ -104,7 +125,7 @@ class StoredTasksCleanupTest : public ::testing::Test {
   std::unique_ptr<IngestWorkers> workers_;
 };
 
-TEST_F(StoredTasksCleanupTest, ATaskNotGivenBackAfterARestartIsDeletedAfterTheDelay) {
+TEST_F(TaskHandoverTest, ATaskNotGivenBackAfterARestartIsDeletedAfterTheDelay) {
   ASSERT_NO_FATAL_FAILURE(Start());
   ASSERT_NO_FATAL_FAILURE(Assign({0, 1}));
   AddView(0, 0);
@@ -124,6 +145,49 @@ TEST_F(StoredTasksCleanupTest, ATaskNotGivenBackAfterARestartIsDeletedAfterTheDe
   RunAll();
   EXPECT_FALSE(Stored(0)) << "task 0 was not given back";
   EXPECT_TRUE(Stored(1)) << "worker 0 deleted the task worker 1 was given back";
+}
+
+// Another instance claims a task (the group moved it) before this one has
+// seen the revoke: this one's next commit finds the claim, gives that task
+// up and commits its worker's other task, instead of failing every commit
+// until the revoke comes.
+TEST_F(TaskHandoverTest, ATaskTakenOverIsGivenUpAndTheWorkersOtherTasksCommit) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_NO_FATAL_FAILURE(Assign({1, 3}));  // both worker 1's
+  AddView(1, 0);
+  AddView(3, 0);
+  RunAll();
+  ASSERT_TRUE(pipelines_[1]->Commit().ok());
+
+  TempDir other_dir;
+  RocksDbStoreOptions other_options;
+  other_options.path = other_dir.path();
+  other_options.features = set_.get();
+  auto other_store = RocksDbStore::Open(other_options);
+  ASSERT_TRUE(other_store.ok()) << other_store.status().ToString();
+  std::unique_ptr<IngestPipeline> other = NewPipeline(IngestPipelineOptions{}, other_store->get(), "other");
+  std::vector<int64_t> starts;
+  ASSERT_TRUE(other->OnAssigned({{"views", 3}, {"clicks", 3}}, &starts).ok()) << "restores and claims task 3";
+
+  AddView(1, 1);
+  AddView(3, 1);
+  RunAll();
+  ASSERT_TRUE(pipelines_[1]->Commit().ok()) << "task 1's commit failed with task 3's";
+  EXPECT_EQ(StoredOffset({"views", 1}), 2);
+  EXPECT_EQ(StoredOffset({"views", 3}), 1) << "work on a task taken over was committed";
+  EXPECT_EQ(ServedTasks(), (std::vector<int32_t>{1, 1})) << "a task taken over is still served here";
+  EXPECT_TRUE(pipelines_[1]->healthy());
+
+  AddView(1, 2);
+  AddView(3, 2);  // still delivered until the revoke: ignored
+  RunAll();
+  ASSERT_TRUE(pipelines_[1]->Commit().ok());
+  EXPECT_EQ(StoredOffset({"views", 1}), 3);
+  EXPECT_EQ(StoredOffset({"views", 3}), 1);
+  workers_->OnRevoked({{"views", 3}, {"clicks", 3}});  // the revoke, at last
+  EXPECT_TRUE(pipelines_[1]->healthy());
+  EXPECT_EQ(ServedTasks(), (std::vector<int32_t>{1, 1}));
+  other.reset();
 }
 
 }  // namespace
