@@ -11,12 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "daemon/store/rocksdb_store.h"
-#include "tests/daemon/null_dead_letters.h"
-#include "tests/daemon/scripted_source.h"
-#include "tests/daemon/temp_dir.h"
-#include "tests/features/test_specs.h"
-#include "tools/traffic.h"
+#include "tests/daemon/ingest/workers_fixture.h"
 
 namespace featmon {
 namespace {
@@ -73,29 +68,12 @@ class SharedSource : public MessageSource {
   bool hold_ = false, asked_ = false;
 };
 
-class IngestWorkersTest : public ::testing::Test {
+class IngestWorkersTest : public WorkersFixture {
  protected:
-  static constexpr int kWorkers = 2;
-  static constexpr int64_t kNow = 1'700'000'000'000;
-
   void SetUp() override {
-    set_ = std::make_unique<FeatureSet>(*FeatureSet::Compile(DefaultSpecs()));
-    RocksDbStoreOptions store_options;
-    store_options.path = dir_.path();
-    store_options.features = set_.get();
-    store_ = std::move(*RocksDbStore::Open(store_options));
-    std::vector<std::unique_ptr<IngestPipeline>> pipelines;
-    IngestPipelineOptions options;
-    options.commit_interval_ms = 1'000'000;  // commit only when the test says so
-    for (int w = 0; w < kWorkers; ++w) {
-      pipelines.push_back(
-          std::make_unique<IngestPipeline>(options, set_.get(), store_.get(), &sink_, &metrics_, &clock_));
-      pipelines.back()->set_source(&sources_[w]);
-      pipelines_[w] = pipelines.back().get();
-    }
-    workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), &clock_);
+    OpenStore();
+    StartWorkers({});
   }
-
   static std::vector<TopicPartition> Task(int32_t t) { return {{"views", t}, {"clicks", t}}; }
   // Assigns a task whose previous owner had stored up to `committed` on
   // both topics (-1: the group has no offsets for it).
@@ -104,32 +82,7 @@ class IngestWorkersTest : public ::testing::Test {
     std::vector<int64_t> starts;
     ASSERT_TRUE(workers_->OnAssigned(Task(task), &starts).ok());
   }
-  std::vector<int32_t> ServedTasks() const {
-    std::vector<int32_t> tasks;
-    for (const auto& [shard, task] : workers_->ServingShards()) tasks.push_back(task);
-    std::sort(tasks.begin(), tasks.end());
-    return tasks;
-  }
-  void Add(EventType type, int32_t task, int64_t offset) {
-    Event e;
-    e.type = type;
-    e.user_id = "u";
-    e.item_id = "i";
-    e.ts_ms = kNow - 100;
-    const std::string topic = type == EventType::kView ? "views" : "clicks";
-    sources_[KafkaConsumer::WorkerOf({topic, task}, kWorkers)].queue.push_back(
-        {topic, task, offset, EncodeEvent(e, WireFormat::kProtobuf)});
-  }
-
-  TempDir dir_;
-  ManualClock clock_{kNow};
-  Metrics metrics_{"test"};
-  NullDeadLetters sink_;
-  ScriptedSource sources_[kWorkers];
-  std::unique_ptr<FeatureSet> set_;
-  std::unique_ptr<RocksDbStore> store_;
-  IngestPipeline* pipelines_[kWorkers] = {};  // owned by workers_; run by hand, no worker threads
-  std::unique_ptr<IngestWorkers> workers_;
+  void Add(EventType type, int32_t task, int64_t offset) { AddEvent(type, task, offset, "u"); }
 };
 
 TEST_F(IngestWorkersTest, ATaskBehindItsPreviousOwnerIsServedOnlyOnceItCatchesUp) {

@@ -12,63 +12,40 @@
 
 #include <algorithm>
 
-#include "daemon/ingest/ingest_workers.h"
 #include "daemon/kafka/embedded_broker.h"
-#include "daemon/store/rocksdb_store.h"
-#include "tests/daemon/null_dead_letters.h"
-#include "tests/daemon/scripted_source.h"
-#include "tests/daemon/temp_dir.h"
-#include "tests/features/test_specs.h"
-#include "tools/traffic.h"
+#include "tests/daemon/ingest/workers_fixture.h"
 
 namespace featmon {
 namespace {
 
 using namespace featmon::testing;
 
-class TaskHandoverTest : public ::testing::Test {
+class TaskHandoverTest : public WorkersFixture {
  protected:
-  static constexpr int kWorkers = 2;
   static constexpr int kTasks = 4;
-  static constexpr int64_t kNow = 1'700'000'000'000;
   static constexpr int64_t kDelayMs = 1'000;
 
   void SetUp() override {
     auto broker = EmbeddedBroker::Start({1, kTasks, {"views", "clicks", "featmon.changelog"}});
     ASSERT_TRUE(broker.ok()) << broker.status().ToString();
     broker_ = std::move(*broker);
-    set_ = std::make_unique<FeatureSet>(*FeatureSet::Compile(DefaultSpecs()));
-    RocksDbStoreOptions store_options;
-    store_options.path = dir_.path();
-    store_options.features = set_.get();
-    store_ = std::move(*RocksDbStore::Open(store_options));
+    OpenStore();
   }
   void TearDown() override { workers_.reset(); }  // before the broker their changelogs write to
 
   // A start of featmond's ingest side on the same store: workers with a changelog.
   void Start() {
-    workers_.reset();
-    std::vector<std::unique_ptr<IngestPipeline>> pipelines;
     IngestPipelineOptions options;
-    options.commit_interval_ms = 1'000'000;  // commit only when the test says so
     options.state_cleanup_delay_ms = kDelayMs;
-    for (int w = 0; w < kWorkers; ++w) {
-      ASSERT_NO_FATAL_FAILURE(pipelines.push_back(NewPipeline(options, store_.get(), "test")));
-      pipelines.back()->set_source(&sources_[w]);
-      pipelines_[w] = pipelines.back().get();
-    }
-    workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), &clock_);
+    StartWorkers(options, [&](IngestPipeline& p) { p.set_changelog(Changelog(store_.get(), "test")); });
   }
-  std::unique_ptr<IngestPipeline> NewPipeline(const IngestPipelineOptions& options, StateStore* store,
-                                              const std::string& owner) {
-    auto pipeline = std::make_unique<IngestPipeline>(options, set_.get(), store, &sink_, &metrics_, &clock_);
+  std::unique_ptr<StateChangelog> Changelog(StateStore* store, const std::string& owner) {
     KafkaClientOptions kafka;
     kafka.brokers = broker_->bootstrap();
     auto topic = ChangelogTopic::Open(kafka, "featmon.changelog");
     EXPECT_TRUE(topic.ok()) << topic.status().ToString();
-    if (topic.ok())
-      pipeline->set_changelog(std::make_unique<StateChangelog>(std::move(*topic), owner, "views", "clicks", store));
-    return pipeline;
+    if (!topic.ok()) return nullptr;
+    return std::make_unique<StateChangelog>(std::move(*topic), owner, "views", "clicks", store);
   }
   void Assign(const std::vector<int32_t>& tasks) {
     std::vector<TopicPartition> tps;
@@ -77,28 +54,9 @@ class TaskHandoverTest : public ::testing::Test {
     ASSERT_TRUE(workers_->OnAssigned(tps, &starts).ok());
   }
   // A view of user "u<task>" at `offset` of views/<task>.
-  void AddView(int32_t task, int64_t offset) {
-    Event e;
-    e.type = EventType::kView;
-    e.user_id = "u" + std::to_string(task);
-    e.item_id = "i";
-    e.ts_ms = kNow - 100;
-    sources_[KafkaConsumer::WorkerOf({"views", task}, kWorkers)].queue.push_back(
-        {"views", task, offset, EncodeEvent(e, WireFormat::kProtobuf)});
-  }
+  void AddView(int32_t task, int64_t offset) { AddEvent(EventType::kView, task, offset, "u" + std::to_string(task)); }
   void RunAll() {
     for (IngestPipeline* p : pipelines_) ASSERT_TRUE(p->RunOnce(0).ok());
-  }
-  int64_t StoredOffset(const TopicPartition& tp) {
-    auto cp = store_->LoadCheckpoint(tp);
-    EXPECT_TRUE(cp.ok());
-    return cp.ok() && cp->has_value() ? (*cp)->next_offset : -1;
-  }
-  std::vector<int32_t> ServedTasks() const {
-    std::vector<int32_t> tasks;
-    for (const auto& [shard, task] : workers_->ServingShards()) tasks.push_back(task);
-    std::sort(tasks.begin(), tasks.end());
-    return tasks;
   }
   // Whether anything of the task is left: its changelog position, its views
   // checkpoint, its user's state.
@@ -113,16 +71,7 @@ class TaskHandoverTest : public ::testing::Test {
     return parts > 0;
   }
 
-  TempDir dir_;
-  ManualClock clock_{kNow};
-  Metrics metrics_{"test"};
-  NullDeadLetters sink_;
-  ScriptedSource sources_[kWorkers];
   std::unique_ptr<EmbeddedBroker> broker_;
-  std::unique_ptr<FeatureSet> set_;
-  std::unique_ptr<RocksDbStore> store_;
-  IngestPipeline* pipelines_[kWorkers] = {};  // owned by workers_; run by hand, no worker threads
-  std::unique_ptr<IngestWorkers> workers_;
 };
 
 TEST_F(TaskHandoverTest, ATaskNotGivenBackAfterARestartIsDeletedAfterTheDelay) {
@@ -165,9 +114,10 @@ TEST_F(TaskHandoverTest, ATaskTakenOverIsGivenUpAndTheWorkersOtherTasksCommit) {
   other_options.features = set_.get();
   auto other_store = RocksDbStore::Open(other_options);
   ASSERT_TRUE(other_store.ok()) << other_store.status().ToString();
-  std::unique_ptr<IngestPipeline> other = NewPipeline(IngestPipelineOptions{}, other_store->get(), "other");
+  IngestPipeline other_instance(IngestPipelineOptions{}, set_.get(), other_store->get(), &sink_, &metrics_, &clock_);
+  other_instance.set_changelog(Changelog(other_store->get(), "other"));
   std::vector<int64_t> starts;
-  ASSERT_TRUE(other->OnAssigned({{"views", 3}, {"clicks", 3}}, &starts).ok()) << "restores and claims task 3";
+  ASSERT_TRUE(other_instance.OnAssigned({{"views", 3}, {"clicks", 3}}, &starts).ok()) << "restores and claims task 3";
 
   AddView(1, 1);
   AddView(3, 1);
@@ -187,7 +137,6 @@ TEST_F(TaskHandoverTest, ATaskTakenOverIsGivenUpAndTheWorkersOtherTasksCommit) {
   workers_->OnRevoked({{"views", 3}, {"clicks", 3}});  // the revoke, at last
   EXPECT_TRUE(pipelines_[1]->healthy());
   EXPECT_EQ(ServedTasks(), (std::vector<int32_t>{1, 1}));
-  other.reset();
 }
 
 }  // namespace
