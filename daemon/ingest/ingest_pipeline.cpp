@@ -614,13 +614,14 @@ void IngestPipeline::DeleteRevokedState() {
     }
     if (st.ok()) st = store_->DropState(shards, tps, task);
     if (!st.ok()) {
-      Log(Component::kIngest).error("task {}: deleting the local state it held before its revoke or restart failed, retried after "
-                                    "ingest.state_cleanup_delay: {}", task, st.ToString());
+      Log(Component::kIngest).error("task {}: deleting the local state it held before its revoke or restart failed, "
+                                    "retried after ingest.state_cleanup_delay: {}", task, st.ToString());
       revoked_cleanup_.Revoked(task, now_ms);
       continue;
     }
     Log(Component::kIngest).info("task {}: deleted the local state it held before its revoke or this instance's "
-                                 "restart (ingest.state_cleanup_delay {} s); held again, it restores its whole changelog",
+                                 "restart (ingest.state_cleanup_delay {} s); held again, it restores its whole "
+                                 "changelog",
                                  task, options_.state_cleanup_delay_ms / 1000);
   }
 }
