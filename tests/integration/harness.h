@@ -191,10 +191,21 @@ inline std::vector<PartitionOffsets> BrokerWatermarks(const std::string& bootstr
 class BrokerProcess {
  public:
   BrokerProcess(const std::string& log_dir, int partitions, int brokers = 1)
-      : proc_({FEATMON_BROKER_BIN, "--partitions", std::to_string(partitions), "--brokers", std::to_string(brokers)},
-              log_dir + "/broker.log", true) {
+      : log_(log_dir + "/broker.log"),
+        proc_({FEATMON_BROKER_BIN, "--partitions", std::to_string(partitions), "--brokers", std::to_string(brokers)},
+              log_, true) {
     bootstrap_ = proc_.ReadLine();
     EXPECT_FALSE(bootstrap_.empty()) << "broker printed no address";
+  }
+  // A broker that died under the test explains every failure after it, and
+  // its log (in the test's temporary directory) goes with the directory.
+  ~BrokerProcess() {
+    const int status = proc_.Wait(std::chrono::milliseconds(1));
+    if (status < 0) return;  // still running: the Process kills it
+    std::string log = ReadFile(log_);
+    if (log.size() > 8192) log = "...\n" + log.substr(log.size() - 8192);
+    ADD_FAILURE() << "featmon-broker exited by itself (status " << status << ") while the test ran; its log ends:\n"
+                   << log;
   }
   const std::string& bootstrap() const { return bootstrap_; }
   Process& proc() { return proc_; }
@@ -207,6 +218,7 @@ class BrokerProcess {
   }
 
  private:
+  std::string log_;
   Process proc_;
   std::string bootstrap_;
 };
