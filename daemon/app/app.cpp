@@ -164,9 +164,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   if (!server.ok()) return server.status();
   app->http_ = std::move(*server);
 
-  std::vector<MessageSource*> sources;
-  for (int w = 0; w < cfg.ingest.workers; ++w) sources.push_back(app->consumer_->worker_source(w));
-  app->workers_->Start(sources, app->heartbeats_.get());
+  app->workers_->Start(app->consumer_.get(), app->heartbeats_.get());
   app->group_thread_ = std::thread([a = app.get(), beat = app->heartbeats_->Register("kafka group events")] {
     a->ServeGroupEvents(beat);
   });

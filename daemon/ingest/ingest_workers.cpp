@@ -8,15 +8,13 @@
 namespace featmon {
 
 IngestWorkers::IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipelines, const Clock* clock)
-    : pipelines_(std::move(pipelines)), clock_(clock) {
-  for (size_t w = 0; w < pipelines_.size(); ++w) gates_.push_back(std::make_unique<Gate>());
-}
+    : pipelines_(std::move(pipelines)), clock_(clock) {}
 
 IngestWorkers::~IngestWorkers() { (void)StopAndCommit(); }
 
-void IngestWorkers::Start(const std::vector<MessageSource*>& sources, LoopHeartbeats* heartbeats) {
+void IngestWorkers::Start(KafkaConsumer* consumer, LoopHeartbeats* heartbeats) {
   for (size_t w = 0; w < pipelines_.size(); ++w) {
-    pipelines_[w]->set_source(sources[w]);
+    pipelines_[w]->set_source(consumer->worker_source(static_cast<int>(w)));
     LoopHeartbeats::Heartbeat heartbeat;
     if (heartbeats) heartbeat = heartbeats->Register("ingest worker " + std::to_string(w));
     threads_.emplace_back([this, w, heartbeat] { Run(w, heartbeat); });
@@ -25,23 +23,13 @@ void IngestWorkers::Start(const std::vector<MessageSource*>& sources, LoopHeartb
 
 void IngestWorkers::Run(size_t worker, LoopHeartbeats::Heartbeat heartbeat) {
   RunUntilStopped(stop_, heartbeat, clock_, Component::kIngest, "ingest worker " + std::to_string(worker), [&] {
-    Gate& gate = *gates_[worker];
-    if (gate.pause.load()) {  // a rebalance waits for the lock
+    if (pause_.load()) {  // a rebalance waits for the exclusive lock
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       return Status::Ok();
     }
-    std::lock_guard lock(gate.mu);
+    std::shared_lock lock(mu_);
     return pipelines_[worker]->RunOnce(100);
   });
-}
-
-template <typename F>
-auto IngestWorkers::WithWorkerPaused(size_t w, F change) {
-  Gate& gate = *gates_[w];
-  gate.pause = true;
-  std::lock_guard lock(gate.mu);
-  gate.pause = false;
-  return change(*pipelines_[w]);
 }
 
 Status IngestWorkers::StopAndCommit() {
@@ -71,6 +59,9 @@ Status IngestWorkers::ScheduleCleanupOfStoredTasks() {
 }
 
 Status IngestWorkers::OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) {
+  pause_ = true;
+  std::unique_lock lock(mu_);
+  pause_ = false;
   start_offsets->assign(partitions.size(), -1);
   const int n = static_cast<int>(pipelines_.size());
   for (int w = 0; w < n; ++w) {
@@ -84,7 +75,7 @@ Status IngestWorkers::OnAssigned(const std::vector<TopicPartition>& partitions, 
     }
     if (mine.empty()) continue;
     std::vector<int64_t> offsets;
-    Status st = WithWorkerPaused(w, [&](IngestPipeline& p) { return p.OnAssigned(mine, &offsets); });
+    Status st = pipelines_[w]->OnAssigned(mine, &offsets);
     if (!st.ok()) {
       RefreshHoldings();
       return st;
@@ -129,13 +120,10 @@ uint64_t IngestWorkers::OffPartitionEvents() const {
 }
 
 void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
-  const int n = static_cast<int>(pipelines_.size());
-  for (int w = 0; w < n; ++w) {
-    std::vector<TopicPartition> mine;
-    for (const TopicPartition& tp : partitions)
-      if (KafkaConsumer::WorkerOf(tp, n) == w) mine.push_back(tp);
-    if (!mine.empty()) WithWorkerPaused(w, [&](IngestPipeline& p) { p.OnRevoked(mine); });
-  }
+  pause_ = true;
+  std::unique_lock lock(mu_);
+  pause_ = false;
+  for (auto& p : pipelines_) p->OnRevoked(partitions);  // each ignores partitions it does not hold
   RefreshHoldings();
 }
 

@@ -4,15 +4,14 @@
 // and each commits its own states and checkpoints.
 //
 // Rebalances arrive on the thread that calls KafkaConsumer::ServeEvents. They
-// pause, between two batches (a pause flag, then the worker's lock), only
-// the workers whose partitions change, let each commit or load (and restore)
-// its partitions, and resume it. The other workers go on meanwhile, so a
-// long restore from the changelog stalls only the tasks of its own worker.
+// pause the workers between two batches (a pause flag, then an exclusive
+// lock), let each pipeline commit or load its partitions, and resume them.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -32,10 +31,9 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   // Before the first assignment: each pipeline schedules the cleanup of the
   // stored tasks the consumer routes to it (IngestPipeline::ScheduleCleanupOfStoredTasks).
   Status ScheduleCleanupOfStoredTasks();
-  // Starts one thread per pipeline, pipeline i reading sources[i] (the
-  // consumer's worker_source(i)); each registers a loop in `heartbeats` (may
-  // be null) and beats every iteration.
-  void Start(const std::vector<MessageSource*>& sources, LoopHeartbeats* heartbeats);
+  // Starts one thread per pipeline reading consumer->worker_source(i); each
+  // registers a loop in `heartbeats` (may be null) and beats every iteration.
+  void Start(KafkaConsumer* consumer, LoopHeartbeats* heartbeats);
   // Stops the threads after their current batch and commits what they processed.
   Status StopAndCommit();
 
@@ -60,19 +58,11 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   void Run(size_t worker, LoopHeartbeats::Heartbeat heartbeat);
   // After an assignment or a revoke, with the workers paused.
   void RefreshHoldings();
-  // Held by worker w inside a batch, and by a rebalance that changes w's partitions.
-  struct Gate {
-    std::mutex mu;
-    std::atomic<bool> pause{false};  // asks the worker to step back so the rebalance gets the lock
-  };
-  // Runs `change` on pipeline w with its worker paused.
-  template <typename F>
-  auto WithWorkerPaused(size_t w, F change);
-
   std::vector<std::unique_ptr<IngestPipeline>> pipelines_;
-  std::vector<std::unique_ptr<Gate>> gates_;  // parallel to pipelines_
   const Clock* clock_;
   std::vector<std::thread> threads_;
+  std::shared_mutex mu_;            // shared: a worker inside a batch; exclusive: a rebalance
+  std::atomic<bool> pause_{false};  // asks workers to step back so the exclusive lock gets in
   std::atomic<bool> stop_{false};
   std::atomic<int> total_tasks_{0};
   // Read by every lookup: atomics, so the common case takes no lock.

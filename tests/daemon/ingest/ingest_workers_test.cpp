@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "tests/daemon/ingest/workers_fixture.h"
@@ -17,56 +15,6 @@ namespace featmon {
 namespace {
 
 using namespace featmon::testing;
-
-// A source a worker thread polls while the test appends, whose
-// HighWatermarks (which an assignment asks when the previous owner's offsets
-// are unknown) can be held, as a long restore holds an assignment.
-class SharedSource : public MessageSource {
- public:
-  void Append(const std::string& topic, int32_t partition, std::string payload) {
-    std::lock_guard lock(mu_);
-    inner_.Append(topic, partition, std::move(payload));
-  }
-  Status Poll(size_t max, int, std::vector<InputMessage>* out) override {
-    {
-      std::lock_guard lock(mu_);
-      if (!inner_.queue.empty()) return inner_.Poll(max, 0, out);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return Status::Ok();
-  }
-  void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>&) override {}
-  std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>&) override {
-    std::unique_lock lock(mu_);
-    asked_ = true;
-    changed_.notify_all();
-    changed_.wait(lock, [&] { return !hold_; });
-    return {};
-  }
-  size_t pending() {
-    std::lock_guard lock(mu_);
-    return inner_.queue.size();
-  }
-  void Hold() {
-    std::lock_guard lock(mu_);
-    hold_ = true;
-  }
-  void Release() {
-    std::lock_guard lock(mu_);
-    hold_ = false;
-    changed_.notify_all();
-  }
-  bool WaitAsked(std::chrono::seconds timeout) {
-    std::unique_lock lock(mu_);
-    return changed_.wait_for(lock, timeout, [&] { return asked_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable changed_;
-  ScriptedSource inner_;
-  bool hold_ = false, asked_ = false;
-};
 
 class IngestWorkersTest : public WorkersFixture {
  protected:
@@ -149,36 +97,6 @@ TEST_F(IngestWorkersTest, ARestoringTaskNeverLooksServedWhileItIsAssigned) {
   lookups.join();
   EXPECT_GT(reads.load(), 0);
   EXPECT_EQ(served_while_restoring.load(), 0) << "of " << reads.load() << " reads";
-}
-
-// A rebalance pauses only the workers whose partitions it changes: while
-// worker 0 is held in an assignment (as in a long restore from the
-// changelog), worker 1 goes on with its own task. Before, every worker
-// waited for the assignment.
-TEST_F(IngestWorkersTest, AnAssignmentPausesOnlyTheWorkerWhosePartitionsChange) {
-  SharedSource held, running;
-  Take(1, -1);  // worker 1's
-  workers_->Start({&held, &running}, nullptr);
-  held.Hold();
-  std::thread rebalance([&] { Take(0, kGroupCommittedUnknown); });  // asks worker 0's source for the ends
-  ASSERT_TRUE(held.WaitAsked(std::chrono::seconds(10)));
-  Event e;
-  e.type = EventType::kView;
-  e.user_id = "u";
-  e.item_id = "i";
-  e.ts_ms = kNow - 100;
-  constexpr uint64_t kEvents = 50;
-  for (uint64_t i = 0; i < kEvents; ++i) running.Append("views", 1, EncodeEvent(e, WireFormat::kProtobuf));
-  // Taken by worker 1's poll, which runs only while worker 1 is not paused.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (running.pending() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  const size_t left_while_held = running.pending();
-  held.Release();
-  rebalance.join();
-  EXPECT_EQ(left_while_held, 0u) << "worker 1 waited for worker 0's assignment";
-  EXPECT_TRUE(workers_->StopAndCommit().ok());
-  workers_.reset();  // its pipelines read the sources until then
 }
 
 }  // namespace
