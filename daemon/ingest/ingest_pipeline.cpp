@@ -502,7 +502,9 @@ std::vector<int32_t> IngestPipeline::RestoringTasks() const {
 }
 
 void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
-  if (!HoldsAny(tps)) return;  // none of this pipeline's (IngestWorkers passes every revoked partition)
+  // IngestWorkers passes every revoked partition: none may be this pipeline's.
+  if (std::none_of(tps.begin(), tps.end(), [&](const auto& tp) { return partitions_.Find(tp.topic, tp.partition); }))
+    return;
   Status st = Commit();
   if (!st.ok())
     Log(Component::kIngest).error("commit on revoke failed: the revoked partitions are replayed from their last commit "
@@ -511,19 +513,14 @@ void IngestPipeline::OnRevoked(const std::vector<TopicPartition>& tps) {
   Log(Component::kIngest).info("revoked {} partitions", dropped);
 }
 
-bool IngestPipeline::HoldsAny(const std::vector<TopicPartition>& tps) {
-  for (const auto& p : partitions_)
-    if (std::find(tps.begin(), tps.end(), p->cp.tp) != tps.end()) return true;
-  return false;
-}
-
 size_t IngestPipeline::DropPartitions(const std::vector<TopicPartition>& tps) {
   std::vector<ShardId> revoked;
   std::set<int32_t> revoked_tasks;
-  for (const auto& p : partitions_) {
-    if (std::find(tps.begin(), tps.end(), p->cp.tp) == tps.end()) continue;
-    revoked.push_back(p->shard);
-    revoked_tasks.insert(p->cp.tp.partition);
+  for (const TopicPartition& tp : tps) {
+    if (const Partition* p = partitions_.Find(tp.topic, tp.partition)) {
+      revoked.push_back(p->shard);
+      revoked_tasks.insert(tp.partition);
+    }
   }
   if (revoked.empty()) return 0;
   // The partitions' states may change elsewhere now: forget them, with any
@@ -559,15 +556,14 @@ size_t IngestPipeline::DropPartitions(const std::vector<TopicPartition>& tps) {
 void IngestPipeline::GiveUpTakenOverTasks(const std::vector<int32_t>& tasks, CommitBatch* batch) {
   std::vector<TopicPartition> tps;
   std::set<ShardId> shards;
-  for (const auto& p : partitions_) {
-    if (std::find(tasks.begin(), tasks.end(), p->cp.tp.partition) == tasks.end()) continue;
-    tps.push_back(p->cp.tp);
-    shards.insert(p->shard);
+  for (int32_t task : tasks) {
+    for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
+      tps.push_back({topic, task});
+      if (const Partition* p = partitions_.Find(topic, task)) shards.insert(p->shard);
+    }
   }
   std::erase_if(batch->entities, [&](const EntityWrite& w) { return shards.count(ParseEntityKey(w.key)->shard) > 0; });
-  std::erase_if(batch->checkpoints, [&](const auto& c) {
-    return std::find(tps.begin(), tps.end(), c.first) != tps.end();
-  });
+  std::erase_if(batch->checkpoints, [&](const auto& c) { return std::find(tps.begin(), tps.end(), c.first) != tps.end(); });
   for (int32_t task : tasks)
     Log(Component::kIngest).error("task {}: another instance took it over (its changelog claim holds), so this "
                                   "instance gave it up and dropped its uncommitted work; the group revokes it here, "
@@ -577,15 +573,24 @@ void IngestPipeline::GiveUpTakenOverTasks(const std::vector<int32_t>& tasks, Com
 
 Status IngestPipeline::ScheduleCleanupOfStoredTasks(const std::function<bool(int32_t task)>& mine) {
   if (!changelog_) return Status::Ok();
+  std::set<int32_t> candidates;  // a task is a partition number of the inputs
+  for (const TopicPartition& tp : store_->RegisteredPartitions())
+    if ((tp.topic == options_.views_topic || tp.topic == options_.clicks_topic) && mine(tp.partition))
+      candidates.insert(tp.partition);
+  // Registered shards outlive a deletion: only a task with a changelog
+  // position or a checkpoint still has state to delete.
   std::set<int32_t> stored;
-  for (const TopicPartition& tp : store_->RegisteredPartitions()) {
-    if (tp.topic != options_.views_topic && tp.topic != options_.clicks_topic) continue;
-    if (!mine(tp.partition) || stored.count(tp.partition)) continue;
-    auto checkpoint = store_->LoadCheckpoint(tp);
-    if (!checkpoint.ok()) return checkpoint.status();
-    auto position = store_->LoadChangelogPosition(tp.partition);
+  for (int32_t task : candidates) {
+    auto position = store_->LoadChangelogPosition(task);
     if (!position.ok()) return position.status();
-    if (checkpoint->has_value() || position->has_value()) stored.insert(tp.partition);
+    bool has_state = position->has_value();
+    for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
+      if (has_state) break;
+      auto checkpoint = store_->LoadCheckpoint({topic, task});
+      if (!checkpoint.ok()) return checkpoint.status();
+      has_state = checkpoint->has_value();
+    }
+    if (has_state) stored.insert(task);
   }
   const int64_t now_ms = clock_->MonotonicNs() / 1'000'000;
   for (int32_t task : stored) revoked_cleanup_.Revoked(task, now_ms);

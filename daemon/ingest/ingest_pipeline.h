@@ -161,13 +161,14 @@ class IngestPipeline final : public RebalanceListener {
   // A stored state that does not decode goes to the quarantine.
   Status KeepAside(const std::string& key, std::string_view value, const Status& why);
   void MarkDirty(Cache::value_type* node);
-  // Drops the cached states of these shards (revoked partitions), dirty or not.
-  bool HoldsAny(const std::vector<TopicPartition>& tps);  // not const: PartitionTable iterates mutably
-  // Stops processing and serving these partitions, forgetting their cached
-  // and uncommitted work (a revoke, or a task taken over); their local state
-  // is deleted after state_cleanup_delay. Returns how many were held.
+  // Stops processing and serving those of these partitions it holds,
+  // forgetting their cached and uncommitted work (a revoke, or a task taken
+  // over) and releasing their tasks' changelog; their local state is deleted
+  // after state_cleanup_delay. Returns how many it held.
   size_t DropPartitions(const std::vector<TopicPartition>& tps);
+  // Takes these tasks' part out of `batch` (a commit in progress) and drops them.
   void GiveUpTakenOverTasks(const std::vector<int32_t>& tasks, CommitBatch* batch);
+  // Drops the cached states of these shards (revoked partitions), dirty or not.
   void ForgetShards(const std::vector<ShardId>& shards);
   // Deletes the local state of the revoked tasks whose delay is up.
   void DeleteRevokedState();

@@ -148,8 +148,7 @@ Status StateChangelog::Ship(const std::map<int32_t, TaskCommit>& commits,
     for (const auto& [tp, cp] : commit.checkpoints) checkpoints.push_back({tp.topic, cp.next_offset, cp.stream_time_ms});
     if (Status st = held.changelog->Commit(std::move(states), std::move(checkpoints)); !st.ok()) {
       if (!held.changelog->taken_over()) return st;
-      taken_over->push_back(task);
-      held_.erase(it);
+      taken_over->push_back(task);  // the caller gives it up (Release)
       continue;
     }
     positions->emplace_back(task, PositionOf(*held.changelog));

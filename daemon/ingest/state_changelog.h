@@ -66,10 +66,10 @@ class StateChangelog {
   // Appends each task's commit to its partition, with the states the
   // changelog asked to write again. The positions to store with the local
   // commit go to `positions`. A task another instance has taken over (its
-  // claim holds) goes to `taken_over` and is released: its commit does not
-  // count, and the caller must leave its part out of the local commit and
-  // give the task up. Any other error (the broker) means the local commit
-  // must not happen at all.
+  // claim holds) goes to `taken_over`: its commit does not count, and the
+  // caller must leave its part out of the local commit and give the task up
+  // (Release). Any other error (the broker) means the local commit must not
+  // happen at all.
   Status Ship(const std::map<int32_t, TaskCommit>& commits,
               std::vector<std::pair<int32_t, ChangelogPosition>>* positions, std::vector<int32_t>* taken_over);
 

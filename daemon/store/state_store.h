@@ -80,7 +80,7 @@ class StateStore {
   // Every shard known to this store.
   virtual std::vector<ShardId> Shards() const = 0;
   // Every input partition that has a shard here (whether or not its state
-  // is still kept), in partition order.
+  // is still kept).
   virtual std::vector<TopicPartition> RegisteredPartitions() const = 0;
 
   virtual Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) = 0;

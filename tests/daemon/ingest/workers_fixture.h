@@ -1,6 +1,6 @@
 // What the IngestWorkers tests share: two pipelines over one RocksDB store,
-// fed by scripted sources and run by hand (no worker threads unless a test
-// starts them), and a manual clock.
+// fed by scripted sources and run by hand (no worker threads), and a manual
+// clock.
 #pragma once
 
 #include <gtest/gtest.h>
