@@ -18,8 +18,7 @@ std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id) {
 }
 
 void LabelJoiner::Schedule(const std::string& key, const PendingLabel& p) {
-  due_.push_back({DueOf(p), p.ts_ms, key});
-  std::push_heap(due_.begin(), due_.end(), std::greater<Due>());
+  due_.Push({DueOf(p), p.ts_ms, key});
 }
 
 bool LabelJoiner::RemoveWaitingClick(const std::string& key, int64_t ts_ms, const std::string* partner_of) {
@@ -88,10 +87,8 @@ std::optional<PendingLabel> LabelJoiner::AddClick(const std::vector<std::string>
 
 std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
   std::vector<MaturedLabel> out;
-  while (!due_.empty() && due_.front().due_ms <= watermark_ms) {
-    std::pop_heap(due_.begin(), due_.end(), std::greater<Due>());
-    const Due d = std::move(due_.back());
-    due_.pop_back();
+  while (!due_.empty() && due_.top().due_ms <= watermark_ms) {
+    const Due d = due_.Pop();
     auto it = pending_.find(d.key);
     if (it == pending_.end()) continue;
     auto& list = it->second;

@@ -28,6 +28,7 @@
 
 #include "common/status.h"
 #include "common/string_map.h"
+#include "drift/maturity_queue.h"
 #include "drift/monitor_events.h"
 
 namespace featmon::drift {
@@ -72,7 +73,7 @@ class LabelJoiner {
   Status Restore(std::string_view stored_key, std::string_view value);
 
  private:
-  // A maturity in a min-heap; a pending label's entry goes stale when a click
+  // A maturity in the queue; a pending label's entry goes stale when a click
   // moves its maturity earlier (a new entry is pushed; the old one is skipped
   // when it surfaces).
   struct Due {
@@ -103,9 +104,9 @@ class LabelJoiner {
   bool RemoveWaitingClick(const std::string& key, int64_t ts_ms, const std::string* partner_of);
 
   StringMap<std::vector<WaitingClick>> clicks_;  // waiting clicks by join key
-  // A min-heap (std::push_heap with greater), not a priority_queue: its top
-  // cannot be moved from, and copying each key out cost an allocation per label.
-  std::vector<Due> due_;
+  // Not a priority_queue: its top cannot be moved from, and copying each key
+  // out cost an allocation per label.
+  MaturityQueue<Due> due_;
   std::multiset<std::pair<int64_t, std::string>> click_expiry_;  // one entry per waiting click and key
   size_t pending_count_ = 0;
   bool track_dirty_;
