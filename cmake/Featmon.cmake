@@ -28,3 +28,11 @@ function(featmon_test)
     add_dependencies(featmon_concurrent_tests ${ARG_NAME})
   endif()
 endfunction()
+
+# featmon_use_jemalloc(target): links a program with jemalloc when the build
+# has it (FEATMON_JEMALLOC, no sanitizers), replacing malloc and new for it.
+function(featmon_use_jemalloc target)
+  if(TARGET PkgConfig::JEMALLOC)
+    target_link_libraries(${target} PRIVATE PkgConfig::JEMALLOC)
+  endif()
+endfunction()
