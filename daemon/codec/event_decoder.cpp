@@ -12,6 +12,7 @@
 #include "daemon/codec/json_event_reader.h"
 #include "daemon/logging/log.h"
 
+#include "featmon/internal/prediction_wire.pb.h"
 #include "featmon/v1/events.pb.h"
 
 namespace featmon {
@@ -35,7 +36,8 @@ struct EventDecoder::Scratch {
   JsonEventReader json;
   v1::ViewEvent view;
   v1::ClickEvent click;
-  v1::PredictionEvent prediction;
+  v1::PredictionEvent prediction;             // JSON that simdjson refused
+  internal::PredictionEventWire prediction_wire;  // binary: the same bytes, allocation-free once warm
 };
 
 EventDecoder::EventDecoder(DecoderOptions options) : options_(options), scratch_(std::make_unique<Scratch>()) {}
@@ -125,6 +127,13 @@ bool StripConfluentHeader(std::string_view* payload, std::string* error) {
   return true;
 }
 
+// The message type an error names: the schema's, not a decode-only view's.
+template <typename Proto>
+std::string TypeName(const Proto& msg) {
+  return msg.GetTypeName();
+}
+std::string TypeName(const internal::PredictionEventWire&) { return v1::PredictionEvent::descriptor()->full_name(); }
+
 // protobuf's own parsers: binary, and JSON that simdjson refused as not
 // strict (protobuf also takes trailing commas and single quotes).
 template <typename Proto>
@@ -144,7 +153,7 @@ bool Parse(Encoding enc, std::string_view payload, Proto* msg, std::string* erro
   }
   if (enc == Encoding::kConfluent && !StripConfluentHeader(&payload, error)) return false;
   if (!msg->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    *error = "protobuf: not a valid " + msg->GetTypeName() + (said.text().empty() ? "" : ": " + said.text());
+    *error = "protobuf: not a valid " + TypeName(*msg) + (said.text().empty() ? "" : ": " + said.text());
     return false;
   }
   return true;
@@ -161,7 +170,24 @@ void CopyEventFields(Proto* msg, Event* e) {
   e->value = msg->value();
 }
 
-void CopyPredictionFields(v1::PredictionEvent* msg, PredictionRecord* r) {
+// Sorted by name, so replays see the same order (a protobuf map iterates in
+// none), with one value per name: the last the message carried, as a map
+// keeps it.
+template <typename V>
+void SortByNameLastWins(std::vector<std::pair<std::string, V>>* entries) {
+  std::stable_sort(entries->begin(), entries->end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto out = entries->begin();
+  for (auto it = entries->begin(); it != entries->end();) {
+    auto run_end = std::find_if(it, entries->end(), [&](const auto& e) { return e.first != it->first; });
+    if (out != run_end - 1) *out = std::move(*(run_end - 1));
+    ++out;
+    it = run_end;
+  }
+  entries->erase(out, entries->end());
+}
+
+template <typename Proto>
+void CopyPredictionScalars(Proto* msg, PredictionRecord* r) {
   r->request_id = std::move(*msg->mutable_request_id());
   r->user_id = std::move(*msg->mutable_user_id());
   r->item_id = std::move(*msg->mutable_item_id());
@@ -170,11 +196,28 @@ void CopyPredictionFields(v1::PredictionEvent* msg, PredictionRecord* r) {
   p.model_version = std::move(*msg->mutable_model_version());
   p.score = msg->score();
   p.ts_ms = msg->ts_ms();
+}
+
+void CopyPredictionFields(v1::PredictionEvent* msg, PredictionRecord* r) {
+  CopyPredictionScalars(msg, r);
+  drift::Prediction& p = r->prediction;
   p.features.assign(msg->features().begin(), msg->features().end());
   p.cat_features.assign(msg->cat_features().begin(), msg->cat_features().end());
-  // protobuf maps iterate in no fixed order; sort so replays see the same order.
-  std::sort(p.features.begin(), p.features.end());
-  std::sort(p.cat_features.begin(), p.cat_features.end());
+  SortByNameLastWins(&p.features);
+  SortByNameLastWins(&p.cat_features);
+}
+
+void CopyPredictionFields(internal::PredictionEventWire* msg, PredictionRecord* r) {
+  CopyPredictionScalars(msg, r);
+  drift::Prediction& p = r->prediction;
+  p.features.clear();
+  p.features.reserve(msg->features_size());
+  for (const auto& e : msg->features()) p.features.emplace_back(e.key(), e.value());
+  p.cat_features.clear();
+  p.cat_features.reserve(msg->cat_features_size());
+  for (const auto& e : msg->cat_features()) p.cat_features.emplace_back(e.key(), e.value());
+  SortByNameLastWins(&p.features);
+  SortByNameLastWins(&p.cat_features);
 }
 
 }  // namespace
@@ -217,8 +260,13 @@ bool EventDecoder::ReadPrediction(Encoding enc, std::string_view payload, Predic
     const auto outcome = scratch_->json.ReadPrediction(payload, r, error);
     if (outcome != JsonEventReader::Outcome::kNotStrictJson) return outcome == JsonEventReader::Outcome::kRead;
   }
-  if (!Parse(enc, payload, &scratch_->prediction, error)) return false;
-  CopyPredictionFields(&scratch_->prediction, r);
+  if (enc == Encoding::kJson) {
+    if (!Parse(enc, payload, &scratch_->prediction, error)) return false;
+    CopyPredictionFields(&scratch_->prediction, r);
+    return true;
+  }
+  if (!Parse(enc, payload, &scratch_->prediction_wire, error)) return false;
+  CopyPredictionFields(&scratch_->prediction_wire, r);
   return true;
 }
 

@@ -105,6 +105,55 @@ TEST(EventDecoderTest, DecodesPredictionsInAllThreeEncodings) {
   }
 }
 
+// The binary path reads maps as their repeated entries (prediction_wire.proto).
+// What it decodes must equal protobuf's own map parse, the last entry of a
+// repeated name winning as a map keeps it, with one decoder reused across
+// messages of different sizes (its entries are kept from parse to parse).
+TEST(EventDecoderTest, BinaryPredictionMapsDecodeAsProtobufMapsDo) {
+  EventDecoder d({});
+  auto decoded = [&](const std::string& payload) {
+    auto r = d.DecodePrediction(payload, kNow);
+    EXPECT_TRUE(std::holds_alternative<PredictionRecord>(r)) << std::get<Rejection>(r).detail;
+    return std::holds_alternative<PredictionRecord>(r) ? std::get<PredictionRecord>(r) : PredictionRecord{};
+  };
+  // One message that names "b" and "dev" twice: the wire holds both entries.
+  v1::PredictionEvent first = Prediction(0.5), second;
+  (*first.mutable_features())["b"] = 1.0;
+  (*first.mutable_cat_features())["dev"] = "ios";
+  (*second.mutable_features())["b"] = 2.0;
+  (*second.mutable_features())["a"] = 3.0;
+  (*second.mutable_cat_features())["dev"] = "web";
+  const std::string both = first.SerializeAsString() + second.SerializeAsString();  // concatenation merges
+  v1::PredictionEvent merged;
+  ASSERT_TRUE(merged.ParseFromString(both));
+  ASSERT_EQ(merged.features().at("b"), 2.0);  // protobuf's rule, which the decoder must follow
+  PredictionRecord rec = decoded(both);
+  const std::vector<std::pair<std::string, double>> want_numeric = {{"a", 3.0}, {"age_days", 12.5}, {"b", 2.0}, {"ctr_24h", 0.04}};
+  EXPECT_EQ(rec.prediction.features, want_numeric);
+  const std::vector<std::pair<std::string, std::string>> want_categorical = {{"dev", "web"}, {"device", "ios"}};
+  EXPECT_EQ(rec.prediction.cat_features, want_categorical);
+
+  // Messages of varying sizes through the same decoder: each as protobuf's map reads it.
+  for (int n : {5, 0, 3, 9, 1}) {
+    v1::PredictionEvent p = Prediction(0.1 * n);
+    p.mutable_features()->clear();
+    p.mutable_cat_features()->clear();
+    for (int i = n; i > 0; --i) {
+      (*p.mutable_features())["f" + std::to_string(i)] = i / 4.0;
+      if (i % 2) (*p.mutable_cat_features())["c" + std::to_string(i)] = "v" + std::to_string(i);
+    }
+    rec = decoded(p.SerializeAsString());
+    std::vector<std::pair<std::string, double>> numeric(p.features().begin(), p.features().end());
+    std::vector<std::pair<std::string, std::string>> categorical(p.cat_features().begin(), p.cat_features().end());
+    std::sort(numeric.begin(), numeric.end());
+    std::sort(categorical.begin(), categorical.end());
+    EXPECT_EQ(rec.prediction.features, numeric) << n;
+    EXPECT_EQ(rec.prediction.cat_features, categorical) << n;
+    EXPECT_EQ(rec.request_id, "r1");
+    EXPECT_EQ(rec.prediction.score, 0.1 * n);
+  }
+}
+
 TEST(EventDecoderTest, RejectsBadPredictionsWithTheirOwnReasons) {
   EventDecoder d({.max_future_skew_ms = 300'000, .max_id_bytes = 16});
   auto reason = [&](const v1::PredictionEvent& p) {
