@@ -1,5 +1,6 @@
 #include "tools/export/example_files.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -69,8 +70,22 @@ void ExampleFiles::AppendCell(std::string* out, const FeatureValue& v) const {
     case FeatureValue::Type::kDouble: return AppendCell(out, v.d);
     case FeatureValue::Type::kStrings: {
       if (format_ == Format::kCsv) {
+        // Values joined by '|', quoted as one field when any needs it.
+        const bool plain = std::none_of(v.strings.begin(), v.strings.end(), [](const std::string& x) {
+          return x.find_first_of(",\"\r\n") != std::string::npos;
+        });
+        if (plain) {
+          for (size_t i = 0; i < v.strings.size(); ++i) {
+            if (i) *out += '|';
+            out->append(v.strings[i]);
+          }
+          return;
+        }
         std::string joined;
-        for (size_t i = 0; i < v.strings.size(); ++i) joined += (i ? "|" : "") + v.strings[i];
+        for (size_t i = 0; i < v.strings.size(); ++i) {
+          if (i) joined += '|';
+          joined += v.strings[i];
+        }
         return AppendCsvField(out, joined);
       }
       *out += '[';

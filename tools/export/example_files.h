@@ -56,13 +56,21 @@ class ExampleFiles {
   void AppendCell(std::string* out, std::string_view s) const;
   void AppendCell(std::string* out, double v) const;
   void AppendCell(std::string* out, int64_t v) const;
-  // Appends one cell to record_, length-prefixed.
+  // Appends one cell to record_, length-prefixed: formatted in place after a
+  // one-byte length, which a cell of 128 bytes or more widens.
   template <typename T>
   void PutCell(const T& v) {
+    const size_t at = record_.size();
+    record_.push_back('\0');
+    AppendCell(&record_, v);
+    const size_t len = record_.size() - at - 1;
+    if (len < 0x80) {
+      record_[at] = static_cast<char>(len);
+      return;
+    }
     cell_.clear();
-    AppendCell(&cell_, v);
-    PutVarint(&record_, cell_.size());
-    record_ += cell_;
+    PutVarint(&cell_, len);
+    record_.replace(at, 1, cell_);
   }
 
   std::string dir_;

@@ -81,5 +81,23 @@ TEST(ExampleFiles, WritesEachSplitWithTheUnionOfLoggedColumns) {
   }
 }
 
+// Cells of 128 bytes and more (their spool length takes two varint bytes),
+// and a list with a value that needs quoting, which quotes the whole cell.
+TEST(ExampleFiles, KeepsLongCellsAndQuotesAListAsOneField) {
+  TempDir dir;
+  const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
+  auto files = ExampleFiles::Open(dir.sub("csv"), Format::kCsv, &set);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  training::TrainingExample ex = Example(1000, true);
+  ex.request_id = std::string(300, 'r');
+  ex.user[1].strings = {std::string(127, 'a'), "b,c", "d"};
+  ASSERT_TRUE((*files)->Spool(ex).ok());
+  training::SplitPlan plan;
+  ASSERT_TRUE((*files)->Finish({1.0, 0, 0}, 0, &plan).ok());
+  const std::string csv = Read(dir.sub("csv") + "/train.csv");
+  EXPECT_EQ(csv.substr(csv.find('\n') + 1),
+            "1000," + std::string(300, 'r') + ",\"u,\"\"1\"\"\",i1,v1,0.25,1,3,\"" + std::string(127, 'a') + "|b,c|d\",,4,0\n");
+}
+
 }  // namespace
 }  // namespace featmon::exporter
