@@ -670,7 +670,9 @@ void IngestPipeline::KeepServing(const std::vector<ShardId>& candidates, std::ve
 
 void IngestPipeline::PublishSnapshot() {
   IngestSnapshot s;
+  std::set<int32_t> tasks;
   for (const auto& p : partitions_) {
+    tasks.insert(p->cp.tp.partition);
     const PartitionCheckpoint& cp = p->cp;
     s.partitions.push_back({cp.tp, cp.committed_offset, cp.next_offset, cp.high_watermark, cp.stream_time_ms,
                             p->restore_until, p->consumed});
@@ -681,6 +683,7 @@ void IngestPipeline::PublishSnapshot() {
   s.commits = commits_;
   s.last_error = health_.error();
   if (s.last_error.empty()) s.last_error = held_.error();
+  held_tasks_ = static_cast<int>(tasks.size());
   std::lock_guard lock(snapshot_mu_);
   snapshot_ = std::move(s);
 }

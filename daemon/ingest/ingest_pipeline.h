@@ -18,7 +18,7 @@
 // and logged with its key, and the entity starts afresh.
 //
 // Thread-safety: not thread-safe, except Snapshot(), has_assignment(),
-// healthy(), SetTaskCount() and CopyCached(). IngestWorkers runs RunOnce on the pipeline's
+// held_tasks(), healthy(), SetTaskCount() and CopyCached(). IngestWorkers runs RunOnce on the pipeline's
 // worker thread and calls OnAssigned/OnRevoked from the group thread only
 // while that worker is held out by its lock. The worker is the cache's only
 // writer: it changes the cache (and the states in it) under cache_mu_, one
@@ -95,6 +95,9 @@ class IngestPipeline final : public RebalanceListener {
   // lookup's path, so it copies nothing else.
   void KeepServing(const std::vector<ShardId>& candidates, std::vector<ShardId>* out) const;
   bool has_assignment() const { return assigned_count_.load() > 0; }
+  // Tasks (partition numbers) this pipeline holds: assigned and not given
+  // up. Any thread; read by every lookup.
+  int held_tasks() const { return held_tasks_.load(); }
   // Tasks (partition numbers) assigned whose local state is behind what the
   // group had committed for them when they were assigned: a stale copy, or
   // none, of what their previous owner processed. Lookups of their keys are
@@ -228,6 +231,7 @@ class IngestPipeline final : public RebalanceListener {
   std::map<RejectReason, uint64_t> suppressed_logs_;
   std::atomic<uint64_t> consumed_total_{0}, rejected_total_{0}, late_total_{0};
   std::atomic<int> assigned_count_{0};
+  std::atomic<int> held_tasks_{0};
   std::atomic<int> task_count_{0};  // 0: not known yet
   std::atomic<uint64_t> off_partition_total_{0};
 

@@ -77,12 +77,12 @@ Status IngestWorkers::OnAssigned(const std::vector<TopicPartition>& partitions, 
     std::vector<int64_t> offsets;
     Status st = pipelines_[w]->OnAssigned(mine, &offsets);
     if (!st.ok()) {
-      RefreshHoldings();
+      assigned_once_ = true;
       return st;
     }
     for (size_t j = 0; j < index.size(); ++j) (*start_offsets)[index[j]] = offsets[j];
   }
-  RefreshHoldings();
+  assigned_once_ = true;
   return Status::Ok();
 }
 
@@ -124,18 +124,6 @@ void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
   std::unique_lock lock(mu_);
   pause_ = false;
   for (auto& p : pipelines_) p->OnRevoked(partitions);  // each ignores partitions it does not hold
-  RefreshHoldings();
-}
-
-// A task is a partition number (cluster/co_partitioning.h): its partitions
-// come and go together.
-void IngestWorkers::RefreshHoldings() {
-  std::vector<int32_t> tasks;
-  for (const auto& p : pipelines_)
-    for (const PartitionStatus& s : p->Snapshot().partitions) tasks.push_back(s.tp.partition);
-  std::sort(tasks.begin(), tasks.end());
-  tasks.erase(std::unique(tasks.begin(), tasks.end()), tasks.end());
-  held_tasks_ = static_cast<int>(tasks.size());
   assigned_once_ = true;
 }
 
@@ -144,7 +132,14 @@ void IngestWorkers::OnTaskCount(int tasks) {
   for (auto& p : pipelines_) p->SetTaskCount(tasks);
 }
 
-TaskHoldings IngestWorkers::Holdings() const { return {assigned_once_.load(), held_tasks_.load(), total_tasks_.load()}; }
+// A task is a partition number (cluster/co_partitioning.h): its partitions
+// are all in one pipeline (KafkaConsumer::WorkerOf routes by partition
+// number), which counts it until it is revoked or given up.
+TaskHoldings IngestWorkers::Holdings() const {
+  int held = 0;
+  for (const auto& p : pipelines_) held += p->held_tasks();
+  return {assigned_once_.load(), held, total_tasks_.load()};
+}
 
 void IngestWorkers::KeepServingShards(std::vector<ShardId>* shards) const {
   std::vector<ShardId> kept;

@@ -57,7 +57,6 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
  private:
   void Run(size_t worker, LoopHeartbeats::Heartbeat heartbeat);
   // After an assignment or a revoke, with the workers paused.
-  void RefreshHoldings();
   std::vector<std::unique_ptr<IngestPipeline>> pipelines_;
   const Clock* clock_;
   std::vector<std::thread> threads_;
@@ -65,9 +64,8 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   std::atomic<bool> pause_{false};  // asks workers to step back so the exclusive lock gets in
   std::atomic<bool> stop_{false};
   std::atomic<int> total_tasks_{0};
-  // Read by every lookup: atomics, so the common case takes no lock.
+  // Read by every lookup: an atomic, so the common case takes no lock.
   std::atomic<bool> assigned_once_{false};
-  std::atomic<int> held_tasks_{0};
 };
 
 }  // namespace featmon

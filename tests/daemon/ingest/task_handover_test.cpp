@@ -103,6 +103,7 @@ TEST_F(TaskHandoverTest, ATaskNotGivenBackAfterARestartIsDeletedAfterTheDelay) {
 TEST_F(TaskHandoverTest, ATaskTakenOverIsGivenUpAndTheWorkersOtherTasksCommit) {
   ASSERT_NO_FATAL_FAILURE(Start());
   ASSERT_NO_FATAL_FAILURE(Assign({1, 3}));  // both worker 1's
+  EXPECT_EQ(workers_->Holdings().held, 2);
   AddView(1, 0);
   AddView(3, 0);
   RunAll();
@@ -126,6 +127,7 @@ TEST_F(TaskHandoverTest, ATaskTakenOverIsGivenUpAndTheWorkersOtherTasksCommit) {
   EXPECT_EQ(StoredOffset({"views", 1}), 2);
   EXPECT_EQ(StoredOffset({"views", 3}), 1) << "work on a task taken over was committed";
   EXPECT_EQ(ServedTasks(), (std::vector<int32_t>{1, 1})) << "a task taken over is still served here";
+  EXPECT_EQ(workers_->Holdings().held, 1) << "a task given up still counts as held (/readyz, item coverage)";
   EXPECT_TRUE(pipelines_[1]->healthy());
 
   AddView(1, 2);
@@ -136,6 +138,7 @@ TEST_F(TaskHandoverTest, ATaskTakenOverIsGivenUpAndTheWorkersOtherTasksCommit) {
   EXPECT_EQ(StoredOffset({"views", 3}), 1);
   workers_->OnRevoked({{"views", 3}, {"clicks", 3}});  // the revoke, at last
   EXPECT_TRUE(pipelines_[1]->healthy());
+  EXPECT_EQ(workers_->Holdings().held, 1);
   EXPECT_EQ(ServedTasks(), (std::vector<int32_t>{1, 1}));
 }
 
