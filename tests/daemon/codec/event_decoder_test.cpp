@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "featmon/internal/prediction_wire.pb.h"
 #include "featmon/v1/events.pb.h"
 
 namespace featmon {
@@ -102,6 +103,27 @@ TEST(EventDecoderTest, DecodesPredictionsInAllThreeEncodings) {
     EXPECT_EQ(rec.prediction.features[1], (std::pair<std::string, double>("ctr_24h", 0.04)));
     ASSERT_EQ(rec.prediction.cat_features.size(), 1u);
     EXPECT_EQ(rec.prediction.cat_features[0].second, "ios");
+  }
+}
+
+// The decode-only view must carry every field of the schema under the same
+// number and name, or a field added to events.proto would be dropped from
+// binary predictions while JSON ones kept it.
+TEST(EventDecoderTest, ThePredictionWireViewHasEveryFieldOfTheSchema) {
+  const auto* schema = v1::PredictionEvent::descriptor();
+  const auto* view = internal::PredictionEventWire::descriptor();
+  EXPECT_EQ(view->field_count(), schema->field_count());
+  for (int i = 0; i < schema->field_count(); ++i) {
+    const auto* field = schema->field(i);
+    const auto* same = view->FindFieldByNumber(field->number());
+    ASSERT_NE(same, nullptr) << field->name() << " (" << field->number() << ") is missing from prediction_wire.proto";
+    EXPECT_EQ(same->name(), field->name());
+    EXPECT_EQ(same->is_repeated(), field->is_repeated()) << field->name();  // a map is a repeated entry
+    if (field->is_map()) {
+      EXPECT_EQ(same->message_type()->field(1)->type(), field->message_type()->field(1)->type()) << field->name();
+    } else {
+      EXPECT_EQ(same->type(), field->type()) << field->name();
+    }
   }
 }
 
