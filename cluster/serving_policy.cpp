@@ -3,14 +3,19 @@
 namespace featmon {
 
 Coverage DecideServing(const TaskHoldings& h, bool keyed_by_partition_key) {
-  // Before its first assignment an instance answers from what it last held,
-  // as a restarted full copy must (its state is open before the group answers).
-  if (!h.assigned) return Coverage::kEverything;
-  if (h.total > 0 && h.held >= h.total) return Coverage::kEverything;
+  // Before its first assignment a full copy answers from what it last held
+  // (its state is open before the group answers); a cluster member holds
+  // nothing it can vouch for until the group says what it owns.
+  if (!h.assigned && !h.cluster_member) return Coverage::kEverything;
+  if (h.assigned && h.total > 0 && h.held >= h.total) return Coverage::kEverything;
   return keyed_by_partition_key ? Coverage::kHeldTasks : Coverage::kNothing;
 }
 
 std::string WhyRefused(const TaskHoldings& h, bool keyed_by_partition_key, int default_task) {
+  if (!h.assigned)
+    return "this instance has not been assigned its tasks since it started, and as a member of a cluster it "
+           "answers from no local copy until then (the group may have moved its tasks while it was down); retry "
+           "shortly, or ask another member";
   const std::string holds = "this instance holds " + std::to_string(h.held) + " of " +
                             (h.total > 0 ? std::to_string(h.total) : std::string("the")) +
                             " tasks of its consumer group";

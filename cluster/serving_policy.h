@@ -6,8 +6,8 @@
 // state is whole where that task is held, and elsewhere any local copy is
 // stale or missing. An item's events are spread over every task, so an
 // instance holding only some tasks has only part of an item's counts.
-// Until lookups are routed to owners and items re-keyed (issue 13), such
-// answers are refused with 503, never given as if they were whole.
+// Such answers are asked of the owners (daemon/api/peer_routing.h) or
+// refused with 503, never given as if they were whole.
 #pragma once
 
 #include <string>
@@ -18,6 +18,12 @@ struct TaskHoldings {
   bool assigned = false;  // the group has assigned this instance at least once
   int held = 0;           // tasks held now
   int total = 0;          // tasks that exist (the first topic's partitions); 0: not known yet
+  // It shares its group, or may: it is configured as a cluster member (an
+  // advertised URL, a changelog), or at its last change of holdings before
+  // this start it held only some tasks. The group may have moved any of its
+  // stored tasks while it was down, so before its first assignment it
+  // answers from no local copy.
+  bool cluster_member = false;
 };
 
 enum class Coverage {

@@ -127,8 +127,11 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
           app->store_.get()));
     }
   }
-  app->workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), clock);
+  app->workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), clock, app->store_.get());
   if (Status st = app->workers_->ScheduleCleanupOfStoredTasks(); !st.ok()) return st;
+  // A full copy (a group of its own) needs neither an advertised URL nor a changelog.
+  const bool configured_cluster = !cfg.http.advertised_url.empty() || !cfg.kafka.changelog_topic.empty();
+  if (Status st = app->workers_->RecallHoldings(configured_cluster); !st.ok()) return st;
   auto consumer = KafkaConsumer::Create(kafka, app->workers_.get(), cfg.ingest.workers);
   if (!consumer.ok()) return InConfig(cfg, consumer.status());
   app->consumer_ = std::move(*consumer);

@@ -7,8 +7,9 @@
 
 namespace featmon {
 
-IngestWorkers::IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipelines, const Clock* clock)
-    : pipelines_(std::move(pipelines)), clock_(clock) {}
+IngestWorkers::IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipelines, const Clock* clock,
+                             StateStore* store)
+    : pipelines_(std::move(pipelines)), clock_(clock), store_(store) {}
 
 IngestWorkers::~IngestWorkers() { (void)StopAndCommit(); }
 
@@ -58,6 +59,31 @@ Status IngestWorkers::ScheduleCleanupOfStoredTasks() {
   return Status::Ok();
 }
 
+Status IngestWorkers::RecallHoldings(bool configured) {
+  std::optional<bool> every_task;
+  if (store_) {
+    auto recorded = store_->LoadHoldsEveryTask();
+    if (!recorded.ok()) return recorded.status();
+    every_task = *recorded;
+  }
+  cluster_member_ = configured || (every_task && !*every_task);
+  if (cluster_member_)
+    Log(Component::kIngest).info("a cluster member ({}): lookups are answered from local state once the group has "
+                                 "assigned this instance its tasks, and asked of their owners until then",
+                                 configured ? "configured as one" : "it last held only some of its group's tasks");
+  return Status::Ok();
+}
+
+void IngestWorkers::RecordHoldings(bool every_task) {
+  if (!store_ || stop_.load()) return;
+  CommitBatch batch;
+  batch.holds_every_task = every_task;
+  // Failing, the next start decides on the record before: logged, since the
+  // rebalance cannot be refused here.
+  if (Status st = store_->Commit(batch); !st.ok())
+    Log(Component::kIngest).error("recording the tasks held failed: {}", st.ToString());
+}
+
 Status IngestWorkers::OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) {
   pause_ = true;
   std::unique_lock lock(mu_);
@@ -83,6 +109,8 @@ Status IngestWorkers::OnAssigned(const std::vector<TopicPartition>& partitions, 
     for (size_t j = 0; j < index.size(); ++j) (*start_offsets)[index[j]] = offsets[j];
   }
   assigned_once_ = true;
+  const TaskHoldings now = Holdings();
+  if (now.total > 0) RecordHoldings(now.held >= now.total);
   return Status::Ok();
 }
 
@@ -123,6 +151,8 @@ void IngestWorkers::OnRevoked(const std::vector<TopicPartition>& partitions) {
   pause_ = true;
   std::unique_lock lock(mu_);
   pause_ = false;
+  // Recorded first: a crash right after the revoke must not find "every task".
+  if (!partitions.empty()) RecordHoldings(false);
   for (auto& p : pipelines_) p->OnRevoked(partitions);  // each ignores partitions it does not hold
   assigned_once_ = true;
 }
@@ -138,7 +168,7 @@ void IngestWorkers::OnTaskCount(int tasks) {
 TaskHoldings IngestWorkers::Holdings() const {
   int held = 0;
   for (const auto& p : pipelines_) held += p->held_tasks();
-  return {assigned_once_.load(), held, total_tasks_.load()};
+  return {assigned_once_.load(), held, total_tasks_.load(), cluster_member_.load()};
 }
 
 void IngestWorkers::KeepServingShards(std::vector<ShardId>* shards) const {

@@ -25,12 +25,18 @@ namespace featmon {
 
 class IngestWorkers final : public RebalanceListener, public IngestStatus, public LiveStates {
  public:
-  explicit IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipelines, const Clock* clock);
+  // `store` (may be null: nothing recorded) keeps whether this instance
+  // holds every task of its group, for the next start's serving rule.
+  IngestWorkers(std::vector<std::unique_ptr<IngestPipeline>> pipelines, const Clock* clock, StateStore* store = nullptr);
   ~IngestWorkers() override;
 
   // Before the first assignment: each pipeline schedules the cleanup of the
   // stored tasks the consumer routes to it (IngestPipeline::ScheduleCleanupOfStoredTasks).
   Status ScheduleCleanupOfStoredTasks();
+  // Before the first assignment: whether this instance is a cluster member
+  // (TaskHoldings::cluster_member): `configured` (an advertised URL or a
+  // changelog), or its holdings last changed to only some tasks.
+  Status RecallHoldings(bool configured);
   // Starts one thread per pipeline reading consumer->worker_source(i); each
   // registers a loop in `heartbeats` (may be null) and beats every iteration.
   void Start(KafkaConsumer* consumer, LoopHeartbeats* heartbeats);
@@ -56,9 +62,14 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
 
  private:
   void Run(size_t worker, LoopHeartbeats::Heartbeat heartbeat);
+  // Records whether every task is held; with the workers paused. Not while
+  // stopping: the consumer's close revokes everything, which is no change
+  // of what the instance owns.
+  void RecordHoldings(bool every_task);
   // After an assignment or a revoke, with the workers paused.
   std::vector<std::unique_ptr<IngestPipeline>> pipelines_;
   const Clock* clock_;
+  StateStore* store_;
   std::vector<std::thread> threads_;
   std::shared_mutex mu_;            // shared: a worker inside a batch; exclusive: a rebalance
   std::atomic<bool> pause_{false};  // asks workers to step back so the exclusive lock gets in
@@ -66,6 +77,7 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   std::atomic<int> total_tasks_{0};
   // Read by every lookup: an atomic, so the common case takes no lock.
   std::atomic<bool> assigned_once_{false};
+  std::atomic<bool> cluster_member_{false};
 };
 
 }  // namespace featmon

@@ -27,6 +27,7 @@ constexpr char kFormatV1[] = "featmon-state-v1";
 constexpr char kShardPrefix[] = "shard/";
 constexpr char kCheckpointPrefix[] = "ckpt/";
 constexpr char kChangelogPrefix[] = "changelog/";
+constexpr char kHoldsEveryTaskKey[] = "holds_every_task";
 
 std::string ChangelogPositionKey(int32_t task) { return kChangelogPrefix + std::to_string(task); }
 
@@ -270,6 +271,15 @@ Result<std::optional<ChangelogPosition>> RocksDbStore::LoadChangelogPosition(int
   return std::optional<ChangelogPosition>(pos);
 }
 
+Result<std::optional<bool>> RocksDbStore::LoadHoldsEveryTask() {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), meta_, kHoldsEveryTaskKey, &value);
+  if (s.IsNotFound()) return std::optional<bool>();
+  if (!s.ok()) return FromRocks(s, "reading holds_every_task");
+  if (value != "0" && value != "1") return Status::Corruption("holds_every_task: " + std::to_string(value.size()) + " bytes");
+  return std::optional<bool>(value == "1");
+}
+
 Status RocksDbStore::DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions,
                                int32_t task) {
   rocksdb::WriteBatch wb;
@@ -384,6 +394,8 @@ Status RocksDbStore::Commit(const CommitBatch& batch) {
     PutFixed(&value, pos.next_offset);
     wb.Put(meta_, ChangelogPositionKey(task), value).PermitUncheckedError();
   }
+  if (batch.holds_every_task)
+    wb.Put(meta_, kHoldsEveryTaskKey, *batch.holds_every_task ? "1" : "0").PermitUncheckedError();
   for (const MonitorWrite& w : batch.monitor) {
     if (w.value) wb.Put(monitor_, w.key, *w.value).PermitUncheckedError();
     else wb.Delete(monitor_, w.key).PermitUncheckedError();

@@ -34,6 +34,7 @@ class RocksDbStore final : public StateStore {
   std::vector<TopicPartition> RegisteredPartitions() const override;
   Result<std::optional<Checkpoint>> LoadCheckpoint(const TopicPartition& tp) override;
   Result<std::optional<ChangelogPosition>> LoadChangelogPosition(int32_t task) override;
+  Result<std::optional<bool>> LoadHoldsEveryTask() override;
   Status DropState(const std::vector<ShardId>& shards, const std::vector<TopicPartition>& partitions,
                    int32_t task) override;
   Result<std::optional<std::string>> Get(ShardId shard, EntityKind kind, std::string_view id) override;

@@ -69,6 +69,9 @@ struct CommitBatch {
   std::vector<MonitorWrite> monitor;
   std::vector<std::pair<TopicPartition, Checkpoint>> checkpoints;
   std::vector<std::pair<int32_t, ChangelogPosition>> changelog_positions;  // by task
+  // Whether this instance now holds every task of its consumer group: set
+  // when its holdings change (IngestWorkers), read at the next start.
+  std::optional<bool> holds_every_task;
 };
 
 class StateStore {
@@ -87,6 +90,9 @@ class StateStore {
   virtual Result<std::optional<ChangelogPosition>> LoadChangelogPosition(int32_t task) {
     return std::optional<ChangelogPosition>();
   }
+  // The last holds_every_task committed; nullopt before any (a new store,
+  // or one written before it was recorded).
+  virtual Result<std::optional<bool>> LoadHoldsEveryTask() { return std::optional<bool>(); }
   // Deletes, in one write, the entity states of `shards`, the checkpoints of
   // `partitions` and the changelog position of `task`: a task's local state
   // that a restore from the changelog replaces, or that of a task revoked

@@ -10,6 +10,17 @@ TEST(ServingPolicyTest, BeforeItsFirstAssignmentAnInstanceAnswersFromWhatItHolds
   EXPECT_EQ(DecideServing({false, 0, 8}, false), Coverage::kEverything);
 }
 
+TEST(ServingPolicyTest, BeforeItsFirstAssignmentAClusterMemberAnswersFromNoLocalCopy) {
+  const TaskHoldings restarted{.assigned = false, .held = 0, .total = 8, .cluster_member = true};
+  EXPECT_EQ(DecideServing(restarted, true), Coverage::kHeldTasks);  // it holds none: asked of the owner
+  EXPECT_EQ(DecideServing(restarted, false), Coverage::kNothing);   // gathered from the owners
+  const std::string why = WhyRefused(restarted, true, 5);
+  EXPECT_NE(why.find("not been assigned its tasks since it started"), std::string::npos) << why;
+  // Once assigned, what it holds decides, as for any member.
+  EXPECT_EQ(DecideServing({.assigned = true, .held = 8, .total = 8, .cluster_member = true}, false),
+            Coverage::kEverything);
+}
+
 TEST(ServingPolicyTest, AFullCopyAnswersEverything) {
   EXPECT_EQ(DecideServing({true, 8, 8}, true), Coverage::kEverything);
   EXPECT_EQ(DecideServing({true, 8, 8}, false), Coverage::kEverything);

@@ -161,6 +161,17 @@ monitoring:
     min_samples: 200
 )";
 
+// The last `n` lines of featmond's log that the monitor wrote.
+std::string MonitorLogLines(const std::string& log_path, size_t n) {
+  std::vector<std::string> lines;
+  std::istringstream in(ReadFile(log_path));
+  for (std::string line; std::getline(in, line);)
+    if (line.find("monitor") != std::string::npos) lines.push_back(line);
+  std::string out;
+  for (size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i) out += "    " + lines[i] + "\n";
+  return out;
+}
+
 TEST(KillRestartTest, FeaturesAndMonitoringMatchOraclesAfterRepeatedSigkill) {
   const int kills = EnvInt("FEATMON_CRASH_KILLS", 20);
   const int events = EnvInt("FEATMON_CRASH_EVENTS", 80'000);
@@ -203,6 +214,9 @@ TEST(KillRestartTest, FeaturesAndMonitoringMatchOraclesAfterRepeatedSigkill) {
       if (std::isnan(pending)) ++kills_while_starting;
       else pending_at_kill += pending > 0;
       std::printf("  %s labels pending\n", std::isnan(pending) ? "(starting)" : std::to_string(int64_t(pending)).c_str());
+      // Seen once in CI (kill 3 of 20, ASan): none pending 0.2 to 1.5 s
+      // after a restart. The monitor's lines say what it restored and read.
+      if (pending == 0) std::printf("%s", MonitorLogLines(daemon.log(), 30).c_str());
       // Half of these wait (up to 2 s) for labeled examples stored and not
       // yet confirmed, then 100 ms for their delivery (linger is 20 ms, the
       // commit that records it 300 ms away): the restart must find them in

@@ -176,6 +176,35 @@ TEST_F(FeatureApiTest, WithSomeTasksHeldOnlyWholeAnswersAreGiven) {
   EXPECT_EQ(nlohmann::json::parse(Call("GET", "/v1/features/user/nobody").body)["found"], false);
 }
 
+// A restarted cluster member has a copy of tasks the group may have moved
+// while it was down: before its first assignment it answers none of it.
+TEST_F(FeatureApiTest, BeforeItsFirstAssignmentAClusterMemberAnswersNothingFromItsCopy) {
+  const ShardId shard = *store_->RegisterShard({"views", 1});
+  FeatureEngine engine(set_.get());
+  EntityState u2;
+  Event e = Ev(EventType::kView, "i3", kT0 + 2 * kMin);
+  e.user_id = "u2";
+  engine.Apply(e, EntityKind::kUser, &u2);
+  CommitBatch batch;
+  batch.entities.push_back({EntityKey(shard, EntityKind::kUser, "u2"), ""});
+  EncodeEntityState(*set_, EntityKind::kUser, u2, &batch.entities.back().value);
+  ASSERT_TRUE(store_->Commit(batch).ok());
+
+  ingest_.assigned = false;
+  ingest_.holdings = {.assigned = false, .held = 0, .total = 2, .cluster_member = true};
+  for (const char* target : {"/v1/features/user/u2", "/v1/features/user/nobody", "/v1/features/item/i3"}) {
+    auto r = Call("GET", target);
+    EXPECT_EQ(r.status, 503) << target << ": " << r.body;
+    EXPECT_EQ(r.retry_after, "1") << target;
+  }
+  EXPECT_NE(Call("GET", "/v1/features/user/u2").body.find("not been assigned its tasks"), std::string::npos);
+  // A full copy serves its copy at once.
+  ingest_.holdings.cluster_member = false;
+  auto r = Call("GET", "/v1/features/user/u2");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["features"]["views_1h"], 1);
+}
+
 // A user with no events at all is found:false where its task (Kafka's
 // default partitioner) is served, as long as every event seen followed that
 // rule; anywhere else, or once an event broke the rule, this instance cannot

@@ -99,5 +99,44 @@ TEST_F(IngestWorkersTest, ARestoringTaskNeverLooksServedWhileItIsAssigned) {
   EXPECT_EQ(served_while_restoring.load(), 0) << "of " << reads.load() << " reads";
 }
 
+// A restart of an instance that last held only some tasks answers from no
+// local copy before its first assignment: the group may have moved any of
+// them while it was down, and its copy of those is stale (a full copy, which
+// holds every task, serves its copy at once).
+TEST_F(IngestWorkersTest, OnlyAnInstanceThatLastHeldEveryTaskServesItsCopyBeforeItsFirstAssignment) {
+  auto restart = [&](bool configured) {
+    StartWorkers({});
+    EXPECT_TRUE(workers_->RecallHoldings(configured).ok());
+    return workers_->Holdings();
+  };
+  EXPECT_FALSE(restart(false).cluster_member) << "a new store: a full copy until it learns otherwise";
+  EXPECT_TRUE(restart(true).cluster_member) << "configured with an advertised URL or a changelog";
+
+  workers_->OnTaskCount(2);
+  Take(0, -1);
+  Take(1, -1);
+  TaskHoldings restarted = restart(false);
+  EXPECT_FALSE(restarted.cluster_member) << "it held both tasks";
+  EXPECT_EQ(DecideServing(restarted, true), Coverage::kEverything);
+
+  workers_->OnTaskCount(2);
+  Take(0, -1);
+  Take(1, -1);
+  workers_->OnRevoked(Task(1));  // another member took task 1
+  restarted = restart(false);
+  EXPECT_TRUE(restarted.cluster_member) << "it last held one of two tasks";
+  EXPECT_EQ(DecideServing(restarted, true), Coverage::kHeldTasks);
+  EXPECT_EQ(DecideServing(restarted, false), Coverage::kNothing);
+
+  // Holding both again, then stopping: the close's revoke of everything is
+  // no change of ownership and is not recorded.
+  workers_->OnTaskCount(2);
+  Take(0, -1);
+  Take(1, -1);
+  ASSERT_TRUE(workers_->StopAndCommit().ok());
+  workers_->OnRevoked({{"views", 0}, {"clicks", 0}, {"views", 1}, {"clicks", 1}});
+  EXPECT_FALSE(restart(false).cluster_member);
+}
+
 }  // namespace
 }  // namespace featmon

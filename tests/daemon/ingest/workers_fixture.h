@@ -47,7 +47,7 @@ class WorkersFixture : public ::testing::Test {
       if (setup) setup(*pipelines.back());
       pipelines_[w] = pipelines.back().get();
     }
-    workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), &clock_);
+    workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), &clock_, store_.get());
   }
   // An event of `user` at `offset` of the task's partition of views or
   // clicks, queued for the worker the task is routed to.
