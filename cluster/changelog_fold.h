@@ -70,6 +70,13 @@ class ChangelogFold {
   // the keys a new writer writes again in its first commit.
   std::vector<std::string> RepairKeys() const;
 
+  // Nothing pending and no key whose newest record does not count: a
+  // ChangelogFold(head(), head_checkpoints(), current_writer()) reading on
+  // from the next offset folds, and reports repair keys, exactly as this one
+  // does. Only then may a reader that does not write (a standby) store its
+  // position.
+  bool settled() const { return pending_.empty() && refused_newest_.empty(); }
+
   uint64_t ignored_records() const { return ignored_; }  // state records and markers that did not count
   uint64_t refused_claims() const { return refused_claims_; }
   uint64_t counted_states() const { return counted_states_; }

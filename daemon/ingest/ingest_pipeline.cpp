@@ -14,6 +14,11 @@ constexpr int kDeadLetterFlushMs = 10'000;
 // Applied events are stamped visible in groups of this many, so the clock is
 // read once per group; a group takes well under a millisecond.
 constexpr uint64_t kVisibilityMarkEvery = 64;
+// Standbys: which tasks they are is asked this often; each loop applies at
+// most this many changelog records, so ingest waits little for them.
+constexpr int64_t kStandbyAskNs = 500'000'000;
+constexpr size_t kStandbyRecordsPerStep = 5'000;
+constexpr int64_t kStandbyErrorLogNs = 30'000'000'000;
 
 double Seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 }  // namespace
@@ -54,6 +59,7 @@ IngestPipeline::~IngestPipeline() {
 }
 
 Status IngestPipeline::RunOnce(int poll_timeout_ms) {
+  if (standby_source_ && changelog_ && changelog_->keeps_standbys()) KeepStandbys();
   if (revoked_cleanup_.waiting()) DeleteRevokedState();
   if (health_.stalled()) {
     Status st = Commit();
@@ -604,6 +610,7 @@ Status IngestPipeline::ScheduleCleanupOfStoredTasks(const std::function<bool(int
 void IngestPipeline::DeleteRevokedState() {
   const int64_t now_ms = clock_->MonotonicNs() / 1'000'000;
   for (int32_t task : revoked_cleanup_.TakeDue(now_ms)) {
+    if (standby_tasks_.count(task)) continue;  // a standby copy, in use
     // A task is partition `task` of each input; the store registered their
     // shards when this pipeline held them.
     const std::vector<TopicPartition> tps = {{options_.views_topic, task}, {options_.clicks_topic, task}};
@@ -628,6 +635,28 @@ void IngestPipeline::DeleteRevokedState() {
                                  "restart (ingest.state_cleanup_delay {} s); held again, it restores its whole "
                                  "changelog",
                                  task, options_.state_cleanup_delay_ms / 1000);
+  }
+}
+
+void IngestPipeline::KeepStandbys() {
+  const int64_t now_ns = clock_->MonotonicNs();
+  Status st;
+  if (now_ns - standbys_asked_ns_ >= kStandbyAskNs) {
+    standbys_asked_ns_ = now_ns;
+    std::set<int32_t> tasks = standby_source_();
+    for (const auto& p : partitions_) tasks.erase(p->cp.tp.partition);
+    for (int32_t task : standby_tasks_)
+      if (!tasks.count(task) && !changelog_->holds(task)) revoked_cleanup_.Revoked(task, now_ns / 1'000'000);
+    for (int32_t task : tasks) revoked_cleanup_.Assigned(task);  // its copy is in use
+    standby_tasks_ = std::move(tasks);
+    st = changelog_->SetStandbys(standby_tasks_);
+    PublishSnapshot();  // /v1/status and /v1/cluster show the standbys' progress
+  }
+  if (st.ok()) st = changelog_->UpdateStandbys(kStandbyRecordsPerStep);
+  if (!st.ok() && now_ns - standby_error_logged_ns_ >= kStandbyErrorLogNs) {
+    standby_error_logged_ns_ = now_ns;
+    Log(Component::kIngest).warn("standby tasks: {}; their copies start again from what is stored, and a failover "
+                                 "to this instance restores more of their changelogs", st.ToString());
   }
 }
 
@@ -681,6 +710,7 @@ void IngestPipeline::PublishSnapshot() {
   s.rejected_total = rejected_total_;
   s.late_dropped_total = late_total_;
   s.commits = commits_;
+  if (changelog_) s.standbys = changelog_->Standbys();
   s.last_error = health_.error();
   if (s.last_error.empty()) s.last_error = held_.error();
   held_tasks_ = static_cast<int>(tasks.size());

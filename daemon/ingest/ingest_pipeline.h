@@ -70,6 +70,13 @@ class IngestPipeline final : public RebalanceListener {
   // that nobody updates forever. Without a changelog it does nothing: the
   // copy is what spares a returning task a replay of its inputs.
   Status ScheduleCleanupOfStoredTasks(const std::function<bool(int32_t task)>& mine);
+  // Warm standbys (a changelog with a follower, StateChangelog::set_follower):
+  // `tasks` names the tasks this pipeline keeps standby copies of, asked
+  // again every half second; those it holds are skipped. A standby copy is
+  // never served and never deleted by the revoked-state cleanup; a task that
+  // stops being a standby is due for cleanup after state_cleanup_delay.
+  // Before Start.
+  void set_standby_tasks(std::function<std::set<int32_t>()> tasks) { standby_source_ = std::move(tasks); }
 
   // One step: poll a batch, process it, commit when the interval is up.
   // While a commit keeps failing, it retries that commit and polls nothing,
@@ -175,6 +182,8 @@ class IngestPipeline final : public RebalanceListener {
   void ForgetShards(const std::vector<ShardId>& shards);
   // Deletes the local state of the revoked tasks whose delay is up.
   void DeleteRevokedState();
+  // Follows the standby tasks' changelogs a step (set_standby_tasks).
+  void KeepStandbys();
   // Drops clean entries, the least recently used first (second chance), while
   // the cache holds more than its entity or byte budget.
   void Evict();
@@ -202,6 +211,10 @@ class IngestPipeline final : public RebalanceListener {
   // With a changelog: revoked tasks whose local state goes after
   // options_.state_cleanup_delay_ms.
   cluster::RevokedStateCleanup revoked_cleanup_;
+  std::function<std::set<int32_t>()> standby_source_;  // null: no standbys
+  std::set<int32_t> standby_tasks_;                     // as last asked, less the tasks held
+  int64_t standbys_asked_ns_ = 0;
+  int64_t standby_error_logged_ns_ = 0;
   EventDecoder decoder_;
 
   PartitionTable<Partition> partitions_;

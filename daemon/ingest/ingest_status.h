@@ -28,12 +28,20 @@ struct PartitionStatus {
   uint64_t consumed = 0;          // messages taken since assignment
 };
 
+// A warm standby's copy of a task (cluster.standby_replicas).
+struct StandbyStatus {
+  int32_t task = 0;
+  int64_t next_offset = 0;  // of its changelog partition: read up to here
+  int64_t end_offset = -1;  // the partition's end as last fetched; -1: not known yet
+};
+
 struct IngestSnapshot {
   std::vector<PartitionStatus> partitions;
   uint64_t consumed_total = 0;
   uint64_t rejected_total = 0;
   uint64_t late_dropped_total = 0;
   uint64_t commits = 0;
+  std::vector<StandbyStatus> standbys;  // by task
   std::string last_error;         // why state commits are failing; empty when they succeed
 };
 

@@ -59,6 +59,18 @@ Status IngestWorkers::ScheduleCleanupOfStoredTasks() {
   return Status::Ok();
 }
 
+void IngestWorkers::SetStandbyTasks(std::function<std::set<int32_t>()> tasks) {
+  const int n = static_cast<int>(pipelines_.size());
+  for (int w = 0; w < n; ++w) {
+    pipelines_[w]->set_standby_tasks([tasks, n, w] {
+      std::set<int32_t> mine;
+      for (int32_t task : tasks())
+        if (KafkaConsumer::WorkerOf(TopicPartition{"", task}, n) == w) mine.insert(task);
+      return mine;
+    });
+  }
+}
+
 Status IngestWorkers::RecallHoldings(bool configured) {
   std::optional<bool> every_task;
   if (store_) {
@@ -191,10 +203,13 @@ IngestSnapshot IngestWorkers::Snapshot() const {
     all.rejected_total += s.rejected_total;
     all.late_dropped_total += s.late_dropped_total;
     all.commits += s.commits;
+    all.standbys.insert(all.standbys.end(), s.standbys.begin(), s.standbys.end());
     if (all.last_error.empty()) all.last_error = s.last_error;
   }
   std::sort(all.partitions.begin(), all.partitions.end(),
             [](const PartitionStatus& a, const PartitionStatus& b) { return a.tp < b.tp; });
+  std::sort(all.standbys.begin(), all.standbys.end(),
+            [](const StandbyStatus& a, const StandbyStatus& b) { return a.task < b.task; });
   return all;
 }
 

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <thread>
 #include <vector>
@@ -37,6 +39,10 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   // (TaskHoldings::cluster_member): `configured` (an advertised URL or a
   // changelog), or its holdings last changed to only some tasks.
   Status RecallHoldings(bool configured);
+  // Warm standbys: `tasks` (called from the worker threads) names the tasks
+  // this instance keeps standby copies of; each pipeline follows those the
+  // consumer routes to it (IngestPipeline::set_standby_tasks). Before Start.
+  void SetStandbyTasks(std::function<std::set<int32_t>()> tasks);
   // Starts one thread per pipeline reading consumer->worker_source(i); each
   // registers a loop in `heartbeats` (may be null) and beats every iteration.
   void Start(KafkaConsumer* consumer, LoopHeartbeats* heartbeats);

@@ -57,27 +57,39 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
   const auto started = std::chrono::steady_clock::now();
   Held held;
   for (const Input& in : inputs) held.shards[Role(in.tp)] = in.shard;
-  auto pos = store_->LoadChangelogPosition(task);
-  if (!pos.ok()) return pos.status();
   changelog::ChangelogFold fold;
   changelog::CommitId local_head;
   int64_t from = 0;
-  if (*pos) {
-    local_head = {(*pos)->head_writer, (*pos)->head_seq};
-    fold = changelog::ChangelogFold(local_head, {}, (*pos)->current_writer);
-    from = (*pos)->next_offset;
+  // A standby's copy: its fold is where its last read left the store, and
+  // its checkpoints are those of its head, which it may not have stored yet.
+  bool from_standby = false;
+  if (auto standby = standbys_.find(task); standby != standbys_.end()) {
+    fold = std::move(standby->second.fold);
+    from = standby->second.next_offset;
+    from_standby = true;
+    standbys_.erase(standby);
+    if (Status st = Refollow(); !st.ok())  // the other standbys start again from the store
+      Log(Component::kIngest).warn("following the standby tasks' changelogs: {}", st.ToString());
   } else {
-    std::vector<ShardId> shards;
-    std::vector<TopicPartition> tps;
-    for (const Input& in : inputs) {
-      shards.push_back(in.shard);
-      tps.push_back(in.tp);
-      *in.stored = false;
-      *in.checkpoint = Checkpoint{};
+    auto pos = store_->LoadChangelogPosition(task);
+    if (!pos.ok()) return pos.status();
+    if (*pos) {
+      local_head = {(*pos)->head_writer, (*pos)->head_seq};
+      fold = changelog::ChangelogFold(local_head, {}, (*pos)->current_writer);
+      from = (*pos)->next_offset;
+    } else {
+      std::vector<ShardId> shards;
+      std::vector<TopicPartition> tps;
+      for (const Input& in : inputs) {
+        shards.push_back(in.shard);
+        tps.push_back(in.tp);
+        *in.stored = false;
+        *in.checkpoint = Checkpoint{};
+      }
+      // Not a commit of the changelog's history (a new directory, or state
+      // from before kafka.changelog_topic was set): the changelog replaces it.
+      if (Status st = store_->DropState(shards, tps, task); !st.ok()) return st;
     }
-    // Not a commit of the changelog's history (a new directory, or state
-    // from before kafka.changelog_topic was set): the changelog replaces it.
-    if (Status st = store_->DropState(shards, tps, task); !st.ok()) return st;
   }
   auto apply = [&](std::vector<changelog::ChangelogFold::Write> writes) -> Status {
     CommitBatch batch;
@@ -98,7 +110,7 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
   auto claimed = TaskChangelog::Claim(topic_.get(), task, std::move(fold), from, owner_, apply, &stats);
   if (!claimed.ok()) return claimed.status();
   CommitBatch batch;
-  if ((*claimed)->head() != local_head) {
+  if (from_standby || (*claimed)->head() != local_head) {
     for (const Input& in : inputs) {
       for (const changelog::SourceCheckpoint& c : (*claimed)->head_checkpoints()) {
         if (c.topic != in.tp.topic) continue;
@@ -115,10 +127,114 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
       "task {}: restored {} entity states from {}/{} (offsets {} to {}, {} records, {:.1f} MiB) in {:.2f} s{}", task,
       stats.states, topic_->name(), task, stats.from, stats.to, stats.records,
       static_cast<double>(stats.bytes) / (1 << 20), seconds,
-      batch.checkpoints.empty() ? std::string(", the local state was current") : std::string());
+      from_standby ? std::string(", reading on from its standby copy")
+      : batch.checkpoints.empty() ? std::string(", the local state was current") : std::string());
+  last_restore_ = stats;
   held.changelog = std::move(*claimed);
   held_[task] = std::move(held);
   return Status::Ok();
+}
+
+Result<StateChangelog::Standby> StateChangelog::StartStandby(int32_t task) {
+  Standby standby;
+  std::vector<ShardId> shards;
+  std::vector<TopicPartition> tps;
+  for (const std::string& topic : {views_topic_, clicks_topic_}) {
+    TopicPartition tp{topic, task};
+    auto shard = store_->RegisterShard(tp);
+    if (!shard.ok()) return shard.status();
+    standby.held.shards[Role(tp)] = *shard;
+    shards.push_back(*shard);
+    tps.push_back(std::move(tp));
+  }
+  auto pos = store_->LoadChangelogPosition(task);
+  if (!pos.ok()) return pos.status();
+  if (*pos) {
+    standby.fold = changelog::ChangelogFold({(*pos)->head_writer, (*pos)->head_seq}, {}, (*pos)->current_writer);
+    standby.next_offset = (*pos)->next_offset;
+  } else if (Status st = store_->DropState(shards, tps, task); !st.ok()) {
+    return st;  // not a commit of the changelog's history: replaced by it
+  }
+  return standby;
+}
+
+Status StateChangelog::Refollow() {
+  std::map<int32_t, int64_t> from;
+  for (const auto& [task, standby] : standbys_) from[task] = standby.next_offset;
+  Status st = follower_->Follow(from);
+  // Started again from the store at the next SetStandbys.
+  if (!st.ok()) standbys_.clear();
+  return st;
+}
+
+Status StateChangelog::SetStandbys(const std::set<int32_t>& tasks) {
+  if (!follower_) return tasks.empty() ? Status::Ok() : Status::Internal("standbys without a changelog follower");
+  bool changed = false;
+  for (auto it = standbys_.begin(); it != standbys_.end();) {
+    if (tasks.count(it->first)) {
+      ++it;
+    } else {
+      it = standbys_.erase(it);
+      changed = true;
+    }
+  }
+  for (int32_t task : tasks) {
+    if (standbys_.count(task)) continue;
+    if (held_.count(task)) return Status::Internal("task " + std::to_string(task) + " is held here, not a standby");
+    if (Status st = CheckPartitions(); !st.ok()) return st;
+    auto standby = StartStandby(task);
+    if (!standby.ok()) return standby.status();
+    Log(Component::kIngest).info("task {}: keeping a standby copy, following {}/{} from offset {}", task,
+                                 topic_->name(), task, standby->next_offset);
+    standbys_.emplace(task, std::move(*standby));
+    changed = true;
+  }
+  return changed ? Refollow() : Status::Ok();
+}
+
+Status StateChangelog::UpdateStandbys(size_t max_records) {
+  if (!follower_ || standbys_.empty()) return Status::Ok();
+  CommitBatch batch;
+  std::set<int32_t> read;
+  Status st = follower_->Poll(max_records, [&](int32_t task, int64_t offset, changelog::Record record, size_t) {
+    auto it = standbys_.find(task);
+    if (it == standbys_.end() || offset < it->second.next_offset) return Status::Ok();  // not followed, or read
+    Standby& standby = it->second;
+    standby.fold.Apply(offset, std::move(record));
+    standby.next_offset = offset + 1;
+    read.insert(task);
+    for (auto& w : standby.fold.TakeWrites()) {
+      auto key = LocalKey(standby.held, w.store_key);
+      if (!key) return Status::Corruption("changelog state key of task " + std::to_string(task) +
+                                          ": not an entity of its inputs (" + std::to_string(w.store_key.size()) +
+                                          " bytes)");
+      EntityWrite& e = batch.entities.emplace_back();
+      e.key = std::move(*key);
+      if (w.state) e.value = std::move(*w.state);
+      else e.erase = true;
+    }
+    return Status::Ok();
+  });
+  for (int32_t task : read) {
+    const Standby& standby = standbys_.at(task);
+    if (!standby.fold.settled()) continue;
+    const changelog::CommitId head = standby.fold.head();
+    batch.changelog_positions.emplace_back(
+        task, ChangelogPosition{head.writer, head.seq, standby.fold.current_writer(), standby.next_offset});
+    for (const changelog::SourceCheckpoint& c : standby.fold.head_checkpoints())
+      for (const std::string& topic : {views_topic_, clicks_topic_})
+        if (c.topic == topic) batch.checkpoints.emplace_back(TopicPartition{topic, task}, Checkpoint{c.next_offset, c.stream_time_ms});
+  }
+  if (st.ok() && (!batch.entities.empty() || !batch.changelog_positions.empty())) st = store_->Commit(batch);
+  // The folds are past what the store holds: start again from it.
+  if (!st.ok()) standbys_.clear();
+  return st;
+}
+
+std::vector<StandbyStatus> StateChangelog::Standbys() const {
+  std::vector<StandbyStatus> out;
+  for (const auto& [task, standby] : standbys_) out.push_back({task, standby.next_offset, follower_->End(task)});
+  return out;
 }
 
 Status StateChangelog::Ship(const std::map<int32_t, TaskCommit>& commits,

@@ -24,10 +24,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "daemon/ingest/ingest_status.h"
+#include "daemon/kafka/changelog_follower.h"
 #include "daemon/kafka/task_changelog.h"
 #include "daemon/store/state_store.h"
 
@@ -56,6 +59,27 @@ class StateChangelog {
   Status CheckPartitions();
   void Release(int32_t task) { held_.erase(task); }
   bool holds(int32_t task) const { return held_.count(task) > 0; }
+
+  // Warm standbys (cluster.standby_replicas): copies of tasks this worker
+  // does not hold, kept current by following their partitions, so that a
+  // task assigned here restores only what came since (Restore takes over
+  // the standby's fold, with nothing to read again). Needs set_follower.
+  void set_follower(std::unique_ptr<ChangelogFollower> follower) { follower_ = std::move(follower); }
+  bool keeps_standbys() const { return follower_ != nullptr; }
+  // Follows exactly `tasks`, none of them held here. A task no longer in
+  // the set stops being followed; its local copy is the caller's to keep or
+  // delete. A new one reads on from its stored position, or drops its
+  // local state (not a commit of the changelog) and reads from the start.
+  Status SetStandbys(const std::set<int32_t>& tasks);
+  // Stores the states of up to `max_records` fetched changelog records of
+  // the standby tasks, in one local commit; a task's position and its
+  // inputs' checkpoints go with them whenever its fold is settled, so a
+  // restart reads on from there.
+  Status UpdateStandbys(size_t max_records);
+  std::vector<StandbyStatus> Standbys() const;
+  bool keeps_standby(int32_t task) const { return standbys_.count(task) > 0; }
+  // What the last Restore read (its log line says the same).
+  const ChangelogRestoreStats& last_restore() const { return last_restore_; }
 
   // One task's part of a commit: its changed entities, as local entity keys
   // and whole encoded states, and every input's checkpoint.
@@ -94,6 +118,20 @@ class StateChangelog {
   };
   std::map<int32_t, Held> held_;
   bool partitions_checked_ = false;
+
+  struct Standby {
+    Held held;  // its shards; no claim
+    changelog::ChangelogFold fold;
+    int64_t next_offset = 0;
+  };
+  // Registers the task's shards and starts its fold where the store stands.
+  Result<Standby> StartStandby(int32_t task);
+  // Points the follower at every standby's next offset; on failure forgets
+  // them all, for the next SetStandbys to start again from the store.
+  Status Refollow();
+  std::map<int32_t, Standby> standbys_;
+  std::unique_ptr<ChangelogFollower> follower_;  // null: no standbys
+  ChangelogRestoreStats last_restore_;
 };
 
 }  // namespace featmon

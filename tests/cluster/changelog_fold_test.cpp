@@ -332,7 +332,51 @@ TEST(ChangelogFoldTest, RandomHistoriesRestoreToTheCountedCommits) {
     EXPECT_EQ(full, oracle) << "seed " << seed;
     EXPECT_EQ(compacted, oracle) << "seed " << seed;
     EXPECT_EQ(c.head(), f.head()) << "seed " << seed;
+    // A standby stores its position only where its fold is settled; a fold
+    // that starts again there (after a restart) must end as the full one.
+    int resumed = 0;
+    for (size_t cut = 1; cut < log.records.size(); ++cut) {
+      Log prefix;
+      prefix.records.assign(log.records.begin(), log.records.begin() + static_cast<std::ptrdiff_t>(cut));
+      Store standby;
+      ChangelogFold before = Fold(prefix, &standby);
+      if (!before.settled()) continue;
+      ++resumed;
+      ChangelogFold after = Fold(log, &standby, ChangelogFold(before.head(), before.head_checkpoints(),
+                                                              before.current_writer()),
+                                 log.records[cut].first);
+      ASSERT_EQ(standby, full) << "seed " << seed << " cut " << cut;
+      ASSERT_EQ(after.head(), f.head()) << "seed " << seed << " cut " << cut;
+      ASSERT_EQ(after.current_writer(), f.current_writer()) << "seed " << seed << " cut " << cut;
+    }
+    EXPECT_GT(resumed, 0) << "seed " << seed;
   }
+}
+
+// Settled: a position a standby may store. Not while the current writer's
+// records wait for their marker, nor while a cut-short record is a key's
+// newest (a fold started afresh would not know to distrust it).
+TEST(ChangelogFoldTest, SettledOnlyWithNothingPendingOrRefused) {
+  Log log;
+  log.Claim(1, {});
+  ChangelogFold fold;
+  Store store;
+  fold = Fold(log, &store);
+  EXPECT_TRUE(fold.settled());
+  log.State(1, 1, "a", "a1");
+  fold = Fold(log, &store);
+  EXPECT_FALSE(fold.settled());  // pending
+  log.Marker(1, 1, 10);
+  fold = Fold(log, &store);
+  EXPECT_TRUE(fold.settled());
+  log.State(1, 2, "b", "torn");
+  log.Claim(2, {1, 1});  // the writer crashed mid-commit
+  fold = Fold(log, &store);
+  EXPECT_FALSE(fold.settled());  // "b"'s newest record does not count
+  log.State(2, 1, "b", std::nullopt);
+  log.Marker(2, 1, 20);
+  fold = Fold(log, &store);
+  EXPECT_TRUE(fold.settled());
 }
 
 }  // namespace

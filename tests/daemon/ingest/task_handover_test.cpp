@@ -11,7 +11,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <set>
+#include <thread>
 
+#include "daemon/kafka/changelog_follower.h"
 #include "daemon/kafka/embedded_broker.h"
 #include "tests/daemon/ingest/workers_fixture.h"
 
@@ -140,6 +144,96 @@ TEST_F(TaskHandoverTest, ATaskTakenOverIsGivenUpAndTheWorkersOtherTasksCommit) {
   EXPECT_TRUE(pipelines_[1]->healthy());
   EXPECT_EQ(workers_->Holdings().held, 1);
   EXPECT_EQ(ServedTasks(), (std::vector<int32_t>{1, 1}));
+}
+
+// A warm standby (cluster.standby_replicas) on another instance follows the
+// owner's changelog into its own store, never deleted by the cleanup; when
+// the owner dies and the task is assigned to it, the restore reads only the
+// claim it appends, where an instance without the standby reads the whole
+// partition, and both resume the input where the owner's last commit stood.
+TEST_F(TaskHandoverTest, AStandbyFollowsTheChangelogAndItsFailoverReadsNothingAgain) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_NO_FATAL_FAILURE(Assign({2}));
+  for (int64_t offset = 0; offset < 10; ++offset) AddView(2, offset);
+  RunAll();
+  ASSERT_TRUE(pipelines_[0]->Commit().ok());
+
+  TempDir standby_dir;
+  RocksDbStoreOptions standby_options;
+  standby_options.path = standby_dir.path();
+  standby_options.features = set_.get();
+  auto standby_store = RocksDbStore::Open(standby_options);
+  ASSERT_TRUE(standby_store.ok()) << standby_store.status().ToString();
+  IngestPipelineOptions options;
+  options.state_cleanup_delay_ms = kDelayMs;
+  IngestPipeline standby(options, set_.get(), standby_store->get(), &sink_, &metrics_, &clock_);
+  ScriptedSource standby_source;
+  standby.set_source(&standby_source);
+  auto changelog = Changelog(standby_store->get(), "standby");
+  KafkaClientOptions kafka;
+  kafka.brokers = broker_->bootstrap();
+  auto follower = ChangelogFollower::Open(kafka, "featmon.changelog");
+  ASSERT_TRUE(follower.ok()) << follower.status().ToString();
+  changelog->set_follower(std::move(*follower));
+  StateChangelog* standby_changelog = changelog.get();
+  standby.set_changelog(std::move(changelog));
+  standby.set_standby_tasks([] { return std::set<int32_t>{2}; });
+
+  auto owner_state = [&] {
+    auto v = store_->Get(*store_->RegisterShard({"views", 2}), EntityKind::kUser, "u2");
+    EXPECT_TRUE(v.ok() && v->has_value());
+    return v.ok() && *v ? **v : std::string();
+  };
+  auto standby_state = [&]() -> std::string {
+    auto v = (*standby_store)->Get(*(*standby_store)->RegisterShard({"views", 2}), EntityKind::kUser, "u2");
+    return v.ok() && *v ? **v : std::string();
+  };
+  // Follows until its copy equals the owner's, with the position stored.
+  auto catch_up = [&] {
+    for (int i = 0; i < 200; ++i) {
+      clock_.AdvanceMs(600);  // past the half second between asks
+      ASSERT_TRUE(standby.RunOnce(0).ok());
+      auto position = (*standby_store)->LoadChangelogPosition(2);
+      ASSERT_TRUE(position.ok());
+      if (*position && standby_state() == owner_state()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL() << "the standby did not catch up with the owner's changelog";
+  };
+  ASSERT_NO_FATAL_FAILURE(catch_up());
+  EXPECT_FALSE(owner_state().empty());
+  // As after a restart: the stored copy is due for cleanup unless in use.
+  ASSERT_TRUE(standby.ScheduleCleanupOfStoredTasks([](int32_t) { return true; }).ok());
+  clock_.AdvanceMs(10 * kDelayMs);
+  ASSERT_TRUE(standby.RunOnce(0).ok());
+  EXPECT_FALSE(standby_state().empty()) << "the cleanup deleted a standby copy";
+  EXPECT_TRUE((*standby_store)->LoadChangelogPosition(2)->has_value()) << "the cleanup deleted a standby copy";
+  for (int64_t offset = 10; offset < 15; ++offset) AddView(2, offset);
+  RunAll();
+  ASSERT_TRUE(pipelines_[0]->Commit().ok());
+  ASSERT_NO_FATAL_FAILURE(catch_up());
+
+  // The owner dies; the group gives task 2 to the standby.
+  std::vector<int64_t> starts;
+  ASSERT_TRUE(standby.OnAssigned({{"views", 2}, {"clicks", 2}}, &starts).ok());
+  EXPECT_EQ(standby_changelog->last_restore().records, 1u) << "read more than its own claim";
+  EXPECT_EQ(starts[0], 15) << "views/2 does not resume where the owner's last commit stood";
+  EXPECT_EQ(standby_state(), owner_state());
+
+  // The same failover without a standby reads the whole partition.
+  TempDir cold_dir;
+  RocksDbStoreOptions cold_options;
+  cold_options.path = cold_dir.path();
+  cold_options.features = set_.get();
+  auto cold_store = RocksDbStore::Open(cold_options);
+  ASSERT_TRUE(cold_store.ok());
+  IngestPipeline cold(IngestPipelineOptions{}, set_.get(), cold_store->get(), &sink_, &metrics_, &clock_);
+  auto cold_changelog = Changelog(cold_store->get(), "cold");
+  StateChangelog* cold_reader = cold_changelog.get();
+  cold.set_changelog(std::move(cold_changelog));
+  ASSERT_TRUE(cold.OnAssigned({{"views", 2}, {"clicks", 2}}, &starts).ok());
+  EXPECT_GT(cold_reader->last_restore().records, 4u);
+  EXPECT_EQ(starts[0], 15);
 }
 
 }  // namespace
