@@ -13,6 +13,7 @@ std::string EncodeAnnouncement(const MemberAnnouncement& a) {
   j["tasks"] = a.tasks;
   j["total_tasks"] = a.total_tasks;
   j["at_ms"] = a.at_ms;
+  if (!a.standby_tasks.empty()) j["standby_tasks"] = a.standby_tasks;
   return j.dump();
 }
 
@@ -37,6 +38,11 @@ Result<MemberAnnouncement> DecodeAnnouncement(std::string_view json) {
   a.tasks.erase(std::unique(a.tasks.begin(), a.tasks.end()), a.tasks.end());
   if (j.contains("total_tasks") && j["total_tasks"].is_number_integer()) a.total_tasks = j["total_tasks"].get<int32_t>();
   if (j.contains("at_ms") && j["at_ms"].is_number_integer()) a.at_ms = j["at_ms"].get<int64_t>();
+  // For people reading /v1/cluster only: a member without them is still read.
+  if (j.contains("standby_tasks") && j["standby_tasks"].is_array())
+    for (const auto& t : j["standby_tasks"])
+      if (t.is_number_integer() && t.get<int64_t>() >= 0 && t.get<int64_t>() <= INT32_MAX)
+        a.standby_tasks.push_back(t.get<int32_t>());
   return a;
 }
 

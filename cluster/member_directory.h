@@ -39,6 +39,7 @@ struct MemberAnnouncement {
   std::vector<int32_t> tasks; // held now, sorted
   int32_t total_tasks = 0;    // tasks the group has (0: not known yet)
   int64_t at_ms = 0;          // the announcer's wall clock, for people reading /v1/cluster
+  std::vector<int32_t> standby_tasks;  // warm standby copies it keeps (cluster.standby_replicas), sorted
 };
 
 // The JSON value of a members-topic record, and back. Decode names what is

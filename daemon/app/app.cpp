@@ -17,6 +17,7 @@
 #include "daemon/http/http_server.h"
 #include "daemon/kafka/embedded_broker.h"
 #include "daemon/kafka/kafka_client.h"
+#include "daemon/kafka/changelog_follower.h"
 #include "daemon/kafka/changelog_topic.h"
 #include "daemon/kafka/members_topic.h"
 #include "daemon/kafka/outbox_producer.h"
@@ -84,6 +85,13 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     Log(Component::kApp).info("embedded Kafka broker at {}", app->bootstrap_);
   }
 
+  // Standbys follow changelogs, and find the tasks to follow from the members' announcements.
+  if (cfg.cluster.standby_replicas > 0 && (cfg.kafka.changelog_topic.empty() || cfg.http.advertised_url.empty()))
+    return Status::InvalidArgument(cfg.source + ": cluster.standby_replicas: " +
+                                   std::to_string(cfg.cluster.standby_replicas) +
+                                   " needs kafka.changelog_topic and http.advertised_url (or --advertised-url); set "
+                                   "both, or 0 for no standbys");
+
   RocksDbStoreOptions store_options = cfg.store;
   store_options.entity_ttl_ms = app->features_->LongestWindowMs() + cfg.ingest.entity_ttl_grace_ms;
   store_options.clock = clock;
@@ -122,9 +130,15 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     if (!cfg.kafka.changelog_topic.empty()) {
       auto changelog = ChangelogTopic::Open(kafka, cfg.kafka.changelog_topic);
       if (!changelog.ok()) return InConfig(cfg, changelog.status());
-      pipelines.back()->set_changelog(std::make_unique<StateChangelog>(
-          std::move(*changelog), ChangelogOwner(cfg), cfg.kafka.views_topic, cfg.kafka.clicks_topic,
-          app->store_.get()));
+      auto state_changelog = std::make_unique<StateChangelog>(std::move(*changelog), ChangelogOwner(cfg),
+                                                              cfg.kafka.views_topic, cfg.kafka.clicks_topic,
+                                                              app->store_.get());
+      if (cfg.cluster.standby_replicas > 0) {
+        auto follower = ChangelogFollower::Open(kafka, cfg.kafka.changelog_topic);
+        if (!follower.ok()) return InConfig(cfg, follower.status());
+        state_changelog->set_follower(std::move(*follower));
+      }
+      pipelines.back()->set_changelog(std::move(state_changelog));
     }
   }
   app->workers_ = std::make_unique<IngestWorkers>(std::move(pipelines), clock, app->store_.get());
@@ -161,6 +175,10 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     membership.proxy_timeout_ms = cfg.http.proxy_timeout_ms;
     app->membership_ = ClusterMembership::Start(membership, std::move(*members), app->workers_.get(), clock);
     app->api_->set_peer_routing(app->membership_.get());
+    if (cfg.cluster.standby_replicas > 0)
+      app->workers_->SetStandbyTasks([m = app->membership_.get(), replicas = cfg.cluster.standby_replicas] {
+        return m->StandbyTasks(replicas);
+      });
   }
 
   auto server = HttpServer::Start(cfg.http.server, [api = app->api_.get()](const HttpRequest& r) { return api->Handle(r); });

@@ -659,12 +659,25 @@ Status ReadFeatures(const Reader& r, const YAML::Node& f, std::vector<FeatureSpe
   return Status::Ok();
 }
 
+// ---- cluster ----------------------------------------------------------------
+
+const std::vector<Key<ClusterOptions>>& ClusterKeys() {
+  using K = Keys<ClusterOptions>;
+  static const std::vector<Key<ClusterOptions>> keys = {
+      K::Integer("standby_replicas", FIELD(standby_replicas), 0, 16,
+                 "warm standby copies of each task, kept by the instances after its owner, which follow its "
+                 "changelog so that a failover restores only its newest records; needs kafka.changelog_topic "
+                 "and http.advertised_url"),
+  };
+  return keys;
+}
+
 // ---- the whole file ---------------------------------------------------------
 
 Status ReadConfig(const Reader& r, const YAML::Node& root, Config* cfg) {
   if (!root || root.IsNull()) return Status::Ok();
   RETURN_IF_ERROR(r.CheckNoDuplicateKeys(root, ""));
-  RETURN_IF_ERROR(r.CheckKeys(root, "", {"kafka", "ingest", "store", "http", "monitoring", "features"}));
+  RETURN_IF_ERROR(r.CheckKeys(root, "", {"kafka", "ingest", "store", "http", "cluster", "monitoring", "features"}));
   if (const YAML::Node k = root["kafka"]) RETURN_IF_ERROR(config::ReadKeys(r, k, "kafka", KafkaKeys(), &cfg->kafka));
   RETURN_IF_ERROR(CheckKafka(r, cfg->kafka));
   if (const YAML::Node i = root["ingest"]) RETURN_IF_ERROR(config::ReadKeys(r, i, "ingest", IngestKeys(), &cfg->ingest));
@@ -673,6 +686,7 @@ Status ReadConfig(const Reader& r, const YAML::Node& root, Config* cfg) {
     RETURN_IF_ERROR(CheckHttp(r, h));
     RETURN_IF_ERROR(config::ReadKeys(r, h, "http", HttpKeys(), &cfg->http));
   }
+  if (const YAML::Node c = root["cluster"]) RETURN_IF_ERROR(config::ReadKeys(r, c, "cluster", ClusterKeys(), &cfg->cluster));
   if (const YAML::Node m = root["monitoring"])
     RETURN_IF_ERROR(config::ReadKeys(r, m, "monitoring", MonitoringKeys(), &cfg->monitoring));
   if (const YAML::Node f = root["features"]) RETURN_IF_ERROR(ReadFeatures(r, f, &cfg->features));
@@ -728,6 +742,8 @@ std::string DefaultConfigYaml() {
   config::RenderKeys(StoreKeys(), cfg.store, "  ", &out);
   out += "\nhttp:\n";
   config::RenderKeys(HttpKeys(), cfg.http, "  ", &out);
+  out += "\n# Instances that share kafka.group_id split its tasks between them.\ncluster:\n";
+  config::RenderKeys(ClusterKeys(), cfg.cluster, "  ", &out);
   out +=
       "\n# Model monitoring. With nothing here every model and model_version seen on\n"
       "# the predictions topic is monitored with all its features; these are the\n"

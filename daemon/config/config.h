@@ -98,12 +98,21 @@ struct MonitoringOptions {
   WebhookOptions webhooks;        // urls, attempts, timeout_ms; on_give_up is wired by the App
 };
 
+// Instances that share a consumer group split its tasks between them.
+struct ClusterOptions {
+  // Warm standby copies of each task kept by other instances, which follow
+  // its changelog so that a failover restores only its newest records; needs
+  // kafka.changelog_topic and http.advertised_url. Default: 0
+  int standby_replicas = 0;
+};
+
 struct Config {
   std::string source = "<embedded default>";  // where it was read from, for messages
   KafkaOptions kafka;
   IngestOptions ingest;
   RocksDbStoreOptions store;
   HttpOptions http;
+  ClusterOptions cluster;
   MonitoringOptions monitoring;
   std::vector<FeatureSpec> features;  // Default: the features of DefaultFeaturesYaml()
 };

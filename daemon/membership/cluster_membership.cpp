@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cluster/standby_policy.h"
 #include "daemon/http/http_server.h"
 #include "daemon/logging/log.h"
 
@@ -60,9 +61,11 @@ MemberAnnouncement ClusterMembership::Current() const {
   a.url = options_.advertised_url;
   a.run_id = run_id_;
   // A task is a partition number: partition p of every input topic.
-  for (const PartitionStatus& p : ingest_->Snapshot().partitions) a.tasks.push_back(p.tp.partition);
+  const IngestSnapshot snapshot = ingest_->Snapshot();
+  for (const PartitionStatus& p : snapshot.partitions) a.tasks.push_back(p.tp.partition);
   std::sort(a.tasks.begin(), a.tasks.end());
   a.tasks.erase(std::unique(a.tasks.begin(), a.tasks.end()), a.tasks.end());
+  for (const StandbyStatus& standby : snapshot.standbys) a.standby_tasks.push_back(standby.task);
   a.total_tasks = ingest_->Holdings().total;
   a.at_ms = clock_->NowMs();
   return a;
@@ -107,7 +110,8 @@ void ClusterMembership::Run() {
     }
     if (verified) {
       MemberAnnouncement now_held = Current();
-      const bool changed = now_held.tasks != last.tasks || now_held.total_tasks != last.total_tasks;
+      const bool changed = now_held.tasks != last.tasks || now_held.total_tasks != last.total_tasks ||
+                           now_held.standby_tasks != last.standby_tasks;
       if (changed || now - last_announce_ns >= options_.announce_interval_ms * 1'000'000) {
         Status st = topic_->Announce(now_held);
         if (st.ok()) {
@@ -124,6 +128,12 @@ void ClusterMembership::Run() {
     lock.lock();
     wake_.wait_for(lock, std::chrono::milliseconds(options_.holdings_poll_ms), [&] { return leaving_; });
   }
+}
+
+std::set<int32_t> ClusterMembership::StandbyTasks(int replicas) const {
+  const std::vector<int32_t> tasks =
+      cluster::StandbyTasksOf(topic_->Members(), options_.advertised_url, ingest_->Holdings().total, replicas);
+  return {tasks.begin(), tasks.end()};
 }
 
 std::optional<std::string> ClusterMembership::OwnerUrl(int32_t task) const {
@@ -151,10 +161,20 @@ std::string ClusterMembership::ClusterJson() const {
                             {"run_id", m.announced.run_id},
                             {"owned_tasks", m.owned},
                             {"announced_tasks", m.announced.tasks},
+                            {"standby_tasks", m.announced.standby_tasks},
                             {"announced_at_ms", m.announced.at_ms},
                             {"this", m.announced.url == options_.advertised_url && m.announced.run_id == run_id_}});
   }
   j["unclaimed_tasks"] = topic_->Unclaimed(holdings.total);
+  // This member's standby copies and how far each has read its changelog.
+  j["standbys"] = nlohmann::json::array();
+  for (const StandbyStatus& s : ingest_->Snapshot().standbys) {
+    nlohmann::json entry = {{"task", s.task}, {"read_to_offset", s.next_offset}};
+    entry["changelog_end"] = s.end_offset >= 0 ? nlohmann::json(s.end_offset) : nlohmann::json(nullptr);
+    entry["behind_records"] =
+        s.end_offset >= 0 ? nlohmann::json(std::max<int64_t>(0, s.end_offset - s.next_offset)) : nlohmann::json(nullptr);
+    j["standbys"].push_back(std::move(entry));
+  }
   j["members_topic"] = {{"records_read", topic_->records_read()}, {"last_error", topic_->last_error()}};
   return j.dump();
 }

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +48,10 @@ class ClusterMembership final : public PeerRouting {
   // Stops announcing and leaves (a tombstone, waited for up to timeout_ms),
   // so lookups stop coming before the group takes the tasks. Idempotent.
   void Leave(int timeout_ms);
+
+  // The tasks this member keeps warm standbys of, from what the members
+  // announced (cluster/standby_policy.h).
+  std::set<int32_t> StandbyTasks(int replicas) const;
 
   std::optional<std::string> OwnerUrl(int32_t task) const override;
   Result<HttpAnswer> Send(const std::string& url, const PeerRequest& request) override;

@@ -6,7 +6,7 @@ namespace featmon {
 namespace {
 
 MemberAnnouncement Member(const std::string& url, std::vector<int32_t> tasks, const std::string& run = "r1") {
-  return {url, run, std::move(tasks), 4, 0};
+  return {url, run, std::move(tasks), 4, 0, {}};
 }
 
 std::string OwnerUrl(const MemberDirectory& d, int32_t task) {
@@ -65,7 +65,7 @@ TEST(MemberDirectoryTest, ARestartedMemberReplacesItsPredecessorAndALeaverClaims
 }
 
 TEST(MemberDirectoryTest, AnnouncementsRoundTripAndBadOnesAreNamed) {
-  MemberAnnouncement a{"http://featmond-0.featmond:8080", "9f2c", {5, 1, 3}, 8, 1234};
+  MemberAnnouncement a{"http://featmond-0.featmond:8080", "9f2c", {5, 1, 3}, 8, 1234, {2, 6}};
   auto back = DecodeAnnouncement(EncodeAnnouncement(a));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->url, a.url);
@@ -73,6 +73,7 @@ TEST(MemberDirectoryTest, AnnouncementsRoundTripAndBadOnesAreNamed) {
   EXPECT_EQ(back->tasks, (std::vector<int32_t>{1, 3, 5}));
   EXPECT_EQ(back->total_tasks, 8);
   EXPECT_EQ(back->at_ms, 1234);
+  EXPECT_EQ(back->standby_tasks, (std::vector<int32_t>{2, 6}));
   EXPECT_FALSE(DecodeAnnouncement("not json").ok());
   EXPECT_FALSE(DecodeAnnouncement(R"({"run_id":"x","tasks":[]})").ok());
   auto negative = DecodeAnnouncement(R"({"url":"http://a","run_id":"x","tasks":[-1]})");

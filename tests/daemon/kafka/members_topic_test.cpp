@@ -37,10 +37,10 @@ TEST(MembersTopicTest, InstancesSeeEachOthersAnnouncementsInOneOrder) {
   auto b = MembersTopic::Start(options, "featmond.members");
   ASSERT_TRUE(a.ok() && b.ok()) << a.status().ToString() << b.status().ToString();
 
-  ASSERT_TRUE((*a)->Announce({"http://a:8080", "run-a", {0, 1, 2, 3}, 4, 1}).ok());
+  ASSERT_TRUE((*a)->Announce({"http://a:8080", "run-a", {0, 1, 2, 3}, 4, 1, {}}).ok());
   ASSERT_TRUE(WaitFor([&] { return OwnerUrl(**b, 3) == "http://a:8080"; }));
-  ASSERT_TRUE((*a)->Announce({"http://a:8080", "run-a", {0, 1}, 4, 2}).ok());
-  ASSERT_TRUE((*b)->Announce({"http://b:8080", "run-b", {2, 3}, 4, 3}).ok());
+  ASSERT_TRUE((*a)->Announce({"http://a:8080", "run-a", {0, 1}, 4, 2, {}}).ok());
+  ASSERT_TRUE((*b)->Announce({"http://b:8080", "run-b", {2, 3}, 4, 3, {}}).ok());
   for (auto* t : {a->get(), b->get()}) {
     ASSERT_TRUE(WaitFor([&] { return OwnerUrl(*t, 2) == "http://b:8080" && OwnerUrl(*t, 1) == "http://a:8080"; }));
     EXPECT_TRUE(t->Unclaimed(4).empty());
