@@ -9,8 +9,10 @@
 // past its own state and answers as the oracle does. C, told to delete a
 // revoked task's local state a second after (ingest.state_cleanup_delay),
 // has deleted the tasks B took from it, whole, and kept the rest.
+// With warm standbys, a failover reads nothing of the changelog again.
 #include <sys/stat.h>
 
+#include <memory>
 #include <regex>
 #include <set>
 
@@ -154,6 +156,66 @@ TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
   ExpectOnlyDeletedTasksGone(dir.sub("c") + "/data", ReadFile(c.log()), oracle);
   ASSERT_TRUE(b.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60))) << ReadFile(b.log());
   ExpectOracle(b, oracle, second.newest_ts_ms() + 1, "B, back on its old directory after C left");
+}
+
+// Warm standbys (cluster.standby_replicas: 1): A and B each keep a copy of
+// the other's tasks, following their changelogs. A is killed with SIGKILL;
+// B takes A's tasks over from its copies, reading only its own claim per
+// task where the test above reads every task's whole partition, and
+// answers as the oracle does.
+TEST(ChangelogTest, AWarmStandbyTakesOverReadingNothingAgain) {
+  TempDir dir;
+  BrokerProcess broker(dir.path(), kPartitions);
+  ASSERT_TRUE(broker.Control("create featmon.changelog " + std::to_string(kPartitions)));
+  const std::string yaml = std::string(kYaml) + "cluster:\n  standby_replicas: 1\n";
+  std::vector<std::unique_ptr<DaemonProcess>> instances;
+  for (const char* name : {"a", "b"}) {
+    mkdir(dir.sub(name).c_str(), 0755);
+    const uint16_t port = FreePort();
+    instances.push_back(std::make_unique<DaemonProcess>(
+        dir.sub(name), broker.bootstrap(), port, yaml,
+        std::vector<std::string>{"--advertised-url", "http://127.0.0.1:" + std::to_string(port)}));
+  }
+  DaemonProcess& a = *instances[0];
+  DaemonProcess& b = *instances[1];
+  Oracle oracle;
+  LoadProducer load(broker.bootstrap(), &oracle, LoadOptions{.events = 20'000, .per_second = 10'000, .seed = 23});
+  ASSERT_TRUE(load.Join());
+  // Each holds some tasks and a caught-up standby copy of every other one.
+  auto standbys_caught_up = [&](DaemonProcess& d) {
+    auto status = Http(d.port(), "GET", "/v1/status").json();
+    auto cluster = Http(d.port(), "GET", "/v1/cluster").json();
+    if (status.is_discarded() || cluster.is_discarded() || !cluster.contains("standbys")) return false;
+    std::set<int> held, standby;
+    for (const auto& p : status["assigned_partitions"]) held.insert(p["partition"].get<int>());
+    for (const auto& s : cluster["standbys"]) {
+      if (s["behind_records"].is_null() || s["behind_records"].get<int64_t>() != 0) return false;
+      standby.insert(s["task"].get<int>());
+    }
+    if (held.empty() || held.size() + standby.size() != kPartitions) return false;
+    for (int t : standby)
+      if (held.count(t)) return false;
+    return true;
+  };
+  const int64_t end = EndOffsets(broker.bootstrap());
+  ASSERT_TRUE(WaitFor([&] { return a.CommittedTotal() + b.CommittedTotal() >= end && standbys_caught_up(a) &&
+                                   standbys_caught_up(b); },
+                      std::chrono::seconds(90)))
+      << Http(a.port(), "GET", "/v1/cluster").body << "\n" << Http(b.port(), "GET", "/v1/cluster").body << "\n"
+      << ReadFile(a.log()) << ReadFile(b.log());
+  a.proc().KillHard();
+
+  // The group gives A's tasks to B once A's session times out.
+  const std::regex restored("task ([0-9]+): restored [0-9]+ entity states .* ([0-9]+) records.*standby copy");
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string log = ReadFile(b.log());
+    return std::distance(std::sregex_iterator(log.begin(), log.end(), restored), std::sregex_iterator()) > 0 &&
+           b.CommittedTotal() >= end;
+  }, std::chrono::seconds(60))) << ReadFile(b.log());
+  const std::string log = ReadFile(b.log());
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), restored); it != std::sregex_iterator(); ++it)
+    EXPECT_EQ(std::stoi((*it)[2]), 1) << "task " << (*it)[1] << " read more than its claim: " << it->str();
+  ExpectOracle(b, oracle, load.newest_ts_ms() + 1, "B, after taking over from its standby copies");
 }
 
 TEST(ChangelogTest, AChangelogWithoutAPartitionPerTaskIsRefused) {
