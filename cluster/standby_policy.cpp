@@ -7,8 +7,11 @@ namespace featmon::cluster {
 
 std::vector<int32_t> StandbyTasksOf(const std::vector<MemberDirectory::Member>& members, const std::string& self_url,
                                     int32_t total_tasks, int replicas) {
+  // Only members that own tasks: one killed without a tombstone stays
+  // listed, owning nothing, and must not take standby roles from the living.
   std::vector<std::string> urls;
-  for (const MemberDirectory::Member& m : members) urls.push_back(m.announced.url);
+  for (const MemberDirectory::Member& m : members)
+    if (!m.owned.empty()) urls.push_back(m.announced.url);
   std::sort(urls.begin(), urls.end());
   urls.erase(std::unique(urls.begin(), urls.end()), urls.end());
   const auto self = std::find(urls.begin(), urls.end(), self_url);
@@ -17,6 +20,7 @@ std::vector<int32_t> StandbyTasksOf(const std::vector<MemberDirectory::Member>& 
   const int64_t self_at = self - urls.begin();
   std::map<int32_t, int64_t> owner_at;
   for (const MemberDirectory::Member& m : members) {
+    if (m.owned.empty()) continue;
     const int64_t at = std::find(urls.begin(), urls.end(), m.announced.url) - urls.begin();
     for (int32_t task : m.owned) owner_at[task] = at;
   }

@@ -255,6 +255,7 @@ bench() {
   "$ROOT/bench/cluster_lookups.sh" "$BUILD"
   "$ROOT/bench/cluster_ingest.sh" "$BUILD"
   "$ROOT/bench/changelog_ingest.sh" "$BUILD"
+  "$ROOT/bench/standby_failover.sh" "$BUILD"
 }
 
 case "${1:-}" in

@@ -35,6 +35,16 @@ TEST(StandbyPolicyTest, NoneWithoutReplicasOrPeersOrWhenNotAMember) {
   EXPECT_TRUE(StandbyTasksOf({M("http://a", {0, 1, 2, 3})}, "http://a", 4, 1).empty());
 }
 
+// A member killed without a tombstone stays in the directory owning
+// nothing: it takes no standby role, so the living keep every copy.
+TEST(StandbyPolicyTest, AMemberOwningNothingIsSkipped) {
+  const std::vector<MemberDirectory::Member> members = {M("http://a", {0, 2}), M("http://b", {}),
+                                                        M("http://c", {1, 3})};
+  EXPECT_EQ(StandbyTasksOf(members, "http://a", 4, 1), (std::vector<int32_t>{1, 3}));
+  EXPECT_EQ(StandbyTasksOf(members, "http://c", 4, 1), (std::vector<int32_t>{0, 2}));
+  EXPECT_TRUE(StandbyTasksOf(members, "http://b", 4, 1).empty());
+}
+
 // The group has not reassigned the tasks of a member that crashed: they
 // still get their replicas, placed as if owned by the member at task % n.
 TEST(StandbyPolicyTest, UnclaimedTasksStillHaveReplicas) {
