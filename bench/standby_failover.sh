@@ -9,11 +9,13 @@
 #              (includes the group's session timeout, 6 s here)
 #   cost       the two instances' CPU while they ingest, per event
 # Each mode has its own group and changelog topic over the same input topics.
-# Env: EVENTS (400000), USERS (100000), ITEMS (20000), PARTITIONS (4).
+# Env: EVENTS (400000), USERS (100000), ITEMS (20000), PARTITIONS (16: the mock broker keeps about
+# 5 MiB of each changelog partition and does not compact, and a restore without
+# standbys reads its whole partition).
 set -euo pipefail
 BUILD=${1:-$(dirname "$0")/../build}
 BUILD=$(cd "$BUILD" && pwd)
-EVENTS=${EVENTS:-400000} USERS=${USERS:-100000} ITEMS=${ITEMS:-20000} PARTITIONS=${PARTITIONS:-4}
+EVENTS=${EVENTS:-400000} USERS=${USERS:-100000} ITEMS=${ITEMS:-20000} PARTITIONS=${PARTITIONS:-16}
 source "$(dirname "$0")/lib.sh"
 
 echo "== broker ($PARTITIONS partitions per topic) and $EVENTS events from $USERS users, $ITEMS items"
