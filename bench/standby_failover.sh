@@ -9,13 +9,15 @@
 #              (includes the group's session timeout, 6 s here)
 #   cost       the two instances' CPU while they ingest, per event
 # Each mode has its own group and changelog topic over the same input topics.
-# Env: EVENTS (400000), USERS (100000), ITEMS (20000), PARTITIONS (16: the mock broker keeps about
-# 5 MiB of each changelog partition and does not compact, and a restore without
-# standbys reads its whole partition).
+# Env: EVENTS (40000), USERS (10000), ITEMS (20000), PARTITIONS (4). The mock broker keeps
+# about 5 MiB of each changelog partition and does not compact, and the run
+# without standbys restores whole partitions: at 400,000 events over 16
+# partitions it did not settle within 900 s (2026-12-06, with CI running
+# beside it; the cause was not pinned down).
 set -euo pipefail
 BUILD=${1:-$(dirname "$0")/../build}
 BUILD=$(cd "$BUILD" && pwd)
-EVENTS=${EVENTS:-400000} USERS=${USERS:-100000} ITEMS=${ITEMS:-20000} PARTITIONS=${PARTITIONS:-16}
+EVENTS=${EVENTS:-40000} USERS=${USERS:-10000} ITEMS=${ITEMS:-20000} PARTITIONS=${PARTITIONS:-4}
 source "$(dirname "$0")/lib.sh"
 
 echo "== broker ($PARTITIONS partitions per topic) and $EVENTS events from $USERS users, $ITEMS items"

@@ -36,6 +36,21 @@ std::optional<std::string> StateChangelog::ChangelogKey(const Held& held, std::s
   return std::nullopt;
 }
 
+Status StateChangelog::AddWrites(const Held& held, int32_t task, std::vector<changelog::ChangelogFold::Write> writes,
+                                 CommitBatch* batch) {
+  for (auto& w : writes) {
+    auto key = LocalKey(held, w.store_key);
+    if (!key) return Status::Corruption("changelog state key of task " + std::to_string(task) +
+                                        ": not an entity of its inputs (" + std::to_string(w.store_key.size()) +
+                                        " bytes)");
+    EntityWrite& e = batch->entities.emplace_back();
+    e.key = std::move(*key);
+    if (w.state) e.value = std::move(*w.state);
+    else e.erase = true;
+  }
+  return Status::Ok();
+}
+
 Status StateChangelog::CheckPartitions() {
   if (partitions_checked_) return Status::Ok();
   auto tasks = topic_->PartitionCount(views_topic_);
@@ -94,16 +109,7 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
   auto apply = [&](std::vector<changelog::ChangelogFold::Write> writes) -> Status {
     CommitBatch batch;
     batch.entities.reserve(writes.size());
-    for (auto& w : writes) {
-      auto key = LocalKey(held, w.store_key);
-      if (!key) return Status::Corruption("changelog state key of task " + std::to_string(task) +
-                                          ": not an entity of its inputs (" + std::to_string(w.store_key.size()) +
-                                          " bytes)");
-      EntityWrite& e = batch.entities.emplace_back();
-      e.key = std::move(*key);
-      if (w.state) e.value = std::move(*w.state);
-      else e.erase = true;
-    }
+    if (Status st = AddWrites(held, task, std::move(writes), &batch); !st.ok()) return st;
     return store_->Commit(batch);
   };
   ChangelogRestoreStats stats;
@@ -203,17 +209,7 @@ Status StateChangelog::UpdateStandbys(size_t max_records) {
     standby.fold.Apply(offset, std::move(record));
     standby.next_offset = offset + 1;
     read.insert(task);
-    for (auto& w : standby.fold.TakeWrites()) {
-      auto key = LocalKey(standby.held, w.store_key);
-      if (!key) return Status::Corruption("changelog state key of task " + std::to_string(task) +
-                                          ": not an entity of its inputs (" + std::to_string(w.store_key.size()) +
-                                          " bytes)");
-      EntityWrite& e = batch.entities.emplace_back();
-      e.key = std::move(*key);
-      if (w.state) e.value = std::move(*w.state);
-      else e.erase = true;
-    }
-    return Status::Ok();
+    return AddWrites(standby.held, task, standby.fold.TakeWrites(), &batch);
   });
   for (int32_t task : read) {
     const Standby& standby = standbys_.at(task);

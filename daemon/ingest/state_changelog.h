@@ -107,6 +107,9 @@ class StateChangelog {
   // A local entity key of this task as its changelog key; nullopt when its
   // shard is not one of the task's.
   static std::optional<std::string> ChangelogKey(const Held& held, std::string_view local_key);
+  // The states that came to count, as local entity writes appended to `batch`.
+  static Status AddWrites(const Held& held, int32_t task, std::vector<changelog::ChangelogFold::Write> writes,
+                          CommitBatch* batch);
 
   std::unique_ptr<ChangelogTopic> topic_;
   std::string owner_;
