@@ -635,9 +635,10 @@ HttpResponse FeatureApi::Status_() {
     nlohmann::json e = {{"topic", p.tp.topic}, {"partition", p.tp.partition}, {"committed_offset", p.committed_offset},
                         {"processed_offset", p.processed_offset}, {"high_watermark", p.high_watermark},
                         {"stream_time_ms", p.stream_time_ms}, {"consumed", p.consumed}};
-    e["restore_until"] = p.restore_until == PartitionStatus::kRestoreToPartitionEnd ? nlohmann::json("partition_end")
-                         : p.restore_until >= 0                                   ? nlohmann::json(p.restore_until)
-                                                                                  : nlohmann::json(nullptr);
+    e["restore_until"] = p.restore_until == PartitionStatus::kRestoreToPartitionEnd   ? nlohmann::json("partition_end")
+                         : p.restore_until == PartitionStatus::kRestoreFromChangelog ? nlohmann::json("changelog")
+                         : p.restore_until >= 0                                      ? nlohmann::json(p.restore_until)
+                                                                                     : nlohmann::json(nullptr);
     e["lag"] = p.high_watermark >= 0 && p.processed_offset >= 0 ? nlohmann::json(std::max<int64_t>(0, p.high_watermark - p.processed_offset))
                                                                 : nlohmann::json(nullptr);
     j["assigned_partitions"].push_back(e);

@@ -133,11 +133,10 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
       auto state_changelog = std::make_unique<StateChangelog>(std::move(*changelog), ChangelogOwner(cfg),
                                                               cfg.kafka.views_topic, cfg.kafka.clicks_topic,
                                                               app->store_.get());
-      if (cfg.cluster.standby_replicas > 0) {
-        auto follower = ChangelogFollower::Open(kafka, cfg.kafka.changelog_topic);
-        if (!follower.ok()) return InConfig(cfg, follower.status());
-        state_changelog->set_follower(std::move(*follower));
-      }
+      // It reads assigned tasks' restores between batches, and standbys.
+      auto follower = ChangelogFollower::Open(kafka, cfg.kafka.changelog_topic);
+      if (!follower.ok()) return InConfig(cfg, follower.status());
+      state_changelog->set_follower(std::move(*follower));
       pipelines.back()->set_changelog(std::move(state_changelog));
     }
   }

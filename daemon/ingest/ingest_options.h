@@ -34,6 +34,10 @@ struct IngestPipelineOptions {
   // it is always kept: it is what spares a task that comes back a replay
   // of its inputs. Default: 10m (Kafka Streams' state.cleanup.delay.ms)
   int64_t state_cleanup_delay_ms = 600'000;
+  // Changelog records a task restoring in the background applies per loop,
+  // between batches of the worker's other tasks (not a config key: tests
+  // make restores take many steps). Default: 20,000 (about 70 ms here)
+  size_t restore_records_per_step = 20'000;
 };
 
 }  // namespace featmon

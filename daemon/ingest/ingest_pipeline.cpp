@@ -19,6 +19,9 @@ constexpr uint64_t kVisibilityMarkEvery = 64;
 constexpr int64_t kStandbyAskNs = 500'000'000;
 constexpr size_t kStandbyRecordsPerStep = 5'000;
 constexpr int64_t kStandbyErrorLogNs = 30'000'000'000;
+// While a task restores in the background, a loop waits this long for its
+// changelog records and not at all for input.
+constexpr int kRestoreWaitMs = 10;
 
 double Seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 }  // namespace
@@ -56,17 +59,25 @@ IngestPipeline::~IngestPipeline() {
     cache_bytes_ = 0;
   }
   ReportCacheSize();  // take this pipeline's share out of the shared gauge
+  for (const auto& [key, gauge] : copy_gauges_) metrics_->RemoveChangelogCopyBehind(gauge);
 }
 
 Status IngestPipeline::RunOnce(int poll_timeout_ms) {
-  if (standby_source_ && changelog_ && changelog_->keeps_standbys()) KeepStandbys();
+  if (changelog_ && changelog_->has_follower()) {
+    KeepStandbys(changelog_restoring_);
+    // Not while the held batch has messages left: a task's inputs resume
+    // with nothing fetched before still to process.
+    if (changelog_restoring_ && batch_.done()) FinishRestores();
+  }
   if (revoked_cleanup_.waiting()) DeleteRevokedState();
   if (health_.stalled()) {
     Status st = Commit();
     if (!st.ok()) return st;
   }
   // the caller logs a failed poll and backs off; it is not a commit failure
-  if (Status st = batch_.Refill(source_, options_.poll_batch, poll_timeout_ms, clock_); !st.ok()) return st;
+  if (Status st = batch_.Refill(source_, options_.poll_batch, changelog_restoring_ ? 0 : poll_timeout_ms, clock_);
+      !st.ok())
+    return st;
   Status st = ProcessBatch();
   UpdateRestoring();
   CountBatch();
@@ -90,6 +101,7 @@ Status IngestPipeline::ProcessBatch() {
     const InputMessage& msg = batch_.next();
     Partition* p = partitions_.Find(msg.topic, msg.partition);
     if (!p) continue;  // not (or no longer) ours
+    if (p->restore_until == PartitionStatus::kRestoreFromChangelog) continue;  // paused: none should come
     st = Process(msg, p);
     if (!st.ok()) break;
     if (n % kVisibilityMarkEvery == 0) MarkApplied();
@@ -408,19 +420,8 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     auto stored = LoadCheckpoint(store_, tp, &p->cp);
     if (!stored.ok()) return stored.status();
     if (*stored) (*start_offsets)[i] = p->cp.next_offset;
-    // Another member processed this partition past our state (or we have
-    // none): serve it only once we are as far as it had stored.
-    const int64_t local = *stored ? p->cp.next_offset : 0;
-    if (auto g = group_committed_.find(tp); g != group_committed_.end() && g->second == kGroupCommittedUnknown) {
-      p->restore_until = PartitionStatus::kRestoreToPartitionEnd;
-      Log(Component::kIngest).warn("{}/{}: the group's committed offset could not be read: its task's keys are "
-                                   "refused (503) until it reaches the partition's end", tp.topic, tp.partition);
-    } else if (g != group_committed_.end() && g->second > local) {
-      p->restore_until = g->second;
-      Log(Component::kIngest).info("{}/{}: the local state is at offset {}, its previous owner had stored {}: its "
-                                   "task's keys are refused (503) until it catches up", tp.topic, tp.partition, local,
-                                   g->second);
-    }
+    if (auto g = group_committed_.find(tp); g != group_committed_.end()) p->group_committed = g->second;
+    if (!changelog_) SetRestoreTarget(p.get());
     p->consumed_counter = &metrics_->EventsConsumed(tp.topic);
     p->late_counter = &metrics_->EventsLateDropped(tp.topic);
     p->off_partition_counter = &metrics_->EventsOffPartition(tp.topic);
@@ -432,8 +433,23 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     added_partitions.push_back(p.get());
     partitions_.Add(std::move(p));
   }
-  if (changelog_)
-    if (Status st = RestoreTasks(added_partitions, tps, start_offsets); !st.ok()) return st;
+  std::set<int32_t> tasks;
+  for (const Partition* p : added_partitions) tasks.insert(p->cp.tp.partition);
+  if (changelog_ && changelog_->has_follower()) {
+    // Restored in the background (FinishRestores); their inputs wait, paused.
+    if (Status st = changelog_->BeginRestores(tasks); !st.ok()) return st;
+    for (int32_t task : tasks)
+      for (Partition* p : InputsOf(task)) p->restore_until = PartitionStatus::kRestoreFromChangelog;
+    changelog_restoring_ = changelog_restoring_ || !tasks.empty();
+  } else if (changelog_) {
+    for (int32_t task : tasks)
+      if (Status st = ClaimTask(task, InputsOf(task)); !st.ok()) return st;
+  }
+  for (size_t i = 0; i < tps.size(); ++i) {
+    const Partition* p = partitions_.Find(tps[i].topic, tps[i].partition);
+    if (!changelog_ || !p) continue;
+    (*start_offsets)[i] = p->restore_until == PartitionStatus::kRestoreFromChangelog ? kStartPaused : p->cp.next_offset;
+  }
   group_committed_.clear();
   assigned_count_ = static_cast<int>(partitions_.size());
   UpdateRestoring(added);
@@ -441,32 +457,94 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
   return Status::Ok();
 }
 
-Status IngestPipeline::RestoreTasks(const std::vector<Partition*>& added, const std::vector<TopicPartition>& tps,
-                                    std::vector<int64_t>* start_offsets) {
-  std::map<int32_t, std::vector<Partition*>> tasks;
-  for (Partition* p : added) tasks[p->cp.tp.partition].push_back(p);
-  for (auto& [task, inputs] : tasks) {
-    std::vector<Checkpoint> checkpoints(inputs.size());
-    std::unique_ptr<bool[]> stored(new bool[inputs.size()]);
-    std::vector<StateChangelog::Input> restore;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      checkpoints[i] = {inputs[i]->cp.next_offset, inputs[i]->cp.stream_time_ms};
-      stored[i] = inputs[i]->cp.committed_offset >= 0;
-      restore.push_back({inputs[i]->cp.tp, inputs[i]->shard, &checkpoints[i], &stored[i]});
-    }
-    if (Status st = changelog_->Restore(task, restore); !st.ok()) return st;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      PartitionCheckpoint& cp = inputs[i]->cp;
-      cp.next_offset = cp.committed_offset = stored[i] ? checkpoints[i].next_offset : -1;
-      cp.stream_time_ms = stored[i] ? checkpoints[i].stream_time_ms : 0;
-      const size_t at = static_cast<size_t>(std::find(tps.begin(), tps.end(), cp.tp) - tps.begin());
-      (*start_offsets)[at] = cp.next_offset;
-      // The restored state is what the previous owner had committed.
-      if (auto g = group_committed_.find(cp.tp); g != group_committed_.end() && cp.next_offset >= g->second)
-        inputs[i]->restore_until = -1;
-    }
+int64_t IngestPipeline::RestoreTarget(const Partition& p) {
+  if (p.group_committed == kGroupCommittedUnknown) return PartitionStatus::kRestoreToPartitionEnd;
+  // Another member processed this partition past our state (or we have
+  // none): serve it only once we are as far as it had stored.
+  if (p.group_committed > std::max<int64_t>(p.cp.next_offset, 0)) return p.group_committed;
+  return -1;
+}
+
+void IngestPipeline::SetRestoreTarget(Partition* p) {
+  p->restore_until = RestoreTarget(*p);
+  const TopicPartition& tp = p->cp.tp;
+  if (p->restore_until == PartitionStatus::kRestoreToPartitionEnd)
+    Log(Component::kIngest).warn("{}/{}: the group's committed offset could not be read: its task's keys are "
+                                 "refused (503) until it reaches the partition's end", tp.topic, tp.partition);
+  else if (p->restore_until >= 0)
+    Log(Component::kIngest).info("{}/{}: the local state is at offset {}, its previous owner had stored {}: its "
+                                 "task's keys are refused (503) until it catches up", tp.topic, tp.partition,
+                                 std::max<int64_t>(p->cp.next_offset, 0), p->restore_until);
+}
+
+std::vector<IngestPipeline::Partition*> IngestPipeline::InputsOf(int32_t task) {
+  std::vector<Partition*> out;
+  for (auto& p : partitions_)
+    if (p->cp.tp.partition == task) out.push_back(p.get());
+  return out;
+}
+
+Status IngestPipeline::ClaimTask(int32_t task, const std::vector<Partition*>& inputs) {
+  std::vector<Checkpoint> checkpoints(inputs.size());
+  std::unique_ptr<bool[]> stored(new bool[inputs.size()]);
+  std::vector<StateChangelog::Input> restore;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    PartitionCheckpoint& cp = inputs[i]->cp;
+    // A background restore stored checkpoints as it read: start from those.
+    cp.next_offset = cp.committed_offset = -1;
+    cp.stream_time_ms = 0;
+    auto loaded = LoadCheckpoint(store_, cp.tp, &cp);
+    if (!loaded.ok()) return loaded.status();
+    checkpoints[i] = {cp.next_offset, cp.stream_time_ms};
+    stored[i] = *loaded;
+    restore.push_back({cp.tp, inputs[i]->shard, &checkpoints[i], &stored[i]});
+  }
+  if (Status st = changelog_->Restore(task, restore); !st.ok()) return st;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    PartitionCheckpoint& cp = inputs[i]->cp;
+    cp.next_offset = cp.committed_offset = stored[i] ? checkpoints[i].next_offset : -1;
+    cp.stream_time_ms = stored[i] ? checkpoints[i].stream_time_ms : 0;
+    SetRestoreTarget(inputs[i]);  // the restored state is what the previous owner had committed, or behind it
   }
   return Status::Ok();
+}
+
+Status IngestPipeline::ResumeInputs(int32_t task) {
+  std::vector<std::pair<TopicPartition, int64_t>> from;
+  for (const Partition* p : InputsOf(task)) from.emplace_back(p->cp.tp, p->cp.next_offset);
+  if (source_)
+    if (Status st = source_->Resume(from); !st.ok()) return st;
+  for (Partition* p : InputsOf(task)) SetRestoreTarget(p);
+  return Status::Ok();
+}
+
+void IngestPipeline::FinishRestores() {
+  std::set<int32_t> waiting;
+  for (const auto& p : partitions_)
+    if (p->restore_until == PartitionStatus::kRestoreFromChangelog) waiting.insert(p->cp.tp.partition);
+  const std::vector<int32_t> caught_up = changelog_->CaughtUpRestores();
+  for (int32_t task : waiting) {
+    Status st;
+    if (changelog_->holds(task)) {
+      st = ResumeInputs(task);  // claimed, but its inputs did not resume
+    } else if (!changelog_->restoring(task)) {
+      st = changelog_->BeginRestores({task});  // its copy was dropped after an error: from the store again
+    } else if (std::find(caught_up.begin(), caught_up.end(), task) != caught_up.end()) {
+      st = ClaimTask(task, InputsOf(task));
+      if (st.ok()) st = ResumeInputs(task);
+    }
+    if (st.ok()) continue;
+    const int64_t now_ns = clock_->MonotonicNs();
+    if (now_ns - restore_error_logged_ns_ < kStandbyErrorLogNs) continue;
+    restore_error_logged_ns_ = now_ns;
+    Log(Component::kIngest).warn("task {}: restoring from the changelog: {}; retrying, its keys are refused (503) "
+                                 "meanwhile", task, st.ToString());
+  }
+  changelog_restoring_ = std::any_of(partitions_.begin(), partitions_.end(), [](const auto& p) {
+    return p->restore_until == PartitionStatus::kRestoreFromChangelog;
+  });
+  UpdateRestoring();
+  PublishSnapshot();
 }
 
 void IngestPipeline::UpdateRestoring(const std::vector<std::pair<ShardId, int32_t>>& added) {
@@ -638,21 +716,25 @@ void IngestPipeline::DeleteRevokedState() {
   }
 }
 
-void IngestPipeline::KeepStandbys() {
+void IngestPipeline::KeepStandbys(bool restoring) {
   const int64_t now_ns = clock_->MonotonicNs();
   Status st;
   if (now_ns - standbys_asked_ns_ >= kStandbyAskNs) {
     standbys_asked_ns_ = now_ns;
-    std::set<int32_t> tasks = standby_source_();
-    for (const auto& p : partitions_) tasks.erase(p->cp.tp.partition);
+    std::set<int32_t> tasks = standby_source_ ? standby_source_() : std::set<int32_t>();
+    std::set<int32_t> assigned;
+    for (const auto& p : partitions_) assigned.insert(p->cp.tp.partition);
+    for (int32_t task : assigned) tasks.erase(task);
     for (int32_t task : standby_tasks_)
-      if (!tasks.count(task) && !changelog_->holds(task)) revoked_cleanup_.Revoked(task, now_ns / 1'000'000);
+      if (!tasks.count(task) && !assigned.count(task)) revoked_cleanup_.Revoked(task, now_ns / 1'000'000);
     for (int32_t task : tasks) revoked_cleanup_.Assigned(task);  // its copy is in use
     standby_tasks_ = std::move(tasks);
     st = changelog_->SetStandbys(standby_tasks_);
     PublishSnapshot();  // /v1/status and /v1/cluster show the standbys' progress
   }
-  if (st.ok()) st = changelog_->UpdateStandbys(kStandbyRecordsPerStep);
+  if (st.ok())
+    st = restoring ? changelog_->UpdateStandbys(options_.restore_records_per_step, kRestoreWaitMs)
+                   : changelog_->UpdateStandbys(kStandbyRecordsPerStep);
   if (!st.ok() && now_ns - standby_error_logged_ns_ >= kStandbyErrorLogNs) {
     standby_error_logged_ns_ = now_ns;
     Log(Component::kIngest).warn("standby tasks: {}; their copies start again from what is stored, and a failover "
@@ -710,12 +792,36 @@ void IngestPipeline::PublishSnapshot() {
   s.rejected_total = rejected_total_;
   s.late_dropped_total = late_total_;
   s.commits = commits_;
-  if (changelog_) s.standbys = changelog_->Standbys();
+  if (changelog_) {
+    s.standbys = changelog_->Standbys();
+    s.changelog_restores = changelog_->Restores();
+    ReportChangelogCopies(s);
+  }
   s.last_error = health_.error();
   if (s.last_error.empty()) s.last_error = held_.error();
   held_tasks_ = static_cast<int>(tasks.size());
   std::lock_guard lock(snapshot_mu_);
   snapshot_ = std::move(s);
+}
+
+void IngestPipeline::ReportChangelogCopies(const IngestSnapshot& s) {
+  std::map<std::pair<int32_t, bool>, prometheus::Gauge*> now;
+  for (bool restoring : {false, true}) {
+    for (const StandbyStatus& copy : restoring ? s.changelog_restores : s.standbys) {
+      const auto key = std::make_pair(copy.task, restoring);
+      prometheus::Gauge* gauge = nullptr;
+      if (auto it = copy_gauges_.find(key); it != copy_gauges_.end()) {
+        gauge = it->second;
+        copy_gauges_.erase(it);
+      } else {
+        gauge = &metrics_->ChangelogCopyBehind(copy.task, restoring ? "restoring" : "standby");
+      }
+      if (copy.end_offset >= 0) gauge->Set(static_cast<double>(std::max<int64_t>(0, copy.end_offset - copy.next_offset)));
+      now[key] = gauge;
+    }
+  }
+  for (const auto& [key, gauge] : copy_gauges_) metrics_->RemoveChangelogCopyBehind(gauge);
+  copy_gauges_ = std::move(now);
 }
 
 void IngestPipeline::CopyCached(EntityKind kind, std::string_view id, const std::vector<ShardId>& shards,

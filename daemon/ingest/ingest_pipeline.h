@@ -132,9 +132,12 @@ class IngestPipeline final : public RebalanceListener {
     uint64_t pending_off_partition = 0;
     bool warned_off_partition = false;  // logged once per assignment
     // Restoring until next_offset reaches this: the group's committed offset
-    // at assignment, when it was past the local state's. -1 and
-    // kRestoreToPartitionEnd as in PartitionStatus.
+    // at assignment, when it was past the local state's. -1,
+    // kRestoreToPartitionEnd and kRestoreFromChangelog as in PartitionStatus.
     int64_t restore_until = -1;
+    // What the group had committed for it at assignment (OnGroupCommitted):
+    // -1 nothing, or kGroupCommittedUnknown.
+    int64_t group_committed = -1;
   };
   struct CacheEntry;
   // Whether a dirty entry has anything to write: not one loaded for an
@@ -150,10 +153,21 @@ class IngestPipeline final : public RebalanceListener {
   };
   using Cache = std::unordered_map<std::string, CacheEntry>;
   Status ProcessBatch();
-  // Restores the tasks of `added` from the changelog and claims them; their
-  // start offsets follow the restored checkpoints.
-  Status RestoreTasks(const std::vector<Partition*>& added, const std::vector<TopicPartition>& tps,
-                      std::vector<int64_t>* start_offsets);
+  // Until when a partition's keys are refused, given where its state now
+  // resumes and what its previous owner had stored (-1: not at all).
+  static int64_t RestoreTarget(const Partition& p);
+  // Sets restore_until to RestoreTarget, saying why when it is not -1.
+  static void SetRestoreTarget(Partition* p);
+  // Restores the task of `inputs` (its partitions) from the changelog and
+  // claims it; their checkpoints follow the restored state. In the
+  // background (a follower), only what came after the copy's read is read.
+  Status ClaimTask(int32_t task, const std::vector<Partition*>& inputs);
+  // Background restores (a follower): begins them again after a failure,
+  // claims those caught up and resumes their inputs where the state stands.
+  void FinishRestores();
+  // Starts a claimed task's paused inputs at their checkpoints.
+  Status ResumeInputs(int32_t task);
+  std::vector<Partition*> InputsOf(int32_t task);
   // This commit's part for the changelog, by task: the changed entities'
   // whole states and the checkpoints of every input of those tasks, from
   // the local commit `batch` Commit built from dirty_.
@@ -182,8 +196,9 @@ class IngestPipeline final : public RebalanceListener {
   void ForgetShards(const std::vector<ShardId>& shards);
   // Deletes the local state of the revoked tasks whose delay is up.
   void DeleteRevokedState();
-  // Follows the standby tasks' changelogs a step (set_standby_tasks).
-  void KeepStandbys();
+  // Follows the standby and restoring tasks' changelogs a step: a longer
+  // one, waiting briefly for records, while a task restores.
+  void KeepStandbys(bool restoring);
   // Drops clean entries, the least recently used first (second chance), while
   // the cache holds more than its entity or byte budget.
   void Evict();
@@ -196,6 +211,9 @@ class IngestPipeline final : public RebalanceListener {
   void MarkCommittedVisible();
   Status FailCommit(const Status& st);
   void PublishSnapshot();
+  // featmon_changelog_copy_behind_records of the snapshot's standby and
+  // restoring copies; the series of copies gone are removed.
+  void ReportChangelogCopies(const IngestSnapshot& s);
   void UpdateLag();
   void ReportCacheSize();
 
@@ -215,6 +233,9 @@ class IngestPipeline final : public RebalanceListener {
   std::set<int32_t> standby_tasks_;                     // as last asked, less the tasks held
   int64_t standbys_asked_ns_ = 0;
   int64_t standby_error_logged_ns_ = 0;
+  int64_t restore_error_logged_ns_ = 0;
+  bool changelog_restoring_ = false;  // some task restores in the background
+  std::map<std::pair<int32_t, bool>, prometheus::Gauge*> copy_gauges_;  // by task and whether restoring
   EventDecoder decoder_;
 
   PartitionTable<Partition> partitions_;

@@ -25,10 +25,13 @@ struct PartitionStatus {
   // where that is (the group could not say what the previous owner stored).
   int64_t restore_until = -1;
   static constexpr int64_t kRestoreToPartitionEnd = INT64_MAX;
+  // Restoring its task's state from the changelog; its input is paused.
+  static constexpr int64_t kRestoreFromChangelog = INT64_MAX - 1;
   uint64_t consumed = 0;          // messages taken since assignment
 };
 
-// A warm standby's copy of a task (cluster.standby_replicas).
+// A copy of a task read from its changelog partition: a warm standby's
+// (cluster.standby_replicas), or an assigned task's while it restores.
 struct StandbyStatus {
   int32_t task = 0;
   int64_t next_offset = 0;  // of its changelog partition: read up to here
@@ -42,6 +45,7 @@ struct IngestSnapshot {
   uint64_t late_dropped_total = 0;
   uint64_t commits = 0;
   std::vector<StandbyStatus> standbys;  // by task
+  std::vector<StandbyStatus> changelog_restores;  // assigned tasks restoring from the changelog, by task
   std::string last_error;         // why state commits are failing; empty when they succeed
 };
 

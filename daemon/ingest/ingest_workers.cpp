@@ -204,12 +204,14 @@ IngestSnapshot IngestWorkers::Snapshot() const {
     all.late_dropped_total += s.late_dropped_total;
     all.commits += s.commits;
     all.standbys.insert(all.standbys.end(), s.standbys.begin(), s.standbys.end());
+    all.changelog_restores.insert(all.changelog_restores.end(), s.changelog_restores.begin(),
+                                  s.changelog_restores.end());
     if (all.last_error.empty()) all.last_error = s.last_error;
   }
   std::sort(all.partitions.begin(), all.partitions.end(),
             [](const PartitionStatus& a, const PartitionStatus& b) { return a.tp < b.tp; });
-  std::sort(all.standbys.begin(), all.standbys.end(),
-            [](const StandbyStatus& a, const StandbyStatus& b) { return a.task < b.task; });
+  for (auto* copies : {&all.standbys, &all.changelog_restores})
+    std::sort(copies->begin(), copies->end(), [](const StandbyStatus& a, const StandbyStatus& b) { return a.task < b.task; });
   return all;
 }
 

@@ -67,43 +67,65 @@ Status StateChangelog::CheckPartitions() {
   return Status::Ok();
 }
 
+Result<StateChangelog::StoredCopy> StateChangelog::LoadStoredCopy(int32_t task, const std::vector<ShardId>& shards,
+                                                                  const std::vector<TopicPartition>& tps) {
+  StoredCopy copy;
+  auto pos = store_->LoadChangelogPosition(task);
+  if (!pos.ok()) return pos.status();
+  if (*pos) {
+    copy.head = {(*pos)->head_writer, (*pos)->head_seq};
+    copy.fold = changelog::ChangelogFold(copy.head, {}, (*pos)->current_writer);
+    copy.next_offset = (*pos)->next_offset;
+    copy.kept = true;
+  } else if (Status st = store_->DropState(shards, tps, task); !st.ok()) {
+    return st;  // not a commit of the changelog's history: replaced by it
+  }
+  return copy;
+}
+
 Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
   if (Status st = CheckPartitions(); !st.ok()) return st;
-  const auto started = std::chrono::steady_clock::now();
+  auto started = std::chrono::steady_clock::now();
   Held held;
   for (const Input& in : inputs) held.shards[Role(in.tp)] = in.shard;
   changelog::ChangelogFold fold;
   changelog::CommitId local_head;
   int64_t from = 0;
+  ChangelogRestoreStats stats;  // what this restore read, the background part included
   // A standby's copy: its fold is where its last read left the store, and
   // its checkpoints are those of its head, which it may not have stored yet.
-  bool from_standby = false;
+  bool from_standby = false, was_standby = false;
   if (auto standby = standbys_.find(task); standby != standbys_.end()) {
-    fold = std::move(standby->second.fold);
-    from = standby->second.next_offset;
+    Standby& copy = standby->second;
+    fold = std::move(copy.fold);
+    from = copy.next_offset;
     from_standby = true;
+    was_standby = copy.was_standby;
+    if (copy.restoring) {
+      stats = copy.read;
+      started = copy.restore_started;
+    }
     standbys_.erase(standby);
-    if (Status st = Refollow(); !st.ok())  // the other standbys start again from the store
+    if (Status st = Refollow(); !st.ok())  // the other copies start again from the store
       Log(Component::kIngest).warn("following the standby tasks' changelogs: {}", st.ToString());
   } else {
-    auto pos = store_->LoadChangelogPosition(task);
-    if (!pos.ok()) return pos.status();
-    if (*pos) {
-      local_head = {(*pos)->head_writer, (*pos)->head_seq};
-      fold = changelog::ChangelogFold(local_head, {}, (*pos)->current_writer);
-      from = (*pos)->next_offset;
-    } else {
-      std::vector<ShardId> shards;
-      std::vector<TopicPartition> tps;
+    std::vector<ShardId> shards;
+    std::vector<TopicPartition> tps;
+    for (const Input& in : inputs) {
+      shards.push_back(in.shard);
+      tps.push_back(in.tp);
+    }
+    auto copy = LoadStoredCopy(task, shards, tps);
+    if (!copy.ok()) return copy.status();
+    fold = std::move(copy->fold);
+    local_head = copy->head;
+    from = copy->next_offset;
+    stats.from = from;
+    if (!copy->kept) {
       for (const Input& in : inputs) {
-        shards.push_back(in.shard);
-        tps.push_back(in.tp);
         *in.stored = false;
         *in.checkpoint = Checkpoint{};
       }
-      // Not a commit of the changelog's history (a new directory, or state
-      // from before kafka.changelog_topic was set): the changelog replaces it.
-      if (Status st = store_->DropState(shards, tps, task); !st.ok()) return st;
     }
   }
   auto apply = [&](std::vector<changelog::ChangelogFold::Write> writes) -> Status {
@@ -112,9 +134,14 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
     if (Status st = AddWrites(held, task, std::move(writes), &batch); !st.ok()) return st;
     return store_->Commit(batch);
   };
-  ChangelogRestoreStats stats;
-  auto claimed = TaskChangelog::Claim(topic_.get(), task, std::move(fold), from, owner_, apply, &stats);
+  ChangelogRestoreStats claim;
+  auto claimed = TaskChangelog::Claim(topic_.get(), task, std::move(fold), from, owner_, apply, &claim);
   if (!claimed.ok()) return claimed.status();
+  if (stats.records == 0) stats.from = claim.from;
+  stats.records += claim.records;
+  stats.bytes += claim.bytes;
+  stats.states += claim.states;
+  stats.to = claim.to;
   CommitBatch batch;
   if (from_standby || (*claimed)->head() != local_head) {
     for (const Input& in : inputs) {
@@ -133,12 +160,57 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
       "task {}: restored {} entity states from {}/{} (offsets {} to {}, {} records, {:.1f} MiB) in {:.2f} s{}", task,
       stats.states, topic_->name(), task, stats.from, stats.to, stats.records,
       static_cast<double>(stats.bytes) / (1 << 20), seconds,
-      from_standby ? std::string(", reading on from its standby copy")
+      was_standby ? std::string(", reading on from its standby copy")
       : batch.checkpoints.empty() ? std::string(", the local state was current") : std::string());
   last_restore_ = stats;
   held.changelog = std::move(*claimed);
   held_[task] = std::move(held);
   return Status::Ok();
+}
+
+Status StateChangelog::BeginRestores(const std::set<int32_t>& tasks) {
+  if (!follower_) return Status::Internal("a restore in the background without a changelog follower");
+  if (Status st = CheckPartitions(); !st.ok()) return st;
+  bool followed_more = false;
+  for (int32_t task : tasks) {
+    if (held_.count(task)) return Status::Internal("task " + std::to_string(task) + " is already claimed here");
+    auto it = standbys_.find(task);
+    if (it == standbys_.end()) {
+      auto standby = StartStandby(task);
+      if (!standby.ok()) return standby.status();
+      standby->was_standby = false;
+      it = standbys_.emplace(task, std::move(*standby)).first;
+      followed_more = true;
+    }
+    Standby& copy = it->second;
+    copy.restoring = true;
+    copy.read = ChangelogRestoreStats{};
+    copy.read.from = copy.read.to = copy.next_offset;
+    copy.restore_started = std::chrono::steady_clock::now();
+    Log(Component::kIngest).info("task {}: restoring from {}/{} in the background, from offset {}{}", task,
+                                 topic_->name(), task, copy.next_offset,
+                                 copy.was_standby ? " (its standby copy)" : "");
+  }
+  return followed_more ? Refollow() : Status::Ok();
+}
+
+std::vector<int32_t> StateChangelog::CaughtUpRestores() const {
+  std::vector<int32_t> out;
+  for (const auto& [task, copy] : standbys_) {
+    if (!copy.restoring) continue;
+    const int64_t end = follower_->End(task);
+    if (end >= 0 && copy.next_offset >= end) out.push_back(task);
+  }
+  return out;
+}
+
+void StateChangelog::Release(int32_t task) {
+  held_.erase(task);
+  auto it = standbys_.find(task);
+  if (it == standbys_.end() || !it->second.restoring) return;
+  standbys_.erase(it);
+  if (Status st = Refollow(); !st.ok())
+    Log(Component::kIngest).warn("following the standby tasks' changelogs: {}", st.ToString());
 }
 
 Result<StateChangelog::Standby> StateChangelog::StartStandby(int32_t task) {
@@ -153,14 +225,10 @@ Result<StateChangelog::Standby> StateChangelog::StartStandby(int32_t task) {
     shards.push_back(*shard);
     tps.push_back(std::move(tp));
   }
-  auto pos = store_->LoadChangelogPosition(task);
-  if (!pos.ok()) return pos.status();
-  if (*pos) {
-    standby.fold = changelog::ChangelogFold({(*pos)->head_writer, (*pos)->head_seq}, {}, (*pos)->current_writer);
-    standby.next_offset = (*pos)->next_offset;
-  } else if (Status st = store_->DropState(shards, tps, task); !st.ok()) {
-    return st;  // not a commit of the changelog's history: replaced by it
-  }
+  auto copy = LoadStoredCopy(task, shards, tps);
+  if (!copy.ok()) return copy.status();
+  standby.fold = std::move(copy->fold);
+  standby.next_offset = copy->next_offset;
   return standby;
 }
 
@@ -168,8 +236,10 @@ Status StateChangelog::Refollow() {
   std::map<int32_t, int64_t> from;
   for (const auto& [task, standby] : standbys_) from[task] = standby.next_offset;
   Status st = follower_->Follow(from);
-  // Started again from the store at the next SetStandbys.
-  if (!st.ok()) standbys_.clear();
+  if (st.ok()) return st;
+  // Standbys start again from the store at the next SetStandbys; restores
+  // are begun again by their pipeline.
+  standbys_.clear();
   return st;
 }
 
@@ -177,7 +247,7 @@ Status StateChangelog::SetStandbys(const std::set<int32_t>& tasks) {
   if (!follower_) return tasks.empty() ? Status::Ok() : Status::Internal("standbys without a changelog follower");
   bool changed = false;
   for (auto it = standbys_.begin(); it != standbys_.end();) {
-    if (tasks.count(it->first)) {
+    if (tasks.count(it->first) || it->second.restoring) {
       ++it;
     } else {
       it = standbys_.erase(it);
@@ -198,18 +268,26 @@ Status StateChangelog::SetStandbys(const std::set<int32_t>& tasks) {
   return changed ? Refollow() : Status::Ok();
 }
 
-Status StateChangelog::UpdateStandbys(size_t max_records) {
+Status StateChangelog::UpdateStandbys(size_t max_records, int wait_ms) {
   if (!follower_ || standbys_.empty()) return Status::Ok();
   CommitBatch batch;
   std::set<int32_t> read;
-  Status st = follower_->Poll(max_records, [&](int32_t task, int64_t offset, changelog::Record record, size_t) {
+  Status st = follower_->Poll(max_records, wait_ms, [&](int32_t task, int64_t offset, changelog::Record record,
+                                                        size_t bytes) {
     auto it = standbys_.find(task);
     if (it == standbys_.end() || offset < it->second.next_offset) return Status::Ok();  // not followed, or read
     Standby& standby = it->second;
     standby.fold.Apply(offset, std::move(record));
     standby.next_offset = offset + 1;
     read.insert(task);
-    return AddWrites(standby.held, task, standby.fold.TakeWrites(), &batch);
+    auto writes = standby.fold.TakeWrites();
+    if (standby.restoring) {
+      ++standby.read.records;
+      standby.read.bytes += bytes;
+      standby.read.states += writes.size();
+      standby.read.to = offset + 1;
+    }
+    return AddWrites(standby.held, task, std::move(writes), &batch);
   });
   for (int32_t task : read) {
     const Standby& standby = standbys_.at(task);
@@ -227,11 +305,15 @@ Status StateChangelog::UpdateStandbys(size_t max_records) {
   return st;
 }
 
-std::vector<StandbyStatus> StateChangelog::Standbys() const {
+std::vector<StandbyStatus> StateChangelog::Copies(bool restoring) const {
   std::vector<StandbyStatus> out;
-  for (const auto& [task, standby] : standbys_) out.push_back({task, standby.next_offset, follower_->End(task)});
+  for (const auto& [task, copy] : standbys_)
+    if (copy.restoring == restoring) out.push_back({task, copy.next_offset, follower_->End(task)});
   return out;
 }
+
+std::vector<StandbyStatus> StateChangelog::Standbys() const { return Copies(false); }
+std::vector<StandbyStatus> StateChangelog::Restores() const { return Copies(true); }
 
 Status StateChangelog::Ship(const std::map<int32_t, TaskCommit>& commits,
                             std::vector<std::pair<int32_t, ChangelogPosition>>* positions,

@@ -17,10 +17,18 @@
 // the whole partition restored. The input checkpoints then come from the
 // changelog's head whenever it is past the local state.
 //
+// With a follower, a restore runs in the background, as Kafka Streams
+// restores between its stream thread's batches: BeginRestores makes a task
+// a standby that is being restored, UpdateStandbys reads it on a bounded
+// step at a time, and once CaughtUpRestores lists it, Restore claims it,
+// reading only what came after. The group's rebalance, and this worker's
+// other tasks, wait for none of it.
+//
 // Thread-safety: none; the pipeline's worker (and the group thread while
 // the worker is held out) uses it.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -51,13 +59,27 @@ class StateChangelog {
     bool* stored = nullptr;            // whether *checkpoint is a stored one
   };
   // Restores task `task` (its inputs, views and clicks) into the store and
-  // claims it. Afterwards the inputs' checkpoints say where to resume.
+  // claims it. Afterwards the inputs' checkpoints say where to resume. A
+  // standby copy of the task (kept, or begun by BeginRestores) is read on from
+  // where it stands.
   Status Restore(int32_t task, const std::vector<Input>& inputs);
+  // Starts restoring assigned tasks in the background (needs a follower):
+  // each from its standby copy when there is one, else from where the
+  // store's copy stands. UpdateStandbys reads them on; Restore finishes each.
+  Status BeginRestores(const std::set<int32_t>& tasks);
+  // Tasks being restored whose copy has read their partition to its end as
+  // last fetched: Restore now reads only what came since.
+  std::vector<int32_t> CaughtUpRestores() const;
+  bool restoring(int32_t task) const {
+    auto it = standbys_.find(task);
+    return it != standbys_.end() && it->second.restoring;
+  }
   // The changelog needs a partition per task (per partition of the views
   // topic): an error naming the settings and both counts otherwise. Checked
   // before the first restore, until it holds.
   Status CheckPartitions();
-  void Release(int32_t task) { held_.erase(task); }
+  // The task is no longer assigned here: its claim, or its restore, ends.
+  void Release(int32_t task);
   bool holds(int32_t task) const { return held_.count(task) > 0; }
 
   // Warm standbys (cluster.standby_replicas): copies of tasks this worker
@@ -65,18 +87,21 @@ class StateChangelog {
   // task assigned here restores only what came since (Restore takes over
   // the standby's fold, with nothing to read again). Needs set_follower.
   void set_follower(std::unique_ptr<ChangelogFollower> follower) { follower_ = std::move(follower); }
-  bool keeps_standbys() const { return follower_ != nullptr; }
-  // Follows exactly `tasks`, none of them held here. A task no longer in
-  // the set stops being followed; its local copy is the caller's to keep or
-  // delete. A new one reads on from its stored position, or drops its
-  // local state (not a commit of the changelog) and reads from the start.
+  bool has_follower() const { return follower_ != nullptr; }
+  // Follows exactly `tasks` as standbys, none of them held here, besides the
+  // tasks being restored. A task no longer in the set stops being followed;
+  // its local copy is the caller's to keep or delete. A new one reads on
+  // from its stored position, or drops its local state (not a commit of the
+  // changelog) and reads from the start.
   Status SetStandbys(const std::set<int32_t>& tasks);
   // Stores the states of up to `max_records` fetched changelog records of
-  // the standby tasks, in one local commit; a task's position and its
-  // inputs' checkpoints go with them whenever its fold is settled, so a
-  // restart reads on from there.
-  Status UpdateStandbys(size_t max_records);
+  // the standby and restoring tasks, waiting up to `wait_ms` for the first,
+  // in one local commit; a task's position and its inputs' checkpoints go
+  // with them whenever its fold is settled, so a restart reads on from there.
+  Status UpdateStandbys(size_t max_records, int wait_ms = 0);
   std::vector<StandbyStatus> Standbys() const;
+  // The tasks being restored in the background, and how far each has read.
+  std::vector<StandbyStatus> Restores() const;
   bool keeps_standby(int32_t task) const { return standbys_.count(task) > 0; }
   // What the last Restore read (its log line says the same).
   const ChangelogRestoreStats& last_restore() const { return last_restore_; }
@@ -122,13 +147,30 @@ class StateChangelog {
   std::map<int32_t, Held> held_;
   bool partitions_checked_ = false;
 
+  // Where the store's copy of a task stands, as a fold to read on from: its
+  // changelog position's commit, or (no position: the copy is not a commit
+  // of the changelog's history) nothing, once the copy is dropped.
+  struct StoredCopy {
+    changelog::ChangelogFold fold;
+    changelog::CommitId head;
+    int64_t next_offset = 0;
+    bool kept = false;  // false: dropped, read the partition from 0
+  };
+  Result<StoredCopy> LoadStoredCopy(int32_t task, const std::vector<ShardId>& shards,
+                                    const std::vector<TopicPartition>& tps);
   struct Standby {
     Held held;  // its shards; no claim
     changelog::ChangelogFold fold;
     int64_t next_offset = 0;
+    // Assigned here and being restored (BeginRestores), not a standby role.
+    bool restoring = false;
+    bool was_standby = true;  // a standby copy before it was assigned
+    ChangelogRestoreStats read;  // while restoring
+    std::chrono::steady_clock::time_point restore_started;
   };
   // Registers the task's shards and starts its fold where the store stands.
   Result<Standby> StartStandby(int32_t task);
+  std::vector<StandbyStatus> Copies(bool restoring) const;
   // Points the follower at every standby's next offset; on failure forgets
   // them all, for the next SetStandbys to start again from the store.
   Status Refollow();

@@ -115,6 +115,9 @@ class KafkaConsumer::WorkerSource final : public MessageSource {
   std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& partitions) override {
     return consumer_->HighWatermarks(partitions);
   }
+  Status Resume(const std::vector<std::pair<TopicPartition, int64_t>>& from) override {
+    return consumer_->Resume(from);
+  }
   // Returns the messages of the last batch to librdkafka.
   void Release() {
     for (size_t i = 0; i < len_; ++i) rd_kafka_message_destroy(batch_[i]);
@@ -275,9 +278,11 @@ void KafkaConsumer::AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic
     return Decline(rk, cooperative, "cannot resume assigned partitions", st);
   }
   PartitionList assign(tasks);
+  std::vector<TopicPartition> paused;
   const int workers = static_cast<int>(worker_queues_.size());
   for (size_t i = 0; i < tasks.size(); ++i) {
     assign.list->elems[i].offset = offsets[i] >= 0 ? offsets[i] : reset_offset_;
+    if (offsets[i] == kStartPaused) paused.push_back(tasks[i]);
     // Route the partition to its worker before any of its messages arrive.
     rd_kafka_queue_t* pq = rd_kafka_queue_get_partition(rk, tasks[i].topic.c_str(), tasks[i].partition);
     rd_kafka_queue_forward(pq, worker_queues_[WorkerOf(tasks[i], workers)]);
@@ -286,6 +291,36 @@ void KafkaConsumer::AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic
   if (cooperative) LogIfFailed(rd_kafka_incremental_assign(rk, assign.list), "assigning tasks");
   else if (rd_kafka_resp_err_t e = rd_kafka_assign(rk, assign.list))
     Log(Component::kKafka).error("assigning tasks: {}", rd_kafka_err2str(e));
+  if (paused.empty()) return;
+  // The workers are held out until this callback returns, so none polls
+  // before the pause; its version barrier discards anything fetched earlier.
+  PartitionList hold(paused);
+  if (rd_kafka_resp_err_t e = rd_kafka_pause_partitions(rk, hold.list))
+    Log(Component::kKafka).error("pausing the partitions of restoring tasks: {}", rd_kafka_err2str(e));
+}
+
+Status KafkaConsumer::Resume(const std::vector<std::pair<TopicPartition, int64_t>>& from) {
+  if (closed_) return Status::Unavailable("consumer closed");
+  if (from.empty()) return Status::Ok();
+  std::vector<TopicPartition> tps;
+  for (const auto& [tp, offset] : from) tps.push_back(tp);
+  PartitionList list(tps);
+  for (size_t i = 0; i < from.size(); ++i)
+    list.list->elems[i].offset = from[i].second >= 0 ? from[i].second : reset_offset_;
+  // Seek while still paused, so that the first fetch after the resume
+  // starts at the restored offset; the seek's barrier drops older fetches.
+  if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_, list.list, kSeekTimeoutMs)) {
+    Status st = Status::Unavailable(std::string("seeking restored partitions: ") + rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    return st;
+  }
+  for (int i = 0; i < list.list->cnt; ++i)
+    if (list.list->elems[i].err)
+      return Status::Unavailable("seeking " + tps[i].topic + "/" + std::to_string(tps[i].partition) + ": " +
+                                 rd_kafka_err2str(list.list->elems[i].err));
+  if (rd_kafka_resp_err_t e = rd_kafka_resume_partitions(rk_, list.list))
+    return Status::Unavailable(std::string("resuming restored partitions: ") + rd_kafka_err2str(e));
+  return Status::Ok();
 }
 
 void KafkaConsumer::RevokeTasks(rd_kafka_t* rk, bool cooperative, const rd_kafka_topic_partition_list_t* parts) {

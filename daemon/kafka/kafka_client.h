@@ -46,7 +46,7 @@ struct KafkaClientOptions {
 // brokers do not answer in time, the check runs at the first assignment.
 //
 // Thread-safety: worker_source(w) is polled by one thread each; ServeEvents,
-// CommitForMonitoring and HighWatermarks may run on any thread.
+// CommitForMonitoring, HighWatermarks and Resume may run on any thread.
 class KafkaConsumer final {
  public:
   // `listener` must outlive the consumer.
@@ -60,6 +60,9 @@ class KafkaConsumer final {
   Status ServeEvents(int timeout_ms);
   void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>& next_offsets);
   std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& partitions);
+  // MessageSource::Resume for any worker's partitions: seeks them, then
+  // resumes them (they were assigned paused, kStartPaused).
+  Status Resume(const std::vector<std::pair<TopicPartition, int64_t>>& from);
   // Leaves the group (triggering OnRevoked) and releases the client, within
   // `timeout_ms`. A broker that does not answer can hold librdkafka's close
   // for minutes; past the deadline the close is left running on a thread of
@@ -81,6 +84,7 @@ class KafkaConsumer final {
   // The group's committed offsets of `tps` (-1: none, or not answered in time).
   static std::vector<int64_t> GroupCommitted(rd_kafka_t* rk, const std::vector<TopicPartition>& tps);
   static constexpr int kCommittedTimeoutMs = 5'000;
+  static constexpr int kSeekTimeoutMs = 10'000;
   // Serves an assignment of partitions of topics_[0]: their whole tasks.
   void AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts);
   void RevokeTasks(rd_kafka_t* rk, bool cooperative, const rd_kafka_topic_partition_list_t* parts);

@@ -22,13 +22,18 @@ struct InputMessage {
 };
 
 inline constexpr int64_t kGroupCommittedUnknown = -2;
+// A start offset meaning "assign it, but fetch nothing until
+// MessageSource::Resume says where to start": a task restoring its state
+// from the changelog, whose input offsets are known only once it has.
+inline constexpr int64_t kStartPaused = -3;
 
 // Called on the thread serving group events (KafkaConsumer::ServeEvents).
 class RebalanceListener {
  public:
   virtual ~RebalanceListener() = default;
-  // Fills start_offsets (parallel to `partitions`) with where to resume; a
-  // negative value means "no stored position: use auto.offset.reset".
+  // Fills start_offsets (parallel to `partitions`) with where to resume;
+  // kStartPaused holds a partition back until Resume; any other negative
+  // value means "no stored position: use auto.offset.reset".
   virtual Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) = 0;
   // Just before OnAssigned, with the same partitions: the offset the group
   // last committed for each (what their previous owner had processed and
@@ -59,6 +64,9 @@ class MessageSource {
   virtual void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>& next_offsets) = 0;
   // Cached high watermarks of these partitions (no network round trip).
   virtual std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& partitions) = 0;
+  // Starts partitions assigned with kStartPaused at these offsets (negative:
+  // auto.offset.reset). Nothing fetched for them before comes out of Poll.
+  virtual Status Resume(const std::vector<std::pair<TopicPartition, int64_t>>& from) = 0;
 };
 
 // A dead letter's payload is cut beyond this, so that it fits the producer's

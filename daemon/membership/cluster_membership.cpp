@@ -166,15 +166,22 @@ std::string ClusterMembership::ClusterJson() const {
                             {"this", m.announced.url == options_.advertised_url && m.announced.run_id == run_id_}});
   }
   j["unclaimed_tasks"] = topic_->Unclaimed(holdings.total);
-  // This member's standby copies and how far each has read its changelog.
-  j["standbys"] = nlohmann::json::array();
-  for (const StandbyStatus& s : ingest_->Snapshot().standbys) {
-    nlohmann::json entry = {{"task", s.task}, {"read_to_offset", s.next_offset}};
-    entry["changelog_end"] = s.end_offset >= 0 ? nlohmann::json(s.end_offset) : nlohmann::json(nullptr);
-    entry["behind_records"] =
-        s.end_offset >= 0 ? nlohmann::json(std::max<int64_t>(0, s.end_offset - s.next_offset)) : nlohmann::json(nullptr);
-    j["standbys"].push_back(std::move(entry));
-  }
+  // This member's standby copies, and its assigned tasks restoring from the
+  // changelog, with how far each has read its partition.
+  const IngestSnapshot snapshot = ingest_->Snapshot();
+  auto progress = [](const std::vector<StandbyStatus>& copies) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const StandbyStatus& s : copies) {
+      nlohmann::json entry = {{"task", s.task}, {"read_to_offset", s.next_offset}};
+      entry["changelog_end"] = s.end_offset >= 0 ? nlohmann::json(s.end_offset) : nlohmann::json(nullptr);
+      entry["behind_records"] = s.end_offset >= 0 ? nlohmann::json(std::max<int64_t>(0, s.end_offset - s.next_offset))
+                                                  : nlohmann::json(nullptr);
+      out.push_back(std::move(entry));
+    }
+    return out;
+  };
+  j["standbys"] = progress(snapshot.standbys);
+  j["restoring"] = progress(snapshot.changelog_restores);
   j["members_topic"] = {{"records_read", topic_->records_read()}, {"last_error", topic_->last_error()}};
   return j.dump();
 }

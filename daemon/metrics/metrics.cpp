@@ -28,6 +28,9 @@ Metrics::Metrics(const std::string& version)
                .Help("High watermark minus the next offset to process").Register(*registry_)),
       event_time_lag_(prometheus::BuildGauge().Name("featmon_event_time_lag_seconds")
                           .Help("Wall clock minus the largest event time processed on the partition").Register(*registry_)),
+      changelog_copy_behind_(prometheus::BuildGauge().Name("featmon_changelog_copy_behind_records")
+                                 .Help("Changelog records a local copy of a task has yet to read (role: a warm "
+                                       "standby, or an assigned task restoring)").Register(*registry_)),
       read_to_visible_(prometheus::BuildHistogram().Name("featmon_read_to_visible_seconds")
                            .Help("From the poll that read an event to the moment feature lookups can see it "
                                  "(after it is applied under http.isolation read_uncommitted, committed under read_committed)")
@@ -121,6 +124,9 @@ prometheus::Counter& Metrics::EventsLateDropped(const std::string& topic) { retu
 prometheus::Counter& Metrics::EventsOffPartition(const std::string& topic) { return off_partition_.Add({{"topic", topic}}); }
 prometheus::Gauge& Metrics::ConsumerLag(const std::string& topic, int32_t partition) {
   return lag_.Add({{"topic", topic}, {"partition", std::to_string(partition)}});
+}
+prometheus::Gauge& Metrics::ChangelogCopyBehind(int32_t task, const std::string& role) {
+  return changelog_copy_behind_.Add({{"task", std::to_string(task)}, {"role", role}});
 }
 prometheus::Gauge& Metrics::EventTimeLag(const std::string& topic, int32_t partition) {
   return event_time_lag_.Add({{"topic", topic}, {"partition", std::to_string(partition)}});

@@ -42,6 +42,10 @@ class Metrics {
   // Wall clock minus the largest event time processed on a partition.
   prometheus::Gauge& EventTimeLag(const std::string& topic, int32_t partition);
   void RemoveEventTimeLag(prometheus::Gauge* gauge) { event_time_lag_.Remove(gauge); }
+  // Changelog records a local copy of a task has yet to read: a warm
+  // standby's (role "standby") or an assigned task's restore ("restoring").
+  prometheus::Gauge& ChangelogCopyBehind(int32_t task, const std::string& role);
+  void RemoveChangelogCopyBehind(prometheus::Gauge* gauge) { changelog_copy_behind_.Remove(gauge); }
   // From the poll that read an event to the moment lookups can see it.
   prometheus::Histogram& ReadToVisible() { return read_to_visible_; }
   // The bucket bounds of ReadToVisible, for ObserveMultiple.
@@ -115,6 +119,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& off_partition_;
   prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Gauge>& event_time_lag_;
+  prometheus::Family<prometheus::Gauge>& changelog_copy_behind_;
   prometheus::Histogram& read_to_visible_;
   prometheus::Family<prometheus::Histogram>& http_duration_;
   prometheus::Histogram& commit_duration_;

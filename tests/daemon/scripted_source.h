@@ -41,6 +41,19 @@ class ScriptedSource : public MessageSource {
     return Status::Ok();
   }
   void CommitForMonitoring(const std::vector<std::pair<TopicPartition, int64_t>>&) override {}
+  // Drops what is queued on the partitions below where they resume, as a
+  // seek does, and records the call.
+  Status Resume(const std::vector<std::pair<TopicPartition, int64_t>>& from) override {
+    for (const auto& [tp, offset] : from) {
+      std::erase_if(queue, [&](const Stored& s) {
+        return s.topic == tp.topic && s.partition == tp.partition && s.offset < offset;
+      });
+      resumed[tp] = offset;
+    }
+    return Status::Ok();
+  }
+  // Where each partition was last resumed (Resume).
+  std::map<TopicPartition, int64_t> resumed;
   std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& tps) override {
     std::vector<PartitionLag> out;
     if (!report_high_watermarks) return out;

@@ -52,14 +52,18 @@ class WorkersFixture : public ::testing::Test {
   // An event of `user` at `offset` of the task's partition of views or
   // clicks, queued for the worker the task is routed to.
   void AddEvent(EventType type, int32_t task, int64_t offset, const std::string& user) {
+    const std::string topic = type == EventType::kView ? "views" : "clicks";
+    sources_[KafkaConsumer::WorkerOf({topic, task}, kWorkers)].queue.push_back(
+        {topic, task, offset, EventPayload(type, user)});
+  }
+  // An event of `user` on item "i", as its topic carries it.
+  static std::string EventPayload(EventType type, const std::string& user) {
     Event e;
     e.type = type;
     e.user_id = user;
     e.item_id = "i";
     e.ts_ms = kNow - 100;
-    const std::string topic = type == EventType::kView ? "views" : "clicks";
-    sources_[KafkaConsumer::WorkerOf({topic, task}, kWorkers)].queue.push_back(
-        {topic, task, offset, EncodeEvent(e, WireFormat::kProtobuf)});
+    return EncodeEvent(e, WireFormat::kProtobuf);
   }
   // The tasks of the shards lookups may read, sorted (a task once per shard).
   std::vector<int32_t> ServedTasks() const {
