@@ -1,9 +1,12 @@
-// The changelog restore rate (issue 13), before featmond uses it: tasks'
-// changelog partitions written through TaskChangelog as commits of entity
-// states, then restored by a new claimer (read, folded, written to RocksDB
-// in WriteBatches of 4,096 as a restoring store would), beside a plain
-// librdkafka read of the same partitions in the same run, in the same order and a restore that
-// folds without storing. In one process with librdkafka's mock cluster,
+// The changelog restore rate (issue 13): tasks' changelog partitions
+// written through TaskChangelog as commits of entity states, then restored
+// by a new claimer (read, folded, written to RocksDB in WriteBatches of
+// 4,096 as a restoring store would), beside a plain librdkafka read of the
+// same partitions in the same run, in the same order, and a restore that
+// folds without storing. Last, the way featmond restores an assigned task:
+// every task's partition followed at once by a ChangelogFollower, folded,
+// and written in one WriteBatch per step of 20,000 records, the ingest
+// loop's step. In one process with librdkafka's mock cluster,
 // which keeps about 5 MiB per partition, so each task holds under that.
 //
 //   changelog_restore [TASKS=8] [ENTITIES_PER_TASK=12000] [STATE_BYTES=300]
@@ -17,8 +20,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <random>
 
+#include "daemon/kafka/changelog_follower.h"
 #include "daemon/kafka/embedded_broker.h"
 #include "daemon/kafka/task_changelog.h"
 
@@ -144,9 +149,52 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(dir);
     return std::make_tuple(s, sum);
   };
+  // In the background, as featmond's ingest worker restores: all tasks
+  // followed at once, each step's states in one WriteBatch.
+  auto follow = [&]() {
+    const std::string dir = "/tmp/featmon-changelog-follow-bench";
+    std::filesystem::remove_all(dir);
+    rocksdb::DB* db = nullptr;
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    if (!rocksdb::DB::Open(o, dir, &db).ok()) Die("opening RocksDB", Status::IOError(dir));
+    auto start = Clock::now();
+    auto follower = featmon::ChangelogFollower::Open(options, topic);
+    if (!follower.ok()) Die("opening the follower", follower.status());
+    std::map<int32_t, int64_t> from;
+    std::map<int32_t, featmon::changelog::ChangelogFold> folds;
+    for (int t = 0; t < tasks; ++t) from[t] = 0;
+    if (Status st = (*follower)->Follow(from); !st.ok()) Die("following", st);
+    featmon::ChangelogRestoreStats sum;
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    while (sum.records < static_cast<uint64_t>(tasks * per_task) && Clock::now() < deadline) {
+      rocksdb::WriteBatch wb;
+      Status st = (*follower)->Poll(20'000, 10, [&](int32_t task, int64_t offset, featmon::changelog::Record record,
+                                                   size_t bytes) {
+        ++sum.records;
+        sum.bytes += bytes;
+        auto& fold = folds[task];
+        fold.Apply(offset, std::move(record));
+        for (auto& w : fold.TakeWrites()) {
+          ++sum.states;
+          if (w.state) wb.Put(w.store_key, *w.state).PermitUncheckedError();
+          else wb.Delete(w.store_key).PermitUncheckedError();
+        }
+        return Status::Ok();
+      });
+      if (!st.ok()) Die("following", st);
+      if (wb.Count() > 0 && !db->Write(rocksdb::WriteOptions(), &wb).ok()) Die("writing", Status::IOError(dir));
+    }
+    const double s = Since(start);
+    delete db;
+    std::filesystem::remove_all(dir);
+    return std::make_tuple(s, sum);
+  };
   auto [fold_s, fold_stats] = restore(false);
   auto [store_s, store_stats] = restore(true);
-  if (store_stats.states != static_cast<uint64_t>(total) || plain_n < tasks * per_task) {
+  auto [follow_s, follow_stats] = follow();
+  if (store_stats.states != static_cast<uint64_t>(total) || follow_stats.states != static_cast<uint64_t>(total) ||
+      plain_n < tasks * per_task) {
     std::fprintf(stderr, "changelog_restore: restored %llu states and read %ld records of %ld: the broker dropped "
                          "some (keep each task under 5 MiB)\n",
                  static_cast<unsigned long long>(store_stats.states), plain_n, total);
@@ -162,6 +210,8 @@ int main(int argc, char** argv) {
               static_cast<double>(fold_stats.bytes) / mb / fold_s, plain_s / fold_s);
   std::printf("| restore: read, fold, RocksDB WriteBatches | %.0f | %.1f | %.2f |\n", total / store_s,
               static_cast<double>(store_stats.bytes) / mb / store_s, plain_s / store_s);
+  std::printf("| restore in the background (featmond's): all tasks followed at once, a WriteBatch per 20,000 records | %.0f | %.1f | %.2f |\n",
+              total / follow_s, static_cast<double>(follow_stats.bytes) / mb / follow_s, plain_s / follow_s);
   std::printf("| (writing it: commits of 1,000 states) | %.0f | | |\n", total / write_s);
   return 0;
 }
