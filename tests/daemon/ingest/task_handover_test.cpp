@@ -21,6 +21,7 @@
 
 #include "daemon/kafka/changelog_follower.h"
 #include "daemon/kafka/embedded_broker.h"
+#include "daemon/store/entity_key.h"
 #include "tests/daemon/ingest/workers_fixture.h"
 
 namespace featmon {
@@ -382,6 +383,52 @@ TEST_F(TaskHandoverTest, ARestoreCutShortReadsOnFromWhereItStood) {
   EXPECT_EQ(reader->last_restore().from, stood_at) << "did not read on from what the first had stored";
   EXPECT_EQ(reader->last_restore().records, 31u + 1u - static_cast<uint64_t>(stood_at)) << "the rest and its claim";
   EXPECT_EQ(UserOfTask2(new_store.get()), UserOfTask2(store_.get()));
+}
+
+// A standby whose fold is not settled (the newest record it read does not
+// count: a zombie's state, no marker) stored its position before that
+// record. Assigned the task, the restore takes the standby's fold over and
+// reads only its own claim, where a restore from the stored position would
+// read the zombie's record again; the zombie's state is never stored.
+TEST_F(TaskHandoverTest, AFailoverTakesOverAStandbysFoldThatIsNotSettled) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_NO_FATAL_FAILURE(CommitViewsOfTask2());  // offsets 0 to 30
+  TempDir dir;
+  auto store = OpenStoreIn(dir);
+  ASSERT_TRUE(store);
+  ScriptedSource source;
+  StateChangelog* reader = nullptr;
+  auto standby = FollowingPipeline(store.get(), IngestPipelineOptions{}, &source, "standby", &reader);
+  standby->set_standby_tasks([] { return std::set<int32_t>{2}; });
+  auto follow_to = [&](int64_t offset) {
+    auto read_to = [&] {
+      auto copies = reader->Standbys();
+      return copies.size() == 1 ? copies[0].next_offset : -1;
+    };
+    for (int i = 0; i < 200 && read_to() != offset; ++i) {
+      clock_.AdvanceMs(600);
+      ASSERT_TRUE(standby->RunOnce(0).ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(read_to(), offset) << "the standby did not follow";
+  };
+  ASSERT_NO_FATAL_FAILURE(follow_to(31));
+  KafkaClientOptions kafka;
+  kafka.brokers = broker_->bootstrap();
+  auto topic = ChangelogTopic::Open(kafka, "featmon.changelog");
+  ASSERT_TRUE(topic.ok()) << topic.status().ToString();
+  const std::string u2_key = "v" + EntityKey(0, EntityKind::kUser, "u2").substr(kEntityKeyShardBytes);
+  ASSERT_TRUE((*topic)->Append(2, {changelog::StateRecord{u2_key, {12345, 1}, std::string("a zombie's")}}).ok());
+  ASSERT_NO_FATAL_FAILURE(follow_to(32));
+  auto position = store->LoadChangelogPosition(2);
+  ASSERT_TRUE(position.ok() && position->has_value());
+  EXPECT_EQ((*position)->next_offset, 31) << "a position stored where the fold was not settled";
+
+  std::vector<int64_t> starts;
+  ASSERT_TRUE(standby->OnAssigned({{"views", 2}, {"clicks", 2}}, &starts).ok());
+  EXPECT_EQ(RunUntilResumed(*standby, source, {"views", 2}), 10);
+  EXPECT_EQ(reader->last_restore().records, 1u) << "did not read on from the standby's fold";
+  EXPECT_EQ(UserOfTask2(store.get()), UserOfTask2(store_.get())) << "a state that does not count was stored";
 }
 
 }  // namespace
