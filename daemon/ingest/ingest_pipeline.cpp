@@ -442,8 +442,11 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
       for (Partition* p : InputsOf(task)) p->restore_until = PartitionStatus::kRestoreFromChangelog;
     changelog_restoring_ = changelog_restoring_ || !tasks.empty();
   } else if (changelog_) {
-    for (int32_t task : tasks)
+    for (int32_t task : tasks) {
       if (Status st = ClaimTask(task, InputsOf(task)); !st.ok()) return st;
+      // The restored state is what the previous owner had committed, or behind it.
+      for (Partition* p : InputsOf(task)) SetRestoreTarget(p);
+    }
   }
   for (size_t i = 0; i < tps.size(); ++i) {
     const Partition* p = partitions_.Find(tps[i].topic, tps[i].partition);
@@ -504,7 +507,6 @@ Status IngestPipeline::ClaimTask(int32_t task, const std::vector<Partition*>& in
     PartitionCheckpoint& cp = inputs[i]->cp;
     cp.next_offset = cp.committed_offset = stored[i] ? checkpoints[i].next_offset : -1;
     cp.stream_time_ms = stored[i] ? checkpoints[i].stream_time_ms : 0;
-    SetRestoreTarget(inputs[i]);  // the restored state is what the previous owner had committed, or behind it
   }
   return Status::Ok();
 }
@@ -513,7 +515,7 @@ Status IngestPipeline::ResumeInputs(int32_t task) {
   std::vector<std::pair<TopicPartition, int64_t>> from;
   for (const Partition* p : InputsOf(task)) from.emplace_back(p->cp.tp, p->cp.next_offset);
   if (source_)
-    if (Status st = source_->Resume(from); !st.ok()) return st;
+    if (Status st = source_->Resume(from); !st.ok()) return st;  // still paused: FinishRestores tries again
   for (Partition* p : InputsOf(task)) SetRestoreTarget(p);
   return Status::Ok();
 }

@@ -161,6 +161,7 @@ class IngestPipeline final : public RebalanceListener {
   // Restores the task of `inputs` (its partitions) from the changelog and
   // claims it; their checkpoints follow the restored state. In the
   // background (a follower), only what came after the copy's read is read.
+  // Their restore_until is the caller's to set.
   Status ClaimTask(int32_t task, const std::vector<Partition*>& inputs);
   // Background restores (a follower): begins them again after a failure,
   // claims those caught up and resumes their inputs where the state stands.

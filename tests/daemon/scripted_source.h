@@ -44,6 +44,11 @@ class ScriptedSource : public MessageSource {
   // Drops what is queued on the partitions below where they resume, as a
   // seek does, and records the call.
   Status Resume(const std::vector<std::pair<TopicPartition, int64_t>>& from) override {
+    ++resume_calls;
+    if (resume_failures > 0) {
+      --resume_failures;
+      return Status::Unavailable("scripted: the seek failed");
+    }
     for (const auto& [tp, offset] : from) {
       std::erase_if(queue, [&](const Stored& s) {
         return s.topic == tp.topic && s.partition == tp.partition && s.offset < offset;
@@ -52,8 +57,10 @@ class ScriptedSource : public MessageSource {
     }
     return Status::Ok();
   }
-  // Where each partition was last resumed (Resume).
+  // Where each partition was last resumed (Resume), and the calls made.
   std::map<TopicPartition, int64_t> resumed;
+  int resume_calls = 0;
+  int resume_failures = 0;  // the next this many calls fail
   std::vector<PartitionLag> HighWatermarks(const std::vector<TopicPartition>& tps) override {
     std::vector<PartitionLag> out;
     if (!report_high_watermarks) return out;

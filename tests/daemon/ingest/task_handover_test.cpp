@@ -348,7 +348,8 @@ TEST_F(TaskHandoverTest, ARestoreRunsBetweenTheBatchesOfTheWorkersOtherTasks) {
 
 // A background restore stores its position wherever its fold is settled: an
 // instance stopped halfway through (no commit, no claim) reads on from there
-// when it starts again, not from the partition's start.
+// when it starts again, not from the partition's start. A resume of its
+// inputs that fails is tried again, the task refused meanwhile.
 TEST_F(TaskHandoverTest, ARestoreCutShortReadsOnFromWhereItStood) {
   ASSERT_NO_FATAL_FAILURE(Start());
   ASSERT_NO_FATAL_FAILURE(CommitViewsOfTask2());
@@ -379,7 +380,11 @@ TEST_F(TaskHandoverTest, ARestoreCutShortReadsOnFromWhereItStood) {
   auto pipeline = FollowingPipeline(new_store.get(), IngestPipelineOptions{}, &source, "second", &reader);
   IngestPipeline& second = *pipeline;
   ASSERT_TRUE(second.OnAssigned({{"views", 2}, {"clicks", 2}}, &starts).ok());
+  source.resume_calls = 0;
+  source.resume_failures = 1;
   EXPECT_EQ(RunUntilResumed(second, source, {"views", 2}), 10);
+  EXPECT_EQ(source.resume_calls, 2) << "the failed resume was not tried again";
+  EXPECT_TRUE(second.RestoringTasks().empty());
   EXPECT_EQ(reader->last_restore().from, stood_at) << "did not read on from what the first had stored";
   EXPECT_EQ(reader->last_restore().records, 31u + 1u - static_cast<uint64_t>(stood_at)) << "the rest and its claim";
   EXPECT_EQ(UserOfTask2(new_store.get()), UserOfTask2(store_.get()));
