@@ -49,7 +49,9 @@ class ScriptedSource : public MessageSource {
       --resume_failures;
       return Status::Unavailable("scripted: the seek failed");
     }
-    for (const auto& [tp, offset] : from) {
+    for (const auto& start : from) {
+      const TopicPartition& tp = start.first;
+      const int64_t offset = start.second;
       std::erase_if(queue, [&](const Stored& s) {
         return s.topic == tp.topic && s.partition == tp.partition && s.offset < offset;
       });
