@@ -148,7 +148,6 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   auto consumer = KafkaConsumer::Create(kafka, app->workers_.get(), cfg.ingest.workers);
   if (!consumer.ok()) return InConfig(cfg, consumer.status());
   app->consumer_ = std::move(*consumer);
-  if (Status st = app->CheckStoredCopy(cfg); !st.ok()) return st;
 
   FeatureApiOptions api_options;
   api_options.version = FeatmonVersion();
@@ -194,23 +193,6 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
       a->RunMonitoring(beat);
     });
   return app;
-}
-
-Status App::CheckStoredCopy(const Config& cfg) {
-  if (workers_->Holdings().cluster_member) return Status::Ok();
-  const int tasks = consumer_->task_count();
-  std::vector<TopicPartition> tps;
-  for (int32_t task = 0; task < tasks; ++task)
-    for (const std::string& topic : {cfg.kafka.views_topic, cfg.kafka.clicks_topic}) tps.push_back({topic, task});
-  auto committed = tps.empty() ? Result<std::vector<int64_t>>(Status::Unavailable("the topics' partitions are not known"))
-                               : consumer_->CommittedOffsets(tps);
-  if (!committed.ok()) {
-    Log(Component::kApp).warn("{}: cannot tell whether another member of the group processed this instance's "
-                              "tasks while it was down, so its stored copy is served until the group assigns it",
-                              committed.status().message());
-    return Status::Ok();
-  }
-  return workers_->CheckCopyAgainstGroup(tps, *committed);
 }
 
 Status App::StartMonitoring(const KafkaClientOptions& kafka) {

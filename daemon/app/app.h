@@ -65,10 +65,6 @@ class App {
  private:
   App() = default;
   void ServeGroupEvents(LoopHeartbeats::Heartbeat heartbeat);
-  // A full copy (not a cluster member) whose group has committed past its
-  // stored offsets while it was down starts as a cluster member instead
-  // (IngestWorkers::CheckCopyAgainstGroup). Before anything is served.
-  Status CheckStoredCopy(const Config& cfg);
   Status StartMonitoring(const KafkaClientOptions& kafka);
   void RunMonitoring(LoopHeartbeats::Heartbeat heartbeat);
 

@@ -240,37 +240,28 @@ Status KafkaConsumer::CheckCoPartitioning(int timeout_ms) {
   }
   Status st = CheckCoPartitioned(topics);
   co_partitioning_checked_ = st.ok();
-  if (st.ok()) task_count_ = topics.front().partitions;
   if (st.ok() && listener_) listener_->OnTaskCount(topics.front().partitions);
   return st;
 }
 
-Result<std::vector<int64_t>> KafkaConsumer::Committed(rd_kafka_t* rk, const std::vector<TopicPartition>& tps) {
-  PartitionList list(tps);
-  if (const rd_kafka_resp_err_t e = rd_kafka_committed(rk, list.list, kCommittedTimeoutMs))
-    return Status::Unavailable(std::string("the group's committed offsets: ") + rd_kafka_err2str(e));
+std::vector<int64_t> KafkaConsumer::GroupCommitted(rd_kafka_t* rk, const std::vector<TopicPartition>& tps) {
   std::vector<int64_t> out(tps.size(), -1);
+  PartitionList list(tps);
+  const rd_kafka_resp_err_t e = rd_kafka_committed(rk, list.list, kCommittedTimeoutMs);
+  if (e) {
+    // Serving the local state now could serve a stale copy: the tasks
+    // restore to the partitions' ends instead.
+    Log(Component::kKafka).warn("the group's committed offsets for the assigned tasks: {}; they are refused until "
+                                "they reach the partitions' current ends", rd_kafka_err2str(e));
+    out.assign(tps.size(), kGroupCommittedUnknown);
+    return out;
+  }
   for (size_t i = 0; i < tps.size(); ++i) {
     const rd_kafka_topic_partition_t& p = list.list->elems[i];
     if (p.err) out[i] = kGroupCommittedUnknown;
     else if (p.offset >= 0) out[i] = p.offset;
   }
   return out;
-}
-
-std::vector<int64_t> KafkaConsumer::GroupCommitted(rd_kafka_t* rk, const std::vector<TopicPartition>& tps) {
-  auto committed = Committed(rk, tps);
-  if (committed.ok()) return *committed;
-  // Serving the local state now could serve a stale copy: the tasks
-  // restore to the partitions' ends instead.
-  Log(Component::kKafka).warn("{} for the assigned tasks; they are refused until they reach the partitions' "
-                              "current ends", committed.status().message());
-  return std::vector<int64_t>(tps.size(), kGroupCommittedUnknown);
-}
-
-Result<std::vector<int64_t>> KafkaConsumer::CommittedOffsets(const std::vector<TopicPartition>& tps) {
-  if (closed_) return Status::Unavailable("consumer closed");
-  return Committed(rk_, tps);
 }
 
 void KafkaConsumer::AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts) {

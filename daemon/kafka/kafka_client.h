@@ -63,12 +63,6 @@ class KafkaConsumer final {
   // MessageSource::Resume for any worker's partitions: seeks them, then
   // resumes them (they were assigned paused, kStartPaused).
   Status Resume(const std::vector<std::pair<TopicPartition, int64_t>>& from);
-  // The group's committed offsets of `tps` (-1: none; kGroupCommittedUnknown:
-  // that partition's answer was an error), or Unavailable.
-  Result<std::vector<int64_t>> CommittedOffsets(const std::vector<TopicPartition>& tps);
-  // The tasks (the first topic's partitions) once the topics were checked at
-  // Create; 0 when the brokers did not answer then.
-  int task_count() const { return task_count_.load(); }
   // Leaves the group (triggering OnRevoked) and releases the client, within
   // `timeout_ms`. A broker that does not answer can hold librdkafka's close
   // for minutes; past the deadline the close is left running on a thread of
@@ -87,9 +81,7 @@ class KafkaConsumer final {
   static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   // The partition counts of topics_ against each other (cluster/co_partitioning.h).
   Status CheckCoPartitioning(int timeout_ms);
-  static Result<std::vector<int64_t>> Committed(rd_kafka_t* rk, const std::vector<TopicPartition>& tps);
-  // Committed, for an assignment: all kGroupCommittedUnknown (and a warning)
-  // when the group did not answer in time.
+  // The group's committed offsets of `tps` (-1: none, or not answered in time).
   static std::vector<int64_t> GroupCommitted(rd_kafka_t* rk, const std::vector<TopicPartition>& tps);
   static constexpr int kCommittedTimeoutMs = 5'000;
   static constexpr int kSeekTimeoutMs = 10'000;
@@ -108,7 +100,6 @@ class KafkaConsumer final {
   RebalanceListener* listener_ = nullptr;
   std::vector<std::string> topics_, topic_settings_;
   bool co_partitioning_checked_ = false;
-  std::atomic<int> task_count_{0};
   std::vector<rd_kafka_queue_t*> worker_queues_;
   std::vector<std::unique_ptr<WorkerSource>> sources_;
   Status rebalance_error_;
