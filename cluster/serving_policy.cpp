@@ -1,5 +1,7 @@
 #include "cluster/serving_policy.h"
 
+#include <algorithm>
+
 namespace featmon {
 
 Coverage DecideServing(const TaskHoldings& h, bool keyed_by_partition_key) {
@@ -29,6 +31,12 @@ std::string WhyRefused(const TaskHoldings& h, bool keyed_by_partition_key, int d
                    "its own kafka.group_id to make it a full copy";
   return holds + ", so it has only part of this entity's events (they come from every task): give each instance "
                  "its own kafka.group_id to make it a full copy";
+}
+
+int FirstPassedByGroup(const std::vector<CopyAgainstGroup>& partitions) {
+  for (size_t i = 0; i < partitions.size(); ++i)
+    if (partitions[i].group_committed > std::max<int64_t>(partitions[i].local_next_offset, 0)) return static_cast<int>(i);
+  return -1;
 }
 
 }  // namespace featmon

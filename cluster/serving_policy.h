@@ -10,7 +10,9 @@
 // refused with 503, never given as if they were whole.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace featmon {
 
@@ -36,6 +38,19 @@ enum class Coverage {
 // by (the user), so its state lives in exactly one task. Runs on every
 // lookup, so it only decides; WhyRefused words a refusal.
 Coverage DecideServing(const TaskHoldings& holdings, bool keyed_by_partition_key);
+
+// One input partition of a stored full copy at start, before its first
+// assignment: the next offset its checkpoint stores, and the group's
+// committed offset for it (-1 for either: none).
+struct CopyAgainstGroup {
+  int64_t local_next_offset = -1;
+  int64_t group_committed = -1;
+};
+// The first partition the group has committed past the copy, or -1. Such a
+// partition was processed by another member while this one was down, so
+// the copy is stale there and must not be served as a full copy: the
+// instance then starts as a cluster member (TaskHoldings::cluster_member).
+int FirstPassedByGroup(const std::vector<CopyAgainstGroup>& partitions);
 
 // What a client refused under DecideServing's answer is told. For a key
 // refused as not held, `default_task` (>= 0) is its task under Kafka's

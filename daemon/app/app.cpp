@@ -148,6 +148,10 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   auto consumer = KafkaConsumer::Create(kafka, app->workers_.get(), cfg.ingest.workers);
   if (!consumer.ok()) return InConfig(cfg, consumer.status());
   app->consumer_ = std::move(*consumer);
+  // Before the join: the group answers at once now, and only after the
+  // join (seconds) once subscribed (KafkaConsumer::CommittedOffsets).
+  if (Status st = app->CheckStoredCopy(cfg); !st.ok()) return st;
+  if (Status st = app->consumer_->Subscribe(); !st.ok()) return InConfig(cfg, st);
 
   FeatureApiOptions api_options;
   api_options.version = FeatmonVersion();
@@ -195,6 +199,27 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   return app;
 }
 
+Status App::CheckStoredCopy(const Config& cfg) {
+  if (workers_->Holdings().cluster_member) return Status::Ok();
+  const int tasks = workers_->Holdings().total;
+  std::vector<TopicPartition> tps;
+  for (int32_t task = 0; task < tasks; ++task)
+    for (const std::string& topic : {cfg.kafka.views_topic, cfg.kafka.clicks_topic}) tps.push_back({topic, task});
+  const auto asked = std::chrono::steady_clock::now();
+  auto committed = tps.empty() ? Result<std::vector<int64_t>>(Status::Unavailable("the topics' partitions are not known"))
+                               : consumer_->CommittedOffsets(tps, kStoredCopyCheckTimeoutMs);
+  Log(Component::kApp).info("the group's committed offsets of {} partitions, to compare with the stored copy: {} in {} ms",
+                            tps.size(), committed.ok() ? "answered" : "no answer",
+                            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - asked).count());
+  if (!committed.ok()) {
+    Log(Component::kApp).warn("{}: cannot tell whether another member of the group processed this instance's "
+                              "tasks while it was down, so its stored copy is served until the group assigns it",
+                              committed.status().message());
+    return Status::Ok();
+  }
+  return workers_->CheckCopyAgainstGroup(tps, *committed);
+}
+
 Status App::StartMonitoring(const KafkaClientOptions& kafka) {
   const Config& cfg = options_.config;
   auto dlq = KafkaTopicProducer::Create(kafka, cfg.kafka.dead_letter_topic, cfg.kafka.dead_letter_max_payload_bytes);
@@ -239,6 +264,7 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
     consumer = KafkaConsumer::Create(monitor_kafka, monitor_.get(), 1);
   }).join();
   if (!consumer.ok()) return InConfig(cfg, consumer.status());
+  if (Status st = (*consumer)->Subscribe(); !st.ok()) return InConfig(cfg, st);
   monitor_consumer_ = std::move(*consumer);
   monitor_->set_source(monitor_consumer_->worker_source(0));
   return Status::Ok();

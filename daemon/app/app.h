@@ -65,6 +65,13 @@ class App {
  private:
   App() = default;
   void ServeGroupEvents(LoopHeartbeats::Heartbeat heartbeat);
+  // A full copy (not a cluster member) whose group has committed past its
+  // stored offsets while it was down starts as a cluster member instead
+  // (IngestWorkers::CheckCopyAgainstGroup). Before anything is served.
+  Status CheckStoredCopy(const Config& cfg);
+  // How long that waits for the group's answer (one round trip when the
+  // brokers are up) before serving the copy anyway, saying so in the log.
+  static constexpr int kStoredCopyCheckTimeoutMs = 2'000;
   Status StartMonitoring(const KafkaClientOptions& kafka);
   void RunMonitoring(LoopHeartbeats::Heartbeat heartbeat);
 

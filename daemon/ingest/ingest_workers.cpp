@@ -86,6 +86,32 @@ Status IngestWorkers::RecallHoldings(bool configured) {
   return Status::Ok();
 }
 
+Status IngestWorkers::CheckCopyAgainstGroup(const std::vector<TopicPartition>& tps,
+                                            const std::vector<int64_t>& committed) {
+  if (cluster_member_ || !store_) return Status::Ok();
+  std::vector<CopyAgainstGroup> copy;
+  std::vector<TopicPartition> compared;
+  for (size_t i = 0; i < tps.size() && i < committed.size(); ++i) {
+    if (committed[i] < -1) continue;  // not known: the group could not say
+    auto stored = store_->LoadCheckpoint(tps[i]);
+    if (!stored.ok()) return stored.status();
+    copy.push_back({stored->has_value() ? (*stored)->next_offset : -1, committed[i]});
+    compared.push_back(tps[i]);
+  }
+  const int passed = FirstPassedByGroup(copy);
+  if (passed < 0) return Status::Ok();
+  cluster_member_ = true;
+  const TopicPartition& tp = compared[static_cast<size_t>(passed)];
+  Log(Component::kIngest).warn(
+      "the group has committed {}/{} up to offset {}, past this instance's stored copy ({}): another member has "
+      "processed it since, so lookups are answered from local state only once the group has assigned this "
+      "instance its tasks (until then 503)", tp.topic, tp.partition, copy[static_cast<size_t>(passed)].group_committed,
+      copy[static_cast<size_t>(passed)].local_next_offset < 0
+          ? std::string("nothing")
+          : "offset " + std::to_string(copy[static_cast<size_t>(passed)].local_next_offset));
+  return Status::Ok();
+}
+
 void IngestWorkers::RecordHoldings(bool every_task) {
   if (!store_ || stop_.load()) return;
   CommitBatch batch;

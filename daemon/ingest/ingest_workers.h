@@ -39,6 +39,13 @@ class IngestWorkers final : public RebalanceListener, public IngestStatus, publi
   // (TaskHoldings::cluster_member): `configured` (an advertised URL or a
   // changelog), or its holdings last changed to only some tasks.
   Status RecallHoldings(bool configured);
+  // After RecallHoldings, for a full copy: `committed` is the group's
+  // committed offset of each of `tps` (every input partition; -1 none,
+  // negative otherwise: not known). Where the group is past the stored
+  // copy, another member has processed that task since, so this instance
+  // starts as a cluster member instead (cluster/serving_policy.h,
+  // FirstPassedByGroup).
+  Status CheckCopyAgainstGroup(const std::vector<TopicPartition>& tps, const std::vector<int64_t>& committed);
   // Warm standbys: `tasks` (called from the worker threads) names the tasks
   // this instance keeps standby copies of; each pipeline follows those the
   // consumer routes to it (IngestPipeline::set_standby_tasks). Before Start.

@@ -180,14 +180,17 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const KafkaClientOp
                                 co_partitioned.ToString());
   else if (!co_partitioned.ok())
     return co_partitioned;
+  return c;
+}
 
+Status KafkaConsumer::Subscribe() {
   // The group assigns the first topic; the others follow (AssignTasks).
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, options.topics.front().c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk_, topics);
+  rd_kafka_topic_partition_list_add(topics, topics_.front().c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (e) return Status::Unavailable(std::string("subscribing: ") + rd_kafka_err2str(e));
-  return c;
+  return Status::Ok();
 }
 
 KafkaConsumer::~KafkaConsumer() {
@@ -244,24 +247,33 @@ Status KafkaConsumer::CheckCoPartitioning(int timeout_ms) {
   return st;
 }
 
-std::vector<int64_t> KafkaConsumer::GroupCommitted(rd_kafka_t* rk, const std::vector<TopicPartition>& tps) {
-  std::vector<int64_t> out(tps.size(), -1);
+Result<std::vector<int64_t>> KafkaConsumer::Committed(rd_kafka_t* rk, const std::vector<TopicPartition>& tps,
+                                                      int timeout_ms) {
   PartitionList list(tps);
-  const rd_kafka_resp_err_t e = rd_kafka_committed(rk, list.list, kCommittedTimeoutMs);
-  if (e) {
-    // Serving the local state now could serve a stale copy: the tasks
-    // restore to the partitions' ends instead.
-    Log(Component::kKafka).warn("the group's committed offsets for the assigned tasks: {}; they are refused until "
-                                "they reach the partitions' current ends", rd_kafka_err2str(e));
-    out.assign(tps.size(), kGroupCommittedUnknown);
-    return out;
-  }
+  if (const rd_kafka_resp_err_t e = rd_kafka_committed(rk, list.list, timeout_ms))
+    return Status::Unavailable(std::string("the group's committed offsets: ") + rd_kafka_err2str(e));
+  std::vector<int64_t> out(tps.size(), -1);
   for (size_t i = 0; i < tps.size(); ++i) {
     const rd_kafka_topic_partition_t& p = list.list->elems[i];
     if (p.err) out[i] = kGroupCommittedUnknown;
     else if (p.offset >= 0) out[i] = p.offset;
   }
   return out;
+}
+
+std::vector<int64_t> KafkaConsumer::GroupCommitted(rd_kafka_t* rk, const std::vector<TopicPartition>& tps) {
+  auto committed = Committed(rk, tps, kCommittedTimeoutMs);
+  if (committed.ok()) return *committed;
+  // Serving the local state now could serve a stale copy: the tasks
+  // restore to the partitions' ends instead.
+  Log(Component::kKafka).warn("{} for the assigned tasks; they are refused until they reach the partitions' "
+                              "current ends", committed.status().message());
+  return std::vector<int64_t>(tps.size(), kGroupCommittedUnknown);
+}
+
+Result<std::vector<int64_t>> KafkaConsumer::CommittedOffsets(const std::vector<TopicPartition>& tps, int timeout_ms) {
+  if (closed_) return Status::Unavailable("consumer closed");
+  return Committed(rk_, tps, timeout_ms);
 }
 
 void KafkaConsumer::AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts) {

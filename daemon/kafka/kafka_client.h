@@ -53,6 +53,8 @@ class KafkaConsumer final {
   static Result<std::unique_ptr<KafkaConsumer>> Create(const KafkaClientOptions& options, RebalanceListener* listener,
                                                        int workers = 1);
   ~KafkaConsumer();
+  // Joins the group: from here on, ServeEvents hears of assignments.
+  Status Subscribe();
 
   static int WorkerOf(const TopicPartition& tp, int workers) { return tp.partition % workers; }
   MessageSource* worker_source(int w);
@@ -63,6 +65,14 @@ class KafkaConsumer final {
   // MessageSource::Resume for any worker's partitions: seeks them, then
   // resumes them (they were assigned paused, kStartPaused).
   Status Resume(const std::vector<std::pair<TopicPartition, int64_t>>& from);
+  // The group's committed offsets of `tps` (-1: none; kGroupCommittedUnknown:
+  // that partition's answer was an error), or Unavailable after `timeout_ms`.
+  // Before Subscribe this is one round trip to the group's coordinator.
+  // After it, librdkafka holds the question until the join completes: 3 s
+  // on the mock broker (its initial rebalance delay), and a whole session
+  // timeout when a killed member's place is still held.
+  Result<std::vector<int64_t>> CommittedOffsets(const std::vector<TopicPartition>& tps,
+                                                int timeout_ms = kCommittedTimeoutMs);
   // Leaves the group (triggering OnRevoked) and releases the client, within
   // `timeout_ms`. A broker that does not answer can hold librdkafka's close
   // for minutes; past the deadline the close is left running on a thread of
@@ -81,7 +91,10 @@ class KafkaConsumer final {
   static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   // The partition counts of topics_ against each other (cluster/co_partitioning.h).
   Status CheckCoPartitioning(int timeout_ms);
-  // The group's committed offsets of `tps` (-1: none, or not answered in time).
+  static Result<std::vector<int64_t>> Committed(rd_kafka_t* rk, const std::vector<TopicPartition>& tps,
+                                                int timeout_ms);
+  // Committed, for an assignment: all kGroupCommittedUnknown (and a warning)
+  // when the group did not answer in time.
   static std::vector<int64_t> GroupCommitted(rd_kafka_t* rk, const std::vector<TopicPartition>& tps);
   static constexpr int kCommittedTimeoutMs = 5'000;
   static constexpr int kSeekTimeoutMs = 10'000;

@@ -46,5 +46,15 @@ TEST(ServingPolicyTest, AnInstanceLeftWithNoTaskOrAnUnknownCountAnswersNothingIt
   EXPECT_EQ(DecideServing({true, 4, 0}, false), Coverage::kNothing);
 }
 
+// A copy is stale where the group has committed past its checkpoint:
+// another member processed that partition since this one last did.
+TEST(ServingPolicyTest, AFullCopyIsStaleWhereTheGroupCommittedPastIt) {
+  EXPECT_EQ(FirstPassedByGroup({}), -1);
+  EXPECT_EQ(FirstPassedByGroup({{10, 10}, {5, 3}, {7, -1}}), -1) << "at or behind the copy, or nothing committed";
+  EXPECT_EQ(FirstPassedByGroup({{10, 10}, {5, 6}}), 1);
+  EXPECT_EQ(FirstPassedByGroup({{-1, 0}, {-1, 1}}), 1) << "no checkpoint: stale once the group has any offset past 0";
+}
+
 }  // namespace
 }  // namespace featmon
+

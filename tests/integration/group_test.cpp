@@ -177,6 +177,50 @@ TEST(GroupTest, InstancesSharingAGroupGiveWholeAnswersOrNone) {
   auto [compared, diffs] = CompareWithOracle(a.port(), oracle, as_of);
   EXPECT_EQ(compared, oracle.entities(EntityKind::kUser).size() + oracle.entities(EntityKind::kItem).size());
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, the first: " << diffs.front();
+
+  // a holds every task, and its store says so. It stops (SIGTERM: it leaves
+  // the group); b comes back on its old directory, takes every task and reads
+  // more traffic, and stops too. a starts again: the group has committed past
+  // its copy, so before its first assignment it must not answer from that
+  // copy as a full one. Every answer, from its start until it has caught up,
+  // is right or 503.
+  a.proc().Signal(SIGTERM);
+  ASSERT_EQ(a.proc().Wait(std::chrono::seconds(30)), 0) << ReadFile(a.log());
+  b.Start();
+  ASSERT_TRUE(WaitFor([&] { return HeldTasks(b.port()) == kPartitions && b.CommittedTotal() == 20'000; },
+                      std::chrono::seconds(60)))
+      << "tasks " << Tasks(b.port()) << ", committed " << b.CommittedTotal() << "\n" << ReadFile(b.log());
+  LoadProducer more(broker.bootstrap(), &oracle, LoadOptions{.events = 4'000, .per_second = 4'000, .seed = 14});
+  ASSERT_TRUE(more.Join());
+  ASSERT_TRUE(WaitFor([&] { return b.CommittedTotal() == 24'000; }, std::chrono::seconds(60)))
+      << "committed " << b.CommittedTotal();
+  b.proc().Signal(SIGTERM);
+  ASSERT_EQ(b.proc().Wait(std::chrono::seconds(30)), 0) << ReadFile(b.log());
+  const int64_t as_of_more = std::max(as_of, more.newest_ts_ms() + 1);
+  a.Start();
+  size_t right = 0, refused = 0, stale = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(HeldTasks(a.port()) == kPartitions && a.CommittedTotal() == 24'000 && right > 0)) {
+    for (const auto& [id, want] : oracle.entities(EntityKind::kUser)) {
+      auto r = Http(a.port(), "GET", "/v1/features/user/" + id + "?as_of_ms=" + std::to_string(as_of_more));
+      if (r.status == 503 || r.status == 0) {
+        refused += r.status == 503;
+        continue;
+      }
+      ASSERT_EQ(r.status, 200) << r.body;
+      if (Oracle::Compare(EntityKind::kUser, id, want, r.json()).empty()) ++right;
+      else ++stale;
+    }
+  }
+  std::printf("a restarted after b had processed its tasks: %zu answers right, %zu refused, %zu stale\n", right,
+              refused, stale);
+  EXPECT_EQ(stale, 0u) << "a answered from its stale full copy before the group assigned it its tasks";
+  EXPECT_NE(ReadFile(a.log()).find("past this instance's stored copy"), std::string::npos)
+      << "a did not notice that the group had committed past its copy";
+  auto [compared_after, diffs_after] = CompareWithOracle(a.port(), oracle, as_of_more);
+  EXPECT_EQ(compared_after, oracle.entities(EntityKind::kUser).size() + oracle.entities(EntityKind::kItem).size());
+  EXPECT_TRUE(diffs_after.empty()) << diffs_after.size() << " differences, the first: " << diffs_after.front();
 }
 
 nlohmann::json Cluster(uint16_t port) { return Http(port, "GET", "/v1/cluster").json(); }

@@ -35,6 +35,10 @@ class Member final : public RebalanceListener {
       return;
     }
     consumer_ = std::move(*consumer);
+    if (Status st = consumer_->Subscribe(); !st.ok()) {
+      error_ = st.ToString();
+      return;
+    }
     thread_ = std::thread([this] {
       std::vector<InputMessage> messages;
       while (!stop_) {
