@@ -78,6 +78,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
                                        cfg.kafka.retrain_topic,     cfg.kafka.examples_topic,
                                        cfg.kafka.members_topic};
     if (!cfg.kafka.changelog_topic.empty()) topics.push_back(cfg.kafka.changelog_topic);  // a partition per task
+    if (!cfg.kafka.monitor_changelog_topic.empty()) topics.push_back(cfg.kafka.monitor_changelog_topic);  // uses 0
     auto broker = EmbeddedBroker::Start({1, cfg.kafka.embedded_partitions, topics});
     if (!broker.ok()) return broker.status();
     app->broker_ = std::move(*broker);
@@ -248,6 +249,11 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
   monitor_ = std::make_unique<MonitorPipeline>(options, store_.get(), monitor_dead_letters_.get(),
                                                retrain_publisher_.get(), examples_producer_.get(), metrics_.get(),
                                                options_.clock);
+  if (!cfg.kafka.monitor_changelog_topic.empty()) {
+    auto changelog = ChangelogTopic::Open(kafka, cfg.kafka.monitor_changelog_topic);
+    if (!changelog.ok()) return InConfig(cfg, changelog.status());
+    monitor_->set_changelog(std::make_unique<MonitorChangelog>(std::move(*changelog), ChangelogOwner(cfg), store_.get()));
+  }
   Status loaded = monitor_->Load();
   if (!loaded.ok()) return loaded;
 

@@ -106,10 +106,12 @@ Status CheckKafka(const Reader& r, const KafkaOptions& k) {
       {"kafka.retrain_topic", &k.retrain_topic},
       {"kafka.examples_topic", &k.examples_topic},
       {"kafka.members_topic", &k.members_topic},
-      {"kafka.changelog_topic", &k.changelog_topic}};
+      {"kafka.changelog_topic", &k.changelog_topic},
+      {"kafka.monitor_changelog_topic", &k.monitor_changelog_topic}};
   for (size_t i = 0; i < topics.size(); ++i) {
     const auto& [key, topic] = topics[i];
-    if (topic->empty() && key == "kafka.changelog_topic") continue;  // no changelog
+    if (topic->empty() && (key == "kafka.changelog_topic" || key == "kafka.monitor_changelog_topic"))
+      continue;  // no changelog
     if (!ValidTopicName(*topic))
       return r.Error(key, "'" + *topic + "' is not a Kafka topic name (1-249 letters, digits, '.', '_', '-')");
     for (size_t j = 0; j < i; ++j)
@@ -146,6 +148,10 @@ const std::vector<Key<KafkaOptions>>& KafkaKeys() {
                 "each commit's entity states also go here (partition n: task n), and a task that moves is "
                 "restored from it; create it with the inputs' partition count, cleanup.policy=compact and "
                 "min.compaction.lag.ms of a day; empty: none"),
+      K::String("monitor_changelog_topic", FIELD(monitor_changelog_topic),
+                "each monitoring commit's state also goes here (partition 0), and a featmond with a new or lost "
+                "data directory restores its monitoring from it; create it with 1 partition, "
+                "cleanup.policy=compact; empty: none"),
       K::Integer("embedded_partitions", FIELD(embedded_partitions), 1, 1024,
                  "partitions per topic of the --embedded-kafka broker"),
       K::Custom(

@@ -35,7 +35,9 @@ constexpr const char* kRetrainReasonLabels[] = {"data_drift", "prediction_drift"
                                                 "calibration_cusum", "adwin", "ddm", "page_hinkley"};
 }  // namespace
 
-TopicPartition MonitorCheckpointName(const TopicPartition& tp) { return {"monitor:" + tp.topic, tp.partition}; }
+TopicPartition MonitorCheckpointName(const TopicPartition& tp) {
+  return {kMonitorCheckpointTopicPrefix + tp.topic, tp.partition};
+}
 
 MonitorPipeline::MonitorPipeline(MonitorPipelineOptions options, StateStore* store, DeadLetterSink* dead_letters,
                                  RetrainSink* retrain, OutboxSink* examples, Metrics* metrics, const Clock* clock)
@@ -65,6 +67,8 @@ MonitorPipeline::MonitorPipeline(MonitorPipelineOptions options, StateStore* sto
 MonitorPipeline::~MonitorPipeline() = default;
 
 Status MonitorPipeline::Load() {
+  if (changelog_)
+    if (Status st = changelog_->Restore(); !st.ok()) return st;
   size_t models = 0, labels = 0;
   Status st = store_->ScanMonitor([&](std::string_view key, std::string_view value) -> Status {
     if (key.starts_with(kModelPrefix)) {
@@ -396,6 +400,14 @@ Status MonitorPipeline::Commit() {
     // topic before still need producing.
     ProduceExamples();
     return Status::Ok();
+  }
+  if (changelog_) {
+    // Shipped first: the local state is never ahead of what the changelog holds.
+    ChangelogPosition position;
+    if (Status st = changelog_->Ship(batch.monitor, partitions_.AllCheckpoints(MonitorCheckpointName), &position);
+        !st.ok())
+      return health_.Failed(st);
+    batch.changelog_positions.emplace_back(kMonitorChangelogTask, position);
   }
   if (Status st = store_->Commit(batch); !st.ok()) return health_.Failed(st);
   health_.Succeeded(start);

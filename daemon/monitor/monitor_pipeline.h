@@ -31,6 +31,7 @@
 #include "common/clock.h"
 #include "common/string_map.h"
 #include "daemon/monitor/example_outbox.h"
+#include "daemon/monitor/monitor_changelog.h"
 #include "daemon/monitor/monitor_options.h"
 #include "daemon/monitor/monitoring_reports.h"
 #include "daemon/monitor/retrain_sink.h"
@@ -62,6 +63,10 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   // Restores models, pending labels and the watermark; call before consuming.
   Status Load();
   void set_source(MessageSource* source) { source_ = source; }
+  // The monitoring state also goes to its changelog (kafka.monitor_changelog_topic):
+  // Load restores from it first, and each commit is shipped before it is
+  // stored. Before Load.
+  void set_changelog(std::unique_ptr<MonitorChangelog> changelog) { changelog_ = std::move(changelog); }
   Status RunOnce(int poll_timeout_ms);
   Status Commit();
 
@@ -101,6 +106,7 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   drift::Monitor monitor_;
   drift::LabelJoiner joiner_;
   std::unique_ptr<ExampleOutbox> outbox_;  // null without an examples sink
+  std::unique_ptr<MonitorChangelog> changelog_;  // null: kafka.monitor_changelog_topic not set
 
   PartitionTable<Partition> partitions_;
   std::set<TopicPartition> known_partitions_;   // ever assigned here, persisted

@@ -107,6 +107,15 @@ class PartitionTable {
       if (p->cp.dirty) out.push_back({name(p->cp.tp), Checkpoint{p->cp.next_offset, p->cp.stream_time_ms}});
     return out;
   }
+  // The checkpoint of every partition that has a position (a changelog
+  // marker carries them all), each under name(tp).
+  template <typename Name>
+  std::vector<std::pair<TopicPartition, Checkpoint>> AllCheckpoints(Name name) const {
+    std::vector<std::pair<TopicPartition, Checkpoint>> out;
+    for (const auto& p : parts_)
+      if (p->cp.next_offset >= 0) out.push_back({name(p->cp.tp), Checkpoint{p->cp.next_offset, p->cp.stream_time_ms}});
+    return out;
+  }
   // After a successful commit: what was processed is persisted. Returns the
   // offsets to commit to the group, for lag monitoring.
   std::vector<std::pair<TopicPartition, int64_t>> MarkCommitted() {

@@ -423,6 +423,29 @@ Status RocksDbStore::ScanMonitor(const std::function<Status(std::string_view, st
   return FromRocks(it->status(), "reading monitoring state");
 }
 
+Result<std::optional<std::string>> RocksDbStore::GetMonitor(std::string_view key) {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), monitor_, rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading monitoring state");
+  return std::optional<std::string>(std::move(value));
+}
+
+Status RocksDbStore::DropMonitorState() {
+  rocksdb::WriteBatch wb;
+  std::unique_ptr<rocksdb::Iterator> keys(db_->NewIterator(rocksdb::ReadOptions(), monitor_));
+  for (keys->SeekToFirst(); keys->Valid(); keys->Next()) wb.Delete(monitor_, keys->key()).PermitUncheckedError();
+  if (!keys->status().ok()) return FromRocks(keys->status(), "reading monitoring state");
+  // The monitoring's checkpoints: "ckpt/monitor:<topic>/<partition>".
+  const std::string checkpoints = std::string(kCheckpointPrefix) + kMonitorCheckpointTopicPrefix;
+  std::unique_ptr<rocksdb::Iterator> meta(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (meta->Seek(checkpoints); meta->Valid() && meta->key().starts_with(checkpoints); meta->Next())
+    wb.Delete(meta_, meta->key()).PermitUncheckedError();
+  if (!meta->status().ok()) return FromRocks(meta->status(), "reading checkpoints");
+  wb.Delete(meta_, ChangelogPositionKey(kMonitorChangelogTask)).PermitUncheckedError();
+  return FromRocks(db_->Write(write_options_, &wb), "dropping local monitoring state");
+}
+
 uint64_t RocksDbStore::ApproximateEntityCount() const {
   uint64_t n = 0;
   db_->GetIntProperty(entities_, "rocksdb.estimate-num-keys", &n);

@@ -46,6 +46,8 @@ class RocksDbStore final : public StateStore {
   uint64_t QuarantinedCount() const override;
   Status Commit(const CommitBatch& batch) override;
   Status ScanMonitor(const std::function<Status(std::string_view, std::string_view)>& visit) override;
+  Result<std::optional<std::string>> GetMonitor(std::string_view key) override;
+  Status DropMonitorState() override;
   uint64_t ApproximateEntityCount() const override;
   uint64_t DiskBytes() const override;
   std::pair<uint64_t, uint64_t> CompactionBacklog() const override;

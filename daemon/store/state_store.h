@@ -47,6 +47,13 @@ struct ChangelogPosition {
   uint64_t current_writer = 0;  // the writer whose claim held (cluster/changelog_fold.h)
   int64_t next_offset = 0;
 };
+// The task number the monitoring state's changelog position is stored under
+// (kafka.monitor_changelog_topic; daemon/monitor/monitor_changelog.h): no
+// input partition has it.
+inline constexpr int32_t kMonitorChangelogTask = -1;
+// The monitoring pipeline's checkpoints are stored under its partitions'
+// topics with this prefix, apart from the ingest pipeline's.
+inline constexpr char kMonitorCheckpointTopicPrefix[] = "monitor:";
 
 // Monitoring state (column family "monitor"): per-model state and pending
 // labels, keyed by the monitor.
@@ -130,6 +137,15 @@ class StateStore {
   // Every monitoring key and value, in key order; stops at the first error
   // the visitor returns.
   virtual Status ScanMonitor(const std::function<Status(std::string_view key, std::string_view value)>& visit) = 0;
+  // One monitoring key's value; nullopt when absent.
+  virtual Result<std::optional<std::string>> GetMonitor(std::string_view key) {
+    return Status::Internal("this store cannot read one monitoring key");
+  }
+  // Deletes, in one write, every monitoring key, the checkpoints of the
+  // monitoring's partitions (topics named "monitor:<topic>") and the
+  // monitoring changelog's position: local monitoring state that a restore
+  // from the monitoring changelog replaces.
+  virtual Status DropMonitorState() { return Status::Internal("this store cannot drop monitoring state"); }
 
   // Approximate numbers for /metrics: live keys and bytes on disk.
   virtual uint64_t ApproximateEntityCount() const = 0;
