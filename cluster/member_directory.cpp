@@ -14,6 +14,7 @@ std::string EncodeAnnouncement(const MemberAnnouncement& a) {
   j["total_tasks"] = a.total_tasks;
   j["at_ms"] = a.at_ms;
   if (!a.standby_tasks.empty()) j["standby_tasks"] = a.standby_tasks;
+  if (a.monitoring) j["monitoring"] = true;
   return j.dump();
 }
 
@@ -43,6 +44,8 @@ Result<MemberAnnouncement> DecodeAnnouncement(std::string_view json) {
     for (const auto& t : j["standby_tasks"])
       if (t.is_number_integer() && t.get<int64_t>() >= 0 && t.get<int64_t>() <= INT32_MAX)
         a.standby_tasks.push_back(t.get<int32_t>());
+  // Absent in announcements of featmond before 2026-12-06: not monitoring.
+  if (j.contains("monitoring") && j["monitoring"].is_boolean()) a.monitoring = j["monitoring"].get<bool>();
   return a;
 }
 
@@ -59,8 +62,14 @@ void MemberDirectory::Leave(const std::string& url) {
 
 void MemberDirectory::Resolve() {
   owner_.clear();
+  monitoring_owner_.clear();
   std::map<int32_t, int64_t> claimed_at;
+  int64_t monitoring_claimed_at = -1;
   for (const auto& [url, e] : members_) {
+    if (e.announced.monitoring && e.offset > monitoring_claimed_at) {
+      monitoring_claimed_at = e.offset;
+      monitoring_owner_ = url;
+    }
     for (int32_t task : e.announced.tasks) {
       auto [it, fresh] = claimed_at.try_emplace(task, e.offset);
       if (fresh || e.offset > it->second) {
@@ -74,6 +83,10 @@ void MemberDirectory::Resolve() {
 const MemberAnnouncement* MemberDirectory::OwnerOf(int32_t task) const {
   auto it = owner_.find(task);
   return it == owner_.end() ? nullptr : &members_.at(it->second).announced;
+}
+
+const MemberAnnouncement* MemberDirectory::MonitoringOwner() const {
+  return monitoring_owner_.empty() ? nullptr : &members_.at(monitoring_owner_).announced;
 }
 
 std::vector<MemberDirectory::Member> MemberDirectory::Members() const {

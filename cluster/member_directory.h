@@ -40,6 +40,9 @@ struct MemberAnnouncement {
   int32_t total_tasks = 0;    // tasks the group has (0: not known yet)
   int64_t at_ms = 0;          // the announcer's wall clock, for people reading /v1/cluster
   std::vector<int32_t> standby_tasks;  // warm standby copies it keeps (cluster.standby_replicas), sorted
+  // It runs the group's model monitoring (with kafka.monitor_changelog_topic,
+  // one instance at a time does: daemon/monitor/monitoring_owner.h).
+  bool monitoring = false;
 };
 
 // The JSON value of a members-topic record, and back. Decode names what is
@@ -56,6 +59,9 @@ class MemberDirectory {
 
   // The member that owns `task`, or nullptr when no member claims it.
   const MemberAnnouncement* OwnerOf(int32_t task) const;
+  // The member that runs the monitoring, by the same rule as a task: of the
+  // members whose latest announcement claims it, the one that came last.
+  const MemberAnnouncement* MonitoringOwner() const;
 
   struct Member {
     MemberAnnouncement announced;
@@ -74,6 +80,7 @@ class MemberDirectory {
   };
   std::map<std::string, Entry> members_;  // by URL
   std::map<int32_t, std::string> owner_;  // task -> URL of the latest claim
+  std::string monitoring_owner_;          // URL of the latest claim of the monitoring; empty: none
   // Recomputes owner_ from members_: a member's new announcement may drop
   // tasks that an older claim of another member should then answer for.
   void Resolve();

@@ -133,6 +133,7 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
     *route = "monitoring";
     if (auto denied = Unauthorized(request)) return *denied;
     if (!monitoring_) return JsonError(404, "model monitoring is disabled (monitoring.enabled: false)");
+    if (!monitoring_->runs_here()) return AskMonitoringOwner(request);
     std::string_view rest = std::string_view(path).substr(kModels.size());
     if (rest.empty() || rest == "/") return {200, "application/json", monitoring_->AllReports()};
     if (rest[0] != '/') return JsonError(404, "no route for " + path);
@@ -513,6 +514,30 @@ HttpResponse FeatureApi::AskOwner(int task, const PeerRequest& forward) {
                                     answer.status().message() + "); the group gives its tasks to another member once "
                                     "its session times out: retry shortly"));
   }
+  HttpResponse r(answer->status, "application/json", std::move(answer->body));
+  if (r.status == 503) r.retry_after = "1";
+  return r;
+}
+
+HttpResponse FeatureApi::AskMonitoringOwner(const HttpRequest& request) {
+  if (!routing_)
+    return Retry(JsonError(503, "this instance does not monitor the models now: with kafka.monitor_changelog_topic "
+                                "the one instance of the group that its election chose does (this one may still be "
+                                "waiting for it). Without http.advertised_url (or --advertised-url) the instances "
+                                "cannot ask each other: set it, or ask the one that monitors"));
+  if (request.forwarded)  // asked by a member that took this one for the owner: no second hop
+    return Retry(JsonError(503, "this instance does not monitor the models now; the group is moving the monitoring: "
+                                "retry shortly"));
+  const std::optional<std::string> owner = routing_->MonitoringOwnerUrl();
+  if (!owner)
+    return Retry(JsonError(503, "no instance of this group has announced that it monitors the models yet: the group "
+                                "is choosing one; retry shortly"));
+  PeerRequest forward{"GET", request.target, "", {{kForwardedHeader, "1"}}};
+  if (!request.authorization.empty()) forward.headers.emplace_back("Authorization", request.authorization);
+  auto answer = routing_->Send(*owner, forward);
+  if (!answer.ok())
+    return Retry(JsonError(503, "the models are monitored by " + *owner + ", which did not answer (" +
+                                    answer.status().message() + "); retry shortly"));
   HttpResponse r(answer->status, "application/json", std::move(answer->body));
   if (r.status == 503) r.retry_after = "1";
   return r;

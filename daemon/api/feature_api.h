@@ -86,6 +86,8 @@ class FeatureApi {
   HttpResponse Batch(const HttpRequest& request);
   // The answer of the member owning `task` to `forward`, or 503 saying why
   // there is none.
+  // A monitoring report when another instance of the group monitors.
+  HttpResponse AskMonitoringOwner(const HttpRequest& request);
   HttpResponse AskOwner(int task, const PeerRequest& forward);
   // 503 for `lookups` whose task no member has announced.
   HttpResponse OwnerUnknown(int task, size_t lookups);

@@ -21,6 +21,9 @@ class PeerRouting {
   // The advertised URL of the member that owns `task`; nullopt when no
   // member claims it, or when this instance does (then it is asked nowhere).
   virtual std::optional<std::string> OwnerUrl(int32_t task) const = 0;
+  // The advertised URL of the member that runs the group's monitoring;
+  // nullopt when none has announced it, or when this instance does.
+  virtual std::optional<std::string> MonitoringOwnerUrl() const { return std::nullopt; }
   // Sends a request to another member; Unavailable when it does not answer.
   virtual Result<HttpAnswer> Send(const std::string& url, const PeerRequest& request) = 0;
   // GET /v1/cluster: this member, every member, its tasks, the unclaimed ones.

@@ -12,6 +12,7 @@
 #include "daemon/api/feature_api.h"
 #include "daemon/ingest/ingest_workers.h"
 #include "daemon/monitor/monitor_pipeline.h"
+#include "daemon/monitor/monitoring_owner.h"
 #include "daemon/monitor/retrain_publisher.h"
 #include "daemon/http/webhook_notifier.h"
 #include "daemon/http/http_server.h"
@@ -165,7 +166,8 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   if (cfg.monitoring.enabled) {
     Status monitoring = app->StartMonitoring(kafka);
     if (!monitoring.ok()) return monitoring;
-    app->api_->set_monitoring(app->monitor_.get());
+    if (app->monitoring_owner_) app->api_->set_monitoring(app->monitoring_owner_.get());
+    else app->api_->set_monitoring(app->monitor_.get());
   }
 
   // Before the server starts, so every request sees the routing; its first
@@ -179,6 +181,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     membership.proxy_timeout_ms = cfg.http.proxy_timeout_ms;
     app->membership_ = ClusterMembership::Start(membership, std::move(*members), app->workers_.get(), clock);
     app->api_->set_peer_routing(app->membership_.get());
+    if (app->monitoring_owner_) app->membership_->set_monitoring_owner(&app->monitoring_owner_->owning());
     if (cfg.cluster.standby_replicas > 0)
       app->workers_->SetStandbyTasks([m = app->membership_.get(), replicas = cfg.cluster.standby_replicas] {
         return m->StandbyTasks(replicas);
@@ -193,7 +196,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   app->group_thread_ = std::thread([a = app.get(), beat = app->heartbeats_->Register("kafka group events")] {
     a->ServeGroupEvents(beat);
   });
-  if (app->monitor_)
+  if (app->monitor_ || app->monitoring_owner_)
     app->monitor_thread_ = std::thread([a = app.get(), beat = app->heartbeats_->Register("monitoring")] {
       a->RunMonitoring(beat);
     });
@@ -246,14 +249,29 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
   options.clicks_topic = cfg.kafka.clicks_topic;
   options.poll_batch = cfg.ingest.pipeline.poll_batch;
   options.decoder = cfg.ingest.pipeline.decoder;
+  if (!cfg.kafka.monitor_changelog_topic.empty()) {
+    // One instance of the group monitors at a time, elected by the group.
+    MonitoringOwnerOptions owner;
+    owner.pipeline = options;
+    owner.kafka = kafka;
+    owner.group_id = cfg.kafka.group_id;
+    owner.changelog_topic = cfg.kafka.monitor_changelog_topic;
+    owner.owner = ChangelogOwner(cfg);
+    MonitoringSinks sinks{store_.get(), monitor_dead_letters_.get(), retrain_publisher_.get(), examples_producer_.get(),
+                          metrics_.get(), options_.clock};
+    // librdkafka's threads inherit the niceness of the thread that creates the client.
+    Result<std::unique_ptr<MonitoringOwner>> started = Status::Internal("not started");
+    std::thread([&] {
+      LowerThreadPriority(cfg.monitoring.nice);
+      started = MonitoringOwner::Start(owner, sinks);
+    }).join();
+    if (!started.ok()) return InConfig(cfg, started.status());
+    monitoring_owner_ = std::move(*started);
+    return Status::Ok();
+  }
   monitor_ = std::make_unique<MonitorPipeline>(options, store_.get(), monitor_dead_letters_.get(),
                                                retrain_publisher_.get(), examples_producer_.get(), metrics_.get(),
                                                options_.clock);
-  if (!cfg.kafka.monitor_changelog_topic.empty()) {
-    auto changelog = ChangelogTopic::Open(kafka, cfg.kafka.monitor_changelog_topic);
-    if (!changelog.ok()) return InConfig(cfg, changelog.status());
-    monitor_->set_changelog(std::make_unique<MonitorChangelog>(std::move(*changelog), ChangelogOwner(cfg), store_.get()));
-  }
   Status loaded = monitor_->Load();
   if (!loaded.ok()) return loaded;
 
@@ -280,6 +298,12 @@ Status App::StartMonitoring(const KafkaClientOptions& kafka) {
 // rebalance never races a batch.
 void App::RunMonitoring(LoopHeartbeats::Heartbeat heartbeat) {
   LowerThreadPriority(options_.config.monitoring.nice);
+  if (monitoring_owner_) {
+    RunUntilStopped(stop_, heartbeat, options_.clock, Component::kMonitor, "monitoring",
+                    [this] { return monitoring_owner_->RunOnce(100); });
+    monitoring_owner_->Stop();
+    return;
+  }
   RunUntilStopped(stop_, heartbeat, options_.clock, Component::kMonitor, "monitoring", [this] {
     Status st = monitor_consumer_->ServeEvents(0);
     return st.ok() ? monitor_->RunOnce(100) : st;

@@ -22,6 +22,7 @@ class KafkaConsumer;
 class KafkaTopicProducer;
 class KafkaOutboxProducer;
 class MonitorPipeline;
+class MonitoringOwner;
 class RetrainPublisher;
 class WebhookNotifier;
 class Metrics;
@@ -97,6 +98,9 @@ class App {
   std::unique_ptr<KafkaOutboxProducer> examples_producer_;
   std::unique_ptr<MonitorPipeline> monitor_;
   std::unique_ptr<KafkaConsumer> monitor_consumer_;
+  // Instead of the two above, with kafka.monitor_changelog_topic: monitoring
+  // once per group, on the instance the group elects.
+  std::unique_ptr<MonitoringOwner> monitoring_owner_;
   std::thread monitor_thread_;
   std::thread group_thread_;  // serves rebalances; the workers have their own threads
   std::atomic<bool> stop_{false};

@@ -149,9 +149,10 @@ const std::vector<Key<KafkaOptions>>& KafkaKeys() {
                 "restored from it; create it with the inputs' partition count, cleanup.policy=compact and "
                 "min.compaction.lag.ms of a day; empty: none"),
       K::String("monitor_changelog_topic", FIELD(monitor_changelog_topic),
-                "each monitoring commit's state also goes here (partition 0), and a featmond with a new or lost "
-                "data directory restores its monitoring from it; create it with 1 partition, "
-                "cleanup.policy=compact; empty: none"),
+                "the instances of the group monitor once between them: the one elected by the group "
+                "<group_id>.monitor-owner reads every predictions and clicks partition, and its monitoring state "
+                "goes here (partition 0) so that it moves with the election; create it with 1 partition, "
+                "cleanup.policy=compact; empty: each instance monitors what its <group_id>.monitor group gives it"),
       K::Integer("embedded_partitions", FIELD(embedded_partitions), 1, 1024,
                  "partitions per topic of the --embedded-kafka broker"),
       K::Custom(

@@ -51,10 +51,12 @@ struct KafkaOptions {
   // from its inputs (daemon/kafka/task_changelog.h). Empty: no changelog.
   // Compacted, one partition per input partition. Default: none
   std::string changelog_topic;
-  // Where each monitoring commit's state also goes (partition 0), so that a
-  // featmond with a new or lost data directory restores its models, pending
-  // labels and watermark from it (daemon/monitor/monitor_changelog.h).
-  // Empty: none. Compacted, one partition. Default: none
+  // Set: the instances of the group monitor once between them, on the one
+  // the group "<group_id>.monitor-owner" elects, and the monitoring state
+  // goes here (partition 0) to move with the election
+  // (daemon/monitor/monitoring_owner.h). Empty: each instance monitors what
+  // its "<group_id>.monitor" group gives it. Compacted, one partition.
+  // Default: none
   std::string monitor_changelog_topic;
   int embedded_partitions = 8;                    // partitions per topic of --embedded-kafka. Default: 8
   std::map<std::string, std::string> properties;  // passed to librdkafka verbatim. Default: none

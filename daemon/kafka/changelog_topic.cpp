@@ -37,6 +37,8 @@ Result<std::unique_ptr<ChangelogTopic>> ChangelogTopic::Open(const KafkaClientOp
   auto rk = NewIdempotentProducer(options,
                                   {
                                       {"linger.ms", "5"},
+                                      // States and pending labels repeat their keys' bytes.
+                                      {"compression.type", "lz4"},
                                       {"message.timeout.ms", "0"},  // wait for the broker's answer, however long
                                       {"queue.buffering.max.messages", "1000000"},
                                   },

@@ -193,6 +193,18 @@ Status KafkaConsumer::Subscribe() {
   return Status::Ok();
 }
 
+Status KafkaConsumer::AssignAll() {
+  if (!co_partitioning_checked_)
+    if (Status st = CheckCoPartitioning(kStartMetadataTimeoutMs); !st.ok()) return st;
+  std::vector<TopicPartition> first;
+  for (int32_t p = 0; p < partitions_; ++p) first.push_back({topics_.front(), p});
+  PartitionList parts(first);
+  AssignTasks(rk_, /*cooperative=*/false, parts.list);  // declined: rebalance_error_ says why
+  Status st = rebalance_error_;
+  rebalance_error_ = Status::Ok();
+  return st;
+}
+
 KafkaConsumer::~KafkaConsumer() {
   (void)Close();
 }
@@ -243,6 +255,7 @@ Status KafkaConsumer::CheckCoPartitioning(int timeout_ms) {
   }
   Status st = CheckCoPartitioned(topics);
   co_partitioning_checked_ = st.ok();
+  if (st.ok()) partitions_ = topics.front().partitions;
   if (st.ok() && listener_) listener_->OnTaskCount(topics.front().partitions);
   return st;
 }

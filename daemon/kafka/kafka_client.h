@@ -55,6 +55,11 @@ class KafkaConsumer final {
   ~KafkaConsumer();
   // Joins the group: from here on, ServeEvents hears of assignments.
   Status Subscribe();
+  // Instead of Subscribe: takes every partition of the topics itself, with
+  // no group rebalances, asking the listener where each starts (OnAssigned).
+  // The group id still names where CommitForMonitoring commits. The
+  // partitions go with Close, without OnRevoked.
+  Status AssignAll();
 
   static int WorkerOf(const TopicPartition& tp, int workers) { return tp.partition % workers; }
   MessageSource* worker_source(int w);
@@ -113,6 +118,7 @@ class KafkaConsumer final {
   RebalanceListener* listener_ = nullptr;
   std::vector<std::string> topics_, topic_settings_;
   bool co_partitioning_checked_ = false;
+  int partitions_ = 0;  // of each topic, once checked
   std::vector<rd_kafka_queue_t*> worker_queues_;
   std::vector<std::unique_ptr<WorkerSource>> sources_;
   Status rebalance_error_;

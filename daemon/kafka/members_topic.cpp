@@ -110,6 +110,12 @@ std::optional<MemberAnnouncement> MembersTopic::OwnerOf(int32_t task) const {
   return owner ? std::optional<MemberAnnouncement>(*owner) : std::nullopt;
 }
 
+std::optional<MemberAnnouncement> MembersTopic::MonitoringOwner() const {
+  std::lock_guard lock(mu_);
+  const MemberAnnouncement* owner = directory_.MonitoringOwner();
+  return owner ? std::optional<MemberAnnouncement>(*owner) : std::nullopt;
+}
+
 std::vector<MemberDirectory::Member> MembersTopic::Members() const {
   std::lock_guard lock(mu_);
   return directory_.Members();

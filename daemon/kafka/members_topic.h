@@ -42,6 +42,8 @@ class MembersTopic {
 
   // The owner of `task` as read so far, or nullopt when no member claims it.
   std::optional<MemberAnnouncement> OwnerOf(int32_t task) const;
+  // The member that runs the monitoring as read so far, or nullopt.
+  std::optional<MemberAnnouncement> MonitoringOwner() const;
   std::vector<MemberDirectory::Member> Members() const;
   std::vector<int32_t> Unclaimed(int32_t total_tasks) const;
   // Records read, and the last one that could not be (empty when none).

@@ -67,6 +67,8 @@ MemberAnnouncement ClusterMembership::Current() const {
   a.tasks.erase(std::unique(a.tasks.begin(), a.tasks.end()), a.tasks.end());
   for (const StandbyStatus& standby : snapshot.standbys) a.standby_tasks.push_back(standby.task);
   a.total_tasks = ingest_->Holdings().total;
+  const std::atomic<bool>* monitoring = monitoring_owner_.load();
+  a.monitoring = monitoring && monitoring->load();
   a.at_ms = clock_->NowMs();
   return a;
 }
@@ -111,7 +113,7 @@ void ClusterMembership::Run() {
     if (verified) {
       MemberAnnouncement now_held = Current();
       const bool changed = now_held.tasks != last.tasks || now_held.total_tasks != last.total_tasks ||
-                           now_held.standby_tasks != last.standby_tasks;
+                           now_held.standby_tasks != last.standby_tasks || now_held.monitoring != last.monitoring;
       if (changed || now - last_announce_ns >= options_.announce_interval_ms * 1'000'000) {
         Status st = topic_->Announce(now_held);
         if (st.ok()) {
@@ -134,6 +136,12 @@ std::set<int32_t> ClusterMembership::StandbyTasks(int replicas) const {
   const std::vector<int32_t> tasks =
       cluster::StandbyTasksOf(topic_->Members(), options_.advertised_url, ingest_->Holdings().total, replicas);
   return {tasks.begin(), tasks.end()};
+}
+
+std::optional<std::string> ClusterMembership::MonitoringOwnerUrl() const {
+  auto owner = topic_->MonitoringOwner();
+  if (!owner || owner->url == options_.advertised_url) return std::nullopt;
+  return owner->url;
 }
 
 std::optional<std::string> ClusterMembership::OwnerUrl(int32_t task) const {
@@ -162,10 +170,13 @@ std::string ClusterMembership::ClusterJson() const {
                             {"owned_tasks", m.owned},
                             {"announced_tasks", m.announced.tasks},
                             {"standby_tasks", m.announced.standby_tasks},
+                            {"monitoring", m.announced.monitoring},
                             {"announced_at_ms", m.announced.at_ms},
                             {"this", m.announced.url == options_.advertised_url && m.announced.run_id == run_id_}});
   }
   j["unclaimed_tasks"] = topic_->Unclaimed(holdings.total);
+  const auto monitoring = topic_->MonitoringOwner();
+  j["monitoring_owner"] = monitoring ? nlohmann::json(monitoring->url) : nlohmann::json(nullptr);
   // This member's standby copies, and its assigned tasks restoring from the
   // changelog, with how far each has read its partition.
   const IngestSnapshot snapshot = ingest_->Snapshot();

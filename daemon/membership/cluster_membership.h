@@ -53,7 +53,13 @@ class ClusterMembership final : public PeerRouting {
   // announced (cluster/standby_policy.h).
   std::set<int32_t> StandbyTasks(int replicas) const;
 
+  // Whether this instance runs the group's monitoring now; announced with
+  // its tasks. Before Start's thread reads it: set right after Start, or
+  // never (then it is announced as not monitoring).
+  void set_monitoring_owner(const std::atomic<bool>* owner) { monitoring_owner_.store(owner); }
+
   std::optional<std::string> OwnerUrl(int32_t task) const override;
+  std::optional<std::string> MonitoringOwnerUrl() const override;
   Result<HttpAnswer> Send(const std::string& url, const PeerRequest& request) override;
   std::string ClusterJson() const override;
 
@@ -69,6 +75,7 @@ class ClusterMembership final : public PeerRouting {
   ClusterMembershipOptions options_;
   std::unique_ptr<MembersTopic> topic_;
   const IngestStatus* ingest_ = nullptr;
+  std::atomic<const std::atomic<bool>*> monitoring_owner_{nullptr};
   const Clock* clock_ = nullptr;
   std::string run_id_;
   std::unique_ptr<PeerClient> peers_;

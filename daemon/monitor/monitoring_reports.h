@@ -16,6 +16,9 @@ class MonitoringReports {
   virtual std::string AllReports() const = 0;                                        // JSON
   // Why monitoring's state commits fail right now; empty while they succeed.
   virtual std::string CommitError() const = 0;
+  // False when another instance of the group monitors (daemon/monitor/
+  // monitoring_owner.h): its reports are asked of that one.
+  virtual bool runs_here() const { return true; }
 };
 
 }  // namespace featmon

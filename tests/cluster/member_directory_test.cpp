@@ -74,11 +74,34 @@ TEST(MemberDirectoryTest, AnnouncementsRoundTripAndBadOnesAreNamed) {
   EXPECT_EQ(back->total_tasks, 8);
   EXPECT_EQ(back->at_ms, 1234);
   EXPECT_EQ(back->standby_tasks, (std::vector<int32_t>{2, 6}));
+  EXPECT_FALSE(back->monitoring);
+  a.monitoring = true;
+  EXPECT_TRUE(DecodeAnnouncement(EncodeAnnouncement(a))->monitoring);
   EXPECT_FALSE(DecodeAnnouncement("not json").ok());
   EXPECT_FALSE(DecodeAnnouncement(R"({"run_id":"x","tasks":[]})").ok());
   auto negative = DecodeAnnouncement(R"({"url":"http://a","run_id":"x","tasks":[-1]})");
   ASSERT_FALSE(negative.ok());
   EXPECT_NE(negative.status().message().find("http://a"), std::string::npos);
+}
+
+TEST(MemberDirectoryTest, TheMonitoringRunsWhereItWasClaimedLast) {
+  MemberDirectory d;
+  EXPECT_EQ(d.MonitoringOwner(), nullptr);
+  MemberAnnouncement a = Member("http://a", {0, 1}), b = Member("http://b", {2, 3});
+  a.monitoring = true;
+  d.Announce(a, 0);
+  d.Announce(b, 1);
+  EXPECT_EQ(d.MonitoringOwner()->url, "http://a");
+  // a is killed without a word; b is given the monitoring and claims it.
+  b.monitoring = true;
+  d.Announce(b, 2);
+  EXPECT_EQ(d.MonitoringOwner()->url, "http://b");
+  // a's restart announces without it; a late claim of a's would win, as for tasks.
+  a.monitoring = false;
+  d.Announce(a, 3);
+  EXPECT_EQ(d.MonitoringOwner()->url, "http://b");
+  d.Leave("http://b");
+  EXPECT_EQ(d.MonitoringOwner(), nullptr);
 }
 
 }  // namespace

@@ -12,8 +12,11 @@
 //     on the featmon.retrain topic and on the webhook within 30 minutes of
 //     event time after the change;
 //   - SIGKILL and restart in the middle of the stream change none of that.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <mutex>
+#include <set>
 
 #include "daemon/http/http_server.h"
 #include "featmon/v1/events.pb.h"
@@ -104,6 +107,42 @@ void Produce(SimpleProducer& producer, TrafficGenerator& gen, int64_t start, int
   ASSERT_TRUE(producer.Flush(30'000).ok());
 }
 
+// Five hours of event time ending 10 minutes ago, the change after three.
+struct FiveHours {
+  int64_t start = 0, change_at = 0, events = 0;
+  FiveHours() {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    start = (now - 5 * kHour - 10 * kMinute) / kHour * kHour;
+    change_at = start + 3 * kHour;
+    events = 5 * kHour / kStepMs;
+  }
+  TrafficOptions Traffic(Drift drift, double size) const {
+    TrafficOptions traffic{.users = 3000, .items = 500, .base_ctr = 0.05, .seed = 11};
+    traffic.drift = drift;
+    traffic.drift_at_ms = change_at;
+    traffic.drift_size = size;
+    return traffic;
+  }
+};
+
+// A featmond alone on a new data directory (in `dir`) replays the whole
+// stream as one backlog: it must evaluate the same windows with the same
+// results as `report`, equal up to the rounding of floating-point sums taken
+// in another order. Returns it, still running.
+std::unique_ptr<DaemonProcess> ExpectReplayReportsTheSame(const TempDir& dir, const std::string& bootstrap,
+                                                          const std::string& yaml, int64_t end_watermark,
+                                                          const nlohmann::json& report) {
+  auto replay = std::make_unique<DaemonProcess>(dir.path(), bootstrap, FreePort(), yaml);
+  EXPECT_TRUE(replay->WaitReady(std::chrono::seconds(40))) << replay->log();
+  EXPECT_TRUE(WaitFor([&] { return Watermark(replay->port()) >= end_watermark; }, std::chrono::seconds(90)));
+  auto replayed = SettledReport(replay->port(), end_watermark);
+  EXPECT_EQ(replayed["versions"]["v1"]["windows"]["evaluated_at_ms"], report["versions"]["v1"]["windows"]["evaluated_at_ms"]);
+  ExpectSameJson(replayed["last_retrain_request"], report["last_retrain_request"], "last_retrain_request");
+  ExpectSameJson(replayed["versions"], report["versions"], "versions");
+  return replay;
+}
+
 TEST_P(MonitoringTest, RetrainRequestsExactlyWhenTheModelDrifts) {
   const Scenario& sc = GetParam();
   TempDir dir;
@@ -114,17 +153,9 @@ TEST_P(MonitoringTest, RetrainRequestsExactlyWhenTheModelDrifts) {
                        std::string(kFirstWindowYaml) + "  webhooks: [" + webhook.url() + "]\n");
   ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(40))) << daemon.log();
 
-  // Five hours of event time ending 10 minutes ago; the change after three.
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
-  const int64_t start = (now - 5 * kHour - 10 * kMinute) / kHour * kHour;
-  const int64_t change_at = start + 3 * kHour;
-  const int64_t events = 5 * kHour / kStepMs;
-  TrafficOptions traffic{.users = 3000, .items = 500, .base_ctr = 0.05, .seed = 11};
-  traffic.drift = sc.drift;
-  traffic.drift_at_ms = change_at;
-  traffic.drift_size = sc.size;
-  TrafficGenerator gen(traffic);
+  const FiveHours stream;
+  const int64_t start = stream.start, change_at = stream.change_at, events = stream.events;
+  TrafficGenerator gen(stream.Traffic(sc.drift, sc.size));
   std::vector<int64_t> click_times;
   auto producer = SimpleProducer::Create(broker.bootstrap());
   ASSERT_TRUE(producer.ok());
@@ -251,15 +282,137 @@ TEST_P(MonitoringTest, RetrainRequestsExactlyWhenTheModelDrifts) {
     daemon.proc().Signal(SIGTERM);
     ASSERT_EQ(daemon.proc().Wait(std::chrono::seconds(20)), 0);
     TempDir replay_dir;
-    DaemonProcess replay(replay_dir.path(), broker.bootstrap(), FreePort(), kFirstWindowYaml);
-    ASSERT_TRUE(replay.WaitReady(std::chrono::seconds(40))) << replay.log();
-    ASSERT_TRUE(WaitFor([&] { return Watermark(replay.port()) >= end_watermark; }, std::chrono::seconds(90)));
-    auto replayed = SettledReport(replay.port(), end_watermark);
-    ASSERT_EQ(replayed["versions"]["v1"]["windows"]["evaluated_at_ms"], report["versions"]["v1"]["windows"]["evaluated_at_ms"]);
-    // Equal up to the rounding of floating-point sums taken in another order.
-    ExpectSameJson(replayed["last_retrain_request"], report["last_retrain_request"], "last_retrain_request");
-    ExpectSameJson(replayed["versions"], report["versions"], "versions");
+    ExpectReplayReportsTheSame(replay_dir, broker.bootstrap(), kFirstWindowYaml, end_watermark, report);
   }
+}
+
+// Three featmond sharing a group with kafka.monitor_changelog_topic monitor
+// the models once between them (issue 13): the group elects one, which reads
+// every predictions and clicks partition. Before a feature shift, that one
+// is killed (SIGKILL), and the monitoring moves with its state to another,
+// which reads on from the last commit; at the shift that one stops (SIGTERM,
+// as a rolling update does) and hands it over; both come back. Then the
+// report, asked of each of the three, equals that of one featmond replaying
+// the whole stream alone, and each retrain request went out once, on the
+// topic and on the webhook.
+TEST(MonitoringClusterTest, ThreeInstancesMonitorOnceAndAnyOfThemAnswers) {
+  TempDir dir;
+  BrokerProcess broker(dir.path(), 4);
+  ASSERT_TRUE(broker.Control("create featmon.monitor-changelog 1"));
+  WebhookReceiver webhook;
+  const std::string yaml = std::string(DaemonProcess::kKafkaYaml) +
+                           "  monitor_changelog_topic: featmon.monitor-changelog\n" + kFirstWindowYaml +
+                           "  webhooks: [" + webhook.url() + "]\n";
+  std::vector<std::unique_ptr<DaemonProcess>> instances;
+  for (const char* name : {"a", "b", "c"}) {
+    mkdir(dir.sub(name).c_str(), 0755);
+    const uint16_t port = FreePort();
+    instances.push_back(std::make_unique<DaemonProcess>(
+        dir.sub(name), broker.bootstrap(), port, yaml,
+        std::vector<std::string>{"--advertised-url", "http://127.0.0.1:" + std::to_string(port)}));
+  }
+  auto monitoring_owner = [&]() -> DaemonProcess* {
+    for (auto& d : instances) {
+      auto j = Http(d->port(), "GET", "/v1/cluster").json();
+      if (j.is_discarded() || !j["monitoring_owner"].is_string()) continue;
+      for (auto& o : instances)
+        if (j["monitoring_owner"] == "http://127.0.0.1:" + std::to_string(o->port())) return o.get();
+    }
+    return nullptr;
+  };
+  for (auto& d : instances) ASSERT_TRUE(d->WaitReady(std::chrono::seconds(40))) << d->log();
+  ASSERT_TRUE(WaitFor([&] { return monitoring_owner() != nullptr; }, std::chrono::seconds(60)))
+      << "no instance announced that it monitors; see " << instances[0]->log();
+
+  const FiveHours stream;
+  const int64_t start = stream.start, change_at = stream.change_at, events = stream.events;
+  TrafficGenerator gen(stream.Traffic(Drift::kFeatureShift, 3.0));
+  std::vector<int64_t> click_times;
+  auto producer = SimpleProducer::Create(broker.bootstrap());
+  ASSERT_TRUE(producer.ok());
+
+  // Moves the monitoring away from its owner, once it has read the stream
+  // up to `upto` events, by stopping it with `signal`; restarts it after the
+  // next owner has taken over. Returns the next owner.
+  auto move_monitoring = [&](int64_t upto, int signal) -> DaemonProcess* {
+    DaemonProcess* owner = monitoring_owner();
+    EXPECT_NE(owner, nullptr);
+    if (!owner) return nullptr;
+    EXPECT_TRUE(WaitFor([&] { return Watermark(owner->port()) >= start + upto * kStepMs - 2 * kMinute; },
+                        std::chrono::seconds(60)));
+    if (signal == SIGKILL) {
+      owner->proc().KillHard();
+    } else {
+      owner->proc().Signal(signal);
+      EXPECT_EQ(owner->proc().Wait(std::chrono::seconds(30)), 0) << owner->log();
+    }
+    DaemonProcess* next = nullptr;
+    EXPECT_TRUE(WaitFor([&] {
+      next = monitoring_owner();
+      return next != nullptr && next != owner && Http(next->port(), "GET", "/v1/monitoring/models").status == 200;
+    }, std::chrono::seconds(60))) << "the monitoring did not move";
+    std::printf("the monitoring moved from port %u to port %u (signal %d)\n", owner->port(), next ? next->port() : 0,
+                signal);
+    owner->Start();  // back as one that does not monitor
+    EXPECT_TRUE(owner->WaitReady(std::chrono::seconds(40))) << owner->log();
+    return next;
+  };
+  // Killed at two hours; stopped as in a rolling update at three, the
+  // change, before an alert can have fired.
+  const int64_t killed_at = 2 * kHour / kStepMs, stopped_at = 3 * kHour / kStepMs;
+  Produce(**producer, gen, start, 0, killed_at, &click_times);
+  ASSERT_NE(move_monitoring(killed_at, SIGKILL), nullptr);
+  Produce(**producer, gen, start, killed_at, stopped_at, &click_times);
+  DaemonProcess* next = move_monitoring(stopped_at, SIGTERM);
+  ASSERT_NE(next, nullptr);
+  Produce(**producer, gen, start, stopped_at, events, &click_times);
+
+  const int64_t end_watermark = start + events * kStepMs - 2 * kMinute;
+  ASSERT_TRUE(WaitFor([&] { return Watermark(next->port()) >= end_watermark; }, std::chrono::seconds(90)))
+      << "watermark " << Watermark(next->port()) << "; see " << next->log();
+  auto report = SettledReport(next->port(), end_watermark);
+  ASSERT_FALSE(report.is_discarded() || report.is_null());
+  EXPECT_GT(report["versions"]["v1"]["matured_labels"].get<double>(), 20000);
+  for (auto& d : instances) {
+    auto through = Http(d->port(), "GET", "/v1/monitoring/models/ctr_ranker");
+    ASSERT_EQ(through.status, 200) << through.body;
+    EXPECT_EQ(through.json(), report) << "port " << d->port() << " answers another report";
+  }
+
+  // Exactly one request per trigger: no two records with one event time.
+  auto records = ReadTopic(broker.bootstrap(), "featmon.retrain", 1, std::chrono::seconds(30));
+  ASSERT_EQ(records.size(), 1u) << "no retrain request";
+  records = ReadTopic(broker.bootstrap(), "featmon.retrain", 10, std::chrono::seconds(2));
+  std::set<int64_t> event_times;
+  for (const auto& r : records) {
+    v1::RetrainRequest request;
+    ASSERT_TRUE(request.ParseFromString(r.payload));
+    EXPECT_TRUE(event_times.insert(request.event_time_ms()).second)
+        << "the request at " << request.event_time_ms() << " went out twice";
+    EXPECT_GT(request.event_time_ms(), change_at);
+  }
+  ASSERT_TRUE(WaitFor([&] { return webhook.Received().size() >= records.size(); }, std::chrono::seconds(10)));
+  std::set<int64_t> hook_times;
+  for (const auto& h : webhook.Received())
+    EXPECT_TRUE(hook_times.insert(std::stoll(h["event_time_ms"].get<std::string>())).second) << h.dump();
+  EXPECT_EQ(hook_times, event_times);
+
+  // One featmond alone, replaying the whole stream, reports the same.
+  TempDir replay_dir;
+  auto replay = ExpectReplayReportsTheSame(replay_dir, broker.bootstrap(),
+                                           "kafka:\n  group_id: featmond-replay\n" + std::string(kFirstWindowYaml),
+                                           end_watermark, report);
+
+  // The last owner restored the one before's state and read on from its
+  // offsets: it read only the predictions after the handover, not the stream
+  // again (which would also give the same report).
+  const std::string series = "featmon_events_consumed_total{topic=\"predictions\"}";
+  const double read_by_next = MetricValue(Http(next->port(), "GET", "/metrics").body, series);
+  const double read_by_replay = MetricValue(Http(replay->port(), "GET", "/metrics").body, series);
+  std::printf("predictions read: %.0f by the last owner, %.0f by the replay\n", read_by_next, read_by_replay);
+  EXPECT_GT(read_by_next, 0);
+  EXPECT_LT(read_by_next, 0.5 * read_by_replay) << "the last owner read the stream again";
+  EXPECT_NE(ReadFile(next->log()).find("monitoring the group's models here"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(

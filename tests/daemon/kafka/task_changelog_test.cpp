@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 
 #include "daemon/kafka/embedded_broker.h"
 
@@ -140,8 +141,13 @@ TEST_F(TaskChangelogTest, ATailRestoreReadsOnlyWhatCameAfterTheLocalState) {
 TEST_F(TaskChangelogTest, APartitionWhoseStartWasDeletedIsRefused) {
   // The mock broker keeps about the newest 5 MiB of a partition: what a
   // topic with cleanup.policy=delete does to a changelog in the end.
-  const std::string big(256 * 1024, 'x');
-  for (int i = 0; i < 32; ++i) ASSERT_TRUE(topic_->Append(3, {StateRecord{"k", {1, 1}, big}}).ok());
+  // Random bytes: the producer compresses (lz4), and repeated ones would fit.
+  std::mt19937_64 random(7);
+  std::string big(256 * 1024, '\0');
+  for (int i = 0; i < 32; ++i) {
+    for (char& c : big) c = static_cast<char>(random());
+    ASSERT_TRUE(topic_->Append(3, {StateRecord{"k", {1, 1}, big}}).ok());
+  }
   auto bounds = topic_->Bounds(3);
   ASSERT_TRUE(bounds.ok());
   ASSERT_GT(bounds->first, 0) << "the mock kept everything: this test needs it to drop the oldest";
