@@ -193,7 +193,7 @@ Status KafkaConsumer::Subscribe() {
   return Status::Ok();
 }
 
-Status KafkaConsumer::AssignAll() {
+Status KafkaConsumer::AssignAll(std::vector<TopicPartition>* assigned) {
   if (!co_partitioning_checked_)
     if (Status st = CheckCoPartitioning(kStartMetadataTimeoutMs); !st.ok()) return st;
   std::vector<TopicPartition> first;
@@ -202,6 +202,7 @@ Status KafkaConsumer::AssignAll() {
   AssignTasks(rk_, /*cooperative=*/false, parts.list);  // declined: rebalance_error_ says why
   Status st = rebalance_error_;
   rebalance_error_ = Status::Ok();
+  if (st.ok() && assigned) *assigned = TaskPartitions(topics_, first);
   return st;
 }
 

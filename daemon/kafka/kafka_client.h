@@ -58,8 +58,9 @@ class KafkaConsumer final {
   // Instead of Subscribe: takes every partition of the topics itself, with
   // no group rebalances, asking the listener where each starts (OnAssigned).
   // The group id still names where CommitForMonitoring commits. The
-  // partitions go with Close, without OnRevoked.
-  Status AssignAll();
+  // partitions go with Close, without OnRevoked. `assigned`: every
+  // partition taken, as OnAssigned was given them.
+  Status AssignAll(std::vector<TopicPartition>* assigned = nullptr);
 
   static int WorkerOf(const TopicPartition& tp, int workers) { return tp.partition % workers; }
   MessageSource* worker_source(int w);

@@ -344,6 +344,15 @@ void MonitorPipeline::Publish(drift::EvaluationOutput& out) {
   }
 }
 
+void MonitorPipeline::DropSeries() {
+  for (const auto& model : monitor_.Models()) {
+    if (auto report = monitor_.Report(model); report && report->contains("versions"))
+      for (const auto& [version, ignored] : (*report)["versions"].items()) metrics_->RemoveModelVersion(model, version);
+    metrics_->RemoveModel(model, {std::begin(kRetrainReasonLabels), std::end(kRetrainReasonLabels)});
+  }
+  label_counters_.clear();
+}
+
 void MonitorPipeline::PublishReports() {
   std::map<std::string, std::string> reports;
   for (const auto& model : monitor_.Models()) reports[model] = monitor_.Report(model)->dump();

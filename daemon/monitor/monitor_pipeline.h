@@ -73,6 +73,11 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
   void OnRevoked(const std::vector<TopicPartition>& partitions) override;
 
+  // Takes every model's series off /metrics: another instance monitors
+  // from now on (daemon/monitor/monitoring_owner.h), and series left here
+  // would go on showing this one's last values.
+  void DropSeries();
+
   std::optional<std::string> ModelReport(const std::string& model) const override;
   std::string AllReports() const override;
   std::string CommitError() const override;

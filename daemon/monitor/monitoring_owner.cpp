@@ -65,7 +65,7 @@ Status MonitoringOwner::BeginTerm() {
   if (!consumer.ok()) return consumer.status();
   term->consumer = std::move(*consumer);
   term->pipeline->set_source(term->consumer->worker_source(0));
-  if (Status st = term->consumer->AssignAll(); !st.ok()) return st;
+  if (Status st = term->consumer->AssignAll(&term->partitions); !st.ok()) return st;
   {
     std::lock_guard lock(mu_);
     serving_ = term->pipeline;
@@ -81,14 +81,16 @@ Status MonitoringOwner::BeginTerm() {
 void MonitoringOwner::EndTerm(bool commit) {
   owning_ = false;
   if (commit) {
-    // As at a stop: the second commit records the examples the first produced.
+    // As at a stop: the revoke's commit records the examples this one produced.
     Status st = term_->pipeline->Commit();
-    if (st.ok()) st = term_->pipeline->Commit();
     if (!st.ok())
       Log(Component::kMonitor).error("the last monitoring commit before handing the monitoring over failed: {}; "
                                      "the next owner reads on from the one before",
                                      st.ToString());
+    // Commits again, and takes the partitions' series (lag) off /metrics.
+    term_->pipeline->OnRevoked(term_->partitions);
   }
+  term_->pipeline->DropSeries();
   if (Status closed = term_->consumer->Close(); !closed.ok())
     Log(Component::kMonitor).warn("monitoring consumer: {}", closed.ToString());
   {

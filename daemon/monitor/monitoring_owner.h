@@ -101,6 +101,7 @@ class MonitoringOwner final : public RebalanceListener, public MonitoringReports
     std::shared_ptr<MonitorPipeline> pipeline;
     MonitorChangelog* changelog = nullptr;  // the pipeline's
     std::unique_ptr<KafkaConsumer> consumer;
+    std::vector<TopicPartition> partitions;  // every partition of predictions and clicks
   };
   std::unique_ptr<Term> term_;
   std::chrono::steady_clock::time_point next_try_{};

@@ -181,6 +181,8 @@ class ClusterOverlayTest(KubernetesTest):
     def test_state_moves_through_a_changelog_and_a_drain_takes_one_pod(self):
         self.assertTrue(self.config["kafka"]["changelog_topic"])
         self.assertTrue(self.config["kafka"]["members_topic"])
+        # Monitoring once for the cluster, its state moving with the owner.
+        self.assertTrue(self.config["kafka"]["monitor_changelog_topic"])
         self.assertGreaterEqual(self.sts["spec"]["replicas"], 3)
         pdb = self.by_kind["PodDisruptionBudget"][0]["spec"]
         self.assertEqual(pdb.get("maxUnavailable"), 1)

@@ -230,6 +230,17 @@ TEST_F(MonitorPipelineTest, EachMaturedPredictionReachesTheExamplesTopicOnce) {
   EXPECT_EQ(metrics_.ExamplesWaiting().Value(), 0);
 }
 
+// When another instance takes the monitoring over, this one's series go:
+// left, they would show its last values beside the new owner's.
+TEST_F(MonitorPipelineTest, AHandedOverMonitoringLeavesNoSeriesOfItsModels) {
+  MatureHundredLabels();
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  ASSERT_NE(metrics_.Serialize().find("model=\"ctr_ranker\""), std::string::npos);
+  pipeline_->DropSeries();
+  const std::string after = metrics_.Serialize();
+  EXPECT_EQ(after.find("model=\"ctr_ranker\""), std::string::npos) << after;
+}
+
 // librdkafka serves delivery reports in every poll, producing included: a
 // report can arrive before the commit asks, with nothing left in flight.
 TEST_F(MonitorPipelineTest, DeliveriesReportedWhileProducingAreRecorded) {
