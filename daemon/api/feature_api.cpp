@@ -135,12 +135,17 @@ HttpResponse FeatureApi::Route(const HttpRequest& request, const std::string& pa
     if (!monitoring_) return JsonError(404, "model monitoring is disabled (monitoring.enabled: false)");
     if (!monitoring_->runs_here()) return AskMonitoringOwner(request);
     std::string_view rest = std::string_view(path).substr(kModels.size());
-    if (rest.empty() || rest == "/") return {200, "application/json", monitoring_->AllReports()};
+    if (rest.empty() || rest == "/") {
+      std::string all = monitoring_->AllReports();
+      if (all.empty()) return AskMonitoringOwner(request);  // it stopped monitoring meanwhile
+      return {200, "application/json", std::move(all)};
+    }
     if (rest[0] != '/') return JsonError(404, "no route for " + path);
     std::string model;
     if (!PercentDecode(rest.substr(1), &model)) return JsonError(400, "bad percent-encoding in model");
     if (!IsValidUtf8(model)) return JsonError(400, "the model name is not valid UTF-8");
     auto report = monitoring_->ModelReport(model);
+    if (!report && !monitoring_->runs_here()) return AskMonitoringOwner(request);  // it stopped monitoring meanwhile
     if (!report) return JsonError(404, "model '" + model + "' has not been seen on the predictions topic");
     return {200, "application/json", *report};
   }

@@ -13,7 +13,8 @@ class MonitoringReports {
  public:
   virtual ~MonitoringReports() = default;
   virtual std::optional<std::string> ModelReport(const std::string& model) const = 0;  // JSON
-  virtual std::string AllReports() const = 0;                                        // JSON
+  // JSON; empty when the monitoring does not run here (runs_here).
+  virtual std::string AllReports() const = 0;
   // Why monitoring's state commits fail right now; empty while they succeed.
   virtual std::string CommitError() const = 0;
   // False when another instance of the group monitors (daemon/monitor/
