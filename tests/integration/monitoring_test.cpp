@@ -290,11 +290,11 @@ TEST_P(MonitoringTest, RetrainRequestsExactlyWhenTheModelDrifts) {
 // the models once between them (issue 13): the group elects one, which reads
 // every predictions and clicks partition. Before a feature shift, that one
 // is killed (SIGKILL), and the monitoring moves with its state to another,
-// which reads on from the last commit; at the shift that one stops (SIGTERM,
-// as a rolling update does) and hands it over; both come back. Then the
-// report, asked of each of the three, equals that of one featmond replaying
-// the whole stream alone, and each retrain request went out once, on the
-// topic and on the webhook.
+// which reads on from the last commit, and the killed one comes back; at the
+// shift the owner stops (SIGTERM, as a rolling update does) and hands it
+// over. Then the report, asked of each of the two left, equals that of one
+// featmond replaying the whole stream alone, and each retrain request went
+// out once, on the topic and on the webhook.
 TEST(MonitoringClusterTest, ThreeInstancesMonitorOnceAndAnyOfThemAnswers) {
   TempDir dir;
   BrokerProcess broker(dir.path(), 4);
@@ -332,8 +332,10 @@ TEST(MonitoringClusterTest, ThreeInstancesMonitorOnceAndAnyOfThemAnswers) {
   ASSERT_TRUE(producer.ok());
 
   // Moves the monitoring away from its owner, once it has read the stream
-  // up to `upto` events, by stopping it with `signal`; restarts it after the
-  // next owner has taken over. Returns the next owner.
+  // up to `upto` events, by stopping it with `signal`; a killed one is
+  // restarted after the next owner has taken over, a stopped one stays
+  // down. Returns the next owner.
+  std::set<DaemonProcess*> down;
   auto move_monitoring = [&](int64_t upto, int signal) -> DaemonProcess* {
     DaemonProcess* owner = monitoring_owner();
     EXPECT_NE(owner, nullptr);
@@ -353,8 +355,12 @@ TEST(MonitoringClusterTest, ThreeInstancesMonitorOnceAndAnyOfThemAnswers) {
     }, std::chrono::seconds(60))) << "the monitoring did not move";
     std::printf("the monitoring moved from port %u to port %u (signal %d)\n", owner->port(), next ? next->port() : 0,
                 signal);
-    owner->Start();  // back as one that does not monitor
-    EXPECT_TRUE(owner->WaitReady(std::chrono::seconds(40))) << owner->log();
+    if (signal == SIGKILL) {
+      owner->Start();  // back as one that does not monitor
+      EXPECT_TRUE(owner->WaitReady(std::chrono::seconds(40))) << owner->log();
+    } else {
+      down.insert(owner);
+    }
     return next;
   };
   // Killed at two hours; stopped as in a rolling update at three, the
@@ -374,6 +380,7 @@ TEST(MonitoringClusterTest, ThreeInstancesMonitorOnceAndAnyOfThemAnswers) {
   ASSERT_FALSE(report.is_discarded() || report.is_null());
   EXPECT_GT(report["versions"]["v1"]["matured_labels"].get<double>(), 20000);
   for (auto& d : instances) {
+    if (down.count(d.get())) continue;
     auto through = Http(d->port(), "GET", "/v1/monitoring/models/ctr_ranker");
     ASSERT_EQ(through.status, 200) << through.body;
     EXPECT_EQ(through.json(), report) << "port " << d->port() << " answers another report";
