@@ -489,9 +489,7 @@ HttpResponse FeatureApi::Single(const HttpRequest& request, EntityKind kind, con
   Status st = LookupJson(kind, id, as_of, &res.body, with_tiles, may_forward ? &elsewhere : nullptr);
   if (st.ok()) return res;
   if (elsewhere < 0) return LookupError(st);
-  PeerRequest forward{"GET", request.target, "", {{kForwardedHeader, "1"}}};
-  if (!request.authorization.empty()) forward.headers.emplace_back("Authorization", request.authorization);
-  return AskOwner(elsewhere, forward);
+  return AskOwner(elsewhere, Forwarded(request));
 }
 
 namespace {
@@ -499,7 +497,20 @@ HttpResponse Retry(HttpResponse r) {
   r.retry_after = "1";
   return r;
 }
+
+// A peer's answer, passed on as this instance's; a 503 keeps saying to retry.
+HttpResponse Relayed(HttpAnswer answer) {
+  HttpResponse r(answer.status, "application/json", std::move(answer.body));
+  if (r.status == 503) r.retry_after = "1";
+  return r;
+}
 }  // namespace
+
+PeerRequest FeatureApi::Forwarded(const HttpRequest& request) {
+  PeerRequest forward{"GET", request.target, "", {{kForwardedHeader, "1"}}};  // HEAD too: the answer's body is dropped here
+  if (!request.authorization.empty()) forward.headers.emplace_back("Authorization", request.authorization);
+  return forward;
+}
 
 HttpResponse FeatureApi::OwnerUnknown(int task, size_t lookups) {
   metrics_->LookupsRefused("owner_unknown").Increment(static_cast<double>(lookups));
@@ -519,9 +530,7 @@ HttpResponse FeatureApi::AskOwner(int task, const PeerRequest& forward) {
                                     answer.status().message() + "); the group gives its tasks to another member once "
                                     "its session times out: retry shortly"));
   }
-  HttpResponse r(answer->status, "application/json", std::move(answer->body));
-  if (r.status == 503) r.retry_after = "1";
-  return r;
+  return Relayed(std::move(*answer));
 }
 
 HttpResponse FeatureApi::AskMonitoringOwner(const HttpRequest& request) {
@@ -537,15 +546,11 @@ HttpResponse FeatureApi::AskMonitoringOwner(const HttpRequest& request) {
   if (!owner)
     return Retry(JsonError(503, "no instance of this group has announced that it monitors the models yet: the group "
                                 "is choosing one; retry shortly"));
-  PeerRequest forward{"GET", request.target, "", {{kForwardedHeader, "1"}}};
-  if (!request.authorization.empty()) forward.headers.emplace_back("Authorization", request.authorization);
-  auto answer = routing_->Send(*owner, forward);
+  auto answer = routing_->Send(*owner, Forwarded(request));
   if (!answer.ok())
     return Retry(JsonError(503, "the models are monitored by " + *owner + ", which did not answer (" +
                                     answer.status().message() + "); retry shortly"));
-  HttpResponse r(answer->status, "application/json", std::move(answer->body));
-  if (r.status == 503) r.retry_after = "1";
-  return r;
+  return Relayed(std::move(*answer));
 }
 
 HttpResponse FeatureApi::Batch(const HttpRequest& request) {
@@ -633,9 +638,7 @@ std::optional<HttpResponse> FeatureApi::FanOut(const std::string& entity,
       continue;
     }
     if (answer->status != 200) {
-      HttpResponse r(answer->status, "application/json", std::move(answer->body));
-      if (r.status == 503) r.retry_after = "1";
-      failed = std::move(r);
+      failed = Relayed(std::move(*answer));
       continue;
     }
     const nlohmann::json j = nlohmann::json::parse(answer->body, nullptr, /*allow_exceptions=*/false);

@@ -84,11 +84,14 @@ class FeatureApi {
                      std::string* route);
   HttpResponse Single(const HttpRequest& request, EntityKind kind, const std::string& id, const std::string& query);
   HttpResponse Batch(const HttpRequest& request);
+  // A GET (or HEAD) lookup as sent on to the member that answers it: marked
+  // forwarded, so it is never sent on again, with the caller's credentials.
+  static PeerRequest Forwarded(const HttpRequest& request);
   // The answer of the member owning `task` to `forward`, or 503 saying why
   // there is none.
+  HttpResponse AskOwner(int task, const PeerRequest& forward);
   // A monitoring report when another instance of the group monitors.
   HttpResponse AskMonitoringOwner(const HttpRequest& request);
-  HttpResponse AskOwner(int task, const PeerRequest& forward);
   // 503 for `lookups` whose task no member has announced.
   HttpResponse OwnerUnknown(int task, size_t lookups);
   // Fills the results of `ids` at `slots` from their owners' batch answers.
