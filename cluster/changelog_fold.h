@@ -38,10 +38,24 @@
 
 namespace featmon::changelog {
 
+// Where a local copy of a task's state stands in its changelog partition
+// (daemon/kafka/task_changelog.h), as a store records it: the last
+// changelog commit it reflects, and the offset after that commit's marker,
+// where a restore reads on.
+struct Position {
+  uint64_t head_writer = 0;     // the commit: its writer and seq
+  uint64_t head_seq = 0;
+  uint64_t current_writer = 0;  // the writer whose claim held then
+  int64_t next_offset = 0;
+};
+
 class ChangelogFold {
  public:
   // Reads a partition from its start.
   ChangelogFold() = default;
+  // Reads on from a local copy's position (its head's checkpoints are the
+  // store's own).
+  explicit ChangelogFold(const Position& at) : ChangelogFold({at.head_writer, at.head_seq}, {}, at.current_writer) {}
   // Reads on from where a local store's state stands: `head`, its last
   // changelog commit, which its writer made only once no claim had
   // overtaken it, and `current_writer`, whose claim held then (head's

@@ -7,12 +7,6 @@
 
 namespace featmon {
 
-namespace {
-ChangelogPosition PositionOf(const TaskChangelog& held) {
-  return {held.head().writer, held.head().seq, held.writer(), held.next_offset()};
-}
-}  // namespace
-
 std::optional<std::string> StateChangelog::LocalKey(const Held& held, std::string_view changelog_key) {
   if (changelog_key.size() < 2) return std::nullopt;
   auto shard = held.shards.find(changelog_key[0]);
@@ -74,7 +68,7 @@ Result<StateChangelog::StoredCopy> StateChangelog::LoadStoredCopy(int32_t task, 
   if (!pos.ok()) return pos.status();
   if (*pos) {
     copy.head = {(*pos)->head_writer, (*pos)->head_seq};
-    copy.fold = changelog::ChangelogFold(copy.head, {}, (*pos)->current_writer);
+    copy.fold = changelog::ChangelogFold(**pos);
     copy.next_offset = (*pos)->next_offset;
     copy.kept = true;
   } else if (Status st = store_->DropState(shards, tps, task); !st.ok()) {
@@ -153,7 +147,7 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
       }
     }
   }
-  batch.changelog_positions.emplace_back(task, PositionOf(**claimed));
+  batch.changelog_positions.emplace_back(task, (*claimed)->position());
   if (Status st = store_->Commit(batch); !st.ok()) return st;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   Log(Component::kIngest).info(
@@ -345,7 +339,7 @@ Status StateChangelog::Ship(const std::map<int32_t, TaskCommit>& commits,
       taken_over->push_back(task);  // the caller gives it up (Release)
       continue;
     }
-    positions->emplace_back(task, PositionOf(*held.changelog));
+    positions->emplace_back(task, held.changelog->position());
   }
   return Status::Ok();
 }

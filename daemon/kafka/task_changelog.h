@@ -58,6 +58,10 @@ class TaskChangelog {
   changelog::CommitId head() const { return fold_.head(); }
   const std::vector<changelog::SourceCheckpoint>& head_checkpoints() const { return fold_.head_checkpoints(); }
   int64_t next_offset() const { return last_offset_ + 1; }
+  // head() and next_offset(), as the local store records them.
+  changelog::Position position() const {
+    return {fold_.head().writer, fold_.head().seq, writer_, next_offset()};
+  }
   uint64_t writer() const { return writer_; }
   // Another writer's claim has overtaken this one: every later Commit is refused.
   bool taken_over() const { return taken_over_; }

@@ -1,6 +1,5 @@
 #include "daemon/monitor/monitor_changelog.h"
 
-#include <charconv>
 #include <chrono>
 
 #include "daemon/logging/log.h"
@@ -9,22 +8,6 @@ namespace featmon {
 
 namespace {
 constexpr int32_t kPartition = 0;
-
-std::string CheckpointName(const TopicPartition& tp) { return tp.topic + "/" + std::to_string(tp.partition); }
-
-std::optional<TopicPartition> ParseCheckpointName(std::string_view name) {
-  const size_t slash = name.rfind('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  TopicPartition tp{std::string(name.substr(0, slash)), 0};
-  const char* end = name.data() + name.size();
-  auto [ptr, ec] = std::from_chars(name.data() + slash + 1, end, tp.partition);
-  if (ec != std::errc() || ptr != end) return std::nullopt;
-  return tp;
-}
-
-ChangelogPosition PositionOf(const TaskChangelog& held) {
-  return {held.head().writer, held.head().seq, held.writer(), held.next_offset()};
-}
 }  // namespace
 
 Status MonitorChangelog::Restore() {
@@ -40,7 +23,7 @@ Status MonitorChangelog::Restore() {
   int64_t from = 0;
   if (*pos) {
     local_head = {(*pos)->head_writer, (*pos)->head_seq};
-    fold = changelog::ChangelogFold(local_head, {}, (*pos)->current_writer);
+    fold = changelog::ChangelogFold(**pos);
     from = (*pos)->next_offset;
   } else if (Status st = store_->DropMonitorState(); !st.ok()) {
     return st;  // not a commit of the changelog's history: replaced by it
@@ -57,13 +40,13 @@ Status MonitorChangelog::Restore() {
   CommitBatch batch;
   if ((*claimed)->head() != local_head) {
     for (const changelog::SourceCheckpoint& c : (*claimed)->head_checkpoints()) {
-      auto tp = ParseCheckpointName(c.topic);
+      auto tp = ParseTopicPartitionName(c.topic);
       if (!tp) return Status::Corruption("kafka.monitor_changelog_topic " + topic_->name() + ": checkpoint name '" +
                                          c.topic + "' is not <topic>/<partition>");
       batch.checkpoints.emplace_back(std::move(*tp), Checkpoint{c.next_offset, c.stream_time_ms});
     }
   }
-  batch.changelog_positions.emplace_back(kMonitorChangelogTask, PositionOf(**claimed));
+  batch.changelog_positions.emplace_back(kMonitorChangelogTask, (*claimed)->position());
   if (Status st = store_->Commit(batch); !st.ok()) return st;
   held_ = std::move(*claimed);
   Log(Component::kMonitor).info(
@@ -90,9 +73,9 @@ Status MonitorChangelog::Ship(const std::vector<MonitorWrite>& writes,
   for (const MonitorWrite& w : writes) states.push_back({w.key, {}, w.value});
   std::vector<changelog::SourceCheckpoint> marks;
   marks.reserve(checkpoints.size());
-  for (const auto& [tp, cp] : checkpoints) marks.push_back({CheckpointName(tp), cp.next_offset, cp.stream_time_ms});
+  for (const auto& [tp, cp] : checkpoints) marks.push_back({TopicPartitionName(tp), cp.next_offset, cp.stream_time_ms});
   if (Status st = held_->Commit(std::move(states), std::move(marks)); !st.ok()) return st;
-  *position = PositionOf(*held_);
+  *position = held_->position();
   return Status::Ok();
 }
 

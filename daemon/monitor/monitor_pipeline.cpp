@@ -3,7 +3,6 @@
 #include "daemon/logging/log.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -80,13 +79,9 @@ Status MonitorPipeline::Load() {
       return joiner_.Restore(key.substr(sizeof(kLabelPrefix) - 1), value);
     }
     if (key.starts_with(kPartitionPrefix)) {
-      const std::string_view name = key.substr(sizeof(kPartitionPrefix) - 1);
-      const size_t slash = name.rfind('/');
-      int32_t partition = -1;
-      if (slash == std::string_view::npos ||
-          std::from_chars(name.data() + slash + 1, name.data() + name.size(), partition).ec != std::errc())
-        return Status::Corruption("monitored partition key " + std::string(key));
-      known_partitions_.insert({std::string(name.substr(0, slash)), partition});
+      auto tp = ParseTopicPartitionName(key.substr(sizeof(kPartitionPrefix) - 1));
+      if (!tp) return Status::Corruption("monitored partition key " + std::string(key));
+      known_partitions_.insert(std::move(*tp));
       return Status::Ok();
     }
     if (key.starts_with(ExampleOutbox::kKeyPrefix)) {
@@ -351,6 +346,11 @@ void MonitorPipeline::DropSeries() {
     metrics_->RemoveModel(model, {std::begin(kRetrainReasonLabels), std::end(kRetrainReasonLabels)});
   }
   label_counters_.clear();
+  // The gauges without labels read as on an instance that never monitored:
+  // the group's dashboards take the maximum watermark and the sums.
+  metrics_->MonitorPendingLabels().Set(0);
+  metrics_->MonitorWatermark().Set(0);
+  metrics_->ExamplesWaiting().Set(0);
 }
 
 void MonitorPipeline::PublishReports() {
@@ -396,7 +396,7 @@ Status MonitorPipeline::Commit() {
   }
   for (const auto& key : unwritten_label_keys_) batch.monitor.push_back({kLabelPrefix + key, joiner_.Encode(key)});
   for (const auto& tp : new_partitions_)
-    batch.monitor.push_back({kPartitionPrefix + tp.topic + "/" + std::to_string(tp.partition), std::string()});
+    batch.monitor.push_back({kPartitionPrefix + TopicPartitionName(tp), std::string()});
   if (watermark_changed_) {
     std::string w;
     PutFixed(&w, watermark_ms_.load());

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/changelog_fold.h"
 #include "common/status.h"
 #include "common/topic_partition.h"
 #include "daemon/store/entity_key.h"
@@ -38,15 +39,7 @@ struct EntityWrite {
   bool erase = false;  // deletes the state instead (a restore from the changelog)
 };
 
-// Where a task's local state stands in its changelog partition
-// (daemon/kafka/task_changelog.h): the last changelog commit it reflects,
-// and the offset after that commit's marker, where a restore reads on.
-struct ChangelogPosition {
-  uint64_t head_writer = 0;     // the commit: its writer and seq
-  uint64_t head_seq = 0;
-  uint64_t current_writer = 0;  // the writer whose claim held (cluster/changelog_fold.h)
-  int64_t next_offset = 0;
-};
+using ChangelogPosition = changelog::Position;
 // The task number the monitoring state's changelog position is stored under
 // (kafka.monitor_changelog_topic; daemon/monitor/monitor_changelog.h): no
 // input partition has it.
