@@ -199,7 +199,7 @@ Status KafkaConsumer::AssignAll(std::vector<TopicPartition>* assigned) {
   std::vector<TopicPartition> first;
   for (int32_t p = 0; p < partitions_; ++p) first.push_back({topics_.front(), p});
   PartitionList parts(first);
-  AssignTasks(rk_, /*cooperative=*/false, parts.list);  // declined: rebalance_error_ says why
+  AssignTasks(rk_, /*cooperative=*/false, parts.list, /*from_group=*/false);  // declined: rebalance_error_ says why
   Status st = rebalance_error_;
   rebalance_error_ = Status::Ok();
   if (st.ok() && assigned) *assigned = TaskPartitions(topics_, first);
@@ -239,7 +239,7 @@ void KafkaConsumer::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
     Log(Component::kKafka).info("declined {} partitions assigned while closing", parts->cnt);
     return;
   }
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) self->AssignTasks(rk, cooperative, parts);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) self->AssignTasks(rk, cooperative, parts, /*from_group=*/true);
   else self->RevokeTasks(rk, cooperative, parts);
 }
 
@@ -290,13 +290,14 @@ Result<std::vector<int64_t>> KafkaConsumer::CommittedOffsets(const std::vector<T
   return Committed(rk_, tps, timeout_ms);
 }
 
-void KafkaConsumer::AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts) {
+void KafkaConsumer::AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts,
+                                bool from_group) {
   if (!co_partitioning_checked_) {
     Status st = CheckCoPartitioning(kStartMetadataTimeoutMs);
     if (!st.ok()) return Decline(rk, cooperative, "the topics cannot be checked or are not co-partitioned", st);
   }
   const std::vector<TopicPartition> tasks = TaskPartitions(topics_, ToVector(parts));
-  listener_->OnGroupCommitted(tasks, GroupCommitted(rk, tasks));
+  if (from_group) listener_->OnGroupCommitted(tasks, GroupCommitted(rk, tasks));
   std::vector<int64_t> offsets(tasks.size(), -1);
   Status st = listener_->OnAssigned(tasks, &offsets);
   if (!st.ok()) {

@@ -105,7 +105,10 @@ class KafkaConsumer final {
   static constexpr int kCommittedTimeoutMs = 5'000;
   static constexpr int kSeekTimeoutMs = 10'000;
   // Serves an assignment of partitions of topics_[0]: their whole tasks.
-  void AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts);
+  // `from_group`: the group assigned them, so the listener first hears what
+  // the group had committed for them (an OffsetFetch); AssignAll's own
+  // assignment has no previous owner to ask about.
+  void AssignTasks(rd_kafka_t* rk, bool cooperative, rd_kafka_topic_partition_list_t* parts, bool from_group);
   void RevokeTasks(rd_kafka_t* rk, bool cooperative, const rd_kafka_topic_partition_list_t* parts);
   // Takes none of an assignment that cannot be served; `why` is logged after
   // `what` and returned by the next ServeEvents.
