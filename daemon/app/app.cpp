@@ -353,7 +353,8 @@ Status App::Stop() {
 }
 
 bool App::kafka_close_abandoned() const {
-  return (consumer_ && consumer_->abandoned()) || (monitor_consumer_ && monitor_consumer_->abandoned());
+  return (consumer_ && consumer_->abandoned()) || (monitor_consumer_ && monitor_consumer_->abandoned()) ||
+         (monitoring_owner_ && monitoring_owner_->close_abandoned());
 }
 
 App::~App() { (void)Stop(); }

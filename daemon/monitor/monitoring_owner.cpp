@@ -93,6 +93,7 @@ void MonitoringOwner::EndTerm(bool commit) {
   term_->pipeline->DropSeries();
   if (Status closed = term_->consumer->Close(); !closed.ok())
     Log(Component::kMonitor).warn("monitoring consumer: {}", closed.ToString());
+  if (term_->consumer->abandoned()) close_abandoned_ = true;
   {
     std::lock_guard lock(mu_);
     serving_.reset();
@@ -130,6 +131,7 @@ void MonitoringOwner::Stop() {
   if (!election_) return;
   if (Status closed = election_->Close(); !closed.ok())
     Log(Component::kMonitor).warn("monitoring election: {}", closed.ToString());
+  if (election_->abandoned()) close_abandoned_ = true;
   election_.reset();
 }
 

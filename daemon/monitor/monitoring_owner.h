@@ -75,6 +75,9 @@ class MonitoringOwner final : public RebalanceListener, public MonitoringReports
 
   // Whether this instance monitors now (announced on the members topic).
   const std::atomic<bool>& owning() const { return owning_; }
+  // Whether a consumer's close was left running (KafkaConsumer::abandoned):
+  // librdkafka threads may outlive this object. Any thread.
+  bool close_abandoned() const { return close_abandoned_.load(); }
 
   // The election group's partitions: assigned paused, never read.
   Status OnAssigned(const std::vector<TopicPartition>& partitions, std::vector<int64_t>* start_offsets) override;
@@ -108,6 +111,7 @@ class MonitoringOwner final : public RebalanceListener, public MonitoringReports
   mutable std::mutex mu_;
   std::shared_ptr<MonitorPipeline> serving_;  // under mu_: the term's pipeline, for the reports
   std::atomic<bool> owning_{false};
+  std::atomic<bool> close_abandoned_{false};
 };
 
 }  // namespace featmon

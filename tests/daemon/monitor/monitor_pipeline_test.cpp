@@ -236,9 +236,15 @@ TEST_F(MonitorPipelineTest, AHandedOverMonitoringLeavesNoSeriesOfItsModels) {
   MatureHundredLabels();
   ASSERT_TRUE(pipeline_->Commit().ok());
   ASSERT_NE(metrics_.Serialize().find("model=\"ctr_ranker\""), std::string::npos);
+  ASSERT_GT(metrics_.MonitorWatermark().Value(), 0);
   pipeline_->DropSeries();
   const std::string after = metrics_.Serialize();
   EXPECT_EQ(after.find("model=\"ctr_ranker\""), std::string::npos) << after;
+  // Where the group's dashboards take the maximum and the sums, the ex-owner
+  // no longer counts.
+  EXPECT_EQ(metrics_.MonitorWatermark().Value(), 0);
+  EXPECT_EQ(metrics_.MonitorPendingLabels().Value(), 0);
+  EXPECT_EQ(metrics_.ExamplesWaiting().Value(), 0);
 }
 
 // librdkafka serves delivery reports in every poll, producing included: a
