@@ -4,6 +4,14 @@
 # fresh group. Two cores cannot show instances scaling linearly, so beside
 # events/s it reports events per CPU-second (the instances' user + system
 # time together, from /proc): what each added instance costs.
+# A 6 s session timeout, as in the integration tests: librdkafka's mock
+# broker (2.0.2, and still upstream) ends a rebalance's sync as soon as the
+# leader's SyncGroup has come, answering a follower whose SyncGroup comes
+# after it with INVALID_REQUEST; the follower rejoins and the mock waits
+# session.timeout.ms - 1 s for that join (rd_kafka_mock_cgrp_rebalance), so
+# 4 of 34 starts of two instances stalled 44-46 s at the default 45 s
+# (seen with debug=cgrp on 2026-12-07). A real broker holds the follower's
+# SyncGroup until the leader's comes.
 # Env: EVENTS (1000000), USERS (200000), ITEMS (20000), PARTITIONS (16).
 set -euo pipefail
 BUILD=${1:-$(dirname "$0")/../build}
@@ -25,7 +33,8 @@ run_cluster() {
   for i in $(seq "$n"); do
     local port
     port=$(free_port)
-    printf 'kafka:\n  group_id: %s\nmonitoring:\n  enabled: false\n' "$group" > "$WORK/c$n-$i.yaml"
+    printf 'kafka:\n  group_id: %s\n  properties:\n    session.timeout.ms: "6000"\n    heartbeat.interval.ms: "500"\nmonitoring:\n  enabled: false\n' \
+      "$group" > "$WORK/c$n-$i.yaml"
     "$BUILD/daemon/featmond" --config "$WORK/c$n-$i.yaml" --kafka-brokers "$BOOT" --data-dir "$WORK/c$n-$i" \
       --http-listen "127.0.0.1:$port" > "$WORK/c$n-$i.log" 2>&1 &
     pids+=($!) ports+=("$port")
