@@ -3,11 +3,14 @@
 // a new data directory restores the monitoring of another and reports the
 // same, resuming the partitions where that one's commit stood; the one it
 // took over can no longer commit; a restart on its own store reads only the
-// changelog's tail. (A missing topic is not tested here: the mock cluster
-// creates topics when asked for them.)
+// changelog's tail; labeled examples reach their topic once across a
+// handover, whatever the old owner's last records did. (A missing topic is
+// not tested here: the mock cluster creates topics when asked for them.)
 #include "daemon/monitor/monitor_changelog.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "daemon/kafka/embedded_broker.h"
 #include "daemon/monitor/monitor_pipeline.h"
@@ -36,8 +39,10 @@ class NullRetrain : public RetrainSink {
 
 // One featmond's monitoring: its own store and source, the shared changelog.
 struct Instance {
+  // `examples_to` (may be null: a topic of its own) is the examples topic.
   Instance(const std::string& bootstrap, const std::string& name, const ManualClock* clock, Metrics* metrics,
-           TempDir* dir, const std::string& changelog_topic) {
+           TempDir* dir, const std::string& changelog_topic, FakeTopic* examples_to = nullptr)
+      : examples(examples_to ? examples_to : &examples_topic) {
     store = std::move(*RocksDbStore::Open({dir->path()}));
     MonitorPipelineOptions options;
     options.commit_interval_ms = 1'000'000;  // commits only when the test asks
@@ -88,7 +93,7 @@ struct Instance {
   NullDeadLetters dead_letters;
   NullRetrain retrain;
   FakeTopic examples_topic;
-  FakeOutboxSink examples{&examples_topic};
+  FakeOutboxSink examples;
   ScriptedSource source;
   std::unique_ptr<RocksDbStore> store;
   std::unique_ptr<MonitorPipeline> pipeline;
@@ -102,8 +107,9 @@ class MonitorChangelogTest : public ::testing::Test {
     ASSERT_TRUE(broker.ok()) << broker.status().ToString();
     broker_ = std::move(*broker);
   }
-  std::unique_ptr<Instance> Make(const std::string& name, TempDir* dir, const std::string& topic = kTopic) {
-    return std::make_unique<Instance>(broker_->bootstrap(), name, &clock_, &metrics_, dir, topic);
+  std::unique_ptr<Instance> Make(const std::string& name, TempDir* dir, const std::string& topic = kTopic,
+                                 FakeTopic* examples_to = nullptr) {
+    return std::make_unique<Instance>(broker_->bootstrap(), name, &clock_, &metrics_, dir, topic, examples_to);
   }
   // Reads everything queued, then lets the labels mature, then commits.
   void ReadAndCommit(Instance& in) {
@@ -186,6 +192,55 @@ TEST_F(MonitorChangelogTest, ARestartOnItsOwnStoreReadsOnlyTheChangelogsTail) {
   EXPECT_EQ(again->pipeline->ModelReport("ctr_ranker"), report);
   // Everything up to its last marker was its own and is in its store.
   EXPECT_EQ(again->changelog_view->restored().states, 0u);
+}
+
+
+// The outbox's stored examples travel in the changelog: the new owner reads
+// the examples topic back and produces only what the old one's records did
+// not bring there.
+TEST_F(MonitorChangelogTest, ExamplesReachTheirTopicOnceAcrossAHandover) {
+  FakeTopic shared;
+  TempDir dir_a, dir_b;
+  auto a = Make("a", &dir_a, kTopic, &shared);
+  a->Start();
+  a->Traffic(0, 100);
+  ReadAndCommit(*a);  // its examples are produced after this commit
+  a->examples.WriteWithoutReports();  // the broker took them; their reports never came back
+  a->Traffic(100, 160);
+  ReadAndCommit(*a);  // stores the next examples with those of unknown fate, then produces them
+  const size_t in_topic = shared.All().size();
+  ASSERT_GT(in_topic, 0u);
+  ASSERT_GT(a->examples.in_flight(), 0u) << "the second commit's examples should still be queued";
+  a.reset();  // gone with them queued: they never reach the topic
+
+  auto b = Make("b", &dir_b, kTopic, &shared);
+  EXPECT_EQ(b->Start(), (std::vector<int64_t>{160, 80}));
+  b->Traffic(0, 200);
+  ASSERT_TRUE(b->source.Resume({{{"predictions", 0}, 160}, {{"clicks", 0}, 80}}).ok());
+  ReadAndCommit(*b);
+  ReadAndCommit(*b);  // the deliveries of the last produce are confirmed
+  EXPECT_EQ(b->examples.read_backs, 1);
+
+  // One instance reading all 200 in the same steps, nothing lost on the way.
+  TempDir dir_solo;
+  auto solo = Make("solo", &dir_solo, "featmon.monitor-changelog.solo");
+  solo->Start();
+  solo->Traffic(0, 100);
+  ReadAndCommit(*solo);
+  solo->Traffic(100, 160);
+  ReadAndCommit(*solo);
+  solo->Traffic(160, 200);
+  ReadAndCommit(*solo);
+  ReadAndCommit(*solo);
+  auto values = [](const FakeTopic& topic) {
+    std::vector<std::string> out;
+    for (const FakeRecord& r : topic.All()) out.push_back(r.value);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto expected = values(solo->examples_topic);
+  ASSERT_GT(expected.size(), in_topic);
+  EXPECT_EQ(values(shared), expected) << "examples lost or repeated across the handover";
 }
 
 }  // namespace
