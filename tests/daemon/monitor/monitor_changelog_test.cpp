@@ -111,6 +111,17 @@ class MonitorChangelogTest : public ::testing::Test {
                                  FakeTopic* examples_to = nullptr) {
     return std::make_unique<Instance>(broker_->bootstrap(), name, &clock_, &metrics_, dir, topic, examples_to);
   }
+  // One instance reading all 200 predictions in the tests' steps (100, 60,
+  // 40), alone on its changelog: what any handover must add up to.
+  std::unique_ptr<Instance> Solo(TempDir* dir) {
+    auto solo = Make("solo", dir, "featmon.monitor-changelog.solo");
+    solo->Start();
+    for (const auto& [from, to] : {std::pair{0, 100}, {100, 160}, {160, 200}}) {
+      solo->Traffic(from, to);
+      ReadAndCommit(*solo);
+    }
+    return solo;
+  }
   // Reads everything queued, then lets the labels mature, then commits.
   void ReadAndCommit(Instance& in) {
     ASSERT_TRUE(in.pipeline->RunOnce(0).ok());
@@ -164,14 +175,7 @@ TEST_F(MonitorChangelogTest, ANewDataDirectoryRestoresAnothersMonitoringAndTakes
 
   // And that is what one instance reading all 200 in the same steps reports.
   TempDir dir_solo;
-  auto solo = Make("solo", &dir_solo, "featmon.monitor-changelog.solo");
-  solo->Start();
-  solo->Traffic(0, 100);
-  ReadAndCommit(*solo);
-  solo->Traffic(100, 160);
-  ReadAndCommit(*solo);
-  solo->Traffic(160, 200);
-  ReadAndCommit(*solo);
+  auto solo = Solo(&dir_solo);
   EXPECT_EQ(b->pipeline->ModelReport("ctr_ranker"), solo->pipeline->ModelReport("ctr_ranker"));
 }
 
@@ -223,14 +227,7 @@ TEST_F(MonitorChangelogTest, ExamplesReachTheirTopicOnceAcrossAHandover) {
 
   // One instance reading all 200 in the same steps, nothing lost on the way.
   TempDir dir_solo;
-  auto solo = Make("solo", &dir_solo, "featmon.monitor-changelog.solo");
-  solo->Start();
-  solo->Traffic(0, 100);
-  ReadAndCommit(*solo);
-  solo->Traffic(100, 160);
-  ReadAndCommit(*solo);
-  solo->Traffic(160, 200);
-  ReadAndCommit(*solo);
+  auto solo = Solo(&dir_solo);
   ReadAndCommit(*solo);
   auto values = [](const FakeTopic& topic) {
     std::vector<std::string> out;
