@@ -22,6 +22,7 @@
 #include "daemon/kafka/changelog_topic.h"
 #include "daemon/kafka/members_topic.h"
 #include "daemon/kafka/outbox_producer.h"
+#include "daemon/kafka/repartition_producer.h"
 #include "daemon/membership/cluster_membership.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/pipeline/run_loop.h"
@@ -80,6 +81,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
                                        cfg.kafka.members_topic};
     if (!cfg.kafka.changelog_topic.empty()) topics.push_back(cfg.kafka.changelog_topic);  // a partition per task
     if (!cfg.kafka.monitor_changelog_topic.empty()) topics.push_back(cfg.kafka.monitor_changelog_topic);  // uses 0
+    if (!cfg.kafka.item_repartition_topic.empty()) topics.push_back(cfg.kafka.item_repartition_topic);
     auto broker = EmbeddedBroker::Start({1, cfg.kafka.embedded_partitions, topics});
     if (!broker.ok()) return broker.status();
     app->broker_ = std::move(*broker);
@@ -113,11 +115,17 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
   // A user's views and clicks are joined per partition: one task each.
   kafka.topics = {cfg.kafka.views_topic, cfg.kafka.clicks_topic};
   kafka.topic_settings = {"kafka.topics.views", "kafka.topics.clicks"};
+  // Items partition n holds the items whose events task n's state takes.
+  if (!cfg.kafka.item_repartition_topic.empty()) {
+    kafka.topics.push_back(cfg.kafka.item_repartition_topic);
+    kafka.topic_settings.push_back("kafka.item_repartition_topic");
+  }
   kafka.properties = cfg.kafka.properties;
 
   IngestPipelineOptions ingest = cfg.ingest.pipeline;
   ingest.views_topic = cfg.kafka.views_topic;
   ingest.clicks_topic = cfg.kafka.clicks_topic;
+  ingest.items_topic = cfg.kafka.item_repartition_topic;
   // The setting is the process total; each worker keeps its share.
   ingest.cache_max_entities = std::max<size_t>(1000, cfg.ingest.cache_max_entities / cfg.ingest.workers);
   ingest.cache_max_bytes = cfg.ingest.cache_max_bytes / static_cast<size_t>(cfg.ingest.workers);
@@ -129,12 +137,18 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
     app->dead_letters_.push_back(std::move(*dlq));
     pipelines.push_back(std::make_unique<IngestPipeline>(ingest, app->features_.get(), app->store_.get(),
                                                          app->dead_letters_.back().get(), app->metrics_.get(), clock));
+    if (!ingest.items_topic.empty()) {
+      auto rekey = RepartitionProducer::Create(kafka, ingest.items_topic);
+      if (!rekey.ok()) return InConfig(cfg, rekey.status());
+      app->repartition_.push_back(std::move(*rekey));
+      pipelines.back()->set_repartition(app->repartition_.back().get());
+    }
     if (!cfg.kafka.changelog_topic.empty()) {
       auto changelog = ChangelogTopic::Open(kafka, cfg.kafka.changelog_topic);
       if (!changelog.ok()) return InConfig(cfg, changelog.status());
       auto state_changelog = std::make_unique<StateChangelog>(std::move(*changelog), ChangelogOwner(cfg),
                                                               cfg.kafka.views_topic, cfg.kafka.clicks_topic,
-                                                              app->store_.get());
+                                                              app->store_.get(), ingest.items_topic);
       // It reads assigned tasks' restores between batches, and standbys.
       auto follower = ChangelogFollower::Open(kafka, cfg.kafka.changelog_topic);
       if (!follower.ok()) return InConfig(cfg, follower.status());
@@ -208,7 +222,8 @@ Status App::CheckStoredCopy(const Config& cfg) {
   const int tasks = workers_->Holdings().total;
   std::vector<TopicPartition> tps;
   for (int32_t task = 0; task < tasks; ++task)
-    for (const std::string& topic : {cfg.kafka.views_topic, cfg.kafka.clicks_topic}) tps.push_back({topic, task});
+    for (const std::string& topic : {cfg.kafka.views_topic, cfg.kafka.clicks_topic, cfg.kafka.item_repartition_topic})
+      if (!topic.empty()) tps.push_back({topic, task});
   const auto asked = std::chrono::steady_clock::now();
   auto committed = tps.empty() ? Result<std::vector<int64_t>>(Status::Unavailable("the topics' partitions are not known"))
                                : consumer_->CommittedOffsets(tps, kStoredCopyCheckTimeoutMs);

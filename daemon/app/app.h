@@ -20,6 +20,7 @@ struct KafkaClientOptions;
 class RocksDbStore;
 class KafkaConsumer;
 class KafkaTopicProducer;
+class RepartitionProducer;
 class KafkaOutboxProducer;
 class MonitorPipeline;
 class MonitoringOwner;
@@ -84,6 +85,7 @@ class App {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<RocksDbStore> store_;
   std::vector<std::unique_ptr<KafkaTopicProducer>> dead_letters_;  // one per worker: flush failures stay theirs
+  std::vector<std::unique_ptr<RepartitionProducer>> repartition_;   // one per worker, with an item repartition topic
   std::unique_ptr<IngestWorkers> workers_;
   std::unique_ptr<KafkaConsumer> consumer_;
   std::unique_ptr<FeatureApi> api_;

@@ -107,11 +107,13 @@ Status CheckKafka(const Reader& r, const KafkaOptions& k) {
       {"kafka.examples_topic", &k.examples_topic},
       {"kafka.members_topic", &k.members_topic},
       {"kafka.changelog_topic", &k.changelog_topic},
-      {"kafka.monitor_changelog_topic", &k.monitor_changelog_topic}};
+      {"kafka.monitor_changelog_topic", &k.monitor_changelog_topic},
+      {"kafka.item_repartition_topic", &k.item_repartition_topic}};
   for (size_t i = 0; i < topics.size(); ++i) {
     const auto& [key, topic] = topics[i];
-    if (topic->empty() && (key == "kafka.changelog_topic" || key == "kafka.monitor_changelog_topic"))
-      continue;  // no changelog
+    if (topic->empty() && (key == "kafka.changelog_topic" || key == "kafka.monitor_changelog_topic" ||
+                           key == "kafka.item_repartition_topic"))
+      continue;  // none
     if (!ValidTopicName(*topic))
       return r.Error(key, "'" + *topic + "' is not a Kafka topic name (1-249 letters, digits, '.', '_', '-')");
     for (size_t j = 0; j < i; ++j)
@@ -153,6 +155,10 @@ const std::vector<Key<KafkaOptions>>& KafkaKeys() {
                 "<group_id>.monitor-owner reads every predictions and clicks partition, and its monitoring state "
                 "goes here (partition 0) so that it moves with the election; create it with 1 partition, "
                 "cleanup.policy=compact; empty: each instance monitors what its <group_id>.monitor group gives it"),
+      K::String("item_repartition_topic", FIELD(item_repartition_topic),
+                "item features are computed from the events re-keyed by item_id through this topic, so each "
+                "item's state lives in one task; create it with the inputs' partition count; set it on a new "
+                "group; empty: each task keeps partial item states, merged at lookup"),
       K::Integer("embedded_partitions", FIELD(embedded_partitions), 1, 1024,
                  "partitions per topic of the --embedded-kafka broker"),
       K::Custom(

@@ -58,6 +58,14 @@ struct KafkaOptions {
   // its "<group_id>.monitor" group gives it. Compacted, one partition.
   // Default: none
   std::string monitor_changelog_topic;
+  // Set: item features are computed from the events re-keyed by item_id
+  // through this topic, so each item's state lives in one task (the items
+  // partition murmur2(item_id) % partitions) and one lookup reads it
+  // (daemon/ingest/ingest_pipeline.h). Empty: each task keeps a partial
+  // state of the items its users saw, merged at lookup. As many partitions
+  // as the inputs; delete-retention of a day or more. Set it on a new group:
+  // partial item states kept from before would be counted again. Default: none
+  std::string item_repartition_topic;
   int embedded_partitions = 8;                    // partitions per topic of --embedded-kafka. Default: 8
   std::map<std::string, std::string> properties;  // passed to librdkafka verbatim. Default: none
 };

@@ -14,6 +14,9 @@ namespace featmon {
 struct IngestPipelineOptions {
   std::string views_topic = "views";      // topic of ViewEvent. Default: views
   std::string clicks_topic = "clicks";    // topic of ClickEvent. Default: clicks
+  // kafka.item_repartition_topic: item state from the events re-keyed by
+  // item through it (IngestPipeline::set_repartition). Default: none
+  std::string items_topic;
   // State + offsets write period. Lookups read the cache (read_uncommitted),
   // so it bounds what a crash replays, not freshness; fewer, larger commits
   // write each hot entity less often (200ms: half the ingest rate and 1.3x

@@ -1,6 +1,7 @@
 #include "daemon/ingest/ingest_pipeline.h"
 
 #include "cluster/key_partitioner.h"
+#include "daemon/ingest/rekeyed_event.h"
 #include "daemon/logging/log.h"
 
 #include <algorithm>
@@ -44,12 +45,32 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
   dead_letter_sink_ = gate_.AddSink([this](int ms) { return dead_letters_->Flush(ms); });
   last_commit_ns_ = clock_->MonotonicNs();
   cache_.reserve(std::min<size_t>(options_.cache_max_entities, 1 << 20));  // no rehash storms while warming up
-  for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
+  for (const std::string& topic : InputTopics()) {
     metrics_->EventsConsumed(topic);
     metrics_->EventsLateDropped(topic);
     for (RejectReason r : kAllRejectReasons)
       reject_counters_[{topic, r}] = &metrics_->EventsRejected(topic, std::string(RejectReasonName(r)));
   }
+}
+
+void IngestPipeline::set_repartition(RepartitionSink* sink) {
+  repartition_ = sink;
+  repartition_sink_ = gate_.AddSink([this](int ms) { return repartition_->Flush(ms); });
+}
+
+std::vector<std::string> IngestPipeline::InputTopics() const {
+  if (options_.items_topic.empty()) return {options_.views_topic, options_.clicks_topic};
+  return {options_.views_topic, options_.clicks_topic, options_.items_topic};
+}
+
+std::vector<TopicPartition> IngestPipeline::TaskCheckpointNames(int32_t task) const {
+  std::vector<TopicPartition> names;
+  for (const std::string& topic : InputTopics()) names.push_back({topic, task});
+  if (options_.items_topic.empty()) return names;
+  const int tasks = task_count_.load(std::memory_order_relaxed);
+  for (const std::string& topic : {options_.views_topic, options_.clicks_topic})
+    for (int32_t s = 0; s < tasks; ++s) names.push_back(RekeyMarkName(options_.items_topic, {topic, s}, task));
+  return names;
 }
 
 IngestPipeline::~IngestPipeline() {
@@ -150,9 +171,20 @@ void IngestPipeline::CountBatch() {
 // message is tried again.
 Status IngestPipeline::Process(const InputMessage& msg, Partition* p) {
   if (p->cp.Done(msg.offset)) return Status::Ok();  // already in the state
+  if (p->rekeyed) {
+    if (Status st = ProcessRekeyed(msg, p); !st.ok()) return st;
+    p->cp.Processed(msg.offset);
+    ++p->consumed;
+    ++p->pending_consumed;
+    return Status::Ok();
+  }
   auto decoded = decoder_.Decode(p->type, msg.payload, batch_.polled_at_ms());
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
     if (Status st = Reject(msg, p, rejection->reason, rejection->detail); !st.ok()) return st;
+  } else if (repartition_) {
+    const Event& event = std::get<Event>(decoded);
+    CheckPartition(msg, event, p);
+    if (Status st = ProcessWithRekey(msg, event, p); !st.ok()) return st;
   } else {
     const Event& event = std::get<Event>(decoded);
     CheckPartition(msg, event, p);
@@ -180,6 +212,102 @@ Status IngestPipeline::Process(const InputMessage& msg, Partition* p) {
   ++p->consumed;
   ++p->pending_consumed;
   return Status::Ok();
+}
+
+// The user is loaded first and the record sent next, the two steps that can
+// fail, so a message tried again is never sent twice by this pipeline. The
+// items side judges lateness itself: a late user event is still sent.
+Status IngestPipeline::ProcessWithRekey(const InputMessage& msg, const Event& event, Partition* p) {
+  const bool late = features_->IsLate(event.type, event.ts_ms, p->cp.stream_time_ms);
+  CacheEntry* user = nullptr;
+  if (!late && !features_->series(EntityKind::kUser).empty()) {
+    auto entry = Load(EntityKind::kUser, p->shard, event.user_id);
+    if (!entry.ok()) return entry.status();
+    user = *entry;
+  }
+  if (!features_->series(EntityKind::kItem).empty()) {
+    const int tasks = task_count_.load(std::memory_order_relaxed);
+    if (tasks <= 0) return Status::Unavailable("re-keying by item before the inputs' partition count is known");
+    EncodeRekeyedEvent(p->type, msg.partition, msg.offset, msg.payload, &rekeyed_);
+    if (Status st = repartition_->Send(KafkaDefaultPartition(event.item_id, tasks), event.item_id, rekeyed_); !st.ok())
+      return st;
+    gate_.Sent(repartition_sink_);
+  }
+  if (late) {
+    ++p->pending_late;
+    return Status::Ok();
+  }
+  if (user) {
+    std::lock_guard lock(cache_mu_);
+    engine_.Apply(event, EntityKind::kUser, &user->state, &user->changes);
+  }
+  ++applied_since_mark_;
+  p->cp.stream_time_ms = std::max(p->cp.stream_time_ms, event.ts_ms);
+  return Status::Ok();
+}
+
+Status IngestPipeline::ProcessRekeyed(const InputMessage& msg, Partition* p) {
+  auto rekeyed = DecodeRekeyedEvent(msg.payload);
+  if (!rekeyed)
+    return Reject(msg, p, RejectReason::kDecodeError,
+                  "not an event re-keyed by featmond: kafka.item_repartition_topic is featmond's own, nothing else "
+                  "may write to it");
+  const TopicPartition source{rekeyed->type == EventType::kClick ? options_.clicks_topic : options_.views_topic,
+                              rekeyed->partition};
+  if (auto next = p->source_next.find(source); next != p->source_next.end() && rekeyed->offset < next->second) {
+    // Applied already: sent again by a restart or a zombie.
+    if (!p->warned_resent)
+      Log(Component::kIngest).info("{}/{}@{}: skipping events re-keyed again ({}@{}, applied up to {}); logged once "
+                                   "per assignment", msg.topic, msg.partition, msg.offset,
+                                   TopicPartitionName(source), rekeyed->offset, next->second);
+    p->warned_resent = true;
+    return Status::Ok();
+  }
+  auto decoded = decoder_.Decode(rekeyed->type, rekeyed->payload, batch_.polled_at_ms());
+  if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+    if (Status st = Reject(msg, p, rejection->reason, rejection->detail); !st.ok()) return st;
+  } else {
+    const Event& event = std::get<Event>(decoded);
+    if (features_->IsLate(event.type, event.ts_ms, p->cp.stream_time_ms)) {
+      ++p->pending_late;
+    } else {
+      auto item = Load(EntityKind::kItem, p->shard, event.item_id);
+      if (!item.ok()) return item.status();
+      {
+        std::lock_guard lock(cache_mu_);
+        engine_.Apply(event, EntityKind::kItem, &(*item)->state, &(*item)->changes);
+      }
+      ++applied_since_mark_;
+      p->cp.stream_time_ms = std::max(p->cp.stream_time_ms, event.ts_ms);
+    }
+  }
+  p->source_next[source] = rekeyed->offset + 1;
+  p->marks_dirty = true;
+  return Status::Ok();
+}
+
+Status IngestPipeline::LoadRekeyMarks(Partition* p) {
+  p->source_next.clear();
+  p->marks_dirty = false;
+  const int tasks = task_count_.load(std::memory_order_relaxed);
+  if (tasks <= 0) return Status::Internal("a partition of the repartition topic assigned before the task count is known");
+  for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
+    for (int32_t s = 0; s < tasks; ++s) {
+      PartitionCheckpoint mark;
+      auto stored = LoadCheckpoint(store_, RekeyMarkName(options_.items_topic, {topic, s}, p->cp.tp.partition), &mark);
+      if (!stored.ok()) return stored.status();
+      if (*stored) p->source_next[{topic, s}] = mark.next_offset;
+    }
+  }
+  return Status::Ok();
+}
+
+void IngestPipeline::AppendRekeyMarks(bool all, std::vector<std::pair<TopicPartition, Checkpoint>>* out) {
+  for (const auto& p : partitions_) {
+    if (!p->rekeyed || !(all || p->marks_dirty)) continue;
+    for (const auto& [source, next] : p->source_next)
+      out->emplace_back(RekeyMarkName(options_.items_topic, source, p->cp.tp.partition), Checkpoint{next, 0});
+  }
 }
 
 void IngestPipeline::CheckPartition(const InputMessage& msg, const Event& event, Partition* p) {
@@ -278,6 +406,7 @@ Status IngestPipeline::Commit() {
   last_commit_ns_ = start;
   CommitBatch batch;
   batch.checkpoints = partitions_.DirtyCheckpoints([](const TopicPartition& tp) { return tp; });
+  AppendRekeyMarks(/*all=*/false, &batch.checkpoints);
   if (batch.checkpoints.empty() && dirty_.empty()) {
     UpdateLag();
     return Status::Ok();
@@ -318,6 +447,7 @@ Status IngestPipeline::Commit() {
     entry.stored = entry.stored || !entry.state.empty();
   }
   dirty_.clear();
+  for (auto& p : partitions_) p->marks_dirty = false;
   MarkCommittedVisible();
   const auto offsets = partitions_.MarkCommitted();
   if (source_) source_->CommitForMonitoring(offsets);
@@ -350,8 +480,14 @@ std::map<int32_t, StateChangelog::TaskCommit> IngestPipeline::ChangelogCommits(c
   }
   for (const auto& p : partitions_) {
     auto c = commits.find(p->cp.tp.partition);
-    if (c != commits.end() && p->cp.next_offset >= 0)
+    if (c == commits.end()) continue;
+    if (p->cp.next_offset >= 0)
       c->second.checkpoints.emplace_back(p->cp.tp, Checkpoint{p->cp.next_offset, p->cp.stream_time_ms});
+    // The marks go whole: a restore takes the head's as the task's.
+    if (p->rekeyed)
+      for (const auto& [source, next] : p->source_next)
+        c->second.checkpoints.emplace_back(RekeyMarkName(options_.items_topic, source, p->cp.tp.partition),
+                                           Checkpoint{next, 0});
   }
   return commits;
 }
@@ -413,6 +549,7 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     p->cp.tp = tp;
     if (tp.topic == options_.views_topic) p->type = EventType::kView;
     else if (tp.topic == options_.clicks_topic) p->type = EventType::kClick;
+    else if (!options_.items_topic.empty() && tp.topic == options_.items_topic) p->rekeyed = true;
     else return Status::InvalidArgument("assigned unknown topic " + tp.topic);
     auto shard = store_->RegisterShard(tp);
     if (!shard.ok()) return shard.status();
@@ -420,6 +557,8 @@ Status IngestPipeline::OnAssigned(const std::vector<TopicPartition>& tps, std::v
     auto stored = LoadCheckpoint(store_, tp, &p->cp);
     if (!stored.ok()) return stored.status();
     if (*stored) (*start_offsets)[i] = p->cp.next_offset;
+    if (p->rekeyed)
+      if (Status st = LoadRekeyMarks(p.get()); !st.ok()) return st;
     if (auto g = group_committed_.find(tp); g != group_committed_.end()) p->group_committed = g->second;
     if (!changelog_) SetRestoreTarget(p.get());
     p->consumed_counter = &metrics_->EventsConsumed(tp.topic);
@@ -507,6 +646,8 @@ Status IngestPipeline::ClaimTask(int32_t task, const std::vector<Partition*>& in
     PartitionCheckpoint& cp = inputs[i]->cp;
     cp.next_offset = cp.committed_offset = stored[i] ? checkpoints[i].next_offset : -1;
     cp.stream_time_ms = stored[i] ? checkpoints[i].stream_time_ms : 0;
+    if (inputs[i]->rekeyed)  // the restore stored the marks with its state
+      if (Status st = LoadRekeyMarks(inputs[i]); !st.ok()) return st;
   }
   return Status::Ok();
 }
@@ -642,14 +783,16 @@ size_t IngestPipeline::DropPartitions(const std::vector<TopicPartition>& tps) {
 void IngestPipeline::GiveUpTakenOverTasks(const std::vector<int32_t>& tasks, CommitBatch* batch) {
   std::vector<TopicPartition> tps;
   std::set<ShardId> shards;
+  std::vector<TopicPartition> names;  // every checkpoint of those tasks, the marks too
   for (int32_t task : tasks) {
-    for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
+    for (const std::string& topic : InputTopics()) {
       tps.push_back({topic, task});
       if (const Partition* p = partitions_.Find(topic, task)) shards.insert(p->shard);
     }
+    for (TopicPartition& name : TaskCheckpointNames(task)) names.push_back(std::move(name));
   }
   std::erase_if(batch->entities, [&](const EntityWrite& w) { return shards.count(ParseEntityKey(w.key)->shard) > 0; });
-  std::erase_if(batch->checkpoints, [&](const auto& c) { return std::find(tps.begin(), tps.end(), c.first) != tps.end(); });
+  std::erase_if(batch->checkpoints, [&](const auto& c) { return std::find(names.begin(), names.end(), c.first) != names.end(); });
   for (int32_t task : tasks)
     Log(Component::kIngest).error("task {}: another instance took it over (its changelog claim holds), so this "
                                   "instance gave it up and dropped its uncommitted work; the group revokes it here, "
@@ -670,7 +813,7 @@ Status IngestPipeline::ScheduleCleanupOfStoredTasks(const std::function<bool(int
     auto position = store_->LoadChangelogPosition(task);
     if (!position.ok()) return position.status();
     bool has_state = position->has_value();
-    for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
+    for (const std::string& topic : InputTopics()) {
       if (has_state) break;
       auto checkpoint = store_->LoadCheckpoint({topic, task});
       if (!checkpoint.ok()) return checkpoint.status();
@@ -693,18 +836,17 @@ void IngestPipeline::DeleteRevokedState() {
     if (standby_tasks_.count(task)) continue;  // a standby copy, in use
     // A task is partition `task` of each input; the store registered their
     // shards when this pipeline held them.
-    const std::vector<TopicPartition> tps = {{options_.views_topic, task}, {options_.clicks_topic, task}};
     std::vector<ShardId> shards;
     Status st;
-    for (const TopicPartition& tp : tps) {
-      auto shard = store_->RegisterShard(tp);
+    for (const std::string& topic : InputTopics()) {
+      auto shard = store_->RegisterShard({topic, task});
       if (!shard.ok()) {
         st = shard.status();
         break;
       }
       shards.push_back(*shard);
     }
-    if (st.ok()) st = store_->DropState(shards, tps, task);
+    if (st.ok()) st = store_->DropState(shards, TaskCheckpointNames(task), task);
     if (!st.ok()) {
       Log(Component::kIngest).error("task {}: deleting the local state it held before its revoke or restart failed, "
                                     "retried after ingest.state_cleanup_delay: {}", task, st.ToString());

@@ -11,6 +11,22 @@
 //     with its offset, so a replay decides exactly as the first pass did.
 // Dead letters are flushed before the offsets that skip them are committed
 // (at least once: a crash between the two can send a dead letter twice).
+//
+// With a repartition topic (options.items_topic, set_repartition), task n
+// also reads partition n of it, and item state comes only from there, so
+// each item's state lives in one task: views and clicks update their users
+// and are re-keyed, sent to the items partition murmur2(item_id) % tasks
+// (daemon/ingest/rekeyed_event.h). The commit flushes those records before
+// the offsets that produced them move, so a crash sends some again and
+// loses none. The items side applies each source offset once: it keeps the
+// next offset it expects from every source partition and skips anything
+// below it. That is exact because every producer sends a source partition's
+// records in source order without gaps (an idempotent, gapless producer),
+// starting from a committed offset: a new owner resends from there, and a
+// zombie sends at most the same records again. Late items events are judged
+// by the items partition's own stream time, so a replay decides the same.
+// Kafka transactions would do this on a real broker; the mock broker of the
+// tests accepts them without their guarantees (as for the changelog).
 // A message whose entity states cannot be read (or whose dead letter cannot
 // be queued) is not processed: the pipeline keeps the rest of its batch and
 // retries from that message, so its offset never moves past it. A stored
@@ -59,6 +75,9 @@ class IngestPipeline final : public RebalanceListener {
   ~IngestPipeline() override;
 
   void set_source(MessageSource* source) { source_ = source; }
+  // Where events are re-keyed by item; with options.items_topic, before the
+  // first assignment. Null: item state comes from views and clicks directly.
+  void set_repartition(RepartitionSink* sink);
   // With a changelog, assigned tasks are restored from it and every commit
   // goes there first (daemon/ingest/state_changelog.h). Before the first assignment.
   void set_changelog(std::unique_ptr<StateChangelog> changelog) { changelog_ = std::move(changelog); }
@@ -131,6 +150,13 @@ class IngestPipeline final : public RebalanceListener {
     uint64_t pending_late = 0;
     uint64_t pending_off_partition = 0;
     bool warned_off_partition = false;  // logged once per assignment
+    // A partition of the repartition topic: the next offset it expects from
+    // each source partition (RekeyMarkName), and whether one moved since
+    // the last commit.
+    bool rekeyed = false;
+    std::map<TopicPartition, int64_t> source_next;
+    bool marks_dirty = false;
+    bool warned_resent = false;  // a record sent again was skipped: logged once per assignment
     // Restoring until next_offset reaches this: the group's committed offset
     // at assignment, when it was past the local state's. -1,
     // kRestoreToPartitionEnd and kRestoreFromChangelog as in PartitionStatus.
@@ -178,6 +204,20 @@ class IngestPipeline final : public RebalanceListener {
   // with its task), so lookups never see a restoring task as served.
   void UpdateRestoring(const std::vector<std::pair<ShardId, int32_t>>& added = {});
   Status Process(const InputMessage& msg, Partition* p);
+  // A view or click, with a repartition topic: its item's part is sent
+  // there before its user's is applied.
+  Status ProcessWithRekey(const InputMessage& msg, const Event& event, Partition* p);
+  // A record of the repartition topic: its item's part, once per source offset.
+  Status ProcessRekeyed(const InputMessage& msg, Partition* p);
+  // An items partition's marks, from the store: what it has applied of each source.
+  Status LoadRekeyMarks(Partition* p);
+  // Appends the marks of the items partitions (those moved since the last
+  // commit, or all) to `out`, under their checkpoint names.
+  void AppendRekeyMarks(bool all, std::vector<std::pair<TopicPartition, Checkpoint>>* out);
+  // Every checkpoint name a task's state has: its inputs and, with a
+  // repartition topic, the marks of its items partition.
+  std::vector<TopicPartition> TaskCheckpointNames(int32_t task) const;
+  std::vector<std::string> InputTopics() const;
   // Counts (and logs once per partition) an event whose user's default
   // partition is not the one it came from.
   void CheckPartition(const InputMessage& msg, const Event& event, Partition* p);
@@ -250,6 +290,9 @@ class IngestPipeline final : public RebalanceListener {
   HeldBatch batch_;
   CommitGate gate_;
   size_t dead_letter_sink_ = 0;  // gate_'s index of dead_letters_
+  RepartitionSink* repartition_ = nullptr;  // null: no repartition topic
+  size_t repartition_sink_ = 0;             // gate_'s index of repartition_
+  std::string rekeyed_;                     // the record being sent, reused
   StallHealth health_;          // stalled() while a commit fails: RunOnce retries it before polling
   StallHealth held_;            // stalled() while a message cannot be processed: RunOnce retries it
   int64_t last_commit_ns_ = 0;

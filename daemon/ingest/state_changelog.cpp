@@ -1,11 +1,33 @@
 #include "daemon/ingest/state_changelog.h"
 
+#include <algorithm>
 #include <chrono>
 
+#include "daemon/ingest/rekeyed_event.h"
 #include "daemon/logging/log.h"
 #include "daemon/store/entity_key.h"
 
 namespace featmon {
+
+std::vector<std::string> StateChangelog::InputTopics() const {
+  if (items_topic_.empty()) return {views_topic_, clicks_topic_};
+  return {views_topic_, clicks_topic_, items_topic_};
+}
+
+bool StateChangelog::TaskCheckpoint(const std::string& topic) const {
+  const auto inputs = InputTopics();
+  if (std::find(inputs.begin(), inputs.end(), topic) != inputs.end()) return true;
+  return !items_topic_.empty() && RekeyMarkSource(items_topic_, topic).has_value();
+}
+
+std::vector<TopicPartition> StateChangelog::CheckpointNames(int32_t task) const {
+  std::vector<TopicPartition> names;
+  for (const std::string& topic : InputTopics()) names.push_back({topic, task});
+  if (items_topic_.empty()) return names;
+  for (const std::string& topic : {views_topic_, clicks_topic_})
+    for (int32_t s = 0; s < tasks_; ++s) names.push_back(RekeyMarkName(items_topic_, {topic, s}, task));
+  return names;
+}
 
 std::optional<std::string> StateChangelog::LocalKey(const Held& held, std::string_view changelog_key) {
   if (changelog_key.size() < 2) return std::nullopt;
@@ -57,12 +79,12 @@ Status StateChangelog::CheckPartitions() {
     return Status::InvalidArgument("kafka.changelog_topic " + topic_->name() + " has " + std::to_string(*partitions) +
                                    " partitions, but the inputs (kafka.topics.views, kafka.topics.clicks) have " +
                                    std::to_string(*tasks) + ": it needs one per task");
+  tasks_ = *tasks;
   partitions_checked_ = true;
   return Status::Ok();
 }
 
-Result<StateChangelog::StoredCopy> StateChangelog::LoadStoredCopy(int32_t task, const std::vector<ShardId>& shards,
-                                                                  const std::vector<TopicPartition>& tps) {
+Result<StateChangelog::StoredCopy> StateChangelog::LoadStoredCopy(int32_t task, const std::vector<ShardId>& shards) {
   StoredCopy copy;
   auto pos = store_->LoadChangelogPosition(task);
   if (!pos.ok()) return pos.status();
@@ -71,7 +93,7 @@ Result<StateChangelog::StoredCopy> StateChangelog::LoadStoredCopy(int32_t task, 
     copy.fold = changelog::ChangelogFold(**pos);
     copy.next_offset = (*pos)->next_offset;
     copy.kept = true;
-  } else if (Status st = store_->DropState(shards, tps, task); !st.ok()) {
+  } else if (Status st = store_->DropState(shards, CheckpointNames(task), task); !st.ok()) {
     return st;  // not a commit of the changelog's history: replaced by it
   }
   return copy;
@@ -104,12 +126,8 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
       Log(Component::kIngest).warn("following the standby tasks' changelogs: {}", st.ToString());
   } else {
     std::vector<ShardId> shards;
-    std::vector<TopicPartition> tps;
-    for (const Input& in : inputs) {
-      shards.push_back(in.shard);
-      tps.push_back(in.tp);
-    }
-    auto copy = LoadStoredCopy(task, shards, tps);
+    for (const Input& in : inputs) shards.push_back(in.shard);
+    auto copy = LoadStoredCopy(task, shards);
     if (!copy.ok()) return copy.status();
     fold = std::move(copy->fold);
     local_head = copy->head;
@@ -146,6 +164,10 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
         batch.checkpoints.emplace_back(in.tp, *in.checkpoint);
       }
     }
+    // The marks of the items partition: the caller loads them from the store.
+    for (const changelog::SourceCheckpoint& c : (*claimed)->head_checkpoints())
+      if (!items_topic_.empty() && RekeyMarkSource(items_topic_, c.topic))
+        batch.checkpoints.emplace_back(TopicPartition{c.topic, task}, Checkpoint{c.next_offset, c.stream_time_ms});
   }
   batch.changelog_positions.emplace_back(task, (*claimed)->position());
   if (Status st = store_->Commit(batch); !st.ok()) return st;
@@ -210,16 +232,14 @@ void StateChangelog::Release(int32_t task) {
 Result<StateChangelog::Standby> StateChangelog::StartStandby(int32_t task) {
   Standby standby;
   std::vector<ShardId> shards;
-  std::vector<TopicPartition> tps;
-  for (const std::string& topic : {views_topic_, clicks_topic_}) {
-    TopicPartition tp{topic, task};
+  for (const std::string& topic : InputTopics()) {
+    const TopicPartition tp{topic, task};
     auto shard = store_->RegisterShard(tp);
     if (!shard.ok()) return shard.status();
     standby.held.shards[Role(tp)] = *shard;
     shards.push_back(*shard);
-    tps.push_back(std::move(tp));
   }
-  auto copy = LoadStoredCopy(task, shards, tps);
+  auto copy = LoadStoredCopy(task, shards);
   if (!copy.ok()) return copy.status();
   standby.fold = std::move(copy->fold);
   standby.next_offset = copy->next_offset;
@@ -290,8 +310,8 @@ Status StateChangelog::UpdateStandbys(size_t max_records, int wait_ms) {
     batch.changelog_positions.emplace_back(
         task, ChangelogPosition{head.writer, head.seq, standby.fold.current_writer(), standby.next_offset});
     for (const changelog::SourceCheckpoint& c : standby.fold.head_checkpoints())
-      for (const std::string& topic : {views_topic_, clicks_topic_})
-        if (c.topic == topic) batch.checkpoints.emplace_back(TopicPartition{topic, task}, Checkpoint{c.next_offset, c.stream_time_ms});
+      if (TaskCheckpoint(c.topic))
+        batch.checkpoints.emplace_back(TopicPartition{c.topic, task}, Checkpoint{c.next_offset, c.stream_time_ms});
   }
   if (st.ok() && (!batch.entities.empty() || !batch.changelog_positions.empty())) st = store_->Commit(batch);
   // The folds are past what the store holds: start again from it.

@@ -46,10 +46,13 @@ namespace featmon {
 
 class StateChangelog {
  public:
+  // `items_topic`: the repartition topic, a third input of every task
+  // (role 'i'), whose marks (daemon/ingest/rekeyed_event.h) are checkpoints
+  // of the task too; empty: none.
   StateChangelog(std::unique_ptr<ChangelogTopic> topic, std::string owner, std::string views_topic,
-                 std::string clicks_topic, StateStore* store)
+                 std::string clicks_topic, StateStore* store, std::string items_topic = "")
       : topic_(std::move(topic)), owner_(std::move(owner)), views_topic_(std::move(views_topic)),
-        clicks_topic_(std::move(clicks_topic)), store_(store) {}
+        clicks_topic_(std::move(clicks_topic)), items_topic_(std::move(items_topic)), store_(store) {}
 
   // One input partition of a task, as the pipeline holds it.
   struct Input {
@@ -123,7 +126,15 @@ class StateChangelog {
               std::vector<std::pair<int32_t, ChangelogPosition>>* positions, std::vector<int32_t>* taken_over);
 
  private:
-  char Role(const TopicPartition& tp) const { return tp.topic == views_topic_ ? 'v' : 'c'; }
+  char Role(const TopicPartition& tp) const {
+    return tp.topic == views_topic_ ? 'v' : tp.topic == clicks_topic_ ? 'c' : 'i';
+  }
+  std::vector<std::string> InputTopics() const;
+  // Whether a head checkpoint named `topic` is one of the task's: an input's
+  // or a mark of its items partition.
+  bool TaskCheckpoint(const std::string& topic) const;
+  // Every checkpoint name of the task: its inputs' and its marks'.
+  std::vector<TopicPartition> CheckpointNames(int32_t task) const;
   struct Held;
   // A changelog key (role, then the entity key without its shard) as a
   // local entity key of this task's shard for that role; nullopt when the
@@ -138,8 +149,9 @@ class StateChangelog {
 
   std::unique_ptr<ChangelogTopic> topic_;
   std::string owner_;
-  std::string views_topic_, clicks_topic_;
+  std::string views_topic_, clicks_topic_, items_topic_;
   StateStore* store_;
+  int32_t tasks_ = 0;  // the inputs' partition count, once CheckPartitions has read it
   struct Held {
     std::unique_ptr<TaskChangelog> changelog;
     std::map<char, ShardId> shards;  // by role: the one map between the two
@@ -156,8 +168,8 @@ class StateChangelog {
     int64_t next_offset = 0;
     bool kept = false;  // false: dropped, read the partition from 0
   };
-  Result<StoredCopy> LoadStoredCopy(int32_t task, const std::vector<ShardId>& shards,
-                                    const std::vector<TopicPartition>& tps);
+  // Dropping the copy drops all its checkpoints (CheckpointNames) with `shards`.
+  Result<StoredCopy> LoadStoredCopy(int32_t task, const std::vector<ShardId>& shards);
   struct Standby {
     Held held;  // its shards; no claim
     changelog::ChangelogFold fold;

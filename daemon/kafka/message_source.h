@@ -85,4 +85,19 @@ class DeadLetterSink {
   virtual Status Flush(int timeout_ms) = 0;
 };
 
+// Where the ingest pipeline re-keys events by item (kafka.item_repartition_topic):
+// records to an explicit partition, each partition's records landing once,
+// in the order sent and without gaps, or failing every later one too.
+class RepartitionSink {
+ public:
+  virtual ~RepartitionSink() = default;
+  // An error means the record was not queued (and nothing after it will
+  // be until it is): the caller must not move past its message.
+  virtual Status Send(int32_t partition, std::string_view key, std::string_view value) = 0;
+  // Waits until everything sent is acknowledged; called before the offsets
+  // of the messages that sent them are committed. An error that does not
+  // pass (a gap the producer could not close) keeps failing.
+  virtual Status Flush(int timeout_ms) = 0;
+};
+
 }  // namespace featmon
