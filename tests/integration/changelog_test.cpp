@@ -29,16 +29,31 @@ namespace featmon::testing {
 namespace {
 
 constexpr int kPartitions = 4;
+// Item state comes through the repartition topic: each item lives in one
+// task, its marks move with it, and a killed instance's resends count once.
 constexpr char kYaml[] =
     "kafka:\n  group_id: featmond-changelog-test\n  changelog_topic: featmon.changelog\n"
+    "  item_repartition_topic: featmon.items\n"
     "  properties:\n    session.timeout.ms: \"6000\"\n    heartbeat.interval.ms: \"500\"\n";
+constexpr char kItems[] = "featmon.items";
 constexpr char kCleanupYaml[] = "ingest:\n  commit_interval: 50ms\n  state_cleanup_delay: 1s\n";
 
-int64_t EndOffsets(const std::string& bootstrap) {
+// The inputs' end offsets, the repartition topic's included: what featmond
+// has committed once it has read everything (asked again until then, since
+// featmond writes the repartition topic as it reads the others).
+int64_t TopicEnd(const std::string& bootstrap, const char* topic) {
   int64_t total = 0;
-  for (const char* topic : {"views", "clicks"})
-    for (const PartitionOffsets& o : BrokerWatermarks(bootstrap, topic, kPartitions)) total += o.high;
+  for (const PartitionOffsets& o : BrokerWatermarks(bootstrap, topic, kPartitions)) total += o.high;
   return total;
+}
+int64_t EndOffsets(const std::string& bootstrap) {
+  return TopicEnd(bootstrap, "views") + TopicEnd(bootstrap, "clicks") + TopicEnd(bootstrap, kItems);
+}
+
+// A broker with the changelog and the repartition topic, a partition per task each.
+void CreateTaskTopics(BrokerProcess& broker, int changelog_partitions = kPartitions) {
+  ASSERT_TRUE(broker.Control("create featmon.changelog " + std::to_string(changelog_partitions)));
+  ASSERT_TRUE(broker.Control(std::string("create ") + kItems + " " + std::to_string(kPartitions)));
 }
 
 // Enough undecodable filler on every input partition that the broker drops
@@ -93,7 +108,12 @@ void ExpectOnlyDeletedTasksGone(const std::string& data_dir, const std::string& 
       continue;
     }
     EXPECT_FALSE(position->has_value()) << "task " << task << " in\n" << log;
-    for (const char* topic : {"views", "clicks"}) {
+    for (const char* source : {"views", "clicks"})
+      for (int32_t p = 0; p < kPartitions; ++p) {
+        const TopicPartition mark{std::string(kItems) + "@" + source + "/" + std::to_string(p), task};
+        EXPECT_FALSE((*(*store)->LoadCheckpoint(mark)).has_value()) << mark.topic << " of task " << task;
+      }
+    for (const char* topic : {"views", "clicks", kItems}) {
       const TopicPartition tp{topic, task};
       EXPECT_FALSE((*(*store)->LoadCheckpoint(tp)).has_value()) << topic << "/" << task;
       const ShardId shard = *(*store)->RegisterShard(tp);
@@ -111,7 +131,7 @@ void ExpectOnlyDeletedTasksGone(const std::string& data_dir, const std::string& 
 TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
   TempDir dir;
   BrokerProcess broker(dir.path(), kPartitions);
-  ASSERT_TRUE(broker.Control("create featmon.changelog " + std::to_string(kPartitions)));
+  CreateTaskTopics(broker);
   for (const char* d : {"a", "b", "c"}) mkdir(dir.sub(d).c_str(), 0755);
   Oracle oracle;
 
@@ -120,9 +140,9 @@ TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
   LoadProducer first(broker.bootstrap(), &oracle, LoadOptions{.events = 20'000, .per_second = 10'000, .seed = 21});
   ASSERT_TRUE(first.Join());
   // A reads everything before the broker drops the start.
-  ASSERT_TRUE(a.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60))) << ReadFile(a.log());
+  ASSERT_TRUE(a.WaitCaughtUp([&] { return EndOffsets(broker.bootstrap()); }, std::chrono::seconds(60))) << ReadFile(a.log());
   PushOutTheStart(broker.bootstrap());
-  ASSERT_TRUE(a.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60)))
+  ASSERT_TRUE(a.WaitCaughtUp([&] { return EndOffsets(broker.bootstrap()); }, std::chrono::seconds(60)))
       << "committed " << a.CommittedTotal() << " of " << EndOffsets(broker.bootstrap()) << "\n" << ReadFile(a.log());
   for (const char* topic : {"views", "clicks"})
     for (const PartitionOffsets& o : BrokerWatermarks(broker.bootstrap(), topic, kPartitions))
@@ -130,23 +150,32 @@ TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
   ExpectOracle(a, oracle, first.newest_ts_ms() + 1, "A, before it is killed");
   a.proc().KillHard();
 
-  DaemonProcess b(dir.sub("b"), broker.bootstrap(), FreePort(), kYaml);
-  ASSERT_TRUE(b.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60))) << ReadFile(b.log());
+  // B commits nothing of its own (its restore stores what it restored): all
+  // it does before its kill is done again by C, and re-keyed again.
+  DaemonProcess b(dir.sub("b"), broker.bootstrap(), FreePort(), std::string(kYaml) + "ingest:\n  commit_interval: 1h\n");
+  ASSERT_TRUE(b.WaitCaughtUp([&] { return EndOffsets(broker.bootstrap()); }, std::chrono::seconds(60))) << ReadFile(b.log());
   ExpectOracle(b, oracle, first.newest_ts_ms() + 1, "B, restored from the changelog after A was killed");
   EXPECT_NE(ReadFile(b.log()).find("restored"), std::string::npos);
 
   // B is killed in the middle of more traffic; C, empty, takes over.
+  const int64_t rekeyed_before = TopicEnd(broker.bootstrap(), kItems);
   LoadProducer second(broker.bootstrap(), &oracle, LoadOptions{.events = 20'000, .per_second = 5'000, .seed = 22});
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // Killed once the broker holds some of what it re-keyed, none of it committed.
+  ASSERT_TRUE(WaitFor([&] { return TopicEnd(broker.bootstrap(), kItems) >= rekeyed_before + 2'000; }, std::chrono::seconds(30)))
+      << ReadFile(b.log());
   b.proc().KillHard();
   DaemonProcess c(dir.sub("c"), broker.bootstrap(), FreePort(), std::string(kYaml) + kCleanupYaml);
   ASSERT_TRUE(second.Join());
-  ASSERT_TRUE(c.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(90))) << ReadFile(c.log());
+  ASSERT_TRUE(c.WaitCaughtUp([&] { return EndOffsets(broker.bootstrap()); }, std::chrono::seconds(90))) << ReadFile(c.log());
   ExpectOracle(c, oracle, second.newest_ts_ms() + 1, "C, after B was killed in the middle of traffic");
+  // What B re-keyed, C re-keyed again: the items side applied each once.
+  EXPECT_NE(ReadFile(c.log()).find("skipping events re-keyed again"), std::string::npos)
+      << "nothing was re-keyed twice, so this run shows no deduplication:\n" << ReadFile(c.log());
 
-  // B comes back on its old directory; C leaves: B reads only the tail.
-  b.Start();
-  ASSERT_TRUE(WaitFor([&] { return c.CommittedTotal() >= 0 && b.CommittedTotal() >= 0; }, std::chrono::seconds(60)));
+  // B comes back on its old directory (committing as usual); C leaves: B
+  // reads only the tail.
+  DaemonProcess b_back(dir.sub("b"), broker.bootstrap(), FreePort(), kYaml);
+  ASSERT_TRUE(WaitFor([&] { return c.CommittedTotal() >= 0 && b_back.CommittedTotal() >= 0; }, std::chrono::seconds(60)));
   // B's join takes tasks from C; a second later C deletes their state.
   const std::regex deleted_line("task ([0-9]+): deleted the local state");
   ASSERT_TRUE(WaitFor([&] { return std::regex_search(ReadFile(c.log()), deleted_line); }, std::chrono::seconds(60)))
@@ -154,8 +183,8 @@ TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
   c.proc().Signal(SIGTERM);
   ASSERT_EQ(c.proc().Wait(std::chrono::seconds(15)), 0) << ReadFile(c.log());
   ExpectOnlyDeletedTasksGone(dir.sub("c") + "/data", ReadFile(c.log()), oracle);
-  ASSERT_TRUE(b.WaitCaughtUp(EndOffsets(broker.bootstrap()), std::chrono::seconds(60))) << ReadFile(b.log());
-  ExpectOracle(b, oracle, second.newest_ts_ms() + 1, "B, back on its old directory after C left");
+  ASSERT_TRUE(b_back.WaitCaughtUp([&] { return EndOffsets(broker.bootstrap()); }, std::chrono::seconds(60))) << ReadFile(b_back.log());
+  ExpectOracle(b_back, oracle, second.newest_ts_ms() + 1, "B, back on its old directory after C left");
 }
 
 // Warm standbys (cluster.standby_replicas: 1): A and B each keep a copy of
@@ -166,7 +195,7 @@ TEST(ChangelogTest, TasksMoveThroughTheChangelogExactlyOnce) {
 TEST(ChangelogTest, AWarmStandbyTakesOverReadingNothingAgain) {
   TempDir dir;
   BrokerProcess broker(dir.path(), kPartitions);
-  ASSERT_TRUE(broker.Control("create featmon.changelog " + std::to_string(kPartitions)));
+  CreateTaskTopics(broker);
   const std::string yaml = std::string(kYaml) + "cluster:\n  standby_replicas: 1\n";
   std::vector<std::unique_ptr<DaemonProcess>> instances;
   for (const char* name : {"a", "b"}) {
@@ -197,9 +226,8 @@ TEST(ChangelogTest, AWarmStandbyTakesOverReadingNothingAgain) {
       if (held.count(t)) return false;
     return true;
   };
-  const int64_t end = EndOffsets(broker.bootstrap());
-  ASSERT_TRUE(WaitFor([&] { return a.CommittedTotal() + b.CommittedTotal() >= end && standbys_caught_up(a) &&
-                                   standbys_caught_up(b); },
+  ASSERT_TRUE(WaitFor([&] { return a.CommittedTotal() + b.CommittedTotal() >= EndOffsets(broker.bootstrap()) &&
+                                   standbys_caught_up(a) && standbys_caught_up(b); },
                       std::chrono::seconds(90)))
       << Http(a.port(), "GET", "/v1/cluster").body << "\n" << Http(b.port(), "GET", "/v1/cluster").body << "\n"
       << ReadFile(a.log()) << ReadFile(b.log());
@@ -210,7 +238,7 @@ TEST(ChangelogTest, AWarmStandbyTakesOverReadingNothingAgain) {
   ASSERT_TRUE(WaitFor([&] {
     const std::string log = ReadFile(b.log());
     return std::distance(std::sregex_iterator(log.begin(), log.end(), restored), std::sregex_iterator()) > 0 &&
-           b.CommittedTotal() >= end;
+           b.CommittedTotal() >= EndOffsets(broker.bootstrap());  // the ends of what B re-keys again too
   }, std::chrono::seconds(60))) << ReadFile(b.log());
   const std::string log = ReadFile(b.log());
   for (auto it = std::sregex_iterator(log.begin(), log.end(), restored); it != std::sregex_iterator(); ++it)
@@ -221,7 +249,7 @@ TEST(ChangelogTest, AWarmStandbyTakesOverReadingNothingAgain) {
 TEST(ChangelogTest, AChangelogWithoutAPartitionPerTaskIsRefused) {
   TempDir dir;
   BrokerProcess broker(dir.path(), kPartitions);
-  ASSERT_TRUE(broker.Control("create featmon.changelog 3"));
+  CreateTaskTopics(broker, 3);
   DaemonProcess d(dir.path(), broker.bootstrap(), FreePort(), kYaml);
   EXPECT_TRUE(WaitFor([&] { return ReadFile(d.log()).find("has 3 partitions") != std::string::npos; },
                       std::chrono::seconds(40)))

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <concepts>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -269,11 +270,17 @@ class DaemonProcess {
   // Waits for CaughtUp(expected), however long a backlog takes to read, but
   // gives up once the committed total has not grown for `stalled_for`.
   bool WaitCaughtUp(int64_t expected_offsets_total, std::chrono::seconds stalled_for) {
+    return WaitCaughtUp([expected_offsets_total] { return expected_offsets_total; }, stalled_for);
+  }
+  // The same, with the total asked again each time: an input featmond itself
+  // writes (the item repartition topic) grows until the others are read.
+  template <std::invocable Expected>
+  bool WaitCaughtUp(Expected expected_offsets_total, std::chrono::seconds stalled_for) {
     int64_t last = -1;
     auto progress_at = std::chrono::steady_clock::now();
     for (;;) {
       const int64_t committed = CommittedTotal();
-      if (committed == expected_offsets_total) return true;
+      if (committed == expected_offsets_total()) return true;
       const auto now = std::chrono::steady_clock::now();
       if (committed != last) {
         last = committed;
