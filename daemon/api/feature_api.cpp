@@ -194,7 +194,7 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
                               std::string* out, bool with_tiles, int* elsewhere_task) {
   // Never a partial or stale answer given as whole (cluster/serving_policy.h).
   const TaskHoldings holdings = pipeline_->Holdings();
-  const bool keyed = kind == EntityKind::kUser;
+  const bool keyed = kind == EntityKind::kUser || options_.items_keyed;
   const Coverage coverage = DecideServing(holdings, keyed);
   // A task whose local state is behind what its previous owner stored
   // answers nothing until it catches up: never a stale value.
@@ -225,7 +225,7 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
   }
   std::vector<const EntityState*> shards;
   for (const auto& [shard, state] : read) shards.push_back(&state);
-  if (shards.empty() && coverage == Coverage::kHeldTasks && !HasNoEvents(id, holdings.total)) {
+  if (shards.empty() && coverage == Coverage::kHeldTasks && !HasNoEvents(kind, id, holdings.total)) {
     const int task = holdings.total > 0 ? KafkaDefaultPartition(id, holdings.total) : -1;
     if (elsewhere_task && task >= 0) *elsewhere_task = task;  // the caller asks its owner, or counts the refusal
     else metrics_->LookupsRefused("not_held").Increment();
@@ -280,9 +280,11 @@ Status FeatureApi::LookupJson(EntityKind kind, std::string_view id, std::optiona
 // A user with no state in the tasks held here has no events anywhere when
 // its task is one of them and every event seen has followed the routing
 // rule; otherwise this instance cannot tell it from a user held elsewhere.
-bool FeatureApi::HasNoEvents(std::string_view user_id, int32_t total_tasks) const {
-  if (total_tasks <= 0 || pipeline_->OffPartitionEvents() > 0) return false;
-  const int32_t task = KafkaDefaultPartition(user_id, total_tasks);
+bool FeatureApi::HasNoEvents(EntityKind kind, std::string_view id, int32_t total_tasks) const {
+  if (total_tasks <= 0) return false;
+  // Users are where their producers put them; re-keyed items always where the rule says.
+  if (kind == EntityKind::kUser && pipeline_->OffPartitionEvents() > 0) return false;
+  const int32_t task = KafkaDefaultPartition(id, total_tasks);
   for (const auto& [shard, serving_task] : pipeline_->ServingShards())
     if (serving_task == task) return true;
   return false;

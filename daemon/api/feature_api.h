@@ -54,6 +54,10 @@ struct FeatureApiOptions {
   // Required as "Authorization: Bearer <token>" by the routes that reveal
   // internals (/v1/status, /v1/monitoring); empty leaves them open. Default: ""
   std::string bearer_token;
+  // kafka.item_repartition_topic is set: an item's state lives in one task,
+  // murmur2(item_id) % tasks, so an item is served or routed as a user is;
+  // otherwise its partial states are gathered from every task. Default: false
+  bool items_keyed = false;
 };
 
 class FeatureApi {
@@ -109,7 +113,9 @@ class FeatureApi {
   // serving it.
   Status GatherFromCluster(EntityKind kind, std::string_view id, int32_t total_tasks,
                            std::vector<std::pair<ShardId, EntityState>>* out);
-  bool HasNoEvents(std::string_view user_id, int32_t total_tasks) const;
+  // Whether a keyed entity (a user, or a re-keyed item) without state here
+  // truly has no events: its task is served here.
+  bool HasNoEvents(EntityKind kind, std::string_view id, int32_t total_tasks) const;
   Status ReadShards(EntityKind kind, std::string_view id, std::vector<ShardId> candidates,
                     std::vector<std::pair<ShardId, EntityState>>* out);
   HttpResponse Status_();

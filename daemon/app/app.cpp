@@ -171,6 +171,7 @@ Result<std::unique_ptr<App>> App::Start(AppOptions options) {
 
   FeatureApiOptions api_options;
   api_options.version = FeatmonVersion();
+  api_options.items_keyed = !cfg.kafka.item_repartition_topic.empty();
   if (app->broker_) api_options.embedded_kafka_bootstrap = app->bootstrap_;
   api_options.max_id_bytes = cfg.ingest.pipeline.decoder.max_id_bytes;
   api_options.bearer_token = cfg.http.bearer_token;

@@ -341,6 +341,18 @@ void ExpectEveryAnswerRight(const std::vector<DaemonProcess*>& live, const Oracl
   }
 }
 
+// The end offsets of views, clicks and the item repartition topic: what the
+// cluster has committed once it has read everything. Asked again each time,
+// since the instances write the repartition topic as they read the others
+// (and write again what a killed one had re-keyed without committing).
+constexpr char kItems[] = "featmon.items";
+int64_t InputEnds(const std::string& bootstrap) {
+  int64_t total = 0;
+  for (const char* topic : {"views", "clicks", kItems})
+    for (const PartitionOffsets& o : BrokerWatermarks(bootstrap, topic, kPartitions)) total += o.high;
+  return total;
+}
+
 int64_t Committed(const std::vector<DaemonProcess*>& live) {
   int64_t committed = 0;
   for (DaemonProcess* d : live) committed += std::max<int64_t>(0, d->CommittedTotal());
@@ -349,12 +361,11 @@ int64_t Committed(const std::vector<DaemonProcess*>& live) {
 
 // A cluster of three with advertised URLs, static ids (group.instance.id,
 // which the mock broker reads and ignores: a stopped member keeps its tasks
-// until its session times out, then they move) and a changelog, through the
-// changes of issue 13's test:
-//   - any instance answers any user, through the user's owner, and any item,
-//     from its shards gathered from every task's owner, exactly as the
-//     oracle does; a batch through one of them fans out and answers in
-//     request order;
+// until its session times out, then they move), a changelog and the item
+// repartition topic, through the changes of issue 13's test:
+//   - any instance answers any user and any item, through its owner (an
+//     item's state is in one task), exactly as the oracle does; a batch
+//     through one of them fans out and answers in request order;
 //   - one is killed with SIGKILL: its users are answered 503 (its owner does
 //     not answer, then the task restores) until the group moves its tasks,
 //     never with a wrong value;
@@ -367,7 +378,9 @@ TEST(GroupTest, AClusterThatChangesNeverAnswersWrong) {
   TempDir dir;
   BrokerProcess broker(dir.path(), kPartitions);
   ASSERT_TRUE(broker.Control("create featmon.changelog " + std::to_string(kPartitions)));
-  const std::string yaml = std::string(DaemonProcess::kKafkaYaml) + "  changelog_topic: featmon.changelog\n";
+  ASSERT_TRUE(broker.Control(std::string("create ") + kItems + " " + std::to_string(kPartitions)));
+  const std::string yaml = std::string(DaemonProcess::kKafkaYaml) +
+                           "  changelog_topic: featmon.changelog\n  item_repartition_topic: featmon.items\n";
   std::vector<std::unique_ptr<DaemonProcess>> instances;
   auto start = [&](const std::string& name) {
     mkdir(dir.sub(name).c_str(), 0755);
@@ -386,7 +399,7 @@ TEST(GroupTest, AClusterThatChangesNeverAnswersWrong) {
   ASSERT_TRUE(load.Join());
   ASSERT_TRUE(WaitFor([&] {
     return std::all_of(all.begin(), all.end(), [](DaemonProcess* d) { return HeldTasks(d->port()) > 0; }) &&
-           OwnersSettled(all) && Committed(all) == 20'000;
+           OwnersSettled(all) && Committed(all) == InputEnds(broker.bootstrap());
   }, std::chrono::seconds(90))) << "committed " << Committed(all) << "; " << Cluster(all[0]->port());
 
   const int64_t as_of = load.newest_ts_ms() + 1;
@@ -451,7 +464,8 @@ TEST(GroupTest, AClusterThatChangesNeverAnswersWrong) {
   // it; without one, the restoring rule refuses its stale copy (the first
   // test shows it).
   std::vector<DaemonProcess*> live = {all[0], all[1]};
-  ASSERT_TRUE(WaitFor([&] { return OwnersSettled(live) && Committed(live) == 20'000; }, std::chrono::seconds(60)))
+  ASSERT_TRUE(WaitFor([&] { return OwnersSettled(live) && Committed(live) == InputEnds(broker.bootstrap()); },
+                      std::chrono::seconds(60)))
       << Cluster(all[0]->port());
   ExpectEveryAnswerRight(live, oracle, as_of, "after c was killed");
 
@@ -461,7 +475,7 @@ TEST(GroupTest, AClusterThatChangesNeverAnswersWrong) {
   std::this_thread::sleep_for(std::chrono::seconds(1));
   live.push_back(start("d"));
   ASSERT_TRUE(more.Join());
-  ASSERT_TRUE(WaitFor([&] { return HeldTasks(live[2]->port()) > 0 && OwnersSettled(live) && Committed(live) == 28'000; },
+  ASSERT_TRUE(WaitFor([&] { return HeldTasks(live[2]->port()) > 0 && OwnersSettled(live) && Committed(live) == InputEnds(broker.bootstrap()); },
                       std::chrono::seconds(90)))
       << "committed " << Committed(live) << "; " << Cluster(live[0]->port()) << "\n" << ReadFile(live[2]->log());
   const int64_t as_of_after = std::max(as_of, more.newest_ts_ms() + 1);
@@ -481,7 +495,7 @@ TEST(GroupTest, AClusterThatChangesNeverAnswersWrong) {
     ASSERT_EQ(d->proc().Wait(std::chrono::seconds(30)), 0) << ReadFile(d->log());
     d->Start();
     ASSERT_TRUE(WaitFor([&] { return d->WaitReady(std::chrono::seconds(1)) && HeldTasks(d->port()) > 0 &&
-                                     OwnersSettled(live) && Committed(live) == 28'000; },
+                                     OwnersSettled(live) && Committed(live) == InputEnds(broker.bootstrap()); },
                         std::chrono::seconds(90)))
         << "restarting port " << d->port() << ": " << Cluster(d->port()) << "\n" << ReadFile(d->log());
     client.Add(d->port());
