@@ -265,6 +265,7 @@ bench() {
   "$ROOT/bench/cluster_lookups.sh" "$BUILD"
   "$ROOT/bench/cluster_ingest.sh" "$BUILD"
   "$ROOT/bench/changelog_ingest.sh" "$BUILD"
+  "$ROOT/bench/repartition_ingest.sh" "$BUILD"
   "$ROOT/bench/standby_failover.sh" "$BUILD"
 }
 
