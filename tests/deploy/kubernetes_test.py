@@ -183,6 +183,8 @@ class ClusterOverlayTest(KubernetesTest):
         self.assertTrue(self.config["kafka"]["members_topic"])
         # Monitoring once for the cluster, its state moving with the owner.
         self.assertTrue(self.config["kafka"]["monitor_changelog_topic"])
+        # Each item in one pod: a lookup asks one pod.
+        self.assertTrue(self.config["kafka"]["item_repartition_topic"])
         self.assertGreaterEqual(self.sts["spec"]["replicas"], 3)
         pdb = self.by_kind["PodDisruptionBudget"][0]["spec"]
         self.assertEqual(pdb.get("maxUnavailable"), 1)
