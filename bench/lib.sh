@@ -9,9 +9,14 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Starts featmon-broker with $1 partitions per topic (niced by BROKER_NICE)
-# and sets BOOT to its bootstrap address.
+# and sets BOOT to its bootstrap address. Further arguments are topics
+# created besides featmon-broker's own.
 start_broker() {
-  nice -n "${BROKER_NICE:-0}" "$BUILD/tools/featmon-broker" --partitions "$1" > "$WORK/broker.out" 2> "$WORK/broker.err" &
+  local partitions=$1 topics=()
+  shift
+  (($#)) && topics=(--topics views clicks predictions featmon.dlq featmon.retrain featmon.examples "$@")
+  nice -n "${BROKER_NICE:-0}" "$BUILD/tools/featmon-broker" --partitions "$partitions" "${topics[@]}" \
+    > "$WORK/broker.out" 2> "$WORK/broker.err" &
   PIDS+=($!)
   for _ in $(seq 50); do [[ -s $WORK/broker.out ]] && break; sleep 0.1; done
   BOOT=$(head -1 "$WORK/broker.out")

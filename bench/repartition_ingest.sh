@@ -16,11 +16,7 @@ source "$(dirname "$0")/lib.sh"
 
 ITEM_TOPICS=()
 for round in $(seq "$ROUNDS"); do ITEM_TOPICS+=("featmon.items.$round"); done
-"$BUILD/tools/featmon-broker" --partitions "$PARTITIONS" --topics views clicks predictions featmon.dlq featmon.retrain \
-  featmon.examples "${ITEM_TOPICS[@]}" > "$WORK/broker.out" 2> "$WORK/broker.err" &
-PIDS+=($!)
-for _ in $(seq 50); do [[ -s $WORK/broker.out ]] && break; sleep 0.1; done
-BOOT=$(head -1 "$WORK/broker.out")
+start_broker "$PARTITIONS" "${ITEM_TOPICS[@]}"
 echo "== broker ($PARTITIONS partitions per topic) and $EVENTS events from $USERS users, $ITEMS items"
 generate
 
