@@ -11,6 +11,7 @@
 
 #include "daemon/api/feature_api.h"
 #include "daemon/ingest/ingest_workers.h"
+#include "daemon/ingest/task_checkpoints.h"
 #include "daemon/monitor/monitor_pipeline.h"
 #include "daemon/monitor/monitoring_owner.h"
 #include "daemon/monitor/retrain_publisher.h"
@@ -222,9 +223,9 @@ Status App::CheckStoredCopy(const Config& cfg) {
   if (workers_->Holdings().cluster_member) return Status::Ok();
   const int tasks = workers_->Holdings().total;
   std::vector<TopicPartition> tps;
+  const TaskCheckpoints inputs(cfg.kafka.views_topic, cfg.kafka.clicks_topic, cfg.kafka.item_repartition_topic);
   for (int32_t task = 0; task < tasks; ++task)
-    for (const std::string& topic : {cfg.kafka.views_topic, cfg.kafka.clicks_topic, cfg.kafka.item_repartition_topic})
-      if (!topic.empty()) tps.push_back({topic, task});
+    for (const std::string& topic : inputs.inputs()) tps.push_back({topic, task});
   const auto asked = std::chrono::steady_clock::now();
   auto committed = tps.empty() ? Result<std::vector<int64_t>>(Status::Unavailable("the topics' partitions are not known"))
                                : consumer_->CommittedOffsets(tps, kStoredCopyCheckTimeoutMs);

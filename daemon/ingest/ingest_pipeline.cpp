@@ -30,6 +30,7 @@ double Seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* features, StateStore* store,
                                DeadLetterSink* dead_letters, Metrics* metrics, const Clock* clock)
     : options_(std::move(options)),
+      checkpoints_(options_.views_topic, options_.clicks_topic, options_.items_topic),
       features_(features),
       engine_(features),
       store_(store),
@@ -45,7 +46,7 @@ IngestPipeline::IngestPipeline(IngestPipelineOptions options, const FeatureSet* 
   dead_letter_sink_ = gate_.AddSink([this](int ms) { return dead_letters_->Flush(ms); });
   last_commit_ns_ = clock_->MonotonicNs();
   cache_.reserve(std::min<size_t>(options_.cache_max_entities, 1 << 20));  // no rehash storms while warming up
-  for (const std::string& topic : InputTopics()) {
+  for (const std::string& topic : checkpoints_.inputs()) {
     metrics_->EventsConsumed(topic);
     metrics_->EventsLateDropped(topic);
     for (RejectReason r : kAllRejectReasons)
@@ -58,19 +59,8 @@ void IngestPipeline::set_repartition(RepartitionSink* sink) {
   repartition_sink_ = gate_.AddSink([this](int ms) { return repartition_->Flush(ms); });
 }
 
-std::vector<std::string> IngestPipeline::InputTopics() const {
-  if (options_.items_topic.empty()) return {options_.views_topic, options_.clicks_topic};
-  return {options_.views_topic, options_.clicks_topic, options_.items_topic};
-}
-
 std::vector<TopicPartition> IngestPipeline::TaskCheckpointNames(int32_t task) const {
-  std::vector<TopicPartition> names;
-  for (const std::string& topic : InputTopics()) names.push_back({topic, task});
-  if (options_.items_topic.empty()) return names;
-  const int tasks = task_count_.load(std::memory_order_relaxed);
-  for (const std::string& topic : {options_.views_topic, options_.clicks_topic})
-    for (int32_t s = 0; s < tasks; ++s) names.push_back(RekeyMarkName(options_.items_topic, {topic, s}, task));
-  return names;
+  return checkpoints_.Names(task, task_count_.load(std::memory_order_relaxed));
 }
 
 IngestPipeline::~IngestPipeline() {
@@ -252,14 +242,18 @@ Status IngestPipeline::ProcessRekeyed(const InputMessage& msg, Partition* p) {
     return Reject(msg, p, RejectReason::kDecodeError,
                   "not an event re-keyed by featmond: kafka.item_repartition_topic is featmond's own, nothing else "
                   "may write to it");
-  const TopicPartition source{rekeyed->type == EventType::kClick ? options_.clicks_topic : options_.views_topic,
-                              rekeyed->partition};
-  if (auto next = p->source_next.find(source); next != p->source_next.end() && rekeyed->offset < next->second) {
+  if (rekeyed->partition >= p->tasks_at_marks)
+    return Reject(msg, p, RejectReason::kDecodeError,
+                  "re-keyed from source partition " + std::to_string(rekeyed->partition) + ", but the inputs had " +
+                      std::to_string(p->tasks_at_marks) + " partitions when this one was assigned");
+  int64_t& next = p->source_next[TaskCheckpoints::MarkIndex(rekeyed->type, rekeyed->partition, p->tasks_at_marks)];
+  if (rekeyed->offset < next) {
     // Applied already: sent again by a restart or a zombie.
     if (!p->warned_resent)
-      Log(Component::kIngest).info("{}/{}@{}: skipping events re-keyed again ({}@{}, applied up to {}); logged once "
-                                   "per assignment", msg.topic, msg.partition, msg.offset,
-                                   TopicPartitionName(source), rekeyed->offset, next->second);
+      Log(Component::kIngest).info("{}/{}@{}: skipping events re-keyed again ({}/{}@{}, applied up to {}); logged "
+                                   "once per assignment", msg.topic, msg.partition, msg.offset,
+                                   rekeyed->type == EventType::kClick ? options_.clicks_topic : options_.views_topic,
+                                   rekeyed->partition, rekeyed->offset, next);
     p->warned_resent = true;
     return Status::Ok();
   }
@@ -281,33 +275,36 @@ Status IngestPipeline::ProcessRekeyed(const InputMessage& msg, Partition* p) {
       p->cp.stream_time_ms = std::max(p->cp.stream_time_ms, event.ts_ms);
     }
   }
-  p->source_next[source] = rekeyed->offset + 1;
+  next = rekeyed->offset + 1;
   p->marks_dirty = true;
   return Status::Ok();
 }
 
 Status IngestPipeline::LoadRekeyMarks(Partition* p) {
-  p->source_next.clear();
   p->marks_dirty = false;
   const int tasks = task_count_.load(std::memory_order_relaxed);
   if (tasks <= 0) return Status::Internal("a partition of the repartition topic assigned before the task count is known");
-  for (const std::string& topic : {options_.views_topic, options_.clicks_topic}) {
-    for (int32_t s = 0; s < tasks; ++s) {
-      PartitionCheckpoint mark;
-      auto stored = LoadCheckpoint(store_, RekeyMarkName(options_.items_topic, {topic, s}, p->cp.tp.partition), &mark);
-      if (!stored.ok()) return stored.status();
-      if (*stored) p->source_next[{topic, s}] = mark.next_offset;
-    }
+  p->tasks_at_marks = tasks;
+  p->source_next.assign(2 * static_cast<size_t>(tasks), -1);
+  for (size_t i = 0; i < p->source_next.size(); ++i) {
+    PartitionCheckpoint mark;
+    auto stored = LoadCheckpoint(store_, checkpoints_.MarkName(i, tasks, p->cp.tp.partition), &mark);
+    if (!stored.ok()) return stored.status();
+    if (*stored) p->source_next[i] = mark.next_offset;
   }
   return Status::Ok();
 }
 
-void IngestPipeline::AppendRekeyMarks(bool all, std::vector<std::pair<TopicPartition, Checkpoint>>* out) {
-  for (const auto& p : partitions_) {
-    if (!p->rekeyed || !(all || p->marks_dirty)) continue;
-    for (const auto& [source, next] : p->source_next)
-      out->emplace_back(RekeyMarkName(options_.items_topic, source, p->cp.tp.partition), Checkpoint{next, 0});
-  }
+void IngestPipeline::AppendMovedRekeyMarks(std::vector<std::pair<TopicPartition, Checkpoint>>* out) {
+  for (const auto& p : partitions_)
+    if (p->rekeyed && p->marks_dirty) AppendRekeyMarks(*p, out);
+}
+
+void IngestPipeline::AppendRekeyMarks(const Partition& p,
+                                      std::vector<std::pair<TopicPartition, Checkpoint>>* out) const {
+  for (size_t i = 0; i < p.source_next.size(); ++i)
+    if (p.source_next[i] >= 0)
+      out->emplace_back(checkpoints_.MarkName(i, p.tasks_at_marks, p.cp.tp.partition), Checkpoint{p.source_next[i], 0});
 }
 
 void IngestPipeline::CheckPartition(const InputMessage& msg, const Event& event, Partition* p) {
@@ -406,7 +403,7 @@ Status IngestPipeline::Commit() {
   last_commit_ns_ = start;
   CommitBatch batch;
   batch.checkpoints = partitions_.DirtyCheckpoints([](const TopicPartition& tp) { return tp; });
-  AppendRekeyMarks(/*all=*/false, &batch.checkpoints);
+  AppendMovedRekeyMarks(&batch.checkpoints);
   if (batch.checkpoints.empty() && dirty_.empty()) {
     UpdateLag();
     return Status::Ok();
@@ -484,10 +481,7 @@ std::map<int32_t, StateChangelog::TaskCommit> IngestPipeline::ChangelogCommits(c
     if (p->cp.next_offset >= 0)
       c->second.checkpoints.emplace_back(p->cp.tp, Checkpoint{p->cp.next_offset, p->cp.stream_time_ms});
     // The marks go whole: a restore takes the head's as the task's.
-    if (p->rekeyed)
-      for (const auto& [source, next] : p->source_next)
-        c->second.checkpoints.emplace_back(RekeyMarkName(options_.items_topic, source, p->cp.tp.partition),
-                                           Checkpoint{next, 0});
+    if (p->rekeyed) AppendRekeyMarks(*p, &c->second.checkpoints);
   }
   return commits;
 }
@@ -785,7 +779,7 @@ void IngestPipeline::GiveUpTakenOverTasks(const std::vector<int32_t>& tasks, Com
   std::set<ShardId> shards;
   std::vector<TopicPartition> names;  // every checkpoint of those tasks, the marks too
   for (int32_t task : tasks) {
-    for (const std::string& topic : InputTopics()) {
+    for (const std::string& topic : checkpoints_.inputs()) {
       tps.push_back({topic, task});
       if (const Partition* p = partitions_.Find(topic, task)) shards.insert(p->shard);
     }
@@ -813,7 +807,7 @@ Status IngestPipeline::ScheduleCleanupOfStoredTasks(const std::function<bool(int
     auto position = store_->LoadChangelogPosition(task);
     if (!position.ok()) return position.status();
     bool has_state = position->has_value();
-    for (const std::string& topic : InputTopics()) {
+    for (const std::string& topic : checkpoints_.inputs()) {
       if (has_state) break;
       auto checkpoint = store_->LoadCheckpoint({topic, task});
       if (!checkpoint.ok()) return checkpoint.status();
@@ -838,7 +832,7 @@ void IngestPipeline::DeleteRevokedState() {
     // shards when this pipeline held them.
     std::vector<ShardId> shards;
     Status st;
-    for (const std::string& topic : InputTopics()) {
+    for (const std::string& topic : checkpoints_.inputs()) {
       auto shard = store_->RegisterShard({topic, task});
       if (!shard.ok()) {
         st = shard.status();

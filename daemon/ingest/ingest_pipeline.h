@@ -60,6 +60,7 @@
 #include "daemon/pipeline/partition_table.h"
 #include "daemon/codec/event_decoder.h"
 #include "daemon/ingest/state_changelog.h"
+#include "daemon/ingest/task_checkpoints.h"
 #include "daemon/kafka/message_source.h"
 #include "daemon/metrics/histogram_batch.h"
 #include "daemon/metrics/metrics.h"
@@ -151,10 +152,12 @@ class IngestPipeline final : public RebalanceListener {
     uint64_t pending_off_partition = 0;
     bool warned_off_partition = false;  // logged once per assignment
     // A partition of the repartition topic: the next offset it expects from
-    // each source partition (RekeyMarkName), and whether one moved since
-    // the last commit.
+    // each source partition, -1 for none yet (indexed and named as in
+    // TaskCheckpoints; tasks_at_marks partitions per source type), and
+    // whether one moved since the last commit.
     bool rekeyed = false;
-    std::map<TopicPartition, int64_t> source_next;
+    std::vector<int64_t> source_next;
+    int32_t tasks_at_marks = 0;
     bool marks_dirty = false;
     bool warned_resent = false;  // a record sent again was skipped: logged once per assignment
     // Restoring until next_offset reaches this: the group's committed offset
@@ -211,13 +214,13 @@ class IngestPipeline final : public RebalanceListener {
   Status ProcessRekeyed(const InputMessage& msg, Partition* p);
   // An items partition's marks, from the store: what it has applied of each source.
   Status LoadRekeyMarks(Partition* p);
-  // Appends the marks of the items partitions (those moved since the last
-  // commit, or all) to `out`, under their checkpoint names.
-  void AppendRekeyMarks(bool all, std::vector<std::pair<TopicPartition, Checkpoint>>* out);
-  // Every checkpoint name a task's state has: its inputs and, with a
-  // repartition topic, the marks of its items partition.
+  // Appends the marks of the items partitions that moved since the last
+  // commit to `out`, under their checkpoint names.
+  void AppendMovedRekeyMarks(std::vector<std::pair<TopicPartition, Checkpoint>>* out);
+  // Appends every mark of items partition `p` to `out`.
+  void AppendRekeyMarks(const Partition& p, std::vector<std::pair<TopicPartition, Checkpoint>>* out) const;
+  // Every checkpoint name a task's state has (TaskCheckpoints::Names).
   std::vector<TopicPartition> TaskCheckpointNames(int32_t task) const;
-  std::vector<std::string> InputTopics() const;
   // Counts (and logs once per partition) an event whose user's default
   // partition is not the one it came from.
   void CheckPartition(const InputMessage& msg, const Event& event, Partition* p);
@@ -259,6 +262,7 @@ class IngestPipeline final : public RebalanceListener {
   void ReportCacheSize();
 
   IngestPipelineOptions options_;
+  TaskCheckpoints checkpoints_;  // the tasks' inputs and checkpoint names, from options_
   const FeatureSet* features_;
   FeatureEngine engine_;
   StateStore* store_;

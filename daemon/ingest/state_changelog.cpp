@@ -3,31 +3,10 @@
 #include <algorithm>
 #include <chrono>
 
-#include "daemon/ingest/rekeyed_event.h"
 #include "daemon/logging/log.h"
 #include "daemon/store/entity_key.h"
 
 namespace featmon {
-
-std::vector<std::string> StateChangelog::InputTopics() const {
-  if (items_topic_.empty()) return {views_topic_, clicks_topic_};
-  return {views_topic_, clicks_topic_, items_topic_};
-}
-
-bool StateChangelog::TaskCheckpoint(const std::string& topic) const {
-  const auto inputs = InputTopics();
-  if (std::find(inputs.begin(), inputs.end(), topic) != inputs.end()) return true;
-  return !items_topic_.empty() && RekeyMarkSource(items_topic_, topic).has_value();
-}
-
-std::vector<TopicPartition> StateChangelog::CheckpointNames(int32_t task) const {
-  std::vector<TopicPartition> names;
-  for (const std::string& topic : InputTopics()) names.push_back({topic, task});
-  if (items_topic_.empty()) return names;
-  for (const std::string& topic : {views_topic_, clicks_topic_})
-    for (int32_t s = 0; s < tasks_; ++s) names.push_back(RekeyMarkName(items_topic_, {topic, s}, task));
-  return names;
-}
 
 std::optional<std::string> StateChangelog::LocalKey(const Held& held, std::string_view changelog_key) {
   if (changelog_key.size() < 2) return std::nullopt;
@@ -69,7 +48,7 @@ Status StateChangelog::AddWrites(const Held& held, int32_t task, std::vector<cha
 
 Status StateChangelog::CheckPartitions() {
   if (partitions_checked_) return Status::Ok();
-  auto tasks = topic_->PartitionCount(views_topic_);
+  auto tasks = topic_->PartitionCount(checkpoints_.views_topic());
   if (!tasks.ok()) return tasks.status();
   auto partitions = topic_->PartitionCount();
   if (!partitions.ok())
@@ -93,7 +72,7 @@ Result<StateChangelog::StoredCopy> StateChangelog::LoadStoredCopy(int32_t task, 
     copy.fold = changelog::ChangelogFold(**pos);
     copy.next_offset = (*pos)->next_offset;
     copy.kept = true;
-  } else if (Status st = store_->DropState(shards, CheckpointNames(task), task); !st.ok()) {
+  } else if (Status st = store_->DropState(shards, checkpoints_.Names(task, tasks_), task); !st.ok()) {
     return st;  // not a commit of the changelog's history: replaced by it
   }
   return copy;
@@ -156,18 +135,18 @@ Status StateChangelog::Restore(int32_t task, const std::vector<Input>& inputs) {
   stats.to = claim.to;
   CommitBatch batch;
   if (from_standby || (*claimed)->head() != local_head) {
-    for (const Input& in : inputs) {
-      for (const changelog::SourceCheckpoint& c : (*claimed)->head_checkpoints()) {
-        if (c.topic != in.tp.topic) continue;
-        *in.checkpoint = Checkpoint{c.next_offset, c.stream_time_ms};
+    // The inputs' checkpoints go back to the caller too; it loads the marks
+    // of the items partition from the store.
+    for (const changelog::SourceCheckpoint& c : (*claimed)->head_checkpoints()) {
+      if (!checkpoints_.IsTaskCheckpoint(c.topic)) continue;
+      const Checkpoint checkpoint{c.next_offset, c.stream_time_ms};
+      batch.checkpoints.emplace_back(TopicPartition{c.topic, task}, checkpoint);
+      for (const Input& in : inputs) {
+        if (in.tp.topic != c.topic) continue;
+        *in.checkpoint = checkpoint;
         *in.stored = true;
-        batch.checkpoints.emplace_back(in.tp, *in.checkpoint);
       }
     }
-    // The marks of the items partition: the caller loads them from the store.
-    for (const changelog::SourceCheckpoint& c : (*claimed)->head_checkpoints())
-      if (!items_topic_.empty() && RekeyMarkSource(items_topic_, c.topic))
-        batch.checkpoints.emplace_back(TopicPartition{c.topic, task}, Checkpoint{c.next_offset, c.stream_time_ms});
   }
   batch.changelog_positions.emplace_back(task, (*claimed)->position());
   if (Status st = store_->Commit(batch); !st.ok()) return st;
@@ -232,7 +211,7 @@ void StateChangelog::Release(int32_t task) {
 Result<StateChangelog::Standby> StateChangelog::StartStandby(int32_t task) {
   Standby standby;
   std::vector<ShardId> shards;
-  for (const std::string& topic : InputTopics()) {
+  for (const std::string& topic : checkpoints_.inputs()) {
     const TopicPartition tp{topic, task};
     auto shard = store_->RegisterShard(tp);
     if (!shard.ok()) return shard.status();
@@ -310,7 +289,7 @@ Status StateChangelog::UpdateStandbys(size_t max_records, int wait_ms) {
     batch.changelog_positions.emplace_back(
         task, ChangelogPosition{head.writer, head.seq, standby.fold.current_writer(), standby.next_offset});
     for (const changelog::SourceCheckpoint& c : standby.fold.head_checkpoints())
-      if (TaskCheckpoint(c.topic))
+      if (checkpoints_.IsTaskCheckpoint(c.topic))
         batch.checkpoints.emplace_back(TopicPartition{c.topic, task}, Checkpoint{c.next_offset, c.stream_time_ms});
   }
   if (st.ok() && (!batch.entities.empty() || !batch.changelog_positions.empty())) st = store_->Commit(batch);

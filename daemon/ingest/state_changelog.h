@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "daemon/ingest/ingest_status.h"
+#include "daemon/ingest/task_checkpoints.h"
 #include "daemon/kafka/changelog_follower.h"
 #include "daemon/kafka/task_changelog.h"
 #include "daemon/store/state_store.h"
@@ -51,8 +52,10 @@ class StateChangelog {
   // of the task too; empty: none.
   StateChangelog(std::unique_ptr<ChangelogTopic> topic, std::string owner, std::string views_topic,
                  std::string clicks_topic, StateStore* store, std::string items_topic = "")
-      : topic_(std::move(topic)), owner_(std::move(owner)), views_topic_(std::move(views_topic)),
-        clicks_topic_(std::move(clicks_topic)), items_topic_(std::move(items_topic)), store_(store) {}
+      : topic_(std::move(topic)),
+        owner_(std::move(owner)),
+        checkpoints_(std::move(views_topic), std::move(clicks_topic), std::move(items_topic)),
+        store_(store) {}
 
   // One input partition of a task, as the pipeline holds it.
   struct Input {
@@ -127,14 +130,8 @@ class StateChangelog {
 
  private:
   char Role(const TopicPartition& tp) const {
-    return tp.topic == views_topic_ ? 'v' : tp.topic == clicks_topic_ ? 'c' : 'i';
+    return tp.topic == checkpoints_.views_topic() ? 'v' : tp.topic == checkpoints_.clicks_topic() ? 'c' : 'i';
   }
-  std::vector<std::string> InputTopics() const;
-  // Whether a head checkpoint named `topic` is one of the task's: an input's
-  // or a mark of its items partition.
-  bool TaskCheckpoint(const std::string& topic) const;
-  // Every checkpoint name of the task: its inputs' and its marks'.
-  std::vector<TopicPartition> CheckpointNames(int32_t task) const;
   struct Held;
   // A changelog key (role, then the entity key without its shard) as a
   // local entity key of this task's shard for that role; nullopt when the
@@ -149,7 +146,7 @@ class StateChangelog {
 
   std::unique_ptr<ChangelogTopic> topic_;
   std::string owner_;
-  std::string views_topic_, clicks_topic_, items_topic_;
+  TaskCheckpoints checkpoints_;
   StateStore* store_;
   int32_t tasks_ = 0;  // the inputs' partition count, once CheckPartitions has read it
   struct Held {
@@ -168,7 +165,7 @@ class StateChangelog {
     int64_t next_offset = 0;
     bool kept = false;  // false: dropped, read the partition from 0
   };
-  // Dropping the copy drops all its checkpoints (CheckpointNames) with `shards`.
+  // Dropping the copy drops all its checkpoints (TaskCheckpoints::Names) with `shards`.
   Result<StoredCopy> LoadStoredCopy(int32_t task, const std::vector<ShardId>& shards);
   struct Standby {
     Held held;  // its shards; no claim
