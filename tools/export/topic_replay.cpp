@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <utility>
 
 #include "daemon/kafka/kafka_handle.h"
 
@@ -43,6 +44,14 @@ Result<std::unique_ptr<TopicReplay>> TopicReplay::Open(const ReplayOptions& opti
       // 10,000 with 50 MB more peak RSS.
       {"queued.min.messages", "5000"},
       {"queued.max.messages.kbytes", "1024"},
+      // A broker holds a fetch that finds no data for up to this long, and a
+      // consumer has one fetch in flight per broker. Partitions read to the
+      // log end (a replay reads history: nothing new comes) made every such
+      // fetch wait the default 500 ms, while the partition the merge waited
+      // for could not be fetched. On bench/export.sh the replay alone
+      // (bench/export_replay) went from 415k to 925k messages/s with 10 ms
+      // (1 ms: 870k, 50 ms: 898k, 100 ms: 694k).
+      {"fetch.wait.max.ms", "10"},
   };
   for (const auto& [k, v] : options.properties) settings[k] = v;
   auto rk = NewKafkaClient(RD_KAFKA_CONSUMER, settings, "kafka consumer", [](rd_kafka_conf_t*) {});
@@ -236,17 +245,21 @@ Result<ReplayRecord*> TopicReplay::Next() {
       if (Status st = Refill(i); !st.ok()) return st;
     started_ = true;
   }
+  // The record handed out last was its partition's last buffered one; its
+  // batch is replaced only now, and before the next head is chosen (that
+  // partition's next record may be the oldest).
+  if (used_up_ != kNone) {
+    const size_t index = std::exchange(used_up_, kNone);
+    if (Status st = Refill(index); !st.ok()) return st;
+  }
   if (heads_.empty()) return static_cast<ReplayRecord*>(nullptr);
   const size_t index = heads_.top().partition;
   heads_.pop();
   Partition& p = partitions_[index];
-  current_ = std::move(p.buffered[p.head++]);
-  if (p.has_buffered()) {
-    PushHead(index);
-  } else if (Status st = Refill(index); !st.ok()) {
-    return st;
-  }
-  return &current_;
+  ReplayRecord* record = &p.buffered[p.head++];
+  if (p.has_buffered()) PushHead(index);
+  else used_up_ = index;
+  return record;
 }
 
 }  // namespace featmon::exporter

@@ -113,7 +113,10 @@ class TopicReplay {
   rd_kafka_queue_t* queue_ = nullptr;
   std::vector<Partition> partitions_;
   std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads_;  // one per partition with buffered records
-  ReplayRecord current_;  // what Next handed out last
+  // A partition whose last buffered record Next handed out: refilled at the
+  // next call, so that record stays in place (not moved) until then.
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  size_t used_up_ = kNone;
   bool started_ = false;  // every partition has been read to its first record
   uint64_t total_ = 0, read_ = 0;
   size_t timestamp_fallbacks_ = 0;
