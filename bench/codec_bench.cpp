@@ -67,14 +67,18 @@ void ProtobufJsonReference(benchmark::State& state, bool predictions) {
 void BM_ProtobufJsonView(benchmark::State& state) { ProtobufJsonReference<v1::ViewEvent>(state, false); }
 BENCHMARK(BM_ProtobufJsonView)->Name("decode_view/json/protobuf_reference");
 
-void BM_DecodePrediction(benchmark::State& state) {
-  const auto messages = Messages(WireFormat::kJson, true);
+void BM_DecodePrediction(benchmark::State& state, WireFormat format) {
+  const auto messages = Messages(format, true);
   EventDecoder decoder({});
   size_t i = 0;
   for (auto _ : state) benchmark::DoNotOptimize(decoder.DecodePrediction(messages[i++ & 4095], kStartMs));
   Report(state, messages);
 }
-BENCHMARK(BM_DecodePrediction)->Name("decode_prediction/json/featmon");
+BENCHMARK_CAPTURE(BM_DecodePrediction, json, WireFormat::kJson)->Name("decode_prediction/json/featmon");
+// What featmon-export and featmond's monitor decode most: the generator's and
+// a protobuf producer's predictions.
+BENCHMARK_CAPTURE(BM_DecodePrediction, protobuf, WireFormat::kProtobuf)
+    ->Name("decode_prediction/binary_protobuf/featmon");
 
 void BM_ProtobufJsonPrediction(benchmark::State& state) { ProtobufJsonReference<v1::PredictionEvent>(state, true); }
 BENCHMARK(BM_ProtobufJsonPrediction)->Name("decode_prediction/json/protobuf_reference");

@@ -175,7 +175,21 @@ void CopyEventFields(Proto* msg, Event* e) {
 // keeps it.
 template <typename V>
 void SortByNameLastWins(std::vector<std::pair<std::string, V>>* entries) {
-  std::stable_sort(entries->begin(), entries->end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  const auto by_name = [](const auto& a, const auto& b) { return a.first < b.first; };
+  // A prediction logs a handful of features: an insertion sort (stable, in
+  // place) spares std::stable_sort's temporary buffer, an allocation per call.
+  constexpr size_t kInsertionSortMax = 32;
+  if (entries->size() <= kInsertionSortMax) {
+    for (auto it = entries->begin() + std::min<size_t>(1, entries->size()); it != entries->end(); ++it) {
+      if (!by_name(*it, *(it - 1))) continue;
+      auto moving = std::move(*it);
+      auto hole = it;
+      for (; hole != entries->begin() && by_name(moving, *(hole - 1)); --hole) *hole = std::move(*(hole - 1));
+      *hole = std::move(moving);
+    }
+  } else {
+    std::stable_sort(entries->begin(), entries->end(), by_name);
+  }
   auto out = entries->begin();
   for (auto it = entries->begin(); it != entries->end();) {
     auto run_end = std::find_if(it, entries->end(), [&](const auto& e) { return e.first != it->first; });

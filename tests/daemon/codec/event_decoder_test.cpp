@@ -156,8 +156,8 @@ TEST(EventDecoderTest, BinaryPredictionMapsDecodeAsProtobufMapsDo) {
   EXPECT_EQ(rec.prediction.cat_features, want_categorical);
 
   // Messages of varying sizes through the same decoder: each as protobuf's map reads it.
-  for (int n : {5, 0, 3, 9, 1}) {
-    v1::PredictionEvent p = Prediction(0.1 * n);
+  for (int n : {5, 0, 3, 9, 1, 40}) {  // 40: past the insertion sort, to std::stable_sort
+    v1::PredictionEvent p = Prediction(0.01 * n);
     p.mutable_features()->clear();
     p.mutable_cat_features()->clear();
     for (int i = n; i > 0; --i) {
@@ -172,7 +172,7 @@ TEST(EventDecoderTest, BinaryPredictionMapsDecodeAsProtobufMapsDo) {
     EXPECT_EQ(rec.prediction.features, numeric) << n;
     EXPECT_EQ(rec.prediction.cat_features, categorical) << n;
     EXPECT_EQ(rec.request_id, "r1");
-    EXPECT_EQ(rec.prediction.score, 0.1 * n);
+    EXPECT_EQ(rec.prediction.score, 0.01 * n);
   }
 }
 
