@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cluster/key_partitioner.h"
+#include "daemon/ingest/rekeyed_event.h"
 #include "daemon/store/rocksdb_store.h"
 #include "tests/daemon/scripted_source.h"
 #include "tests/daemon/temp_dir.h"
@@ -559,10 +560,17 @@ TEST_F(IngestPipelineTest, ItemStateComesOnceFromTheRepartitionTopic) {
   ASSERT_TRUE(pipeline_->Commit().ok());
   EXPECT_EQ(Views24h("iA", EntityKind::kItem), 6);
   EXPECT_EQ(Views24h("iB", EntityKind::kItem), 4);
-  // A record nothing of featmond wrote is a dead letter, not a stall.
+  // A record nothing of featmond wrote is a dead letter, not a stall; so is
+  // one from a source partition the inputs did not have (one task here).
   source_.queue.push_back({"items", 0, offset++, "not re-keyed"});
+  std::string beyond;
+  EncodeRekeyedEvent(EventType::kView, 1, 0, DecodeRekeyedEvent(items.sent[0].value)->payload, &beyond);
+  source_.queue.push_back({"items", 0, offset++, beyond});
   ASSERT_TRUE(pipeline_->RunOnce(0).ok());
-  EXPECT_EQ(sink_.reasons, (std::vector<std::string>{"decode_error"}));
+  EXPECT_EQ(sink_.reasons, (std::vector<std::string>{"decode_error", "decode_error"}));
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(Views24h("iB", EntityKind::kItem), 4) << "a rejected record applies nothing";
+  EXPECT_EQ(StoredOffset({"items", 0}), offset) << "and does not stall its partition";
 }
 
 // A view whose re-keyed record cannot be queued is held, and its user is
