@@ -43,6 +43,11 @@ Result<SplitFractions> ParseSplitFractions(std::string_view text) {
   return SplitFractions{parts[0], parts[1], parts[2]};
 }
 
+Split SplitPlan::Period(int64_t ts_ms) const {
+  if (ts_ms >= test_from_ms) return Split::kTest;
+  return ts_ms >= validation_from_ms ? Split::kValidation : Split::kTrain;
+}
+
 Split SplitPlan::Assign(int64_t ts_ms) const {
   // The boundary an example is closest below, and whether it is within the gap.
   auto purged = [&](int64_t boundary) { return boundary != INT64_MAX && ts_ms < boundary && ts_ms >= boundary - gap_ms; };

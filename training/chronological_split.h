@@ -39,6 +39,9 @@ struct SplitPlan {
   int64_t gap_ms = 0;  // the attribution window left out before each boundary
 
   Split Assign(int64_t ts_ms) const;
+  // The split whose time span holds ts_ms, the gaps not left out: which
+  // split an example that Assign leaves out was taken from.
+  Split Period(int64_t ts_ms) const;
 };
 
 // `prediction_times_ms` in any order; it is sorted in place.

@@ -146,6 +146,10 @@ TEST(ExportTest, ExportsLabeledPointInTimeExamplesFromTheTopics) {
   EXPECT_EQ(SummaryTotal(summary, "positives"), positive);
   EXPECT_GT(positive, 50);
   EXPECT_GT(summary["splits"]["left_out"]["rows"].get<int>(), 0);
+  EXPECT_EQ(summary["splits"]["train"]["left_out"].get<int>() + summary["splits"]["validation"]["left_out"].get<int>(),
+            summary["splits"]["left_out"]["rows"].get<int>())
+      << "every left-out row is counted against the split it was taken from";
+  EXPECT_EQ(summary["splits"]["test"]["left_out"].get<int>(), 0);
   EXPECT_GT(summary["not_matured"].get<int>(), 0);
   EXPECT_GT(summary["skew"]["user.views_24h"]["compared"].get<int>(), 0) << summary.dump(2);
 

@@ -48,6 +48,12 @@ TEST(ChronologicalSplit, LeavesOutOneAttributionWindowBeforeEachBoundary) {
   EXPECT_EQ(plan.Assign(1880), Split::kLeftOut);
   EXPECT_EQ(plan.Assign(1900), Split::kTest);
   EXPECT_EQ(plan.Assign(99999), Split::kTest);
+  // Where the left-out ones were taken from.
+  EXPECT_EQ(plan.Period(1770), Split::kTrain);
+  EXPECT_EQ(plan.Period(1790), Split::kTrain);
+  EXPECT_EQ(plan.Period(1800), Split::kValidation);
+  EXPECT_EQ(plan.Period(1880), Split::kValidation);
+  EXPECT_EQ(plan.Period(1900), Split::kTest);
 }
 
 TEST(ChronologicalSplit, EmptySplitsAndTies) {

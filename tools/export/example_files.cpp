@@ -29,6 +29,22 @@ void AppendCsvField(std::string* out, std::string_view s) {
 Status WriteError(const std::string& path) { return Status::IOError(path + ": " + std::strerror(errno)); }
 }  // namespace
 
+std::vector<std::string> SplitWarnings(const SplitCounts& counts, int64_t gap_ms) {
+  std::vector<std::string> warnings;
+  for (training::Split split : {training::Split::kTrain, training::Split::kValidation}) {
+    const int i = static_cast<int>(split);
+    const uint64_t kept = counts.rows[i], left = counts.left_out_of[i];
+    if (left <= kept) continue;
+    const std::string name = training::SplitName(split);
+    warnings.push_back(name + " kept " + std::to_string(kept) + " of the " + std::to_string(kept + left) +
+                       " predictions in its time span (" + std::to_string(100 * kept / (kept + left)) +
+                       "%): the rest lie within one attribution window (" + std::to_string(gap_ms / 1000) +
+                       " s) before the next split begins, and their labels would mature inside it. Export a "
+                       "longer history (an earlier --from-ms) or give " + name + " a larger share (--split)");
+  }
+  return warnings;
+}
+
 const char* FormatExtension(Format f) { return f == Format::kCsv ? "csv" : "jsonl"; }
 
 Result<std::unique_ptr<ExampleFiles>> ExampleFiles::Open(const std::string& dir, Format format, const FeatureSet* features) {
@@ -193,7 +209,10 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
     const int si = static_cast<int>(split);
     ++counts.rows[si];
     counts.positives[si] += label_byte[0] == 1;
-    if (split == training::Split::kLeftOut) continue;
+    if (split == training::Split::kLeftOut) {
+      ++counts.left_out_of[static_cast<int>(plan->Period(ts))];
+      continue;
+    }
     std::fill(cells.begin(), cells.end(), missing);
     for (size_t c = 0; c < kFixedCount; ++c)
       if (in.ReadLengthPrefixed(&cell)) cells[c] = cell;

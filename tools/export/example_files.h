@@ -36,6 +36,9 @@ enum class Format { kCsv, kJsonl };
 struct SplitCounts {
   std::array<uint64_t, 4> rows{};       // by training::Split
   std::array<uint64_t, 4> positives{};
+  // Of the rows left out, how many each split's time span held (by
+  // training::Split; test's is 0, since no boundary follows it).
+  std::array<uint64_t, 3> left_out_of{};
 };
 
 class ExampleFiles {
@@ -82,6 +85,12 @@ class ExampleFiles {
   std::map<std::string, size_t, std::less<>> logged_;  // logged feature name (no "logged." yet) -> spool id
   std::string record_, cell_;                           // reused per Spool
 };
+
+// What a data scientist should hear about the split: a train or validation
+// split that kept fewer rows than were left out of its time span (its span
+// is not much longer than the attribution window left out before the next
+// boundary). Empty when the split is sound.
+std::vector<std::string> SplitWarnings(const SplitCounts& counts, int64_t gap_ms);
 
 const char* FormatExtension(Format f);  // "csv", "jsonl"
 

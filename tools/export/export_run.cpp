@@ -117,7 +117,10 @@ std::string SummaryJson(const ExportOptions& o, const ExportSummary& s) {
                                 training::Split::kLeftOut}) {
     const int i = static_cast<int>(split);
     j["splits"][training::SplitName(split)] = {{"rows", s.splits.rows[i]}, {"positives", s.splits.positives[i]}};
+    // How many predictions of its time span were left out before the next boundary.
+    if (split != training::Split::kLeftOut) j["splits"][training::SplitName(split)]["left_out"] = s.splits.left_out_of[i];
   }
+  j["warnings"] = SplitWarnings(s.splits, s.plan.gap_ms);
   j["predictions"] = s.join.predictions;
   j["not_matured"] = s.join.not_matured;
   j["out_of_range"] = s.join.out_of_range;
@@ -145,7 +148,11 @@ void PrintSummary(const ExportOptions& o, const ExportSummary& s, std::ostream& 
   }
   const int left = static_cast<int>(training::Split::kLeftOut);
   out << "  left out: " << s.splits.rows[left] << " predictions within " << s.plan.gap_ms / 1000
-      << " s (the attribution window) before a split boundary\n";
+      << " s (the attribution window) before a split boundary";
+  if (s.splits.rows[left] > 0)
+    out << ": " << s.splits.left_out_of[0] << " of train's time span, " << s.splits.left_out_of[1] << " of validation's";
+  out << "\n";
+  for (const std::string& w : SplitWarnings(s.splits, s.plan.gap_ms)) out << "  warning: " << w << "\n";
   out << "  not exported: " << s.join.not_matured << " whose labels had not matured by " << s.watermark_ms << ", "
       << s.join.out_of_range << " outside --from-ms/--to-ms, " << s.join.other_models << " of other models, "
       << s.join.out_of_order << " records out of event-time order\n";

@@ -99,5 +99,38 @@ TEST(ExampleFiles, KeepsLongCellsAndQuotesAListAsOneField) {
             "1000," + std::string(300, 'r') + ",\"u,\"\"1\"\"\",i1,v1,0.25,1,3,\"" + std::string(127, 'a') + "|b,c|d\",,4,0\n");
 }
 
+// Left-out rows are counted against the split whose time span held them, and
+// a split that kept fewer than it lost is warned about.
+TEST(ExampleFiles, CountsWhereLeftOutRowsCameFromAndWarnsWhenMostAre) {
+  TempDir dir;
+  const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
+  auto files = ExampleFiles::Open(dir.sub("csv"), Format::kCsv, &set);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  // 100 predictions 10 ms apart: the boundaries fall at 1800 (validation) and
+  // 1900 (test), and a 60 ms window leaves out 6 of train's and 6 of
+  // validation's 10.
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*files)->Spool(Example(1000 + 10 * i, i % 2)).ok());
+  training::SplitPlan plan;
+  auto counts = (*files)->Finish({0.8, 0.1, 0.1}, 60, &plan);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(plan.validation_from_ms, 1800);
+  EXPECT_EQ(plan.test_from_ms, 1900);
+  EXPECT_EQ(counts->rows[0], 74u);
+  EXPECT_EQ(counts->rows[1], 4u);
+  EXPECT_EQ(counts->rows[2], 10u);
+  EXPECT_EQ(counts->rows[3], 12u);
+  EXPECT_EQ(counts->left_out_of[0], 6u);
+  EXPECT_EQ(counts->left_out_of[1], 6u);
+  EXPECT_EQ(counts->left_out_of[2], 0u);
+
+  const std::vector<std::string> warnings = SplitWarnings(*counts, 60'000);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].rfind("validation kept 4 of the 10 predictions in its time span (40%)", 0), 0u) << warnings[0];
+  EXPECT_NE(warnings[0].find("(60 s)"), std::string::npos) << warnings[0];
+  SplitCounts sound = *counts;
+  sound.left_out_of[1] = 4;  // as many kept as left out: no warning
+  EXPECT_TRUE(SplitWarnings(sound, 60'000).empty());
+}
+
 }  // namespace
 }  // namespace featmon::exporter
