@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 namespace featmon {
 
@@ -36,5 +37,9 @@ class ManualClock final : public Clock {
  private:
   std::atomic<int64_t> now_ms_;
 };
+
+// Epoch milliseconds as RFC 3339 in UTC, to the millisecond
+// ("2026-12-07T10:52:59.709Z"), for people reading logs and summaries.
+std::string FormatUtcMs(int64_t epoch_ms);
 
 }  // namespace featmon

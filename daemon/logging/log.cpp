@@ -8,6 +8,7 @@
 #include <ctime>
 #include <memory>
 
+#include "common/clock.h"
 #include "common/utf8.h"
 
 namespace featmon {
@@ -37,15 +38,7 @@ class JsonFormatter final : public spdlog::formatter {
 
  private:
   static std::string Rfc3339(spdlog::log_clock::time_point t) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm utc{};
-    gmtime_r(&secs, &utc);
-    char buf[32];
-    const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &utc);
-    char out[48];
-    std::snprintf(out, sizeof(out), "%.*s.%03dZ", static_cast<int>(n), buf, static_cast<int>(ms % 1000));
-    return out;
+    return FormatUtcMs(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
   }
 };
 

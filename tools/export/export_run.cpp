@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/clock.h"
 #include "tools/export/topic_replay.h"
 
 namespace featmon::exporter {
@@ -146,6 +147,13 @@ void PrintSummary(const ExportOptions& o, const ExportSummary& s, std::ostream& 
     out << "  " << training::SplitName(split) << ": " << s.splits.rows[i] << " rows, " << s.splits.positives[i]
         << " positive -> " << o.out_dir << "/" << training::SplitName(split) << "." << FormatExtension(o.format) << "\n";
   }
+  if (s.plan.validation_from_ms != INT64_MAX || s.plan.test_from_ms != INT64_MAX) {
+    out << "  split at prediction time:";
+    if (s.plan.validation_from_ms != INT64_MAX) out << " validation from " << FormatUtcMs(s.plan.validation_from_ms);
+    if (s.plan.test_from_ms != INT64_MAX) out << (s.plan.validation_from_ms != INT64_MAX ? "," : "") << " test from "
+                                              << FormatUtcMs(s.plan.test_from_ms);
+    out << "\n";
+  }
   const int left = static_cast<int>(training::Split::kLeftOut);
   out << "  left out: " << s.splits.rows[left] << " predictions within " << s.plan.gap_ms / 1000
       << " s (the attribution window) before a split boundary";
@@ -153,7 +161,8 @@ void PrintSummary(const ExportOptions& o, const ExportSummary& s, std::ostream& 
     out << ": " << s.splits.left_out_of[0] << " of train's time span, " << s.splits.left_out_of[1] << " of validation's";
   out << "\n";
   for (const std::string& w : SplitWarnings(s.splits, s.plan.gap_ms)) out << "  warning: " << w << "\n";
-  out << "  not exported: " << s.join.not_matured << " whose labels had not matured by " << s.watermark_ms << ", "
+  out << "  not exported: " << s.join.not_matured << " whose labels had not matured by " << FormatUtcMs(s.watermark_ms)
+      << " (" << s.watermark_ms << "), "
       << s.join.out_of_range << " outside --from-ms/--to-ms, " << s.join.other_models << " of other models, "
       << s.join.out_of_order << " records out of event-time order\n";
   for (const auto& [what, n] : s.rejected) out << "  rejected " << what << ": " << n << "\n";
