@@ -58,7 +58,11 @@ Result<std::unique_ptr<ExampleFiles>> ExampleFiles::Open(const std::string& dir,
   f->spool_path_ = dir + "/.featmon-export.spool";
   f->spool_ = std::fopen(f->spool_path_.c_str(), "w+b");
   if (!f->spool_) return WriteError(f->spool_path_);
-  std::setvbuf(f->spool_, nullptr, _IOFBF, 1 << 20);  // a write call per MiB, not per 4 KiB
+  // Finish reads it back a MiB per call, not 4 KiB. (Given no buffer of
+  // its own, glibc's setvbuf ignores the size and keeps 4 KiB.)
+  f->spool_buffer_.resize(kFileBuffer);
+  std::setvbuf(f->spool_, f->spool_buffer_.data(), _IOFBF, f->spool_buffer_.size());
+  f->record_.reserve(kSpoolChunk + 4096);
   return f;
 }
 
@@ -118,7 +122,7 @@ void ExampleFiles::AppendCell(std::string* out, const FeatureValue& v) const {
 }
 
 Status ExampleFiles::Spool(const training::TrainingExample& ex) {
-  record_.clear();
+  const size_t frame = record_.size();
   PutFixed(&record_, static_cast<uint32_t>(0));  // the frame's length, set below
   PutFixed(&record_, ex.ts_ms);
   record_.push_back(ex.label ? 1 : 0);
@@ -132,18 +136,33 @@ Status ExampleFiles::Spool(const training::TrainingExample& ex) {
   for (const FeatureValue& v : ex.user) PutCell(v);
   for (const FeatureValue& v : ex.item) PutCell(v);
   PutVarint(&record_, ex.logged_numeric.size() + ex.logged_categorical.size());
+  // A model logs the same features in the same order prediction after
+  // prediction: the name at the same position as last time is compared
+  // first, before the map is searched.
+  size_t position = 0;
   auto put_logged = [&](const std::string& name, const auto& value) {
-    auto it = logged_.find(name);
-    if (it == logged_.end()) it = logged_.emplace(name, logged_.size()).first;
-    PutVarint(&record_, it->second);
+    if (position == last_logged_.size()) last_logged_.emplace_back();
+    auto& [last_name, id] = last_logged_[position++];
+    if (last_name != name) {
+      auto it = logged_.find(name);
+      if (it == logged_.end()) it = logged_.emplace(name, logged_.size()).first;
+      last_name = name;
+      id = it->second;
+    }
+    PutVarint(&record_, id);
     PutCell(value);
   };
   for (const auto& [name, value] : ex.logged_numeric) put_logged(name, value);
   for (const auto& [name, value] : ex.logged_categorical) put_logged(name, std::string_view(value));
-  const uint32_t len = static_cast<uint32_t>(record_.size() - sizeof(uint32_t));  // one example: far below 4 GiB
-  std::memcpy(record_.data(), &len, sizeof len);  // as PutFixed writes it
-  if (std::fwrite(record_.data(), 1, record_.size(), spool_) != record_.size()) return WriteError(spool_path_);
+  const uint32_t len = static_cast<uint32_t>(record_.size() - frame - sizeof(uint32_t));  // far below 4 GiB
+  std::memcpy(record_.data() + frame, &len, sizeof len);  // as PutFixed writes it
   times_.push_back(ex.ts_ms);
+  return record_.size() >= kSpoolChunk ? FlushSpool() : Status::Ok();
+}
+
+Status ExampleFiles::FlushSpool() {
+  if (std::fwrite(record_.data(), 1, record_.size(), spool_) != record_.size()) return WriteError(spool_path_);
+  record_.clear();
   return Status::Ok();
 }
 
@@ -162,16 +181,25 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem})
     for (const CompiledFeature& f : features_->features(kind)) columns.push_back(std::string(EntityKindName(kind)) + "." + f.name);
 
-  std::FILE* out[3] = {nullptr, nullptr, nullptr};
+  // Closed on every return, before their buffers go (a write call per MiB,
+  // not per 4 KiB: see Open).
+  struct SplitFiles {
+    std::FILE* files[3] = {nullptr, nullptr, nullptr};
+    std::vector<char> buffers[3];
+    ~SplitFiles() {
+      for (std::FILE* f : files)
+        if (f) std::fclose(f);
+    }
+  } split_files;
+  std::FILE** out = split_files.files;
   std::string paths[3];
   for (training::Split s : training::kSplits) {
     const int i = static_cast<int>(s);
     paths[i] = dir_ + "/" + training::SplitName(s) + "." + FormatExtension(format_);
     out[i] = std::fopen(paths[i].c_str(), "wb");
-    if (!out[i]) {
-      for (auto* f : out) if (f) std::fclose(f);
-      return WriteError(paths[i]);
-    }
+    if (!out[i]) return WriteError(paths[i]);
+    split_files.buffers[i].resize(kFileBuffer);
+    std::setvbuf(out[i], split_files.buffers[i].data(), _IOFBF, kFileBuffer);
     if (format_ == Format::kCsv) {
       std::string header;
       for (size_t c = 0; c < columns.size(); ++c) {
@@ -191,6 +219,8 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
 
   SplitCounts counts;
   Status st;
+  if (Status st = FlushSpool(); !st.ok()) return st;
+  if (std::fflush(spool_) != 0) return WriteError(spool_path_);
   std::rewind(spool_);
   std::string record, line;
   std::vector<std::string_view> cells(columns.size());
@@ -242,8 +272,10 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
     line += '\n';
     if (std::fwrite(line.data(), 1, line.size(), out[si]) != line.size()) st = WriteError(paths[si]);
   }
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; i < 3; ++i) {
     if (std::fclose(out[i]) != 0 && st.ok()) st = WriteError(paths[i]);
+    out[i] = nullptr;
+  }
   if (!st.ok()) return st;
   return counts;
 }

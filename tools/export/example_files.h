@@ -80,10 +80,17 @@ class ExampleFiles {
   Format format_ = Format::kCsv;
   const FeatureSet* features_ = nullptr;
   std::FILE* spool_ = nullptr;
+  std::vector<char> spool_buffer_;  // stdio's, set with setvbuf: outlives spool_
   std::string spool_path_;
   std::vector<int64_t> times_;
   std::map<std::string, size_t, std::less<>> logged_;  // logged feature name (no "logged." yet) -> spool id
-  std::string record_, cell_;                           // reused per Spool
+  // Framed records not yet written to the spool: one write per kSpoolChunk.
+  static constexpr size_t kSpoolChunk = 1 << 20;
+  static constexpr size_t kFileBuffer = 1 << 20;  // stdio's buffer for the spool and the split files
+  Status FlushSpool();
+  std::string record_, cell_;
+  // The logged names of the last example spooled, in its order, with their ids.
+  std::vector<std::pair<std::string, size_t>> last_logged_;
 };
 
 // What a data scientist should hear about the split: a train or validation
