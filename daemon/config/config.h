@@ -63,8 +63,10 @@ struct KafkaOptions {
   // partition murmur2(item_id) % partitions) and one lookup reads it
   // (daemon/ingest/ingest_pipeline.h). Empty: each task keeps a partial
   // state of the items its users saw, merged at lookup. As many partitions
-  // as the inputs; delete-retention of a day or more. Set it on a new group:
-  // partial item states kept from before would be counted again. Default: none
+  // as the inputs; delete-retention of a day or more. Set on a group that ran
+  // without it, lookups sum the partial states from before with the re-keyed
+  // ones: exact on one instance, short on a cluster (an owner reads only its
+  // tasks' shards) until the longest window passes. Default: none
   std::string item_repartition_topic;
   int embedded_partitions = 8;                    // partitions per topic of --embedded-kafka. Default: 8
   std::map<std::string, std::string> properties;  // passed to librdkafka verbatim. Default: none
