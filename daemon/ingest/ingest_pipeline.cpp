@@ -171,32 +171,10 @@ Status IngestPipeline::Process(const InputMessage& msg, Partition* p) {
   auto decoded = decoder_.Decode(p->type, msg.payload, batch_.polled_at_ms());
   if (auto* rejection = std::get_if<Rejection>(&decoded)) {
     if (Status st = Reject(msg, p, rejection->reason, rejection->detail); !st.ok()) return st;
-  } else if (repartition_) {
-    const Event& event = std::get<Event>(decoded);
-    CheckPartition(msg, event, p);
-    if (Status st = ProcessWithRekey(msg, event, p); !st.ok()) return st;
   } else {
     const Event& event = std::get<Event>(decoded);
     CheckPartition(msg, event, p);
-    if (features_->IsLate(event.type, event.ts_ms, p->cp.stream_time_ms)) {
-      ++p->pending_late;
-    } else {
-      CacheEntry* entries[kEntityKindCount] = {nullptr, nullptr};
-      for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
-        if (features_->series(kind).empty()) continue;
-        auto entry = Load(kind, p->shard, event.EntityId(kind));
-        if (!entry.ok()) return entry.status();
-        entries[static_cast<int>(kind)] = *entry;
-      }
-      {
-        std::lock_guard lock(cache_mu_);
-        for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
-          if (CacheEntry* entry = entries[static_cast<int>(kind)]) engine_.Apply(event, kind, &entry->state, &entry->changes);
-        }
-      }
-      ++applied_since_mark_;
-      p->cp.stream_time_ms = std::max(p->cp.stream_time_ms, event.ts_ms);
-    }
+    if (Status st = ProcessEvent(msg, event, p); !st.ok()) return st;
   }
   p->cp.Processed(msg.offset);
   ++p->consumed;
@@ -204,18 +182,21 @@ Status IngestPipeline::Process(const InputMessage& msg, Partition* p) {
   return Status::Ok();
 }
 
-// The user is loaded first and the record sent next, the two steps that can
-// fail, so a message tried again is never sent twice by this pipeline. The
-// items side judges lateness itself: a late user event is still sent.
-Status IngestPipeline::ProcessWithRekey(const InputMessage& msg, const Event& event, Partition* p) {
+// The steps that can fail come first: loading the entities this task
+// applies the event to, then (with a repartition topic) sending its item's
+// part, so a message tried again is neither applied nor sent twice by this
+// pipeline. The items side judges lateness itself: a late event is still sent.
+Status IngestPipeline::ProcessEvent(const InputMessage& msg, const Event& event, Partition* p) {
   const bool late = features_->IsLate(event.type, event.ts_ms, p->cp.stream_time_ms);
-  CacheEntry* user = nullptr;
-  if (!late && !features_->series(EntityKind::kUser).empty()) {
-    auto entry = Load(EntityKind::kUser, p->shard, event.user_id);
+  const bool rekey = repartition_ && !features_->series(EntityKind::kItem).empty();
+  CacheEntry* entries[kEntityKindCount] = {nullptr, nullptr};
+  for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
+    if (late || features_->series(kind).empty() || (kind == EntityKind::kItem && repartition_)) continue;
+    auto entry = Load(kind, p->shard, event.EntityId(kind));
     if (!entry.ok()) return entry.status();
-    user = *entry;
+    entries[static_cast<int>(kind)] = *entry;
   }
-  if (!features_->series(EntityKind::kItem).empty()) {
+  if (rekey) {
     const int tasks = task_count_.load(std::memory_order_relaxed);
     if (tasks <= 0) return Status::Unavailable("re-keying by item before the inputs' partition count is known");
     EncodeRekeyedEvent(p->type, msg.partition, msg.offset, msg.payload, &rekeyed_);
@@ -227,9 +208,11 @@ Status IngestPipeline::ProcessWithRekey(const InputMessage& msg, const Event& ev
     ++p->pending_late;
     return Status::Ok();
   }
-  if (user) {
+  {
     std::lock_guard lock(cache_mu_);
-    engine_.Apply(event, EntityKind::kUser, &user->state, &user->changes);
+    for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
+      if (CacheEntry* entry = entries[static_cast<int>(kind)]) engine_.Apply(event, kind, &entry->state, &entry->changes);
+    }
   }
   ++applied_since_mark_;
   p->cp.stream_time_ms = std::max(p->cp.stream_time_ms, event.ts_ms);

@@ -207,9 +207,9 @@ class IngestPipeline final : public RebalanceListener {
   // with its task), so lookups never see a restoring task as served.
   void UpdateRestoring(const std::vector<std::pair<ShardId, int32_t>>& added = {});
   Status Process(const InputMessage& msg, Partition* p);
-  // A view or click, with a repartition topic: its item's part is sent
-  // there before its user's is applied.
-  Status ProcessWithRekey(const InputMessage& msg, const Event& event, Partition* p);
+  // A decoded view or click: applied to its user, and to its item unless a
+  // repartition topic takes the item's part (sent there first).
+  Status ProcessEvent(const InputMessage& msg, const Event& event, Partition* p);
   // A record of the repartition topic: its item's part, once per source offset.
   Status ProcessRekeyed(const InputMessage& msg, Partition* p);
   // An items partition's marks, from the store: what it has applied of each source.
