@@ -56,20 +56,31 @@ Split SplitPlan::Assign(int64_t ts_ms) const {
   return purged(validation_from_ms) || purged(test_from_ms) ? Split::kLeftOut : Split::kTrain;
 }
 
-SplitPlan PlanChronologicalSplit(std::vector<int64_t>* times, const SplitFractions& fractions, int64_t window_ms) {
-  std::sort(times->begin(), times->end());
+BoundaryIndexes QuantileIndexes(size_t n, const SplitFractions& fractions) {
+  // The first example of a split is at the quantile's index.
+  auto index = [&](double quantile) {
+    return std::min(n, static_cast<size_t>(std::llround(std::floor(quantile * static_cast<double>(n) + 1e-9))));
+  };
+  BoundaryIndexes at;
+  at.test = fractions.test > 0 ? index(fractions.train + fractions.validation) : n;
+  at.validation = fractions.validation > 0 ? index(fractions.train) : at.test;
+  return at;
+}
+
+SplitPlan PlanFromBoundaryTimes(int64_t validation_from_ms, int64_t test_from_ms, int64_t window_ms) {
   SplitPlan plan;
   plan.gap_ms = window_ms;
-  const size_t n = times->size();
-  // The first example of a split is at the quantile's index.
-  auto boundary = [&](double quantile) {
-    const auto index = static_cast<size_t>(std::llround(std::floor(quantile * static_cast<double>(n) + 1e-9)));
-    return index < n ? (*times)[index] : INT64_MAX;
-  };
-  plan.validation_from_ms = boundary(fractions.train);
-  plan.test_from_ms = fractions.test > 0 ? boundary(fractions.train + fractions.validation) : INT64_MAX;
-  if (fractions.validation <= 0) plan.validation_from_ms = plan.test_from_ms;
+  plan.validation_from_ms = validation_from_ms;
+  plan.test_from_ms = test_from_ms;
   return plan;
+}
+
+SplitPlan PlanChronologicalSplit(std::vector<int64_t>* times, const SplitFractions& fractions, int64_t window_ms) {
+  std::sort(times->begin(), times->end());
+  const size_t n = times->size();
+  const BoundaryIndexes at = QuantileIndexes(n, fractions);
+  auto time_at = [&](size_t i) { return i < n ? (*times)[i] : INT64_MAX; };
+  return PlanFromBoundaryTimes(time_at(at.validation), time_at(at.test), window_ms);
 }
 
 }  // namespace featmon::training

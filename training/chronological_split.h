@@ -11,6 +11,10 @@
 //   auto fractions = ParseSplitFractions("0.8,0.1,0.1");
 //   SplitPlan plan = PlanChronologicalSplit(prediction_times, *fractions, window_ms);
 //   switch (plan.Assign(ts_ms)) { ... }
+//
+// A caller whose examples are already in time order need not hold their
+// times: QuantileIndexes says which positions to look at, and
+// PlanFromBoundaryTimes takes the times found there.
 #pragma once
 
 #include <array>
@@ -43,6 +47,15 @@ struct SplitPlan {
   // split an example that Assign leaves out was taken from.
   Split Period(int64_t ts_ms) const;
 };
+
+// Positions, among n examples in time order, of the first of validation and
+// the first of test; n when that split starts after every example.
+struct BoundaryIndexes {
+  size_t validation = 0, test = 0;
+};
+BoundaryIndexes QuantileIndexes(size_t n, const SplitFractions& fractions);
+// The plan from the prediction times at those positions (INT64_MAX for n).
+SplitPlan PlanFromBoundaryTimes(int64_t validation_from_ms, int64_t test_from_ms, int64_t attribution_window_ms);
 
 // `prediction_times_ms` in any order; it is sorted in place.
 SplitPlan PlanChronologicalSplit(std::vector<int64_t>* prediction_times_ms, const SplitFractions& fractions,

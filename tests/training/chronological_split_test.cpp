@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <random>
+
 namespace featmon::training {
 namespace {
 
@@ -54,6 +58,50 @@ TEST(ChronologicalSplit, LeavesOutOneAttributionWindowBeforeEachBoundary) {
   EXPECT_EQ(plan.Period(1800), Split::kValidation);
   EXPECT_EQ(plan.Period(1880), Split::kValidation);
   EXPECT_EQ(plan.Period(1900), Split::kTest);
+}
+
+// The split's rule written out plainly: a split starts at the time of the
+// example at its quantile's index, or after every example.
+std::pair<int64_t, int64_t> ReferenceBoundaries(std::vector<int64_t> times, const SplitFractions& f) {
+  std::sort(times.begin(), times.end());
+  const double n = static_cast<double>(times.size());
+  auto at_quantile = [&](double q) {
+    const size_t i = static_cast<size_t>(std::floor(q * n + 1e-9));
+    return i < times.size() ? times[i] : INT64_MAX;
+  };
+  const int64_t test = f.test > 0 ? at_quantile(f.train + f.validation) : INT64_MAX;
+  return {f.validation > 0 ? at_quantile(f.train) : test, test};
+}
+
+// A caller with its examples in time order reads the times at two positions
+// instead of holding them all (featmon-export reads them back from its
+// spool): the plan the rule gives, whatever the times and fractions.
+TEST(ChronologicalSplit, BoundaryTimesAtTheQuantileIndexesGiveThePlan) {
+  std::mt19937 rng(7);
+  const SplitFractions fractions[] = {{0.8, 0.1, 0.1}, {1, 0, 0}, {0.5, 0, 0.5}, {0.6, 0.4, 0}, {0, 0, 1}, {0.7, 0.2, 0.1}};
+  for (int trial = 0; trial < 300; ++trial) {
+    std::vector<int64_t> times(rng() % 40);
+    for (int64_t& t : times) t = 1000 + static_cast<int64_t>(rng() % 30);  // many ties
+    std::sort(times.begin(), times.end());
+    const SplitFractions& f = fractions[trial % std::size(fractions)];
+    const BoundaryIndexes at = QuantileIndexes(times.size(), f);
+    auto time_at = [&](size_t i) { return i < times.size() ? times[i] : INT64_MAX; };
+    const SplitPlan from_positions = PlanFromBoundaryTimes(time_at(at.validation), time_at(at.test), 5);
+    std::vector<int64_t> shuffled = times;
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    const auto [validation, test] = ReferenceBoundaries(shuffled, f);
+    EXPECT_EQ(from_positions.validation_from_ms, validation) << "trial " << trial;
+    EXPECT_EQ(from_positions.test_from_ms, test) << "trial " << trial;
+    EXPECT_EQ(from_positions.gap_ms, 5);
+    const SplitPlan from_all = PlanChronologicalSplit(&shuffled, f, 5);
+    EXPECT_EQ(from_all.validation_from_ms, validation) << "trial " << trial;
+    EXPECT_EQ(from_all.test_from_ms, test) << "trial " << trial;
+  }
+  const BoundaryIndexes ten = QuantileIndexes(10, {0.8, 0.1, 0.1});
+  EXPECT_EQ(ten.validation, 8u);
+  EXPECT_EQ(ten.test, 9u);
+  const BoundaryIndexes no_test = QuantileIndexes(10, {0.9, 0.1, 0});
+  EXPECT_EQ(no_test.test, 10u) << "an empty split starts after every example";
 }
 
 TEST(ChronologicalSplit, EmptySplitsAndTies) {

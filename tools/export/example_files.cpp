@@ -122,6 +122,9 @@ void ExampleFiles::AppendCell(std::string* out, const FeatureValue& v) const {
 }
 
 Status ExampleFiles::Spool(const training::TrainingExample& ex) {
+  if (ex.ts_ms < last_ts_ms_)
+    return Status::InvalidArgument("examples must be spooled in prediction-time order: " + std::to_string(ex.ts_ms) +
+                                   " after " + std::to_string(last_ts_ms_));
   const size_t frame = record_.size();
   PutFixed(&record_, static_cast<uint32_t>(0));  // the frame's length, set below
   PutFixed(&record_, ex.ts_ms);
@@ -156,8 +159,42 @@ Status ExampleFiles::Spool(const training::TrainingExample& ex) {
   for (const auto& [name, value] : ex.logged_categorical) put_logged(name, std::string_view(value));
   const uint32_t len = static_cast<uint32_t>(record_.size() - frame - sizeof(uint32_t));  // far below 4 GiB
   std::memcpy(record_.data() + frame, &len, sizeof len);  // as PutFixed writes it
-  times_.push_back(ex.ts_ms);
+  last_ts_ms_ = ex.ts_ms;
+  ++spooled_;
   return record_.size() >= kSpoolChunk ? FlushSpool() : Status::Ok();
+}
+
+Status ExampleFiles::RewindSpool() {
+  if (Status st = FlushSpool(); !st.ok()) return st;
+  if (std::fflush(spool_) != 0) return WriteError(spool_path_);
+  std::rewind(spool_);
+  return Status::Ok();
+}
+
+Status ExampleFiles::ReadFrame(std::string* record, int64_t* ts_ms) {
+  // A fixed32 frame length, then the record, which starts with its fixed64 time.
+  uint32_t len = 0;
+  if (std::fread(&len, sizeof(len), 1, spool_) != 1) return Status::IOError(spool_path_ + ": truncated");
+  record->resize(len);
+  if (std::fread(record->data(), 1, len, spool_) != len) return Status::IOError(spool_path_ + ": truncated");
+  ByteReader in(*record);
+  if (!in.ReadFixed(ts_ms)) return Status::Corruption(spool_path_);
+  return Status::Ok();
+}
+
+Status ExampleFiles::PlanSplit(const training::SplitFractions& fractions, int64_t window_ms, training::SplitPlan* plan) {
+  // The spool is in time order: the boundaries are the times at two positions.
+  const training::BoundaryIndexes at = training::QuantileIndexes(spooled_, fractions);
+  int64_t validation_from = INT64_MAX, test_from = INT64_MAX, ts = 0;
+  if (Status st = RewindSpool(); !st.ok()) return st;
+  std::string record;
+  for (size_t n = 0; n < std::min(spooled_, std::max(at.validation, at.test) + 1); ++n) {
+    if (Status st = ReadFrame(&record, &ts); !st.ok()) return st;
+    if (n == at.validation) validation_from = ts;
+    if (n == at.test) test_from = ts;
+  }
+  *plan = training::PlanFromBoundaryTimes(validation_from, test_from, window_ms);
+  return Status::Ok();
 }
 
 Status ExampleFiles::FlushSpool() {
@@ -168,8 +205,8 @@ Status ExampleFiles::FlushSpool() {
 
 Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractions, int64_t window_ms,
                                          training::SplitPlan* plan) {
-  const size_t rows = times_.size();
-  *plan = training::PlanChronologicalSplit(&times_, fractions, window_ms);  // sorts them; the spool keeps its order
+  const size_t rows = spooled_;
+  if (Status st = PlanSplit(fractions, window_ms, plan); !st.ok()) return st;
   // Columns: fixed, logged (sorted by name), user, item.
   std::vector<std::string> columns(std::begin(kFixedColumns), std::end(kFixedColumns));
   std::vector<size_t> logged_position(logged_.size());
@@ -219,22 +256,16 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
 
   SplitCounts counts;
   Status st;
-  if (Status st = FlushSpool(); !st.ok()) return st;
-  if (std::fflush(spool_) != 0) return WriteError(spool_path_);
-  std::rewind(spool_);
+  if (Status rewound = RewindSpool(); !rewound.ok()) return rewound;
   std::string record, line;
   std::vector<std::string_view> cells(columns.size());
   const std::string_view missing = format_ == Format::kCsv ? "" : "null";
   for (size_t n = 0; n < rows && st.ok(); ++n) {
-    // A fixed32 frame length, then the record.
-    uint32_t len = 0;
-    if (std::fread(&len, sizeof(len), 1, spool_) != 1) return Status::IOError(spool_path_ + ": truncated");
-    record.resize(len);
-    if (std::fread(record.data(), 1, len, spool_) != len) return Status::IOError(spool_path_ + ": truncated");
-    ByteReader in(record);
     int64_t ts = 0;
+    if (Status read = ReadFrame(&record, &ts); !read.ok()) return read;
+    ByteReader in(std::string_view(record).substr(sizeof(ts)));
     std::string_view label_byte, cell;
-    if (!in.ReadFixed(&ts) || !in.ReadBytes(1, &label_byte)) return Status::Corruption(spool_path_);
+    if (!in.ReadBytes(1, &label_byte)) return Status::Corruption(spool_path_);
     const training::Split split = plan->Assign(ts);
     const int si = static_cast<int>(split);
     ++counts.rows[si];

@@ -46,8 +46,10 @@ class ExampleFiles {
   static Result<std::unique_ptr<ExampleFiles>> Open(const std::string& dir, Format format, const FeatureSet* features);
   ~ExampleFiles();
 
+  // In prediction-time order, as PointInTimeJoin hands them out; an example
+  // older than the last is refused (InvalidArgument).
   Status Spool(const training::TrainingExample& example);
-  uint64_t spooled() const { return times_.size(); }
+  uint64_t spooled() const { return spooled_; }
   // Writes the split files; `fractions` and the window decide the split.
   Result<SplitCounts> Finish(const training::SplitFractions& fractions, int64_t attribution_window_ms,
                              training::SplitPlan* plan);
@@ -82,7 +84,13 @@ class ExampleFiles {
   std::FILE* spool_ = nullptr;
   std::vector<char> spool_buffer_;  // stdio's, set with setvbuf: outlives spool_
   std::string spool_path_;
-  std::vector<int64_t> times_;
+  // Examples come in prediction-time order (Spool refuses others), so the
+  // split's quantiles are read back from the spool, not kept in memory.
+  uint64_t spooled_ = 0;
+  int64_t last_ts_ms_ = INT64_MIN;
+  Status RewindSpool();  // writes what is buffered, then reads from the start
+  Status ReadFrame(std::string* record, int64_t* ts_ms);
+  Status PlanSplit(const training::SplitFractions& fractions, int64_t window_ms, training::SplitPlan* plan);
   std::map<std::string, size_t, std::less<>> logged_;  // logged feature name (no "logged." yet) -> spool id
   // Framed records not yet written to the spool: one write per kSpoolChunk.
   static constexpr size_t kSpoolChunk = 1 << 20;

@@ -127,9 +127,29 @@ TEST(ExampleFiles, CountsWhereLeftOutRowsCameFromAndWarnsWhenMostAre) {
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_EQ(warnings[0].rfind("validation kept 4 of the 10 predictions in its time span (40%)", 0), 0u) << warnings[0];
   EXPECT_NE(warnings[0].find("(60 s)"), std::string::npos) << warnings[0];
+  EXPECT_EQ((*files)->spooled(), 100u);
   SplitCounts sound = *counts;
   sound.left_out_of[1] = 4;  // as many kept as left out: no warning
   EXPECT_TRUE(SplitWarnings(sound, 60'000).empty());
+}
+
+// The split's boundaries are read back from the spool, so it must be in time
+// order: an older example is refused, and ties are fine.
+TEST(ExampleFiles, RefusesAnExampleOlderThanTheLast) {
+  TempDir dir;
+  const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
+  auto files = ExampleFiles::Open(dir.sub("csv"), Format::kCsv, &set);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_TRUE((*files)->Spool(Example(2000, false)).ok());
+  ASSERT_TRUE((*files)->Spool(Example(2000, true)).ok());
+  const Status older = (*files)->Spool(Example(1999, false));
+  EXPECT_EQ(older.code(), StatusCode::kInvalidArgument) << older.ToString();
+  EXPECT_EQ((*files)->spooled(), 2u);
+  training::SplitPlan plan;
+  auto counts = (*files)->Finish({0.5, 0, 0.5}, 0, &plan);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(plan.test_from_ms, 2000) << "the tie at the boundary goes with the later split";
+  EXPECT_EQ(counts->rows[2], 2u);
 }
 
 }  // namespace
