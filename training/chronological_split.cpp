@@ -49,11 +49,13 @@ Split SplitPlan::Period(int64_t ts_ms) const {
 }
 
 Split SplitPlan::Assign(int64_t ts_ms) const {
-  // The boundary an example is closest below, and whether it is within the gap.
+  // Its period's, unless it lies within the gap before a boundary above it.
   auto purged = [&](int64_t boundary) { return boundary != INT64_MAX && ts_ms < boundary && ts_ms >= boundary - gap_ms; };
-  if (ts_ms >= test_from_ms) return Split::kTest;
-  if (ts_ms >= validation_from_ms) return purged(test_from_ms) ? Split::kLeftOut : Split::kValidation;
-  return purged(validation_from_ms) || purged(test_from_ms) ? Split::kLeftOut : Split::kTrain;
+  switch (const Split period = Period(ts_ms)) {
+    case Split::kTest: return period;
+    case Split::kValidation: return purged(test_from_ms) ? Split::kLeftOut : period;
+    default: return purged(validation_from_ms) || purged(test_from_ms) ? Split::kLeftOut : period;
+  }
 }
 
 BoundaryIndexes QuantileIndexes(size_t n, const SplitFractions& fractions) {
