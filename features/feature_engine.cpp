@@ -295,15 +295,19 @@ std::vector<FeatureValue> FeatureEngine::Read(EntityKind kind, const std::vector
   return out;
 }
 
-std::vector<FeatureValue> FeatureEngine::ReadWithTails(EntityKind kind, const EntityState& state, int64_t as_of_ms,
-                                                       WindowTails* tails) const {
+void FeatureEngine::ReadWithTails(EntityKind kind, const EntityState& state, int64_t as_of_ms, WindowTails* tails,
+                                  std::vector<FeatureValue>* values) const {
   const auto& specs = set_->series(kind);
   const auto& features = set_->features(kind);
-  if (state.series.size() != specs.size()) return Read(kind, {&state}, as_of_ms);  // never applied to: defaults
+  if (state.series.size() != specs.size()) {  // never applied to: defaults
+    *values = Read(kind, {&state}, as_of_ms);
+    return;
+  }
   const EntityState* const one_shard[] = {&state};  // no vector to allocate per read
   const std::span<const EntityState* const> shards(one_shard);
   if (tails->tails.size() != features.size()) tails->tails = std::vector<WindowTail>(features.size());
-  std::vector<FeatureValue> out(features.size());
+  std::vector<FeatureValue>& out = *values;
+  out.resize(features.size());
   for (size_t fi = 0; fi < features.size(); ++fi) {
     const CompiledFeature& f = features[fi];
     if (f.aggregation == Aggregation::kRatio) continue;
@@ -330,7 +334,6 @@ std::vector<FeatureValue> FeatureEngine::ReadWithTails(EntityKind kind, const En
     out[fi] = ReadFeature(kind, fi, shards, as_of_ms);
   }
   ReadRatios(kind, &out);
-  return out;
 }
 
 FeatureValue FeatureEngine::ReadFeature(EntityKind kind, size_t fi, std::span<const EntityState* const> shards,

@@ -60,12 +60,13 @@ class FeatureEngine {
   // An empty `shards` yields defaults: 0, null, [].
   std::vector<FeatureValue> Read(EntityKind kind, const std::vector<const EntityState*>& shards,
                                  int64_t as_of_ms) const;
-  // The same values as Read(kind, {&state}, as_of_ms), taking windowed
+  // The same values as Read(kind, {&state}, as_of_ms), into `out` (whose
+  // capacity a caller reading at every prediction keeps), taking windowed
   // counts, sums and distinct counts from the entity's tails where the read
   // allows it, and updating them. `tails` belongs to `state`: only Apply
   // calls with the same tails may have changed the state since.
-  std::vector<FeatureValue> ReadWithTails(EntityKind kind, const EntityState& state, int64_t as_of_ms,
-                                          WindowTails* tails) const;
+  void ReadWithTails(EntityKind kind, const EntityState& state, int64_t as_of_ms, WindowTails* tails,
+                     std::vector<FeatureValue>* out) const;
 
   // The series behind `feature` (an index into FeatureSet::features(kind))
   // when it is a windowed count or sum, which ReadTiles can split into

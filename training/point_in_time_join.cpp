@@ -12,49 +12,42 @@ PointInTimeJoin::PointInTimeJoin(const FeatureSet* features, std::string model, 
       joiner_(attribution_window_ms, std::numeric_limits<size_t>::max(), drift::LabelJoiner::Persistence::kUntracked),
       lateness_ms_(allowed_lateness_ms) {}
 
-bool PointInTimeJoin::MoveTo(int64_t ts_ms, std::vector<TrainingExample>* matured) {
+bool PointInTimeJoin::MoveTo(int64_t ts_ms, std::vector<ExampleLabel>* labels) {
   if (ts_ms < replay_ms_) {
     ++counts_.out_of_order;
     return false;
   }
   replay_ms_ = ts_ms;
   // A click at ts_ms may still label a prediction whose window ends at ts_ms.
-  Advance(ts_ms - 1 - lateness_ms_, matured);
+  Advance(ts_ms - 1 - lateness_ms_, labels);
   return true;
 }
 
-void PointInTimeJoin::Advance(int64_t watermark_ms, std::vector<TrainingExample>* matured) {
+void PointInTimeJoin::Advance(int64_t watermark_ms, std::vector<ExampleLabel>* labels) {
   if (watermark_ms <= matured_to_ms_) return;
   matured_to_ms_ = watermark_ms;
   bool any = false;
   for (const drift::MaturedLabel& label : joiner_.Advance(watermark_ms)) {
     if (label.tag == 0 || label.tag < first_tag_) continue;  // another model's
-    Waiting& w = waiting_[label.tag - first_tag_];
-    w.labelled = true;
-    w.example.label = label.clicked;
-    w.example.click_ts_ms = label.click_ts_ms;
+    waiting_[label.tag - first_tag_] = {.matured = true, .clicked = label.clicked, .click_ts_ms = label.click_ts_ms};
     any = true;
   }
-  if (any) TakeCompleted(matured);
+  if (any) TakeCompleted(labels);
 }
 
-void PointInTimeJoin::Finish(int64_t watermark_ms, std::vector<TrainingExample>* matured) {
-  Advance(watermark_ms, matured);
-  for (Waiting& w : waiting_) {
-    if (!w.labelled) {
-      ++counts_.not_matured;
-      continue;
-    }
-    matured->push_back(std::move(w.example));
-    ++counts_.examples;
+void PointInTimeJoin::Finish(int64_t watermark_ms, std::vector<ExampleLabel>* labels) {
+  Advance(watermark_ms, labels);
+  for (const ExampleLabel& label : waiting_) {
+    labels->push_back(label);
+    ++(label.matured ? counts_.examples : counts_.not_matured);
   }
   first_tag_ += waiting_.size();
   waiting_.clear();
 }
 
-void PointInTimeJoin::TakeCompleted(std::vector<TrainingExample>* matured) {
-  while (!waiting_.empty() && waiting_.front().labelled) {
-    matured->push_back(std::move(waiting_.front().example));
+void PointInTimeJoin::TakeCompleted(std::vector<ExampleLabel>* labels) {
+  while (!waiting_.empty() && waiting_.front().matured) {
+    labels->push_back(waiting_.front());
     waiting_.pop_front();
     ++first_tag_;
     ++counts_.examples;
@@ -68,8 +61,8 @@ PointInTimeJoin::Entity& PointInTimeJoin::EntityOf(EntityKind kind, std::string_
   return it->second;
 }
 
-void PointInTimeJoin::AddEvent(const Event& event, std::vector<TrainingExample>* matured) {
-  MoveTo(event.ts_ms, matured);
+void PointInTimeJoin::AddEvent(const Event& event, std::vector<ExampleLabel>* labels) {
+  MoveTo(event.ts_ms, labels);
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
     if (features_->series(kind).empty() || event.EntityId(kind).empty()) continue;
     Entity& entity = EntityOf(kind, event.EntityId(kind));
@@ -84,9 +77,10 @@ void PointInTimeJoin::AddEvent(const Event& event, std::vector<TrainingExample>*
   (void)joiner_.AddClick(keys, event.ts_ms);  // what it labels comes out of Advance
 }
 
-void PointInTimeJoin::AddPrediction(std::string_view request_id, std::string_view user_id, std::string_view item_id,
-                                    drift::Prediction p, std::vector<TrainingExample>* matured, bool in_range) {
-  const bool in_order = MoveTo(p.ts_ms, matured);
+const TrainingExample* PointInTimeJoin::AddPrediction(std::string_view request_id, std::string_view user_id,
+                                                      std::string_view item_id, drift::Prediction p,
+                                                      std::vector<ExampleLabel>* labels, bool in_range) {
+  const bool in_order = MoveTo(p.ts_ms, labels);
   const std::string key = request_id.empty() ? drift::JoinKeyByUser(user_id, item_id)
                                              : drift::JoinKeyByRequest(request_id, item_id);
   drift::PendingLabel pending{p.model, p.model_version, p.score, p.ts_ms};
@@ -94,12 +88,13 @@ void PointInTimeJoin::AddPrediction(std::string_view request_id, std::string_vie
     if (p.model != model_) ++counts_.other_models;
     else if (!in_range) ++counts_.out_of_range;
     (void)joiner_.AddPrediction(key, std::move(pending));  // never refused: no pending limit
-    return;
+    return nullptr;
   }
   ++counts_.predictions;
-  Waiting& w = waiting_.emplace_back();
+  waiting_.emplace_back();
   pending.tag = first_tag_ + waiting_.size() - 1;
-  TrainingExample& ex = w.example;
+  (void)joiner_.AddPrediction(key, std::move(pending));
+  TrainingExample& ex = example_;
   ex.ts_ms = p.ts_ms;
   ex.request_id = request_id;
   ex.user_id = user_id;
@@ -113,12 +108,12 @@ void PointInTimeJoin::AddPrediction(std::string_view request_id, std::string_vie
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
     const std::string_view id = kind == EntityKind::kUser ? user_id : item_id;
     auto& entities = kind == EntityKind::kUser ? users_ : items_;
+    std::vector<FeatureValue>& values = kind == EntityKind::kUser ? ex.user : ex.item;
     auto it = entities.find(id);
-    (kind == EntityKind::kUser ? ex.user : ex.item) =
-        it == entities.end() ? engine_.Read(kind, {}, p.ts_ms - 1)
-                             : engine_.ReadWithTails(kind, it->second.state, p.ts_ms - 1, &it->second.tails);
+    if (it == entities.end()) values = engine_.Read(kind, {}, p.ts_ms - 1);
+    else engine_.ReadWithTails(kind, it->second.state, p.ts_ms - 1, &it->second.tails, &values);
   }
-  (void)joiner_.AddPrediction(key, std::move(pending));
+  return &ex;
 }
 
 }  // namespace featmon::training

@@ -4,22 +4,26 @@
 //
 // The caller feeds views, clicks and predictions in event-time order, a
 // prediction before the events of its own millisecond. Each prediction of
-// the exported model becomes an example: the features it logged, and every
-// user and item feature of the config read from the events strictly before
-// it (FeatureEngine, the code featmond runs). Its label is featmond's rule
-// (drift::LabelJoiner): a click on the same item within the attribution
+// the exported model becomes an example, handed out by AddPrediction at
+// once: the features it logged, and every user and item feature of the
+// config read from the events strictly before it (FeatureEngine, the code
+// featmond runs). Its label comes later: featmond's rule
+// (drift::LabelJoiner), a click on the same item within the attribution
 // window, matched by request_id, or by user when the prediction has none.
 // Every model's predictions take part in the matching, as in featmond, so a
 // click labels the same prediction here and there.
 //
-// Examples come out of Advance in prediction-time order once their labels
-// have matured (a click, or the watermark past the window's end); an
-// example waits at most one attribution window for the ones before it. The
-// watermark follows the replay less `allowed_lateness_ms`, as featmond's
-// monitor's follows its partitions, so a label matures here when it would
-// there (the outcome never depends on it: a click counts only within the
-// window).
-// Memory: one state per user and item, and the predictions within a window.
+// Labels come out in the order the examples did, one per example, once it
+// has matured (a click, or the watermark past the window's end); a label
+// waits at most one attribution window for the ones before it. So a caller
+// writes each example as it comes, while its features are in cache, and
+// pairs the labels with them first in, first out, holding nothing per
+// prediction. The watermark follows the replay less `allowed_lateness_ms`,
+// as featmond's monitor's follows its partitions, so a label matures here
+// when it would there (the outcome never depends on it: a click counts only
+// within the window).
+// Memory: one state per user and item, and a label slot (24 bytes) per
+// prediction within a window.
 //
 // Thread-safety: none.
 #pragma once
@@ -37,15 +41,22 @@
 
 namespace featmon::training {
 
+// One exported prediction, as AddPrediction hands it out.
 struct TrainingExample {
   int64_t ts_ms = 0;
   std::string request_id, user_id, item_id, model_version;
   double score = 0;
-  bool label = false;
-  int64_t click_ts_ms = -1;  // the click that made it positive; -1 for a negative
   std::vector<std::pair<std::string, double>> logged_numeric;          // as the prediction carried them
   std::vector<std::pair<std::string, std::string>> logged_categorical;
   std::vector<FeatureValue> user, item;  // parallel to FeatureSet::features(kUser), (kItem)
+};
+
+// What became of an example's label, handed out in the order the examples
+// were.
+struct ExampleLabel {
+  bool matured = false;      // false: not by Finish's watermark; the example is not exported
+  bool clicked = false;
+  int64_t click_ts_ms = -1;  // the click that made it positive; -1 for a negative
 };
 
 struct JoinCounts {
@@ -57,7 +68,7 @@ struct JoinCounts {
   // or after it have been applied already, but still takes part in matching.
   uint64_t out_of_order = 0;
   uint64_t out_of_range = 0;      // of the exported model, but outside the caller's time range
-  uint64_t examples = 0;          // matured and handed out
+  uint64_t examples = 0;          // whose labels matured
   uint64_t not_matured = 0;       // of the exported model, still unlabelled at Finish
 };
 
@@ -66,30 +77,35 @@ class PointInTimeJoin {
   PointInTimeJoin(const FeatureSet* features, std::string model, int64_t attribution_window_ms,
                   int64_t allowed_lateness_ms = 0);
 
-  void AddEvent(const Event& event, std::vector<TrainingExample>* matured);
-  // `in_range`: false for a prediction of the model that the caller does not
-  // want exported (outside --from-ms/--to-ms); it still takes part in matching.
-  // The prediction's logged features move into the example.
-  void AddPrediction(std::string_view request_id, std::string_view user_id, std::string_view item_id,
-                     drift::Prediction prediction, std::vector<TrainingExample>* matured, bool in_range = true);
-  // Matures the labels due at or before `watermark_ms` and hands out the
-  // examples that are complete. Each record implies an Advance to its time
-  // less 1 ms less the allowed lateness.
-  void Advance(int64_t watermark_ms, std::vector<TrainingExample>* matured);
+  // Labels that matured before the record's time go to `labels` (each
+  // record implies an Advance to its time less 1 ms less the allowed
+  // lateness); they belong to examples handed out before.
+  void AddEvent(const Event& event, std::vector<ExampleLabel>* labels);
+  // The prediction's example when it is exported, valid until the next call;
+  // nullptr for another model's prediction, one out of event-time order, or
+  // one the caller does not want (`in_range` false: outside
+  // --from-ms/--to-ms). All of them take part in matching. The prediction's
+  // logged features move into the example.
+  const TrainingExample* AddPrediction(std::string_view request_id, std::string_view user_id,
+                                       std::string_view item_id, drift::Prediction prediction,
+                                       std::vector<ExampleLabel>* labels, bool in_range = true);
+  // Matures the labels due at or before `watermark_ms` and hands out those
+  // whose earlier ones are out too.
+  void Advance(int64_t watermark_ms, std::vector<ExampleLabel>* labels);
   // The end of the replay: Advance to `watermark_ms`, then hand out every
-  // labelled example and drop (count) those whose labels have not matured.
-  void Finish(int64_t watermark_ms, std::vector<TrainingExample>* matured);
+  // label still held, those not matured (counted) with `matured` false.
+  void Finish(int64_t watermark_ms, std::vector<ExampleLabel>* labels);
 
   const JoinCounts& counts() const { return counts_; }
-  // Examples waiting for their labels, or for an earlier one's.
+  // Labels waiting to mature, or for an earlier one to.
   size_t waiting() const { return waiting_.size(); }
   size_t entities() const { return users_.size() + items_.size(); }
 
  private:
   // The replay moves to ts_ms: labels due before it mature. False (and
   // counted) when ts_ms is older than the replay.
-  bool MoveTo(int64_t ts_ms, std::vector<TrainingExample>* matured);
-  void TakeCompleted(std::vector<TrainingExample>* matured);
+  bool MoveTo(int64_t ts_ms, std::vector<ExampleLabel>* labels);
+  void TakeCompleted(std::vector<ExampleLabel>* labels);
   // An entity's state and its window tails, which make reading it at every
   // prediction cost about a lookup (features/window_tails.h).
   struct Entity {
@@ -98,16 +114,13 @@ class PointInTimeJoin {
   };
   Entity& EntityOf(EntityKind kind, std::string_view id);
 
-  struct Waiting {
-    TrainingExample example;
-    bool labelled = false;
-  };
   const FeatureSet* features_;
   FeatureEngine engine_;
   std::string model_;
   drift::LabelJoiner joiner_;
   StringMap<Entity> users_, items_;
-  std::deque<Waiting> waiting_;  // in prediction order; waiting_[0] has tag first_tag_
+  std::deque<ExampleLabel> waiting_;  // in prediction order; waiting_[0] has tag first_tag_
+  TrainingExample example_;           // the last one handed out; its vectors keep their capacity
   uint64_t first_tag_ = 1;       // tags start at 1: 0 marks other models' predictions
   int64_t lateness_ms_;
   int64_t replay_ms_ = INT64_MIN;

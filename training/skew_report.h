@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,17 +24,36 @@ struct FeatureSkew {
   double max_abs_difference = 0;
 };
 
+// Examples are compared as they are handed out, at prediction time, and
+// counted once their labels say they are exported (Settle), so the report
+// covers the exported rows. Only the comparisons of examples that logged a
+// config feature's name are held until then.
 class SkewReport {
  public:
   explicit SkewReport(const FeatureSet* features);
-  void Add(const TrainingExample& example);
+  // Each example PointInTimeJoin hands out, in that order.
+  void Compare(const TrainingExample& example);
+  // Each label, in the order the join hands them out: the oldest compared
+  // example counts if its label matured.
+  void Settle(const ExampleLabel& label);
   // By logged name, for the features compared at least once.
   const std::map<std::string, FeatureSkew>& features() const { return skew_; }
 
  private:
+  struct Comparison {
+    const std::string* name;  // a key of recomputed_
+    double abs_difference;
+    bool differing;
+  };
+  struct Held {
+    uint64_t example;  // its position among the compared examples
+    std::vector<Comparison> comparisons;
+  };
   // Logged name -> (kind, index into FeatureSet::features(kind)).
   std::map<std::string, std::pair<EntityKind, size_t>, std::less<>> recomputed_;
   std::map<std::string, FeatureSkew> skew_;
+  std::deque<Held> held_;  // oldest first
+  uint64_t compared_ = 0, settled_ = 0;
 };
 
 }  // namespace featmon::training

@@ -49,7 +49,10 @@ class WindowTailsTest : public ::testing::TestWithParam<uint32_t> {
   // Reads with and without tails agree; counts the reads tails answered.
   void ExpectSame(EntityKind kind, Entity& e, int64_t as_of, const std::string& where) {
     const auto plain = engine_->Read(kind, {&e.state}, as_of);
-    const auto tailed = engine_->ReadWithTails(kind, e.state, as_of, &e.tails);
+    // One vector for every read, as the point-in-time join keeps it: no value
+    // may survive from an earlier read.
+    std::vector<FeatureValue>& tailed = tailed_[static_cast<int>(kind)];
+    engine_->ReadWithTails(kind, e.state, as_of, &e.tails, &tailed);
     ASSERT_EQ(plain.size(), tailed.size());
     for (size_t f = 0; f < plain.size(); ++f)
       ASSERT_TRUE(SameValue(plain[f], tailed[f]))
@@ -59,6 +62,7 @@ class WindowTailsTest : public ::testing::TestWithParam<uint32_t> {
   }
   std::unique_ptr<FeatureSet> set_;
   std::unique_ptr<FeatureEngine> engine_;
+  std::vector<FeatureValue> tailed_[kEntityKindCount];
   int reads_ = 0;
 };
 

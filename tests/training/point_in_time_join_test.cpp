@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <random>
 
 #include "tests/features/test_specs.h"
@@ -113,15 +114,42 @@ std::vector<int64_t> OracleLabels(const std::vector<Record>& stream) {
   return label;
 }
 
+// Pairs the examples AddPrediction hands out with the labels that come out
+// later, first in, first out, as featmon-export does; keeps the exported
+// ones (label matured).
+struct Collector {
+  struct Exported {
+    TrainingExample example;
+    ExampleLabel label;
+  };
+  void Example(const TrainingExample* example) {
+    if (example) unlabelled.push_back(*example);
+  }
+  void Labels(std::vector<ExampleLabel>* labels) {
+    for (const ExampleLabel& label : *labels) {
+      ASSERT_FALSE(unlabelled.empty()) << "a label before its example";
+      if (label.matured) exported.push_back({std::move(unlabelled.front()), label});
+      else ++not_matured;
+      unlabelled.pop_front();
+    }
+    labels->clear();
+  }
+  std::deque<TrainingExample> unlabelled;
+  std::vector<Exported> exported;
+  size_t not_matured = 0;
+};
+
 TEST(PointInTimeJoin, MatchesABruteForceOracle) {
   const FeatureSet set = *FeatureSet::Compile(DefaultSpecs());
   for (uint32_t seed : {1u, 2u, 3u}) {
     const std::vector<Record> stream = RandomStream(seed);
     PointInTimeJoin join(&set, "m", kWindow, kLateness);
-    std::vector<TrainingExample> examples;
+    Collector collected;
+    std::vector<ExampleLabel> labels;
     for (const Record& r : stream) {
       if (!r.prediction) {
-        join.AddEvent(r.event, &examples);
+        join.AddEvent(r.event, &labels);
+        collected.Labels(&labels);
         continue;
       }
       drift::Prediction p;
@@ -130,29 +158,38 @@ TEST(PointInTimeJoin, MatchesABruteForceOracle) {
       p.score = r.score;
       p.ts_ms = r.event.ts_ms;
       p.features = {{"user.views_24h", 1.0}};
-      join.AddPrediction(r.event.request_id, r.event.user_id, r.event.item_id, p, &examples);
+      const TrainingExample* example =
+          join.AddPrediction(r.event.request_id, r.event.user_id, r.event.item_id, p, &labels);
+      EXPECT_EQ(example != nullptr, r.model == "m");
+      collected.Labels(&labels);
+      collected.Example(example);
     }
     const int64_t end = stream.back().event.ts_ms - kLateness;  // the watermark: the last labels are not due yet
-    join.Finish(end, &examples);
+    join.Finish(end, &labels);
+    collected.Labels(&labels);
     EXPECT_EQ(join.counts().out_of_order, 0u);
+    EXPECT_TRUE(collected.unlabelled.empty()) << "Finish labels every example";
+    EXPECT_EQ(collected.not_matured, join.counts().not_matured);
+    const std::vector<Collector::Exported>& examples = collected.exported;
 
-    const std::vector<int64_t> labels = OracleLabels(stream);
+    const std::vector<int64_t> oracle = OracleLabels(stream);
     size_t next = 0, expected_examples = 0, positives = 0;
     for (size_t i = 0; i < stream.size(); ++i) {
       const Record& r = stream[i];
       if (!r.prediction || r.model != "m") continue;
-      const bool matured = labels[i] >= 0 ? labels[i] <= end : r.event.ts_ms + kWindow <= end;
+      const bool matured = oracle[i] >= 0 ? oracle[i] <= end : r.event.ts_ms + kWindow <= end;
       if (!matured) continue;
       ++expected_examples;
       ASSERT_LT(next, examples.size()) << "seed " << seed;
-      const TrainingExample& ex = examples[next++];
+      const TrainingExample& ex = examples[next].example;
+      const ExampleLabel& label = examples[next++].label;
       ASSERT_EQ(ex.ts_ms, r.event.ts_ms);
       ASSERT_EQ(ex.user_id, r.event.user_id);
       ASSERT_EQ(ex.item_id, r.event.item_id);
       ASSERT_EQ(ex.request_id, r.event.request_id);
-      EXPECT_EQ(ex.label, labels[i] >= 0) << "seed " << seed << " prediction " << i;
-      EXPECT_EQ(ex.click_ts_ms, labels[i]);
-      positives += ex.label;
+      EXPECT_EQ(label.clicked, oracle[i] >= 0) << "seed " << seed << " prediction " << i;
+      EXPECT_EQ(label.click_ts_ms, oracle[i]);
+      positives += label.clicked;
       // First index at the prediction's millisecond that is not a prediction: events before it.
       size_t before = i;
       while (before > 0 && stream[before - 1].event.ts_ms == r.event.ts_ms) --before;
@@ -179,33 +216,50 @@ TEST(PointInTimeJoin, MatchesABruteForceOracle) {
   }
 }
 
-TEST(PointInTimeJoin, HandsOutExamplesInPredictionOrderOnceLabelled) {
+TEST(PointInTimeJoin, HandsOutExamplesAtOnceAndTheirLabelsInPredictionOrder) {
   const FeatureSet set = *FeatureSet::Compile(DefaultSpecs());
   PointInTimeJoin join(&set, "m", kWindow);
-  std::vector<TrainingExample> out;
+  std::vector<ExampleLabel> labels;
   drift::Prediction p;
   p.model = "m";
   p.ts_ms = kStart;
-  join.AddPrediction("", "u1", "i1", p, &out);
+  const TrainingExample* first = join.AddPrediction("", "u1", "i1", p, &labels);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->user_id, "u1");
   p.ts_ms = kStart + 1;
-  join.AddPrediction("", "u2", "i2", p, &out);
+  const TrainingExample* second = join.AddPrediction("", "u2", "i2", p, &labels);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->user_id, "u2");
+  p.model = "other";
+  EXPECT_EQ(join.AddPrediction("", "u3", "i3", p, &labels), nullptr) << "another model's is not exported";
   Event click;
   click.type = EventType::kClick;
   click.user_id = "u2";
   click.item_id = "i2";
   click.ts_ms = kStart + 5;
-  join.AddEvent(click, &out);
-  join.Advance(kStart + 10, &out);
-  EXPECT_TRUE(out.empty()) << "the second is labelled, but waits for the first";
+  join.AddEvent(click, &labels);
+  join.Advance(kStart + 10, &labels);
+  EXPECT_TRUE(labels.empty()) << "the second is labelled, but waits for the first";
   EXPECT_EQ(join.waiting(), 2u);
-  join.Advance(kStart + kWindow, &out);
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].user_id, "u1");
-  EXPECT_FALSE(out[0].label);
-  EXPECT_EQ(out[1].user_id, "u2");
-  EXPECT_TRUE(out[1].label);
-  EXPECT_EQ(out[1].click_ts_ms, kStart + 5);
+  join.Advance(kStart + kWindow, &labels);
+  ASSERT_EQ(labels.size(), 2u);
+  EXPECT_TRUE(labels[0].matured);
+  EXPECT_FALSE(labels[0].clicked);
+  EXPECT_TRUE(labels[1].matured);
+  EXPECT_TRUE(labels[1].clicked);
+  EXPECT_EQ(labels[1].click_ts_ms, kStart + 5);
   EXPECT_EQ(join.waiting(), 0u);
+
+  // Finish hands out what has not matured, marked so.
+  labels.clear();
+  p.model = "m";
+  p.ts_ms = kStart + kWindow + 1;
+  ASSERT_NE(join.AddPrediction("", "u4", "i4", p, &labels), nullptr);
+  join.Finish(kStart + kWindow + 2, &labels);
+  ASSERT_EQ(labels.size(), 1u);
+  EXPECT_FALSE(labels[0].matured);
+  EXPECT_EQ(join.counts().not_matured, 1u);
+  EXPECT_EQ(join.counts().examples, 2u);
 }
 
 }  // namespace

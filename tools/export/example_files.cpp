@@ -13,6 +13,10 @@ namespace featmon::exporter {
 namespace {
 constexpr const char* kFixedColumns[] = {"ts_ms", "request_id", "user_id", "item_id", "model_version", "score", "label"};
 constexpr size_t kFixedCount = std::size(kFixedColumns);
+constexpr size_t kLabelColumn = kFixedCount - 1;  // the last fixed column
+// A label as the labels file holds it.
+enum LabelByte : uint8_t { kNegative = 0, kPositive = 1, kNotMatured = 2 };
+constexpr size_t kFileBuffer = 1 << 20;  // stdio's buffer for each file
 
 void AppendCsvField(std::string* out, std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
@@ -47,6 +51,41 @@ std::vector<std::string> SplitWarnings(const SplitCounts& counts, int64_t gap_ms
 
 const char* FormatExtension(Format f) { return f == Format::kCsv ? "csv" : "jsonl"; }
 
+ExampleFiles::SpillFile::~SpillFile() {
+  if (file_) {
+    std::fclose(file_);
+    std::remove(path_.c_str());
+  }
+}
+
+Status ExampleFiles::SpillFile::Open(std::string path) {
+  path_ = std::move(path);
+  file_ = std::fopen(path_.c_str(), "w+b");
+  if (!file_) return WriteError(path_);
+  buffer_.resize(kFileBuffer);
+  std::setvbuf(file_, buffer_.data(), _IOFBF, buffer_.size());
+  chunk_.reserve(kChunk + 4096);
+  return Status::Ok();
+}
+
+Status ExampleFiles::SpillFile::Flush() {
+  if (std::fwrite(chunk_.data(), 1, chunk_.size(), file_) != chunk_.size()) return WriteError(path_);
+  chunk_.clear();
+  return Status::Ok();
+}
+
+Status ExampleFiles::SpillFile::Rewind() {
+  if (Status st = Flush(); !st.ok()) return st;
+  if (std::fflush(file_) != 0) return WriteError(path_);
+  std::rewind(file_);
+  return Status::Ok();
+}
+
+Status ExampleFiles::SpillFile::Read(void* to, size_t n) {
+  if (std::fread(to, 1, n, file_) != n) return Status::IOError(path_ + ": truncated");
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<ExampleFiles>> ExampleFiles::Open(const std::string& dir, Format format, const FeatureSet* features) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -55,23 +94,12 @@ Result<std::unique_ptr<ExampleFiles>> ExampleFiles::Open(const std::string& dir,
   f->dir_ = dir;
   f->format_ = format;
   f->features_ = features;
-  f->spool_path_ = dir + "/.featmon-export.spool";
-  f->spool_ = std::fopen(f->spool_path_.c_str(), "w+b");
-  if (!f->spool_) return WriteError(f->spool_path_);
-  // Finish reads it back a MiB per call, not 4 KiB. (Given no buffer of
-  // its own, glibc's setvbuf ignores the size and keeps 4 KiB.)
-  f->spool_buffer_.resize(kFileBuffer);
-  std::setvbuf(f->spool_, f->spool_buffer_.data(), _IOFBF, f->spool_buffer_.size());
-  f->record_.reserve(kSpoolChunk + 4096);
+  if (Status st = f->spool_.Open(dir + "/.featmon-export.spool"); !st.ok()) return st;
+  if (Status st = f->labels_.Open(dir + "/.featmon-export.labels"); !st.ok()) return st;
   return f;
 }
 
-ExampleFiles::~ExampleFiles() {
-  if (spool_) {
-    std::fclose(spool_);
-    std::remove(spool_path_.c_str());
-  }
-}
+ExampleFiles::~ExampleFiles() = default;
 
 void ExampleFiles::AppendCell(std::string* out, std::string_view s) const {
   if (format_ == Format::kCsv) AppendCsvField(out, s);
@@ -125,20 +153,19 @@ Status ExampleFiles::Spool(const training::TrainingExample& ex) {
   if (ex.ts_ms < last_ts_ms_)
     return Status::InvalidArgument("examples must be spooled in prediction-time order: " + std::to_string(ex.ts_ms) +
                                    " after " + std::to_string(last_ts_ms_));
-  const size_t frame = record_.size();
-  PutFixed(&record_, static_cast<uint32_t>(0));  // the frame's length, set below
-  PutFixed(&record_, ex.ts_ms);
-  record_.push_back(ex.label ? 1 : 0);
+  std::string& record = spool_.chunk();
+  const size_t frame = record.size();
+  PutFixed(&record, static_cast<uint32_t>(0));  // the frame's length, set below
+  PutFixed(&record, ex.ts_ms);
   PutCell(ex.ts_ms);
   PutCell(std::string_view(ex.request_id));
   PutCell(std::string_view(ex.user_id));
   PutCell(std::string_view(ex.item_id));
   PutCell(std::string_view(ex.model_version));
   PutCell(ex.score);
-  PutCell(int64_t{ex.label});
   for (const FeatureValue& v : ex.user) PutCell(v);
   for (const FeatureValue& v : ex.item) PutCell(v);
-  PutVarint(&record_, ex.logged_numeric.size() + ex.logged_categorical.size());
+  PutVarint(&record, ex.logged_numeric.size() + ex.logged_categorical.size());
   // A model logs the same features in the same order prediction after
   // prediction: the name at the same position as last time is compared
   // first, before the map is searched.
@@ -152,60 +179,67 @@ Status ExampleFiles::Spool(const training::TrainingExample& ex) {
       last_name = name;
       id = it->second;
     }
-    PutVarint(&record_, id);
+    PutVarint(&record, id);
     PutCell(value);
   };
   for (const auto& [name, value] : ex.logged_numeric) put_logged(name, value);
   for (const auto& [name, value] : ex.logged_categorical) put_logged(name, std::string_view(value));
-  const uint32_t len = static_cast<uint32_t>(record_.size() - frame - sizeof(uint32_t));  // far below 4 GiB
-  std::memcpy(record_.data() + frame, &len, sizeof len);  // as PutFixed writes it
+  const uint32_t len = static_cast<uint32_t>(record.size() - frame - sizeof(uint32_t));  // far below 4 GiB
+  std::memcpy(record.data() + frame, &len, sizeof len);  // as PutFixed writes it
   last_ts_ms_ = ex.ts_ms;
   ++spooled_;
-  return record_.size() >= kSpoolChunk ? FlushSpool() : Status::Ok();
+  return spool_.Wrote();
 }
 
-Status ExampleFiles::RewindSpool() {
-  if (Status st = FlushSpool(); !st.ok()) return st;
-  if (std::fflush(spool_) != 0) return WriteError(spool_path_);
-  std::rewind(spool_);
-  return Status::Ok();
+Status ExampleFiles::Label(const training::ExampleLabel& label) {
+  if (labelled_ == spooled_)
+    return Status::InvalidArgument("a label for " + std::to_string(labelled_ + 1) + " examples, but " +
+                                   std::to_string(spooled_) + " were spooled");
+  labels_.chunk().push_back(static_cast<char>(!label.matured ? kNotMatured : label.clicked ? kPositive : kNegative));
+  ++labelled_;
+  exported_ += label.matured;
+  return labels_.Wrote();
 }
 
-Status ExampleFiles::ReadFrame(std::string* record, int64_t* ts_ms) {
+Status ExampleFiles::ReadExample(std::string* record, int64_t* ts_ms, uint8_t* label) {
   // A fixed32 frame length, then the record, which starts with its fixed64 time.
   uint32_t len = 0;
-  if (std::fread(&len, sizeof(len), 1, spool_) != 1) return Status::IOError(spool_path_ + ": truncated");
+  if (Status st = spool_.Read(&len, sizeof(len)); !st.ok()) return st;
   record->resize(len);
-  if (std::fread(record->data(), 1, len, spool_) != len) return Status::IOError(spool_path_ + ": truncated");
+  if (Status st = spool_.Read(record->data(), len); !st.ok()) return st;
   ByteReader in(*record);
-  if (!in.ReadFixed(ts_ms)) return Status::Corruption(spool_path_);
+  if (!in.ReadFixed(ts_ms)) return Status::Corruption(spool_.path());
+  if (Status st = labels_.Read(label, 1); !st.ok()) return st;
+  if (*label > kNotMatured) return Status::Corruption(labels_.path());
   return Status::Ok();
 }
 
 Status ExampleFiles::PlanSplit(const training::SplitFractions& fractions, int64_t window_ms, training::SplitPlan* plan) {
-  // The spool is in time order: the boundaries are the times at two positions.
-  const training::BoundaryIndexes at = training::QuantileIndexes(spooled_, fractions);
+  // The spool is in time order: the boundaries are the times of two
+  // exported examples, by position among them.
+  const training::BoundaryIndexes at = training::QuantileIndexes(exported_, fractions);
   int64_t validation_from = INT64_MAX, test_from = INT64_MAX, ts = 0;
-  if (Status st = RewindSpool(); !st.ok()) return st;
+  if (Status st = spool_.Rewind(); !st.ok()) return st;
+  if (Status st = labels_.Rewind(); !st.ok()) return st;
   std::string record;
-  for (size_t n = 0; n < std::min(spooled_, std::max(at.validation, at.test) + 1); ++n) {
-    if (Status st = ReadFrame(&record, &ts); !st.ok()) return st;
-    if (n == at.validation) validation_from = ts;
-    if (n == at.test) test_from = ts;
+  uint8_t label = 0;
+  const uint64_t last = std::max(at.validation, at.test);
+  for (uint64_t n = 0, exported = 0; n < spooled_ && exported <= last; ++n) {
+    if (Status st = ReadExample(&record, &ts, &label); !st.ok()) return st;
+    if (label == kNotMatured) continue;
+    if (exported == at.validation) validation_from = ts;
+    if (exported == at.test) test_from = ts;
+    ++exported;
   }
   *plan = training::PlanFromBoundaryTimes(validation_from, test_from, window_ms);
   return Status::Ok();
 }
 
-Status ExampleFiles::FlushSpool() {
-  if (std::fwrite(record_.data(), 1, record_.size(), spool_) != record_.size()) return WriteError(spool_path_);
-  record_.clear();
-  return Status::Ok();
-}
-
 Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractions, int64_t window_ms,
                                          training::SplitPlan* plan) {
-  const size_t rows = spooled_;
+  if (labelled_ != spooled_)
+    return Status::InvalidArgument(std::to_string(spooled_ - labelled_) + " of the " + std::to_string(spooled_) +
+                                   " spooled examples have no label");
   if (Status st = PlanSplit(fractions, window_ms, plan); !st.ok()) return st;
   // Columns: fixed, logged (sorted by name), user, item.
   std::vector<std::string> columns(std::begin(kFixedColumns), std::end(kFixedColumns));
@@ -219,7 +253,7 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
     for (const CompiledFeature& f : features_->features(kind)) columns.push_back(std::string(EntityKindName(kind)) + "." + f.name);
 
   // Closed on every return, before their buffers go (a write call per MiB,
-  // not per 4 KiB: see Open).
+  // not per 4 KiB: see SpillFile).
   struct SplitFiles {
     std::FILE* files[3] = {nullptr, nullptr, nullptr};
     std::vector<char> buffers[3];
@@ -256,32 +290,36 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
 
   SplitCounts counts;
   Status st;
-  if (Status rewound = RewindSpool(); !rewound.ok()) return rewound;
+  if (Status rewound = spool_.Rewind(); !rewound.ok()) return rewound;
+  if (Status rewound = labels_.Rewind(); !rewound.ok()) return rewound;
   std::string record, line;
   std::vector<std::string_view> cells(columns.size());
   const std::string_view missing = format_ == Format::kCsv ? "" : "null";
-  for (size_t n = 0; n < rows && st.ok(); ++n) {
+  for (uint64_t n = 0; n < spooled_ && st.ok(); ++n) {
     int64_t ts = 0;
-    if (Status read = ReadFrame(&record, &ts); !read.ok()) return read;
-    ByteReader in(std::string_view(record).substr(sizeof(ts)));
-    std::string_view label_byte, cell;
-    if (!in.ReadBytes(1, &label_byte)) return Status::Corruption(spool_path_);
+    uint8_t label = 0;
+    if (Status read = ReadExample(&record, &ts, &label); !read.ok()) return read;
+    if (label == kNotMatured) continue;
     const training::Split split = plan->Assign(ts);
     const int si = static_cast<int>(split);
     ++counts.rows[si];
-    counts.positives[si] += label_byte[0] == 1;
+    counts.positives[si] += label == kPositive;
     if (split == training::Split::kLeftOut) {
       ++counts.left_out_of[static_cast<int>(plan->Period(ts))];
       continue;
     }
+    ByteReader in(std::string_view(record).substr(sizeof(ts)));
+    std::string_view cell;
     std::fill(cells.begin(), cells.end(), missing);
-    for (size_t c = 0; c < kFixedCount; ++c)
+    // The fixed cells but the label, which the labels file holds.
+    for (size_t c = 0; c < kLabelColumn; ++c)
       if (in.ReadLengthPrefixed(&cell)) cells[c] = cell;
+    cells[kLabelColumn] = label == kPositive ? "1" : "0";
     const size_t feature_count = columns.size() - feature_start;
     for (size_t c = 0; c < feature_count; ++c)
       if (in.ReadLengthPrefixed(&cell)) cells[feature_start + c] = cell;
     uint64_t logged = 0, id = 0;
-    if (!in.ReadVarint(&logged)) return Status::Corruption(spool_path_);
+    if (!in.ReadVarint(&logged)) return Status::Corruption(spool_.path());
     for (uint64_t i = 0; i < logged; ++i)
       if (in.ReadVarint(&id) && id < logged_position.size() && in.ReadLengthPrefixed(&cell))
         cells[kFixedCount + logged_position[id]] = cell;

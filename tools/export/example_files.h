@@ -1,11 +1,15 @@
 // featmon-export's output: DIR/train, validation and test (.csv or .jsonl).
 //
-// Examples are spooled to DIR/.featmon-export.spool as they mature, in
-// prediction-time order, because neither the split boundaries (quantiles of
-// all prediction times) nor the logged columns (the union of what the
-// predictions carried) are known before the end. Finish then writes each
-// example to its split's file, leaving out those within one attribution
-// window before a boundary, and removes the spool.
+// Each example is formatted as the join hands it out, at its prediction,
+// while its features are in cache, and spooled to DIR/.featmon-export.spool
+// in prediction-time order; its label follows later, first in first out, as
+// a byte in DIR/.featmon-export.labels. Neither the split boundaries
+// (quantiles of the exported predictions' times) nor the logged columns (the
+// union of what the predictions carried) are known before the end. Finish
+// then reads both files in step and writes each exported example (its label
+// matured) to its split's file, leaving out those within one attribution
+// window before a boundary, and removes both. Memory: two 1 MiB chunks and
+// two stdio buffers; disk: the rows once more, and a byte per example.
 //
 // Columns: ts_ms, request_id, user_id, item_id, model_version, score, label;
 // logged.<name> for every feature a prediction logged (sorted by name;
@@ -49,54 +53,76 @@ class ExampleFiles {
   // In prediction-time order, as PointInTimeJoin hands them out; an example
   // older than the last is refused (InvalidArgument).
   Status Spool(const training::TrainingExample& example);
+  // The label of the oldest spooled example not labelled yet, in the order
+  // PointInTimeJoin hands them out. An example whose label did not mature
+  // is not exported.
+  Status Label(const training::ExampleLabel& label);
   uint64_t spooled() const { return spooled_; }
-  // Writes the split files; `fractions` and the window decide the split.
+  uint64_t exported() const { return exported_; }  // labelled, and matured
+  // Writes the split files once every spooled example is labelled;
+  // `fractions` and the window decide the split.
   Result<SplitCounts> Finish(const training::SplitFractions& fractions, int64_t attribution_window_ms,
                              training::SplitPlan* plan);
 
  private:
+  // A file of records written in 1 MiB chunks and read back from its start
+  // (stdio buffers of 1 MiB: given no buffer of its own, glibc's setvbuf
+  // ignores the size and keeps 4 KiB). Closed and removed with it.
+  class SpillFile {
+   public:
+    ~SpillFile();
+    Status Open(std::string path);
+    std::string& chunk() { return chunk_; }  // append records here, then call Wrote
+    Status Wrote() { return chunk_.size() >= kChunk ? Flush() : Status::Ok(); }
+    Status Rewind();  // writes what is held, then reads from the start
+    Status Read(void* to, size_t n);
+    const std::string& path() const { return path_; }
+
+   private:
+    static constexpr size_t kChunk = 1 << 20;
+    Status Flush();
+    std::FILE* file_ = nullptr;
+    std::vector<char> buffer_;  // stdio's, set with setvbuf: outlives file_
+    std::string path_, chunk_;
+  };
+
   ExampleFiles() = default;
   // Appends one cell's text to `out`.
   void AppendCell(std::string* out, const FeatureValue& v) const;
   void AppendCell(std::string* out, std::string_view s) const;
   void AppendCell(std::string* out, double v) const;
   void AppendCell(std::string* out, int64_t v) const;
-  // Appends one cell to record_, length-prefixed: formatted in place after a
-  // one-byte length, which a cell of 128 bytes or more widens.
+  // Appends one cell to the spool's chunk, length-prefixed: formatted in
+  // place after a one-byte length, which a cell of 128 bytes or more widens.
   template <typename T>
   void PutCell(const T& v) {
-    const size_t at = record_.size();
-    record_.push_back('\0');
-    AppendCell(&record_, v);
-    const size_t len = record_.size() - at - 1;
+    std::string& record = spool_.chunk();
+    const size_t at = record.size();
+    record.push_back('\0');
+    AppendCell(&record, v);
+    const size_t len = record.size() - at - 1;
     if (len < 0x80) {
-      record_[at] = static_cast<char>(len);
+      record[at] = static_cast<char>(len);
       return;
     }
     cell_.clear();
     PutVarint(&cell_, len);
-    record_.replace(at, 1, cell_);
+    record.replace(at, 1, cell_);
   }
+  // One spooled example back: its time, its cells, and its label byte.
+  Status ReadExample(std::string* record, int64_t* ts_ms, uint8_t* label);
+  Status PlanSplit(const training::SplitFractions& fractions, int64_t window_ms, training::SplitPlan* plan);
 
   std::string dir_;
   Format format_ = Format::kCsv;
   const FeatureSet* features_ = nullptr;
-  std::FILE* spool_ = nullptr;
-  std::vector<char> spool_buffer_;  // stdio's, set with setvbuf: outlives spool_
-  std::string spool_path_;
   // Examples come in prediction-time order (Spool refuses others), so the
   // split's quantiles are read back from the spool, not kept in memory.
-  uint64_t spooled_ = 0;
+  SpillFile spool_, labels_;
+  uint64_t spooled_ = 0, labelled_ = 0, exported_ = 0;
   int64_t last_ts_ms_ = INT64_MIN;
-  Status RewindSpool();  // writes what is buffered, then reads from the start
-  Status ReadFrame(std::string* record, int64_t* ts_ms);
-  Status PlanSplit(const training::SplitFractions& fractions, int64_t window_ms, training::SplitPlan* plan);
   std::map<std::string, size_t, std::less<>> logged_;  // logged feature name (no "logged." yet) -> spool id
-  // Framed records not yet written to the spool: one write per kSpoolChunk.
-  static constexpr size_t kSpoolChunk = 1 << 20;
-  static constexpr size_t kFileBuffer = 1 << 20;  // stdio's buffer for the spool and the split files
-  Status FlushSpool();
-  std::string record_, cell_;
+  std::string cell_;
   // The logged names of the last example spooled, in its order, with their ids.
   std::vector<std::pair<std::string, size_t>> last_logged_;
 };

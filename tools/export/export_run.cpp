@@ -50,14 +50,16 @@ Result<ExportSummary> RunExport(const ExportOptions& o) {
 
   training::PointInTimeJoin join(&*features, o.model, window_ms, monitoring.allowed_lateness_ms);
   training::SkewReport skew(&*features);
-  std::vector<training::TrainingExample> matured;
+  // Each example is spooled as the join hands it out, and labelled when its
+  // label comes out, first in, first out.
+  std::vector<training::ExampleLabel> labels;
   int64_t max_ts = 0;
-  auto drain = [&]() -> Status {
-    for (const auto& ex : matured) {
-      skew.Add(ex);
-      if (Status st = (*files)->Spool(ex); !st.ok()) return st;
+  auto settle = [&]() -> Status {
+    for (const training::ExampleLabel& label : labels) {
+      skew.Settle(label);
+      if (Status st = (*files)->Label(label); !st.ok()) return st;
     }
-    matured.clear();
+    labels.clear();
     return Status::Ok();
   };
   auto last_progress = Clock::now();
@@ -70,12 +72,17 @@ Result<ExportSummary> RunExport(const ExportOptions& o) {
     if (r.prediction()) {
       PredictionRecord& p = std::get<PredictionRecord>(r.record);
       const bool in_range = (o.from_ms < 0 || r.ts_ms >= o.from_ms) && (o.to_ms < 0 || r.ts_ms <= o.to_ms);
-      join.AddPrediction(p.request_id, p.user_id, p.item_id, std::move(p.prediction), &matured, in_range);
+      const training::TrainingExample* example =
+          join.AddPrediction(p.request_id, p.user_id, p.item_id, std::move(p.prediction), &labels, in_range);
+      if (example) {
+        skew.Compare(*example);
+        if (Status st = (*files)->Spool(*example); !st.ok()) return st;
+      }
     } else {
-      join.AddEvent(std::get<Event>(r.record), &matured);
+      join.AddEvent(std::get<Event>(r.record), &labels);
     }
-    if (!matured.empty())
-      if (Status st = drain(); !st.ok()) return st;
+    if (!labels.empty())
+      if (Status st = settle(); !st.ok()) return st;
     if (o.progress && (n & 0xffff) == 0 && Clock::now() - last_progress > std::chrono::milliseconds(500)) {
       ShowProgress(**replay, start);
       last_progress = Clock::now();
@@ -89,8 +96,8 @@ Result<ExportSummary> RunExport(const ExportOptions& o) {
   // event time less the allowed lateness.
   ExportSummary s;
   s.watermark_ms = max_ts - monitoring.allowed_lateness_ms;
-  join.Finish(s.watermark_ms, &matured);
-  if (Status st = drain(); !st.ok()) return st;
+  join.Finish(s.watermark_ms, &labels);
+  if (Status st = settle(); !st.ok()) return st;
   auto splits = (*files)->Finish(o.split, window_ms, &s.plan);
   if (!splits.ok()) return splits.status();
   s.splits = *splits;

@@ -1,5 +1,6 @@
 // The split files byte for byte: columns, quoting, lists, missing logged
-// values and nulls, in CSV and JSON Lines; the spool is gone afterwards.
+// values and nulls, in CSV and JSON Lines; labels paired with their
+// examples; the spool and the labels file gone afterwards.
 #include "tools/export/example_files.h"
 
 #include <gtest/gtest.h>
@@ -25,7 +26,7 @@ std::vector<FeatureSpec> SmallSpecs() {
           Spec("clicks_1h", EntityKind::kItem, kClicks, Aggregation::kCount, kHour)};
 }
 
-training::TrainingExample Example(int64_t ts, bool label) {
+training::TrainingExample Example(int64_t ts) {
   training::TrainingExample ex;
   ex.ts_ms = ts;
   ex.request_id = "r" + std::to_string(ts);
@@ -33,12 +34,17 @@ training::TrainingExample Example(int64_t ts, bool label) {
   ex.item_id = "i1";
   ex.model_version = "v1";
   ex.score = 0.25;
-  ex.label = label;
   ex.user = {FeatureValue::Int(3), FeatureValue{}};
   ex.user[1].type = FeatureValue::Type::kStrings;
   ex.user[1].strings = {"i7", "i8"};
   ex.item = {FeatureValue::Null(), FeatureValue::Int(4), FeatureValue::Int(0)};
   return ex;
+}
+
+// Spools an example and labels it at once, matured.
+Status SpoolMatured(ExampleFiles& files, const training::TrainingExample& ex, bool clicked) {
+  if (Status st = files.Spool(ex); !st.ok()) return st;
+  return files.Label({.matured = true, .clicked = clicked});
 }
 
 std::string Read(const std::string& path) {
@@ -54,10 +60,11 @@ TEST(ExampleFiles, WritesEachSplitWithTheUnionOfLoggedColumns) {
     const std::string out = dir.sub(FormatExtension(format));
     auto files = ExampleFiles::Open(out, format, &set);
     ASSERT_TRUE(files.ok()) << files.status().ToString();
-    training::TrainingExample a = Example(1000, true), b = Example(2000, false), c = Example(3000, false);
+    training::TrainingExample a = Example(1000), b = Example(2000), c = Example(3000);
     a.logged_numeric = {{"dwell", 1.5}};
     b.logged_categorical = {{"device", "ios"}};
-    for (const auto& ex : {a, b, c}) ASSERT_TRUE((*files)->Spool(ex).ok());
+    ASSERT_TRUE(SpoolMatured(**files, a, true).ok());
+    for (const auto& ex : {b, c}) ASSERT_TRUE(SpoolMatured(**files, ex, false).ok());
     training::SplitPlan plan;
     auto counts = (*files)->Finish({1.0 / 3, 1.0 / 3, 1.0 / 3}, 0, &plan);
     ASSERT_TRUE(counts.ok()) << counts.status().ToString();
@@ -66,6 +73,7 @@ TEST(ExampleFiles, WritesEachSplitWithTheUnionOfLoggedColumns) {
     EXPECT_EQ(counts->rows[2], 1u);
     files->reset();
     EXPECT_FALSE(std::filesystem::exists(out + "/.featmon-export.spool"));
+    EXPECT_FALSE(std::filesystem::exists(out + "/.featmon-export.labels"));
     if (format == Format::kCsv) {
       const std::string header =
           "ts_ms,request_id,user_id,item_id,model_version,score,label,logged.device,logged.dwell,"
@@ -88,10 +96,10 @@ TEST(ExampleFiles, KeepsLongCellsAndQuotesAListAsOneField) {
   const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
   auto files = ExampleFiles::Open(dir.sub("csv"), Format::kCsv, &set);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
-  training::TrainingExample ex = Example(1000, true);
+  training::TrainingExample ex = Example(1000);
   ex.request_id = std::string(300, 'r');
   ex.user[1].strings = {std::string(127, 'a'), "b,c", "d"};
-  ASSERT_TRUE((*files)->Spool(ex).ok());
+  ASSERT_TRUE(SpoolMatured(**files, ex, true).ok());
   training::SplitPlan plan;
   ASSERT_TRUE((*files)->Finish({1.0, 0, 0}, 0, &plan).ok());
   const std::string csv = Read(dir.sub("csv") + "/train.csv");
@@ -109,7 +117,7 @@ TEST(ExampleFiles, CountsWhereLeftOutRowsCameFromAndWarnsWhenMostAre) {
   // 100 predictions 10 ms apart: the boundaries fall at 1800 (validation) and
   // 1900 (test), and a 60 ms window leaves out 6 of train's and 6 of
   // validation's 10.
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*files)->Spool(Example(1000 + 10 * i, i % 2)).ok());
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(SpoolMatured(**files, Example(1000 + 10 * i), i % 2).ok());
   training::SplitPlan plan;
   auto counts = (*files)->Finish({0.8, 0.1, 0.1}, 60, &plan);
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
@@ -140,9 +148,9 @@ TEST(ExampleFiles, RefusesAnExampleOlderThanTheLast) {
   const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
   auto files = ExampleFiles::Open(dir.sub("csv"), Format::kCsv, &set);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
-  ASSERT_TRUE((*files)->Spool(Example(2000, false)).ok());
-  ASSERT_TRUE((*files)->Spool(Example(2000, true)).ok());
-  const Status older = (*files)->Spool(Example(1999, false));
+  ASSERT_TRUE(SpoolMatured(**files, Example(2000), false).ok());
+  ASSERT_TRUE(SpoolMatured(**files, Example(2000), true).ok());
+  const Status older = (*files)->Spool(Example(1999));
   EXPECT_EQ(older.code(), StatusCode::kInvalidArgument) << older.ToString();
   EXPECT_EQ((*files)->spooled(), 2u);
   training::SplitPlan plan;
@@ -150,6 +158,47 @@ TEST(ExampleFiles, RefusesAnExampleOlderThanTheLast) {
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
   EXPECT_EQ(plan.test_from_ms, 2000) << "the tie at the boundary goes with the later split";
   EXPECT_EQ(counts->rows[2], 2u);
+}
+
+// Labels come after their examples, first in, first out. An example whose
+// label did not mature is not written, and the split's quantiles are of the
+// exported examples only.
+TEST(ExampleFiles, PairsLabelsWithExamplesInOrderAndLeavesOutTheUnmatured) {
+  TempDir dir;
+  const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
+  const std::string out = dir.sub("csv");
+  auto files = ExampleFiles::Open(out, Format::kCsv, &set);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  for (int64_t ts : {1000, 2000, 3000, 4000}) ASSERT_TRUE((*files)->Spool(Example(ts)).ok());
+  ASSERT_TRUE((*files)->Label({.matured = true, .clicked = true}).ok());
+  training::SplitPlan plan;
+  const auto unlabelled = (*files)->Finish({1.0 / 3, 1.0 / 3, 1.0 / 3}, 0, &plan);
+  ASSERT_FALSE(unlabelled.ok());
+  EXPECT_EQ(unlabelled.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unlabelled.status().ToString().find("3 of the 4 spooled examples have no label"), std::string::npos)
+      << unlabelled.status().ToString();
+  ASSERT_TRUE((*files)->Label({.matured = false}).ok());
+  ASSERT_TRUE((*files)->Label({.matured = true, .clicked = false}).ok());
+  ASSERT_TRUE((*files)->Label({.matured = true, .clicked = true}).ok());
+  EXPECT_EQ((*files)->Label({.matured = true}).code(), StatusCode::kInvalidArgument) << "one label too many";
+  EXPECT_EQ((*files)->spooled(), 4u);
+  EXPECT_EQ((*files)->exported(), 3u);
+
+  auto counts = (*files)->Finish({1.0 / 3, 1.0 / 3, 1.0 / 3}, 0, &plan);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(plan.validation_from_ms, 3000) << "the second exported example, not the second spooled";
+  EXPECT_EQ(plan.test_from_ms, 4000);
+  EXPECT_EQ(counts->rows[0] + counts->rows[1] + counts->rows[2] + counts->rows[3], 3u);
+  EXPECT_EQ(counts->positives[0] + counts->positives[2], 2u);
+  const auto rows = [&](const char* split) {
+    const std::string csv = Read(out + "/" + split + ".csv");
+    return csv.substr(csv.find('\n') + 1);
+  };
+  EXPECT_EQ(rows("train"), "1000,r1000,\"u,\"\"1\"\"\",i1,v1,0.25,1,3,i7|i8,,4,0\n");
+  EXPECT_EQ(rows("validation"), "3000,r3000,\"u,\"\"1\"\"\",i1,v1,0.25,0,3,i7|i8,,4,0\n");
+  EXPECT_EQ(rows("test"), "4000,r4000,\"u,\"\"1\"\"\",i1,v1,0.25,1,3,i7|i8,,4,0\n");
+  files->reset();
+  EXPECT_FALSE(std::filesystem::exists(out + "/.featmon-export.labels"));
 }
 
 }  // namespace
