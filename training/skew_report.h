@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/string_map.h"
 #include "features/feature_engine.h"
 #include "training/point_in_time_join.h"
 
@@ -41,16 +42,28 @@ class SkewReport {
 
  private:
   struct Comparison {
-    const std::string* name;  // a key of recomputed_
+    size_t feature;  // index into recomputed_
     double abs_difference;
     bool differing;
+  };
+  struct Recomputed {
+    std::string name;  // "user.<name>", "item.<name>"
+    EntityKind kind;
+    size_t index;      // into FeatureSet::features(kind)
   };
   struct Held {
     uint64_t example;  // its position among the compared examples
     std::vector<Comparison> comparisons;
   };
-  // Logged name -> (kind, index into FeatureSet::features(kind)).
-  std::map<std::string, std::pair<EntityKind, size_t>, std::less<>> recomputed_;
+  // Every feature of the config, and by name: a lookup per logged value.
+  std::vector<Recomputed> recomputed_;
+  StringMap<size_t> by_name_;
+  // A model logs the same names in the same order prediction after
+  // prediction: the last example's, with what by_name_ found (kNone: not
+  // a config feature), compared first.
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  std::vector<std::pair<std::string, size_t>> last_logged_;
+  size_t Find(size_t position, const std::string& name);
   std::map<std::string, FeatureSkew> skew_;
   std::deque<Held> held_;  // oldest first
   uint64_t compared_ = 0, settled_ = 0;
