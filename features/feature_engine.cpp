@@ -147,20 +147,24 @@ std::optional<int64_t> ReadDistinctTail(const Tiles<HyperLogLog>& tiles, TileRan
 
 FeatureEngine::FeatureEngine(const FeatureSet* set) : set_(set) {
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {
-    auto& by_series = windowed_features_[static_cast<int>(kind)];
+    const int k = static_cast<int>(kind);
+    auto& by_series = windowed_features_[k];
     by_series.resize(set_->series(kind).size());
     const auto& features = set_->features(kind);
-    for (size_t fi = 0; fi < features.size(); ++fi)
-      if (features[fi].series >= 0 && set_->series(kind)[features[fi].series].tiled())
-        by_series[features[fi].series].push_back(fi);
+    tail_of_[k].assign(features.size(), kNoTail);
+    for (size_t fi = 0; fi < features.size(); ++fi) {
+      if (features[fi].series < 0 || !set_->series(kind)[features[fi].series].tiled()) continue;
+      tail_of_[k][fi] = tail_count_[k]++;
+      by_series[features[fi].series].emplace_back(fi, tail_of_[k][fi]);
+    }
   }
 }
 
 void FeatureEngine::UpdateTails(EntityKind kind, size_t series, int64_t tile, int64_t cutoff, const Event& event,
                                 WindowTails* tails) const {
   const SeriesSpec& spec = set_->series(kind)[series];
-  for (size_t fi : windowed_features_[static_cast<int>(kind)][series]) {
-    WindowTail& t = tails->tails[fi];
+  for (const auto& [fi, tail] : windowed_features_[static_cast<int>(kind)][series]) {
+    WindowTail& t = tails->tails[tail];
     if (t.built() && cutoff > t.after) UnbuildTail(t);  // pruning may have dropped a tile it holds
     if (!t.built() || tile <= t.after || tile <= cutoff) continue;
     switch (spec.kind) {
@@ -195,8 +199,8 @@ void FeatureEngine::Apply(const Event& event, EntityKind kind, EntityState* stat
                           WindowTails* tails) const {
   const auto& specs = set_->series(kind);
   if (state->series.size() != specs.size()) *state = NewEntityState(*set_, kind);
-  if (tails && tails->tails.size() != set_->features(kind).size())
-    tails->tails = std::vector<WindowTail>(set_->features(kind).size());
+  if (tails && tails->tails.size() != tail_count_[static_cast<int>(kind)])
+    tails->tails = std::vector<WindowTail>(tail_count_[static_cast<int>(kind)]);
   state->last_event_ts_ms = std::max(state->last_event_ts_ms, event.ts_ms);
   const uint32_t bit = SourceBit(event.type);
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -305,7 +309,9 @@ void FeatureEngine::ReadWithTails(EntityKind kind, const EntityState& state, int
   }
   const EntityState* const one_shard[] = {&state};  // no vector to allocate per read
   const std::span<const EntityState* const> shards(one_shard);
-  if (tails->tails.size() != features.size()) tails->tails = std::vector<WindowTail>(features.size());
+  const std::vector<size_t>& tail_of = tail_of_[static_cast<int>(kind)];
+  if (tails->tails.size() != tail_count_[static_cast<int>(kind)])
+    tails->tails = std::vector<WindowTail>(tail_count_[static_cast<int>(kind)]);
   std::vector<FeatureValue>& out = *values;
   out.resize(features.size());
   for (size_t fi = 0; fi < features.size(); ++fi) {
@@ -313,8 +319,8 @@ void FeatureEngine::ReadWithTails(EntityKind kind, const EntityState& state, int
     if (f.aggregation == Aggregation::kRatio) continue;
     const SeriesSpec& spec = specs[f.series];
     const SeriesState& series = state.series[f.series];
-    WindowTail& tail = tails->tails[fi];
     if (spec.tiled()) {
+      WindowTail& tail = tails->tails[tail_of[fi]];
       const TileRange range = RangeFor(as_of_ms, f.window_ms, spec.tile_ms);
       if (spec.kind == SeriesKind::kTiledCount) {
         if (auto v = ReadAdditiveTail(std::get<Tiles<int64_t>>(series), range, tail)) {

@@ -111,8 +111,14 @@ class FeatureEngine {
                    WindowTails* tails) const;
 
   const FeatureSet* set_;
-  // Per kind and series, the windowed features (count, sum, approx_distinct) reading it.
-  std::vector<std::vector<size_t>> windowed_features_[kEntityKindCount];
+  // Per kind and series, the windowed features (count, sum, approx_distinct)
+  // reading it, as (feature index, its tail's index in WindowTails).
+  std::vector<std::vector<std::pair<size_t, size_t>>> windowed_features_[kEntityKindCount];
+  // Per kind and feature, its tail's index; kNoTail for a feature that is
+  // not windowed.
+  static constexpr size_t kNoTail = static_cast<size_t>(-1);
+  std::vector<size_t> tail_of_[kEntityKindCount];
+  size_t tail_count_[kEntityKindCount] = {};
 };
 
 }  // namespace featmon

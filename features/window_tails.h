@@ -23,8 +23,8 @@
 // other read, as_of in the past, answers from the tiles as Read does.
 //
 // Not stored and not shared: one caller owns an entity's state and its tails
-// (featmon-export's point-in-time join). Memory: 40 bytes per feature, plus
-// a sketch per approx_distinct feature.
+// (featmon-export's point-in-time join). Memory: 32 bytes per windowed
+// feature, plus a sketch per approx_distinct feature.
 #pragma once
 
 #include <cstdint>
@@ -48,15 +48,19 @@ struct WindowTail {
 
   int64_t after = kUnbuilt;             // exclusive first tile
   int64_t upto = 0;                     // count and sum: the last tile included
-  int64_t count = 0;
-  double sum = 0;
+  union {                               // a tail is of one feature: a count or a sum
+    int64_t count = 0;
+    double sum;
+  };
   std::unique_ptr<Distinct> distinct;   // approx_distinct only
 
   bool built() const { return after != kUnbuilt; }
 };
 
 struct WindowTails {
-  std::vector<WindowTail> tails;  // parallel to FeatureSet::features(kind); empty until first used
+  // One per windowed feature (count, sum, approx_distinct) of the kind, in
+  // feature order (FeatureEngine maps them); empty until first used.
+  std::vector<WindowTail> tails;
 };
 
 }  // namespace featmon
