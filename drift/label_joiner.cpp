@@ -94,8 +94,8 @@ std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
     auto& list = it->second;
     auto p = std::find_if(list.begin(), list.end(), [&](const PendingLabel& x) { return x.ts_ms == d.prediction_ts_ms; });
     if (p == list.end() || DueOf(*p) != d.due_ms) continue;  // stale entry
-    out.push_back({p->model, p->model_version, p->score, p->click_ts_ms >= 0, p->ts_ms, p->click_ts_ms, p->tag,
-                   std::move(p->payload)});
+    out.push_back({std::move(p->model), std::move(p->model_version), p->score, p->click_ts_ms >= 0, p->ts_ms,
+                   p->click_ts_ms, p->tag, std::move(p->payload)});  // p is erased next
     list.erase(p);
     --pending_count_;
     if (list.empty()) pending_.erase(it);

@@ -26,6 +26,8 @@
 #include <tuple>
 #include <vector>
 
+#include <absl/container/inlined_vector.h>
+
 #include "common/status.h"
 #include "common/string_map.h"
 #include "drift/maturity_queue.h"
@@ -92,7 +94,9 @@ class LabelJoiner {
 
   int64_t window_ms_;
   size_t max_pending_;
-  StringMap<std::vector<PendingLabel>> pending_;  // by join key
+  // By join key. Almost every key has one prediction (a request's item): it
+  // sits in the map's slot, so maturing a label reads no other allocation.
+  StringMap<absl::InlinedVector<PendingLabel, 1>> pending_;
   // A click waiting under a key; `partner` is the other key it waits under
   // ("" if none), where it is removed too once a prediction takes it.
   struct WaitingClick {
