@@ -27,6 +27,7 @@
 #include <vector>
 
 #include <absl/container/inlined_vector.h>
+#include <absl/container/node_hash_map.h>
 
 #include "common/status.h"
 #include "common/string_map.h"
@@ -94,9 +95,13 @@ class LabelJoiner {
 
   int64_t window_ms_;
   size_t max_pending_;
-  // By join key. Almost every key has one prediction (a request's item): it
-  // sits in the map's slot, so maturing a label reads no other allocation.
-  StringMap<absl::InlinedVector<PendingLabel, 1>> pending_;
+  // By join key. Almost every key has one prediction (a request's item), so
+  // it sits in the key's node: one allocation per key instead of a key and a
+  // vector. 1M pending labels took 406 MiB against 472 MiB with a vector per
+  // key (2026-12-07). A flat map with the label in its slot made
+  // featmon-export 7% faster but took 559 MiB: featmond holds up to
+  // monitoring.max_pending_labels of them, so memory won.
+  absl::node_hash_map<std::string, absl::InlinedVector<PendingLabel, 1>, StringViewHash, StringViewEq> pending_;
   // A click waiting under a key; `partner` is the other key it waits under
   // ("" if none), where it is removed too once a prediction takes it.
   struct WaitingClick {
