@@ -22,8 +22,8 @@
 // as featmond's monitor's follows its partitions, so a label matures here
 // when it would there (the outcome never depends on it: a click counts only
 // within the window).
-// Memory: one state per user and item, and a label slot (24 bytes) per
-// prediction within a window.
+// Memory: one state per user and item; per prediction within a window, the
+// label join's entry and, for the exported model's, a 16-byte label slot.
 //
 // Thread-safety: none.
 #pragma once
