@@ -17,11 +17,13 @@ std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id) {
   return k;
 }
 
-void LabelJoiner::Schedule(const std::string& key, const PendingLabel& p) {
+template <typename PendingMap>
+void BasicLabelJoiner<PendingMap>::Schedule(const std::string& key, const PendingLabel& p) {
   due_.Push({DueOf(p), p.ts_ms, key});
 }
 
-bool LabelJoiner::RemoveWaitingClick(const std::string& key, int64_t ts_ms, const std::string* partner_of) {
+template <typename PendingMap>
+bool BasicLabelJoiner<PendingMap>::RemoveWaitingClick(const std::string& key, int64_t ts_ms, const std::string* partner_of) {
   auto c = clicks_.find(key);
   if (c == clicks_.end()) return false;
   auto& list = c->second;
@@ -36,7 +38,8 @@ bool LabelJoiner::RemoveWaitingClick(const std::string& key, int64_t ts_ms, cons
   return true;
 }
 
-bool LabelJoiner::AddPrediction(const std::string& key, PendingLabel p, int64_t* matched_click_ms) {
+template <typename PendingMap>
+bool BasicLabelJoiner<PendingMap>::AddPrediction(const std::string& key, PendingLabel p, int64_t* matched_click_ms) {
   if (matched_click_ms) *matched_click_ms = -1;
   if (pending_count_ >= max_pending_) return false;
   // A click that came first?
@@ -60,7 +63,8 @@ bool LabelJoiner::AddPrediction(const std::string& key, PendingLabel p, int64_t*
   return true;
 }
 
-std::optional<PendingLabel> LabelJoiner::AddClick(const std::vector<std::string>& keys, int64_t click_ts_ms) {
+template <typename PendingMap>
+std::optional<PendingLabel> BasicLabelJoiner<PendingMap>::AddClick(const std::vector<std::string>& keys, int64_t click_ts_ms) {
   for (const std::string& key : keys) {
     auto it = pending_.find(key);
     if (it == pending_.end()) continue;
@@ -85,7 +89,8 @@ std::optional<PendingLabel> LabelJoiner::AddClick(const std::vector<std::string>
   return std::nullopt;
 }
 
-std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
+template <typename PendingMap>
+std::vector<MaturedLabel> BasicLabelJoiner<PendingMap>::Advance(int64_t watermark_ms) {
   std::vector<MaturedLabel> out;
   while (!due_.empty() && due_.top().due_ms <= watermark_ms) {
     const Due d = due_.Pop();
@@ -109,7 +114,8 @@ std::vector<MaturedLabel> LabelJoiner::Advance(int64_t watermark_ms) {
   return out;
 }
 
-std::optional<std::string> LabelJoiner::Encode(const std::string& stored_key) const {
+template <typename PendingMap>
+std::optional<std::string> BasicLabelJoiner<PendingMap>::Encode(const std::string& stored_key) const {
   std::string out;
   std::string key = stored_key.substr(1);
   if (stored_key[0] == 'p') {
@@ -146,7 +152,8 @@ std::optional<std::string> LabelJoiner::Encode(const std::string& stored_key) co
   return out;
 }
 
-Status LabelJoiner::Restore(std::string_view stored_key, std::string_view value) {
+template <typename PendingMap>
+Status BasicLabelJoiner<PendingMap>::Restore(std::string_view stored_key, std::string_view value) {
   if (stored_key.empty()) return Status::Corruption("empty label key");
   std::string key(stored_key.substr(1));
   ByteReader r(value);
@@ -185,5 +192,8 @@ Status LabelJoiner::Restore(std::string_view stored_key, std::string_view value)
   }
   return r.done() ? Status::Ok() : Status::Corruption("label entry trailing bytes " + key);
 }
+
+template class BasicLabelJoiner<NodePendingMap>;
+template class BasicLabelJoiner<FlatPendingMap>;
 
 }  // namespace featmon::drift

@@ -49,12 +49,25 @@ struct PendingLabel {
 std::string JoinKeyByRequest(std::string_view request_id, std::string_view item_id);
 std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id);
 
-class LabelJoiner {
+// Where a key's pending predictions live (almost every key has one: a
+// request's item), inline in one absl::InlinedVector per key:
+//   NodePendingMap: in the key's node, one allocation per key. 1M pending
+//     labels took 406 MiB (472 MiB with a std::vector per key, 2026-12-07).
+//     featmond's monitor, which holds up to monitoring.max_pending_labels.
+//   FlatPendingMap: in the flat map's slot, so maturing a label reads no
+//     other allocation, but 1M took 559 MiB. featmon-export, which holds a
+//     window's worth: 7% less CPU (4 alternating triples).
+using PendingList = absl::InlinedVector<PendingLabel, 1>;
+using NodePendingMap = absl::node_hash_map<std::string, PendingList, StringViewHash, StringViewEq>;
+using FlatPendingMap = StringMap<PendingList>;
+
+template <typename PendingMap>
+class BasicLabelJoiner {
  public:
   // kUntracked: for a caller that never persists (featmon-export's replay),
   // which would otherwise hold every key it ever touched until TakeDirty.
   enum class Persistence { kTracked, kUntracked };
-  LabelJoiner(int64_t attribution_window_ms, size_t max_pending, Persistence persistence = Persistence::kTracked)
+  BasicLabelJoiner(int64_t attribution_window_ms, size_t max_pending, Persistence persistence = Persistence::kTracked)
       : window_ms_(attribution_window_ms), max_pending_(max_pending), track_dirty_(persistence == Persistence::kTracked) {}
 
   // False when the prediction is not tracked: too many pending labels. A
@@ -95,13 +108,7 @@ class LabelJoiner {
 
   int64_t window_ms_;
   size_t max_pending_;
-  // By join key. Almost every key has one prediction (a request's item), so
-  // it sits in the key's node: one allocation per key instead of a key and a
-  // vector. 1M pending labels took 406 MiB against 472 MiB with a vector per
-  // key (2026-12-07). A flat map with the label in its slot made
-  // featmon-export 7% faster but took 559 MiB: featmond holds up to
-  // monitoring.max_pending_labels of them, so memory won.
-  absl::node_hash_map<std::string, absl::InlinedVector<PendingLabel, 1>, StringViewHash, StringViewEq> pending_;
+  PendingMap pending_;  // by join key
   // A click waiting under a key; `partner` is the other key it waits under
   // ("" if none), where it is removed too once a prediction takes it.
   struct WaitingClick {
@@ -121,5 +128,8 @@ class LabelJoiner {
   bool track_dirty_;
   StringSet dirty_;
 };
+
+using LabelJoiner = BasicLabelJoiner<NodePendingMap>;
+using FlatLabelJoiner = BasicLabelJoiner<FlatPendingMap>;
 
 }  // namespace featmon::drift

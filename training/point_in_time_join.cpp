@@ -9,7 +9,7 @@ PointInTimeJoin::PointInTimeJoin(const FeatureSet* features, std::string model, 
     : features_(features),
       engine_(features),
       model_(std::move(model)),
-      joiner_(attribution_window_ms, std::numeric_limits<size_t>::max(), drift::LabelJoiner::Persistence::kUntracked),
+      joiner_(attribution_window_ms, std::numeric_limits<size_t>::max(), drift::FlatLabelJoiner::Persistence::kUntracked),
       lateness_ms_(allowed_lateness_ms) {}
 
 bool PointInTimeJoin::MoveTo(int64_t ts_ms, std::vector<ExampleLabel>* labels) {

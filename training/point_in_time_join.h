@@ -117,7 +117,7 @@ class PointInTimeJoin {
   const FeatureSet* features_;
   FeatureEngine engine_;
   std::string model_;
-  drift::LabelJoiner joiner_;
+  drift::FlatLabelJoiner joiner_;  // the fast layout: it holds one window's predictions
   StringMap<Entity> users_, items_;
   std::deque<ExampleLabel> waiting_;  // in prediction order; waiting_[0] has tag first_tag_
   TrainingExample example_;           // the last one handed out; its vectors keep their capacity

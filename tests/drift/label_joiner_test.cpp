@@ -1,4 +1,5 @@
-// Labels from clicks: attribution, maturity order, limits and persistence.
+// Labels from clicks: attribution, maturity order, limits and persistence,
+// in both layouts of the pending labels (featmond's and featmon-export's).
 #include "drift/label_joiner.h"
 
 #include <gtest/gtest.h>
@@ -11,8 +12,13 @@ constexpr int64_t kT = 1'700'000'000'000;
 
 PendingLabel P(int64_t ts, double score = 0.2) { return {"m", "v1", score, ts, -1}; }
 
-TEST(LabelJoinerTest, AClickLabelsTheLatestPredictionBeforeItWithinTheWindow) {
-  LabelJoiner j(kWindow, 100);
+template <typename Joiner>
+class LabelJoinerTest : public ::testing::Test {};
+using Layouts = ::testing::Types<LabelJoiner, FlatLabelJoiner>;
+TYPED_TEST_SUITE(LabelJoinerTest, Layouts);
+
+TYPED_TEST(LabelJoinerTest, AClickLabelsTheLatestPredictionBeforeItWithinTheWindow) {
+  TypeParam j(kWindow, 100);
   const std::string key = JoinKeyByRequest("r1", "i1");
   ASSERT_TRUE(j.AddPrediction(key, P(kT)));
   ASSERT_TRUE(j.AddPrediction(key, P(kT + 60'000)));
@@ -29,8 +35,8 @@ TEST(LabelJoinerTest, AClickLabelsTheLatestPredictionBeforeItWithinTheWindow) {
   EXPECT_EQ(j.pending(), 0u);
 }
 
-TEST(LabelJoinerTest, AClickOutsideTheWindowLabelsNothingAndExpires) {
-  LabelJoiner j(kWindow, 100);
+TYPED_TEST(LabelJoinerTest, AClickOutsideTheWindowLabelsNothingAndExpires) {
+  TypeParam j(kWindow, 100);
   const std::string key = JoinKeyByUser("u1", "i1");
   ASSERT_TRUE(j.AddPrediction(key, P(kT)));
   EXPECT_FALSE(j.AddClick({key}, kT + kWindow + 1).has_value());
@@ -39,8 +45,8 @@ TEST(LabelJoinerTest, AClickOutsideTheWindowLabelsNothingAndExpires) {
   EXPECT_FALSE(labels[0].clicked);
 }
 
-TEST(LabelJoinerTest, AClickReadBeforeItsPredictionWaitsForIt) {
-  LabelJoiner j(kWindow, 100);
+TYPED_TEST(LabelJoinerTest, AClickReadBeforeItsPredictionWaitsForIt) {
+  TypeParam j(kWindow, 100);
   const std::string key = JoinKeyByRequest("r2", "i1");
   EXPECT_FALSE(j.AddClick({key}, kT + 5'000).has_value());
   int64_t matched_click = -1;
@@ -54,11 +60,11 @@ TEST(LabelJoinerTest, AClickReadBeforeItsPredictionWaitsForIt) {
 // Issue 14: a prediction without request_id whose click carries one. Read in
 // either order, the click labels it: an early click waits under every key a
 // prediction may look it up by.
-TEST(LabelJoinerTest, TheLabelDoesNotDependOnWhichTopicWasReadFirst) {
+TYPED_TEST(LabelJoinerTest, TheLabelDoesNotDependOnWhichTopicWasReadFirst) {
   const std::vector<std::string> click_keys = {JoinKeyByRequest("r9", "i1"), JoinKeyByUser("u1", "i1")};
   const std::string prediction_key = JoinKeyByUser("u1", "i1");  // the prediction has no request_id
   for (bool clicks_first : {true, false}) {
-    LabelJoiner j(kWindow, 100);
+    TypeParam j(kWindow, 100);
     if (clicks_first) {
       EXPECT_FALSE(j.AddClick(click_keys, kT + 5'000).has_value());
       int64_t matched_click = -1;
@@ -76,17 +82,17 @@ TEST(LabelJoinerTest, TheLabelDoesNotDependOnWhichTopicWasReadFirst) {
 
 // A click waiting under two keys labels one prediction only, and what is
 // stored of it restores the same way.
-TEST(LabelJoinerTest, AClickWaitingUnderTwoKeysLabelsOnePrediction) {
+TYPED_TEST(LabelJoinerTest, AClickWaitingUnderTwoKeysLabelsOnePrediction) {
   const std::vector<std::string> click_keys = {JoinKeyByRequest("r9", "i1"), JoinKeyByUser("u1", "i1")};
-  LabelJoiner j(kWindow, 100);
+  TypeParam j(kWindow, 100);
   (void)j.AddClick(click_keys, kT + 5'000);
-  LabelJoiner restored(kWindow, 100);
+  TypeParam restored(kWindow, 100);
   for (const auto& key : j.TakeDirty()) {
     if (auto value = j.Encode(key)) {
       ASSERT_TRUE(restored.Restore(key, *value).ok()) << key;
     }
   }
-  for (LabelJoiner* joiner : {&j, &restored}) {
+  for (TypeParam* joiner : {&j, &restored}) {
     int64_t first = -1, second = -1;
     ASSERT_TRUE(joiner->AddPrediction(JoinKeyByRequest("r9", "i1"), P(kT), &first));
     ASSERT_TRUE(joiner->AddPrediction(JoinKeyByUser("u1", "i1"), P(kT + 1), &second));
@@ -100,11 +106,11 @@ TEST(LabelJoinerTest, AClickWaitingUnderTwoKeysLabelsOnePrediction) {
 
 // Waiting clicks stored before a click could wait under two keys (a varint
 // count, then the times) still restore.
-TEST(LabelJoinerTest, WaitingClicksInTheOlderFormatRestore) {
+TYPED_TEST(LabelJoinerTest, WaitingClicksInTheOlderFormatRestore) {
   std::string old_value;
   old_value.push_back(1);                      // one click
   old_value.push_back(static_cast<char>(20));  // zigzag of 10
-  LabelJoiner j(kWindow, 100);
+  TypeParam j(kWindow, 100);
   const std::string key = JoinKeyByRequest("r1", "i1");
   ASSERT_TRUE(j.Restore("c" + key, old_value).ok());
   int64_t matched = -1;
@@ -114,8 +120,8 @@ TEST(LabelJoinerTest, WaitingClicksInTheOlderFormatRestore) {
 
 // Pending labels stored before they carried a payload (a varint count, then
 // the labels) still restore, with none.
-TEST(LabelJoinerTest, PendingLabelsInTheOlderFormatRestore) {
-  LabelJoiner j(kWindow, 100);
+TYPED_TEST(LabelJoinerTest, PendingLabelsInTheOlderFormatRestore) {
+  TypeParam j(kWindow, 100);
   const std::string key = JoinKeyByRequest("r1", "i1");
   ASSERT_TRUE(j.AddPrediction(key, P(kT, 0.25)));
   std::string value = *j.Encode("p" + key);
@@ -123,7 +129,7 @@ TEST(LabelJoinerTest, PendingLabelsInTheOlderFormatRestore) {
   ASSERT_EQ(value[0], 0);
   ASSERT_EQ(value.back(), 0);
   std::string old_value = value.substr(1, value.size() - 2);
-  LabelJoiner restored(kWindow, 100);
+  TypeParam restored(kWindow, 100);
   ASSERT_TRUE(restored.Restore("p" + key, old_value).ok());
   auto labels = restored.Advance(kT + kWindow);
   ASSERT_EQ(labels.size(), 1u);
@@ -132,8 +138,8 @@ TEST(LabelJoinerTest, PendingLabelsInTheOlderFormatRestore) {
   EXPECT_EQ(labels[0].payload, "");
 }
 
-TEST(LabelJoinerTest, PredictionsBeyondTheLimitAreNotTracked) {
-  LabelJoiner j(kWindow, 2);
+TYPED_TEST(LabelJoinerTest, PredictionsBeyondTheLimitAreNotTracked) {
+  TypeParam j(kWindow, 2);
   EXPECT_TRUE(j.AddPrediction("a", P(kT)));
   EXPECT_TRUE(j.AddPrediction("b", P(kT)));
   EXPECT_FALSE(j.AddPrediction("c", P(kT)));
@@ -141,15 +147,15 @@ TEST(LabelJoinerTest, PredictionsBeyondTheLimitAreNotTracked) {
 }
 
 // What a commit stores restores to the same labels, in the same order.
-TEST(LabelJoinerTest, DirtyEntriesRoundTripThroughTheirEncoding) {
-  LabelJoiner j(kWindow, 100);
+TYPED_TEST(LabelJoinerTest, DirtyEntriesRoundTripThroughTheirEncoding) {
+  TypeParam j(kWindow, 100);
   ASSERT_TRUE(j.AddPrediction(JoinKeyByRequest("r1", "i1"), P(kT, 0.1)));
   PendingLabel with_payload = P(kT + 1, 0.9);
   with_payload.payload = std::string("example\0bytes", 13);
   ASSERT_TRUE(j.AddPrediction(JoinKeyByRequest("r2", "i2"), with_payload));
   (void)j.AddClick({JoinKeyByRequest("r2", "i2")}, kT + 10);
   (void)j.AddClick({JoinKeyByRequest("r3", "i3")}, kT + 20);  // waits
-  LabelJoiner restored(kWindow, 100);
+  TypeParam restored(kWindow, 100);
   for (const auto& key : j.TakeDirty()) {
     auto value = j.Encode(key);
     if (value) {
