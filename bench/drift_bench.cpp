@@ -1,14 +1,20 @@
 // Monitoring core figures (scripts/dev.sh bench runs this; so can you:
 // build/bench/drift_bench). Each figure has a reference measured in the same
 // run: detectors against a bare running mean over the same stream, the
-// 500-feature evaluation against summing the same tiles without statistics.
+// 500-feature evaluation against summing the same tiles without statistics,
+// the label join's memory per pending label against the same keys and
+// labels packed in one vector.
 #include <benchmark/benchmark.h>
 
+#include <malloc.h>
+
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <random>
 
 #include "drift/detectors.h"
+#include "drift/label_joiner.h"
 #include "drift/monitor.h"
 
 namespace featmon::drift {
@@ -115,6 +121,71 @@ BENCHMARK(BM_Evaluate)
     ->Args({500, 1, 0})
     ->Unit(benchmark::kMillisecond);
 
+// Bytes the heap holds (glibc's count: featmond's allocator), including what
+// malloc keeps beside each block.
+size_t HeapInUse() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// The join keys and labels of `n` predictions, as featmond's monitor sees
+// them: one item per request, keys and versions of realistic lengths.
+std::pair<std::vector<std::string>, std::vector<PendingLabel>> PendingPredictions(size_t n) {
+  std::vector<std::string> keys(n);
+  std::vector<PendingLabel> labels(n);
+  char request[32], item[16];
+  for (size_t i = 0; i < n; ++i) {
+    std::snprintf(request, sizeof request, "req-%012zu", i);
+    std::snprintf(item, sizeof item, "i%zu", (i * 7919) % 20000);
+    keys[i] = JoinKeyByRequest(request, item);
+    labels[i] = {.model = "ctr_ranker", .model_version = "v7", .score = 0.1,
+                 .ts_ms = kStart + static_cast<int64_t>(i)};
+  }
+  return {std::move(keys), std::move(labels)};
+}
+
+// Heap bytes per pending label (the key, the label, the maturity queue's
+// entry) once `n` predictions wait for their clicks; featmond's monitor holds
+// up to monitoring.max_pending_labels of them. One iteration: it is a size.
+template <typename Joiner>
+void BM_PendingLabelMemory(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  auto [keys, labels] = PendingPredictions(n);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const size_t before = HeapInUse();
+    auto joiner = std::make_unique<Joiner>(3'600'000, n);
+    for (size_t i = 0; i < n; ++i)
+      if (!joiner->AddPrediction(keys[i], labels[i])) state.SkipWithError("refused");
+    (void)joiner->TakeDirty();  // as after featmond's commit
+    bytes = HeapInUse() - before;
+    benchmark::DoNotOptimize(joiner->pending());
+  }
+  state.counters["bytes_per_label"] = static_cast<double>(bytes) / static_cast<double>(n);
+  state.counters["MiB_per_1M"] = static_cast<double>(bytes) / static_cast<double>(n) * 1e6 / (1 << 20);
+}
+// The reference: the same keys and labels in one vector, nothing to find them by.
+void BM_PendingLabelMemoryPacked(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  auto [keys, labels] = PendingPredictions(n);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const size_t before = HeapInUse();
+    std::vector<std::pair<std::string, PendingLabel>> packed;
+    packed.reserve(n);
+    for (size_t i = 0; i < n; ++i) packed.emplace_back(keys[i], labels[i]);
+    bytes = HeapInUse() - before;
+    benchmark::DoNotOptimize(packed.data());
+  }
+  state.counters["bytes_per_label"] = static_cast<double>(bytes) / static_cast<double>(n);
+  state.counters["MiB_per_1M"] = static_cast<double>(bytes) / static_cast<double>(n) * 1e6 / (1 << 20);
+}
+BENCHMARK(BM_PendingLabelMemory<LabelJoiner>)->Name("pending_labels_memory/node_map_featmond")
+    ->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PendingLabelMemory<FlatLabelJoiner>)->Name("pending_labels_memory/flat_map_export")
+    ->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PendingLabelMemoryPacked)->Name("pending_labels_memory/reference_packed_vector")
+    ->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace featmon::drift

@@ -50,13 +50,16 @@ std::string JoinKeyByRequest(std::string_view request_id, std::string_view item_
 std::string JoinKeyByUser(std::string_view user_id, std::string_view item_id);
 
 // Where a key's pending predictions live (almost every key has one: a
-// request's item), inline in one absl::InlinedVector per key:
-//   NodePendingMap: in the key's node, one allocation per key. 1M pending
-//     labels took 406 MiB (472 MiB with a std::vector per key, 2026-12-07).
-//     featmond's monitor, which holds up to monitoring.max_pending_labels.
+// request's item), inline in one absl::InlinedVector per key. Heap bytes per
+// pending label, key and maturity entry included (bench/drift_bench
+// pending_labels_memory, glibc malloc; the same keys and labels packed in
+// one vector take 207):
+//   NodePendingMap: in the key's node, one allocation per key: 340 bytes
+//     (324 MiB per 1M). featmond's monitor, which holds up to
+//     monitoring.max_pending_labels.
 //   FlatPendingMap: in the flat map's slot, so maturing a label reads no
-//     other allocation, but 1M took 559 MiB. featmon-export, which holds a
-//     window's worth: 7% less CPU (4 alternating triples).
+//     other allocation, but 500 bytes (477 MiB per 1M). featmon-export,
+//     which holds a window's worth: 7% less CPU (4 alternating triples).
 using PendingList = absl::InlinedVector<PendingLabel, 1>;
 using NodePendingMap = absl::node_hash_map<std::string, PendingList, StringViewHash, StringViewEq>;
 using FlatPendingMap = StringMap<PendingList>;
