@@ -29,7 +29,10 @@ void PointInTimeJoin::Advance(int64_t watermark_ms, std::vector<ExampleLabel>* l
   bool any = false;
   for (const drift::MaturedLabel& label : joiner_.Advance(watermark_ms)) {
     if (label.tag == 0 || label.tag < first_tag_) continue;  // another model's
-    waiting_[label.tag - first_tag_] = {.matured = true, .clicked = label.clicked, .click_ts_ms = label.click_ts_ms};
+    ExampleLabel& waiting = waiting_[label.tag - first_tag_];
+    waiting.matured = true;
+    waiting.clicked = label.clicked;
+    waiting.click_ts_ms = label.click_ts_ms;
     any = true;
   }
   if (any) TakeCompleted(labels);
@@ -91,7 +94,7 @@ const TrainingExample* PointInTimeJoin::AddPrediction(std::string_view request_i
     return nullptr;
   }
   ++counts_.predictions;
-  waiting_.emplace_back();
+  waiting_.push_back({.ts_ms = p.ts_ms});
   pending.tag = first_tag_ + waiting_.size() - 1;
   (void)joiner_.AddPrediction(key, std::move(pending));
   TrainingExample& ex = example_;

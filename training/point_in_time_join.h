@@ -23,7 +23,7 @@
 // when it would there (the outcome never depends on it: a click counts only
 // within the window).
 // Memory: one state per user and item; per prediction within a window, the
-// label join's entry and, for the exported model's, a 16-byte label slot.
+// label join's entry and, for the exported model's, a 24-byte label slot.
 //
 // Thread-safety: none.
 #pragma once
@@ -54,6 +54,7 @@ struct TrainingExample {
 // What became of an example's label, handed out in the order the examples
 // were.
 struct ExampleLabel {
+  int64_t ts_ms = 0;         // the example's: a caller pairing labels with examples checks it
   bool matured = false;      // false: not by Finish's watermark; the example is not exported
   bool clicked = false;
   int64_t click_ts_ms = -1;  // the click that made it positive; -1 for a negative

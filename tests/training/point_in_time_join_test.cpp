@@ -128,6 +128,7 @@ struct Collector {
   void Labels(std::vector<ExampleLabel>* labels) {
     for (const ExampleLabel& label : *labels) {
       ASSERT_FALSE(unlabelled.empty()) << "a label before its example";
+      EXPECT_EQ(label.ts_ms, unlabelled.front().ts_ms) << "a label carries its example's time";
       if (label.matured) exported.push_back({std::move(unlabelled.front()), label});
       else ++not_matured;
       unlabelled.pop_front();
@@ -243,6 +244,8 @@ TEST(PointInTimeJoin, HandsOutExamplesAtOnceAndTheirLabelsInPredictionOrder) {
   EXPECT_EQ(join.waiting(), 2u);
   join.Advance(kStart + kWindow, &labels);
   ASSERT_EQ(labels.size(), 2u);
+  EXPECT_EQ(labels[0].ts_ms, kStart);
+  EXPECT_EQ(labels[1].ts_ms, kStart + 1);
   EXPECT_TRUE(labels[0].matured);
   EXPECT_FALSE(labels[0].clicked);
   EXPECT_TRUE(labels[1].matured);

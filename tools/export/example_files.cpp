@@ -1,7 +1,6 @@
 #include "tools/export/example_files.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
@@ -16,7 +15,6 @@ constexpr size_t kFixedCount = std::size(kFixedColumns);
 constexpr size_t kLabelColumn = kFixedCount - 1;  // the last fixed column
 // A label as the labels file holds it.
 enum LabelByte : uint8_t { kNegative = 0, kPositive = 1, kNotMatured = 2 };
-constexpr size_t kFileBuffer = 1 << 20;  // stdio's buffer for each file
 
 void AppendCsvField(std::string* out, std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
@@ -30,7 +28,6 @@ void AppendCsvField(std::string* out, std::string_view s) {
   }
   *out += '"';
 }
-Status WriteError(const std::string& path) { return Status::IOError(path + ": " + std::strerror(errno)); }
 }  // namespace
 
 std::vector<std::string> SplitWarnings(const SplitCounts& counts, int64_t gap_ms) {
@@ -52,38 +49,23 @@ std::vector<std::string> SplitWarnings(const SplitCounts& counts, int64_t gap_ms
 const char* FormatExtension(Format f) { return f == Format::kCsv ? "csv" : "jsonl"; }
 
 ExampleFiles::SpillFile::~SpillFile() {
-  if (file_) {
-    std::fclose(file_);
-    std::remove(path_.c_str());
-  }
+  if (file_.is_open()) std::remove(file_.path().c_str());  // unlinked now, closed with file_
 }
 
 Status ExampleFiles::SpillFile::Open(std::string path) {
-  path_ = std::move(path);
-  file_ = std::fopen(path_.c_str(), "w+b");
-  if (!file_) return WriteError(path_);
-  buffer_.resize(kFileBuffer);
-  std::setvbuf(file_, buffer_.data(), _IOFBF, buffer_.size());
   chunk_.reserve(kChunk + 4096);
-  return Status::Ok();
+  return file_.Open(std::move(path), "w+b");
 }
 
 Status ExampleFiles::SpillFile::Flush() {
-  if (std::fwrite(chunk_.data(), 1, chunk_.size(), file_) != chunk_.size()) return WriteError(path_);
+  if (Status st = file_.Write(chunk_); !st.ok()) return st;
   chunk_.clear();
   return Status::Ok();
 }
 
 Status ExampleFiles::SpillFile::Rewind() {
   if (Status st = Flush(); !st.ok()) return st;
-  if (std::fflush(file_) != 0) return WriteError(path_);
-  std::rewind(file_);
-  return Status::Ok();
-}
-
-Status ExampleFiles::SpillFile::Read(void* to, size_t n) {
-  if (std::fread(to, 1, n, file_) != n) return Status::IOError(path_ + ": truncated");
-  return Status::Ok();
+  return file_.Rewind();
 }
 
 Result<std::unique_ptr<ExampleFiles>> ExampleFiles::Open(const std::string& dir, Format format, const FeatureSet* features) {
@@ -195,40 +177,54 @@ Status ExampleFiles::Label(const training::ExampleLabel& label) {
   if (labelled_ == spooled_)
     return Status::InvalidArgument("a label for " + std::to_string(labelled_ + 1) + " examples, but " +
                                    std::to_string(spooled_) + " were spooled");
-  labels_.chunk().push_back(static_cast<char>(!label.matured ? kNotMatured : label.clicked ? kPositive : kNegative));
+  std::string& rows = labels_.chunk();
+  PutFixed(&rows, label.ts_ms);
+  rows.push_back(static_cast<char>(!label.matured ? kNotMatured : label.clicked ? kPositive : kNegative));
   ++labelled_;
   exported_ += label.matured;
   return labels_.Wrote();
 }
 
-Status ExampleFiles::ReadExample(std::string* record, int64_t* ts_ms, uint8_t* label) {
+Status ExampleFiles::ReadLabel(LabelRow* row) {
+  char bytes[sizeof(int64_t) + 1];
+  if (Status st = labels_.Read(bytes, sizeof bytes); !st.ok()) return st;
+  ByteReader in(std::string_view(bytes, sizeof bytes));
+  if (!in.ReadFixed(&row->ts_ms)) return Status::Corruption(labels_.path());
+  row->label = static_cast<uint8_t>(bytes[sizeof(int64_t)]);
+  if (row->label > kNotMatured) return Status::Corruption(labels_.path() + ": label byte " + std::to_string(row->label));
+  return Status::Ok();
+}
+
+Status ExampleFiles::ReadExample(std::string* record, LabelRow* row) {
   // A fixed32 frame length, then the record, which starts with its fixed64 time.
   uint32_t len = 0;
   if (Status st = spool_.Read(&len, sizeof(len)); !st.ok()) return st;
   record->resize(len);
   if (Status st = spool_.Read(record->data(), len); !st.ok()) return st;
   ByteReader in(*record);
-  if (!in.ReadFixed(ts_ms)) return Status::Corruption(spool_.path());
-  if (Status st = labels_.Read(label, 1); !st.ok()) return st;
-  if (*label > kNotMatured) return Status::Corruption(labels_.path());
+  int64_t ts_ms = 0;
+  if (!in.ReadFixed(&ts_ms)) return Status::Corruption(spool_.path());
+  if (Status st = ReadLabel(row); !st.ok()) return st;
+  if (row->ts_ms != ts_ms)
+    return Status::InvalidArgument("the label given for the example at ts_ms " + std::to_string(ts_ms) +
+                                   " was that of one at " + std::to_string(row->ts_ms) +
+                                   ": labels must come in the order of their examples");
   return Status::Ok();
 }
 
 Status ExampleFiles::PlanSplit(const training::SplitFractions& fractions, int64_t window_ms, training::SplitPlan* plan) {
-  // The spool is in time order: the boundaries are the times of two
+  // The labels are in time order: the boundaries are the times of two
   // exported examples, by position among them.
   const training::BoundaryIndexes at = training::QuantileIndexes(exported_, fractions);
-  int64_t validation_from = INT64_MAX, test_from = INT64_MAX, ts = 0;
-  if (Status st = spool_.Rewind(); !st.ok()) return st;
+  int64_t validation_from = INT64_MAX, test_from = INT64_MAX;
   if (Status st = labels_.Rewind(); !st.ok()) return st;
-  std::string record;
-  uint8_t label = 0;
+  LabelRow row;
   const uint64_t last = std::max(at.validation, at.test);
-  for (uint64_t n = 0, exported = 0; n < spooled_ && exported <= last; ++n) {
-    if (Status st = ReadExample(&record, &ts, &label); !st.ok()) return st;
-    if (label == kNotMatured) continue;
-    if (exported == at.validation) validation_from = ts;
-    if (exported == at.test) test_from = ts;
+  for (uint64_t n = 0, exported = 0; n < labelled_ && exported <= last; ++n) {
+    if (Status st = ReadLabel(&row); !st.ok()) return st;
+    if (row.label == kNotMatured) continue;
+    if (exported == at.validation) validation_from = row.ts_ms;
+    if (exported == at.test) test_from = row.ts_ms;
     ++exported;
   }
   *plan = training::PlanFromBoundaryTimes(validation_from, test_from, window_ms);
@@ -252,25 +248,11 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem})
     for (const CompiledFeature& f : features_->features(kind)) columns.push_back(std::string(EntityKindName(kind)) + "." + f.name);
 
-  // Closed on every return, before their buffers go (a write call per MiB,
-  // not per 4 KiB: see SpillFile).
-  struct SplitFiles {
-    std::FILE* files[3] = {nullptr, nullptr, nullptr};
-    std::vector<char> buffers[3];
-    ~SplitFiles() {
-      for (std::FILE* f : files)
-        if (f) std::fclose(f);
-    }
-  } split_files;
-  std::FILE** out = split_files.files;
-  std::string paths[3];
+  BufferedFile out[3];
   for (training::Split s : training::kSplits) {
     const int i = static_cast<int>(s);
-    paths[i] = dir_ + "/" + training::SplitName(s) + "." + FormatExtension(format_);
-    out[i] = std::fopen(paths[i].c_str(), "wb");
-    if (!out[i]) return WriteError(paths[i]);
-    split_files.buffers[i].resize(kFileBuffer);
-    std::setvbuf(out[i], split_files.buffers[i].data(), _IOFBF, kFileBuffer);
+    if (Status st = out[i].Open(dir_ + "/" + training::SplitName(s) + "." + FormatExtension(format_), "wb"); !st.ok())
+      return st;
     if (format_ == Format::kCsv) {
       std::string header;
       for (size_t c = 0; c < columns.size(); ++c) {
@@ -278,7 +260,7 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
         AppendCsvField(&header, columns[c]);
       }
       header += '\n';
-      std::fputs(header.c_str(), out[i]);
+      if (Status st = out[i].Write(header); !st.ok()) return st;
     }
   }
   std::vector<std::string> json_keys;
@@ -289,16 +271,16 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
   }
 
   SplitCounts counts;
-  Status st;
   if (Status rewound = spool_.Rewind(); !rewound.ok()) return rewound;
   if (Status rewound = labels_.Rewind(); !rewound.ok()) return rewound;
   std::string record, line;
   std::vector<std::string_view> cells(columns.size());
   const std::string_view missing = format_ == Format::kCsv ? "" : "null";
-  for (uint64_t n = 0; n < spooled_ && st.ok(); ++n) {
-    int64_t ts = 0;
-    uint8_t label = 0;
-    if (Status read = ReadExample(&record, &ts, &label); !read.ok()) return read;
+  LabelRow row;
+  for (uint64_t n = 0; n < spooled_; ++n) {
+    if (Status read = ReadExample(&record, &row); !read.ok()) return read;
+    const int64_t ts = row.ts_ms;
+    const uint8_t label = row.label;
     if (label == kNotMatured) continue;
     const training::Split split = plan->Assign(ts);
     const int si = static_cast<int>(split);
@@ -308,7 +290,7 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
       ++counts.left_out_of[static_cast<int>(plan->Period(ts))];
       continue;
     }
-    ByteReader in(std::string_view(record).substr(sizeof(ts)));
+    ByteReader in(std::string_view(record).substr(sizeof(int64_t)));
     std::string_view cell;
     std::fill(cells.begin(), cells.end(), missing);
     // The fixed cells but the label, which the labels file holds.
@@ -339,13 +321,10 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
       line += '}';
     }
     line += '\n';
-    if (std::fwrite(line.data(), 1, line.size(), out[si]) != line.size()) st = WriteError(paths[si]);
+    if (Status st = out[si].Write(line); !st.ok()) return st;
   }
-  for (int i = 0; i < 3; ++i) {
-    if (std::fclose(out[i]) != 0 && st.ok()) st = WriteError(paths[i]);
-    out[i] = nullptr;
-  }
-  if (!st.ok()) return st;
+  for (BufferedFile& file : out)
+    if (Status st = file.Close(); !st.ok()) return st;
   return counts;
 }
 

@@ -3,13 +3,15 @@
 // Each example is formatted as the join hands it out, at its prediction,
 // while its features are in cache, and spooled to DIR/.featmon-export.spool
 // in prediction-time order; its label follows later, first in first out, as
-// a byte in DIR/.featmon-export.labels. Neither the split boundaries
-// (quantiles of the exported predictions' times) nor the logged columns (the
-// union of what the predictions carried) are known before the end. Finish
-// then reads both files in step and writes each exported example (its label
+// 9 bytes in DIR/.featmon-export.labels (the example's time and the label).
+// Neither the split boundaries (quantiles of the exported predictions'
+// times) nor the logged columns (the union of what the predictions carried)
+// are known before the end. Finish reads the labels file for the boundaries,
+// then both files in step, and writes each exported example (its label
 // matured) to its split's file, leaving out those within one attribution
 // window before a boundary, and removes both. Memory: two 1 MiB chunks and
-// two stdio buffers; disk: the rows once more, and a byte per example.
+// five 1 MiB stdio buffers; disk: the rows once more, and 9 bytes per
+// example.
 //
 // Columns: ts_ms, request_id, user_id, item_id, model_version, score, label;
 // logged.<name> for every feature a prediction logged (sorted by name;
@@ -30,6 +32,7 @@
 #include "common/byte_codec.h"
 #include "common/status.h"
 #include "features/feature_spec.h"
+#include "tools/export/buffered_file.h"
 #include "training/chronological_split.h"
 #include "training/point_in_time_join.h"
 
@@ -54,8 +57,8 @@ class ExampleFiles {
   // older than the last is refused (InvalidArgument).
   Status Spool(const training::TrainingExample& example);
   // The label of the oldest spooled example not labelled yet, in the order
-  // PointInTimeJoin hands them out. An example whose label did not mature
-  // is not exported.
+  // PointInTimeJoin hands them out (Finish checks that each label's time is
+  // its example's). An example whose label did not mature is not exported.
   Status Label(const training::ExampleLabel& label);
   uint64_t spooled() const { return spooled_; }
   uint64_t exported() const { return exported_; }  // labelled, and matured
@@ -65,9 +68,8 @@ class ExampleFiles {
                              training::SplitPlan* plan);
 
  private:
-  // A file of records written in 1 MiB chunks and read back from its start
-  // (stdio buffers of 1 MiB: given no buffer of its own, glibc's setvbuf
-  // ignores the size and keeps 4 KiB). Closed and removed with it.
+  // A file of records written in 1 MiB chunks and read back from its start.
+  // Removed with the object.
   class SpillFile {
    public:
     ~SpillFile();
@@ -75,15 +77,19 @@ class ExampleFiles {
     std::string& chunk() { return chunk_; }  // append records here, then call Wrote
     Status Wrote() { return chunk_.size() >= kChunk ? Flush() : Status::Ok(); }
     Status Rewind();  // writes what is held, then reads from the start
-    Status Read(void* to, size_t n);
-    const std::string& path() const { return path_; }
+    Status Read(void* to, size_t n) { return file_.Read(to, n); }
+    const std::string& path() const { return file_.path(); }
 
    private:
     static constexpr size_t kChunk = 1 << 20;
     Status Flush();
-    std::FILE* file_ = nullptr;
-    std::vector<char> buffer_;  // stdio's, set with setvbuf: outlives file_
-    std::string path_, chunk_;
+    BufferedFile file_;
+    std::string chunk_;
+  };
+  // A label as the labels file holds it: the example's time, then the label.
+  struct LabelRow {
+    int64_t ts_ms = 0;
+    uint8_t label = 0;
   };
 
   ExampleFiles() = default;
@@ -109,8 +115,9 @@ class ExampleFiles {
     PutVarint(&cell_, len);
     record.replace(at, 1, cell_);
   }
-  // One spooled example back: its time, its cells, and its label byte.
-  Status ReadExample(std::string* record, int64_t* ts_ms, uint8_t* label);
+  Status ReadLabel(LabelRow* row);
+  // The next spooled example back (its time, then its cells) and its label.
+  Status ReadExample(std::string* record, LabelRow* row);
   Status PlanSplit(const training::SplitFractions& fractions, int64_t window_ms, training::SplitPlan* plan);
 
   std::string dir_;

@@ -44,7 +44,7 @@ training::TrainingExample Example(int64_t ts) {
 // Spools an example and labels it at once, matured.
 Status SpoolMatured(ExampleFiles& files, const training::TrainingExample& ex, bool clicked) {
   if (Status st = files.Spool(ex); !st.ok()) return st;
-  return files.Label({.matured = true, .clicked = clicked});
+  return files.Label({.ts_ms = ex.ts_ms, .matured = true, .clicked = clicked});
 }
 
 std::string Read(const std::string& path) {
@@ -170,17 +170,18 @@ TEST(ExampleFiles, PairsLabelsWithExamplesInOrderAndLeavesOutTheUnmatured) {
   auto files = ExampleFiles::Open(out, Format::kCsv, &set);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   for (int64_t ts : {1000, 2000, 3000, 4000}) ASSERT_TRUE((*files)->Spool(Example(ts)).ok());
-  ASSERT_TRUE((*files)->Label({.matured = true, .clicked = true}).ok());
+  ASSERT_TRUE((*files)->Label({.ts_ms = 1000, .matured = true, .clicked = true}).ok());
   training::SplitPlan plan;
   const auto unlabelled = (*files)->Finish({1.0 / 3, 1.0 / 3, 1.0 / 3}, 0, &plan);
   ASSERT_FALSE(unlabelled.ok());
   EXPECT_EQ(unlabelled.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(unlabelled.status().ToString().find("3 of the 4 spooled examples have no label"), std::string::npos)
       << unlabelled.status().ToString();
-  ASSERT_TRUE((*files)->Label({.matured = false}).ok());
-  ASSERT_TRUE((*files)->Label({.matured = true, .clicked = false}).ok());
-  ASSERT_TRUE((*files)->Label({.matured = true, .clicked = true}).ok());
-  EXPECT_EQ((*files)->Label({.matured = true}).code(), StatusCode::kInvalidArgument) << "one label too many";
+  ASSERT_TRUE((*files)->Label({.ts_ms = 2000, .matured = false}).ok());
+  ASSERT_TRUE((*files)->Label({.ts_ms = 3000, .matured = true, .clicked = false}).ok());
+  ASSERT_TRUE((*files)->Label({.ts_ms = 4000, .matured = true, .clicked = true}).ok());
+  EXPECT_EQ((*files)->Label({.ts_ms = 5000, .matured = true}).code(), StatusCode::kInvalidArgument)
+      << "one label too many";
   EXPECT_EQ((*files)->spooled(), 4u);
   EXPECT_EQ((*files)->exported(), 3u);
 
@@ -199,6 +200,25 @@ TEST(ExampleFiles, PairsLabelsWithExamplesInOrderAndLeavesOutTheUnmatured) {
   EXPECT_EQ(rows("test"), "4000,r4000,\"u,\"\"1\"\"\",i1,v1,0.25,1,3,i7|i8,,4,0\n");
   files->reset();
   EXPECT_FALSE(std::filesystem::exists(out + "/.featmon-export.labels"));
+}
+
+// Each label carries its example's time, so a label given out of turn is
+// caught at Finish instead of labelling another example.
+TEST(ExampleFiles, RefusesALabelGivenForAnotherExample) {
+  TempDir dir;
+  const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
+  auto files = ExampleFiles::Open(dir.sub("csv"), Format::kCsv, &set);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_TRUE((*files)->Spool(Example(1000)).ok());
+  ASSERT_TRUE((*files)->Spool(Example(2000)).ok());
+  ASSERT_TRUE((*files)->Label({.ts_ms = 2000, .matured = true}).ok());
+  ASSERT_TRUE((*files)->Label({.ts_ms = 1000, .matured = true}).ok());
+  training::SplitPlan plan;
+  const auto counts = (*files)->Finish({1, 0, 0}, 0, &plan);
+  ASSERT_FALSE(counts.ok());
+  EXPECT_EQ(counts.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(counts.status().ToString().find("the example at ts_ms 1000 was that of one at 2000"), std::string::npos)
+      << counts.status().ToString();
 }
 
 }  // namespace
