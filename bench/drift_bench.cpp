@@ -144,41 +144,45 @@ std::pair<std::vector<std::string>, std::vector<PendingLabel>> PendingPrediction
   return {std::move(keys), std::move(labels)};
 }
 
-// Heap bytes per pending label (the key, the label, the maturity queue's
-// entry) once `n` predictions wait for their clicks; featmond's monitor holds
-// up to monitoring.max_pending_labels of them. One iteration: it is a size.
-template <typename Joiner>
-void BM_PendingLabelMemory(benchmark::State& state) {
+// Heap bytes per pending label that `hold` keeps for the predictions of
+// PendingPredictions(range(0)). One iteration: it is a size.
+template <typename Hold>
+void MeasurePendingLabels(benchmark::State& state, Hold hold) {
   const size_t n = static_cast<size_t>(state.range(0));
   auto [keys, labels] = PendingPredictions(n);
   size_t bytes = 0;
   for (auto _ : state) {
     const size_t before = HeapInUse();
-    auto joiner = std::make_unique<Joiner>(3'600'000, n);
-    for (size_t i = 0; i < n; ++i)
+    auto held = hold(keys, labels);
+    bytes = HeapInUse() - before;
+    benchmark::DoNotOptimize(held);
+  }
+  const double per_label = static_cast<double>(bytes) / static_cast<double>(n);
+  state.counters["bytes_per_label"] = per_label;
+  state.counters["MiB_per_1M"] = per_label * 1e6 / (1 << 20);
+}
+
+// The label join once every prediction waits for its click (the key, the
+// label, the maturity queue's entry); featmond's monitor holds up to
+// monitoring.max_pending_labels of them.
+template <typename Joiner>
+void BM_PendingLabelMemory(benchmark::State& state) {
+  MeasurePendingLabels(state, [&](const std::vector<std::string>& keys, const std::vector<PendingLabel>& labels) {
+    auto joiner = std::make_unique<Joiner>(3'600'000, keys.size());
+    for (size_t i = 0; i < keys.size(); ++i)
       if (!joiner->AddPrediction(keys[i], labels[i])) state.SkipWithError("refused");
     (void)joiner->TakeDirty();  // as after featmond's commit
-    bytes = HeapInUse() - before;
-    benchmark::DoNotOptimize(joiner->pending());
-  }
-  state.counters["bytes_per_label"] = static_cast<double>(bytes) / static_cast<double>(n);
-  state.counters["MiB_per_1M"] = static_cast<double>(bytes) / static_cast<double>(n) * 1e6 / (1 << 20);
+    return joiner;
+  });
 }
 // The reference: the same keys and labels in one vector, nothing to find them by.
 void BM_PendingLabelMemoryPacked(benchmark::State& state) {
-  const size_t n = static_cast<size_t>(state.range(0));
-  auto [keys, labels] = PendingPredictions(n);
-  size_t bytes = 0;
-  for (auto _ : state) {
-    const size_t before = HeapInUse();
+  MeasurePendingLabels(state, [](const std::vector<std::string>& keys, const std::vector<PendingLabel>& labels) {
     std::vector<std::pair<std::string, PendingLabel>> packed;
-    packed.reserve(n);
-    for (size_t i = 0; i < n; ++i) packed.emplace_back(keys[i], labels[i]);
-    bytes = HeapInUse() - before;
-    benchmark::DoNotOptimize(packed.data());
-  }
-  state.counters["bytes_per_label"] = static_cast<double>(bytes) / static_cast<double>(n);
-  state.counters["MiB_per_1M"] = static_cast<double>(bytes) / static_cast<double>(n) * 1e6 / (1 << 20);
+    packed.reserve(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) packed.emplace_back(keys[i], labels[i]);
+    return packed;
+  });
 }
 BENCHMARK(BM_PendingLabelMemory<LabelJoiner>)->Name("pending_labels_memory/node_map_featmond")
     ->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
