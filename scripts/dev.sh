@@ -15,7 +15,7 @@ BUILD=${BUILD_DIR:-$ROOT/build}
 
 PACKAGES=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev prometheus-cpp-dev libprotobuf-dev
           protobuf-compiler libboost-dev libboost-system-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libsimdjson-dev libabsl-dev libxxhash-dev libjemalloc-dev libsystemd-dev curl python3)
+          libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libsimdjson-dev libprotozero-dev libabsl-dev libxxhash-dev libjemalloc-dev libsystemd-dev curl python3)
 # The deployment tests run the real programs: systemd-analyze, promtool,
 # Prometheus, Alertmanager, kubectl (Debian's kubernetes-client, unless a
 # kubectl is already installed).

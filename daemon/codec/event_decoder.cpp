@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "daemon/codec/json_event_reader.h"
+#include "daemon/codec/protobuf_wire_reader.h"
 #include "daemon/logging/log.h"
 
 #include "featmon/internal/prediction_wire.pb.h"
@@ -234,6 +235,15 @@ void CopyPredictionFields(internal::PredictionEventWire* msg, PredictionRecord* 
   SortByNameLastWins(&p.cat_features);
 }
 
+// A binary message read by protozero (protobuf_wire_reader.h), after the
+// Confluent header if it has one; false when protobuf's parser must decide.
+template <typename Read>
+bool ReadWire(Encoding enc, std::string_view payload, Read read) {
+  std::string ignored;
+  if (enc == Encoding::kConfluent && !StripConfluentHeader(&payload, &ignored)) return false;
+  return read(payload) == WireRead::kRead;
+}
+
 }  // namespace
 
 std::optional<Rejection> EventDecoder::CheckIdsAndTime(std::initializer_list<const std::string*> ids, int64_t ts_ms,
@@ -259,6 +269,8 @@ bool EventDecoder::ReadEvent(EventType type, Encoding enc, std::string_view payl
     const auto outcome = scratch_->json.ReadEvent(payload, e, error);
     if (outcome != JsonEventReader::Outcome::kNotStrictJson) return outcome == JsonEventReader::Outcome::kRead;
   }
+  if (enc != Encoding::kJson && ReadWire(enc, payload, [&](std::string_view body) { return ReadEventWire(body, e); }))
+    return true;
   if (type == EventType::kView) {
     if (!Parse(enc, payload, &scratch_->view, error)) return false;
     CopyEventFields(&scratch_->view, e);
@@ -277,6 +289,11 @@ bool EventDecoder::ReadPrediction(Encoding enc, std::string_view payload, Predic
   if (enc == Encoding::kJson) {
     if (!Parse(enc, payload, &scratch_->prediction, error)) return false;
     CopyPredictionFields(&scratch_->prediction, r);
+    return true;
+  }
+  if (ReadWire(enc, payload, [&](std::string_view body) { return ReadPredictionWire(body, r); })) {
+    SortByNameLastWins(&r->prediction.features);
+    SortByNameLastWins(&r->prediction.cat_features);
     return true;
   }
   if (!Parse(enc, payload, &scratch_->prediction_wire, error)) return false;

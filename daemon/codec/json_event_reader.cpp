@@ -191,13 +191,7 @@ JsonEventReader::Outcome TopObject(dom::parser& parser, std::string_view json, d
 JsonEventReader::Outcome JsonEventReader::ReadEvent(std::string_view json, Event* e, std::string* error) {
   dom::object object;
   if (Outcome o = TopObject(parser_->parser, json, &object, error); o != Outcome::kRead) return o;
-  e->event_id.clear();
-  e->user_id.clear();
-  e->item_id.clear();
-  e->request_id.clear();
-  e->category.clear();
-  e->ts_ms = 0;
-  e->value = 0;
+  ClearMessageFields(e);
   for (dom::key_value_pair kv : object) {
     bool ok = true;
     switch (EventField(kv.key)) {
@@ -219,16 +213,8 @@ JsonEventReader::Outcome JsonEventReader::ReadPrediction(std::string_view json, 
                                                          std::string* error) {
   dom::object object;
   if (Outcome o = TopObject(parser_->parser, json, &object, error); o != Outcome::kRead) return o;
+  ClearMessageFields(r);
   drift::Prediction& p = r->prediction;
-  r->request_id.clear();
-  r->user_id.clear();
-  r->item_id.clear();
-  p.model.clear();
-  p.model_version.clear();
-  p.score = 0;
-  p.ts_ms = 0;
-  p.features.clear();
-  p.cat_features.clear();
   for (dom::key_value_pair kv : object) {
     bool ok = true;
     switch (PredictionField(kv.key)) {
