@@ -1,4 +1,5 @@
-// Writes the decoder targets' seed corpora (fuzz/corpus/decoder_*_fuzz/):
+// Writes the decoder targets' seed corpora (fuzz/corpus/decoder_*_fuzz/ and
+// wire_reader_fuzz/):
 // views, clicks and predictions as featmon-gen encodes them, in each target's
 // framing (the Confluent target adds the magic byte itself). Run once after
 // the event schema changes: make_seeds <fuzz dir>.
@@ -17,7 +18,8 @@ int main(int argc, char** argv) {
     featmon::WireFormat format;
   } kTargets[] = {{"decoder_protobuf_fuzz", featmon::WireFormat::kProtobuf},
                   {"decoder_confluent_fuzz", featmon::WireFormat::kConfluent},
-                  {"decoder_json_fuzz", featmon::WireFormat::kJson}};
+                  {"decoder_json_fuzz", featmon::WireFormat::kJson},
+                  {"wire_reader_fuzz", featmon::WireFormat::kProtobuf}};
   for (const auto& t : kTargets) std::filesystem::create_directories(dir / t.target);
   int n = 0;
   for (int i = 0; n < 12; ++i) {
