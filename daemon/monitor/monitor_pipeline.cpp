@@ -93,7 +93,6 @@ Status MonitorPipeline::Load() {
       int64_t w = 0;
       if (!r.ReadFixed(&w)) return Status::Corruption("monitoring watermark");
       watermark_.Restore(w);
-      watermark_ms_ = w;
       return Status::Ok();
     }
     return Status::Corruption("unknown monitoring key " + std::string(key));
@@ -102,9 +101,9 @@ Status MonitorPipeline::Load() {
   (void)monitor_.TakeChangedModels();
   (void)joiner_.TakeDirty();
   metrics_->MonitorPendingLabels().Set(static_cast<double>(joiner_.pending()));
-  metrics_->MonitorWatermark().Set(static_cast<double>(watermark_ms_.load()) / 1000.0);
+  metrics_->MonitorWatermark().Set(static_cast<double>(watermark_.value()) / 1000.0);
   Log(Component::kMonitor).info("restored {} models, {} label entries, {} examples waiting for the topic, watermark {}",
-                                models, labels, outbox_ ? outbox_->waiting() : 0, watermark_ms_.load());
+                                models, labels, outbox_ ? outbox_->waiting() : 0, watermark_.value());
   if (outbox_) metrics_->ExamplesWaiting().Set(static_cast<double>(outbox_->waiting()));
   PublishReports();
   return Status::Ok();
@@ -193,7 +192,7 @@ Status MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* pa
   PredictionRecord& rec = std::get<PredictionRecord>(decoded);
   drift::Prediction& p = rec.prediction;
   part->cp.stream_time_ms = std::max(part->cp.stream_time_ms, p.ts_ms);
-  if (p.ts_ms < watermark_ms_.load()) metrics_->MonitorLatePredictions().Increment();
+  if (p.ts_ms < watermark_.value()) metrics_->MonitorLatePredictions().Increment();
   // Identity hash for the reference sample: same prediction, same hash, on every replay and build.
   p.sample_hash = drift::PredictionIdentityHash(rec.request_id, rec.user_id, rec.item_id, p.ts_ms);
   if (!monitor_.Observe(p)) {
@@ -242,7 +241,6 @@ void MonitorPipeline::AdvanceWatermark() {
   watermark_held_ = false;
   if (step != drift::WatermarkStep::kAdvanced) return;
   const int64_t candidate = watermark_.value();
-  watermark_ms_ = candidate;
   watermark_changed_ = true;
   metrics_->MonitorWatermark().Set(static_cast<double>(candidate) / 1000.0);
 
@@ -358,6 +356,7 @@ void MonitorPipeline::PublishReports() {
   for (const auto& model : monitor_.Models()) reports[model] = monitor_.Report(model)->dump();
   std::lock_guard lock(reports_mu_);
   reports_ = std::move(reports);
+  reports_watermark_ms_ = watermark_.value();
 }
 
 std::optional<std::string> MonitorPipeline::ModelReport(const std::string& model) const {
@@ -369,7 +368,7 @@ std::optional<std::string> MonitorPipeline::ModelReport(const std::string& model
 
 std::string MonitorPipeline::AllReports() const {
   std::lock_guard lock(reports_mu_);
-  std::string out = "{\"watermark_ms\":" + std::to_string(watermark_ms_.load()) + ",\"models\":[";
+  std::string out = "{\"watermark_ms\":" + std::to_string(reports_watermark_ms_) + ",\"models\":[";
   bool first = true;
   for (const auto& [model, report] : reports_) {
     out += (first ? "" : ",") + report;
@@ -399,7 +398,7 @@ Status MonitorPipeline::Commit() {
     batch.monitor.push_back({kPartitionPrefix + TopicPartitionName(tp), std::string()});
   if (watermark_changed_) {
     std::string w;
-    PutFixed(&w, watermark_ms_.load());
+    PutFixed(&w, watermark_.value());
     batch.monitor.push_back({kWatermarkKey, w});
   }
   if (outbox_) outbox_->PrepareCommit(options_.examples_flush_timeout_ms, &batch.monitor);
@@ -425,8 +424,9 @@ Status MonitorPipeline::Commit() {
   // matured, detectors): publish what was just made durable, so a report
   // never lags the state by more than a commit interval. Reports published
   // only at evaluations froze whatever had been read by then, which differs
-  // from run to run.
-  if (!unwritten_models_.empty()) PublishReports();
+  // from run to run. A watermark that moved alone is published too: the
+  // reports' watermark says how far they are complete.
+  if (!unwritten_models_.empty() || watermark_changed_) PublishReports();
   unwritten_models_.clear();
   unwritten_label_keys_.clear();
   new_partitions_.clear();

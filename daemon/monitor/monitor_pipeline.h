@@ -19,7 +19,6 @@
 // accessors are safe from any thread.
 #pragma once
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -126,7 +125,6 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   size_t dead_letter_sink_ = 0, retrain_sink_ = 0;  // gate_'s indexes
   StallHealth health_;  // stalled() while a commit fails: RunOnce retries it before polling
   int64_t last_commit_ns_ = 0;
-  std::atomic<int64_t> watermark_ms_{0};  // watermark_'s value, for AllReports on HTTP threads
   std::map<RejectReason, prometheus::Counter*> reject_counters_;
   prometheus::Counter* consumed_ = nullptr;
   std::map<std::pair<std::string, bool>, prometheus::Counter*> label_counters_;  // resolved once per model
@@ -134,8 +132,12 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   prometheus::Counter* dropped_max_pending_ = nullptr;
   std::set<std::string> retrain_counted_models_;  // models whose retrain counters exist (at 0 or more)
 
+  // One snapshot, published together: the reports and the watermark they
+  // were made at (AllReports' watermark_ms). The live watermark_ may be
+  // ahead of it by up to a commit interval.
   mutable std::mutex reports_mu_;
   std::map<std::string, std::string> reports_;  // model -> JSON report
+  int64_t reports_watermark_ms_ = 0;
 };
 
 }  // namespace featmon

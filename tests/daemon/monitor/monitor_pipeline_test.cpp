@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "daemon/store/rocksdb_store.h"
@@ -162,6 +163,49 @@ TEST_F(MonitorPipelineTest, AClicksPartitionSilentSinceAssignmentStopsHoldingAft
   EXPECT_EQ(Watermark(), kBase + 69 * kMinute - 30'000);
   EXPECT_EQ(Labels("clicked"), 0);
   EXPECT_EQ(Labels("not_clicked"), 39);  // predictions 0..38: deadline within the watermark
+}
+
+// GET /v1/monitoring/models: the watermark beside the reports is the one
+// they were made at, so "every evaluation up to it is in" holds. CI once
+// compared a report 256 predictions short with the live watermark, which had
+// moved on with a read that crossed no evaluation boundary (the report
+// waits for the next commit).
+TEST_F(MonitorPipelineTest, TheReportsWatermarkIsTheOneTheyWereMadeAt) {
+  auto snapshot = [&] { return nlohmann::json::parse(pipeline_->AllReports()); };
+  auto predictions = [](const nlohmann::json& all) { return all["models"][0]["versions"]["v1"]["predictions"]; };
+  MatureHundredLabels();
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  const int64_t before = Watermark();
+  ASSERT_EQ(snapshot()["watermark_ms"], before);
+  ASSERT_EQ(predictions(snapshot()), 100);
+
+  // One more minute of predictions: the watermark moves within one
+  // evaluation period (5 min), so no evaluation publishes.
+  AddPredictions(100, 101);
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_EQ(Watermark(), before + kMinute);
+  ASSERT_EQ(predictions(snapshot()), 100) << "published by an evaluation: this test needs none";
+  EXPECT_EQ(snapshot()["watermark_ms"], before) << "the watermark ran ahead of its reports";
+
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(predictions(snapshot()), 101);
+  EXPECT_EQ(snapshot()["watermark_ms"], before + kMinute);
+
+  // A click that labels nothing, once the predictions partition is idle,
+  // moves only the watermark (20 s: no label matures, no evaluation): the
+  // commit publishes it too.
+  clock_.AdvanceMs(31'000);
+  Event stray;
+  stray.type = EventType::kClick;
+  stray.request_id = "r-none";
+  stray.user_id = "u-none";
+  stray.item_id = "i1";
+  stray.ts_ms = kBase + 100 * kMinute + 20'000;
+  source_.Append("clicks", 0, EncodeEvent(stray, WireFormat::kProtobuf));
+  ASSERT_TRUE(pipeline_->RunOnce(0).ok());
+  ASSERT_EQ(Watermark(), before + kMinute + 20'000);
+  ASSERT_TRUE(pipeline_->Commit().ok());
+  EXPECT_EQ(snapshot()["watermark_ms"], before + kMinute + 20'000);
 }
 
 // Twenty junk names on the predictions topic took every slot of max_models
