@@ -235,7 +235,7 @@ TEST(ExportTest, ExportLabelsAgreeWithFeatmondsExamplesAndMaturedCounts) {
   DaemonProcess daemon(dir.path(), broker.bootstrap(), FreePort(),
                        "monitoring:\n  commit_interval: 200ms\n  partition_idle_timeout: 2s\n");
   ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(40))) << daemon.log();
-  const nlohmann::json report = SettledReport(daemon.port(), stream.max_ts - kLatenessMs);
+  const nlohmann::json report = SettledReport(daemon.port(), stream.max_ts - kLatenessMs, std::chrono::milliseconds(200));
   ASSERT_TRUE(report.is_object()) << report.dump();
   ASSERT_EQ(Watermark(daemon.port()), stream.max_ts - kLatenessMs);
   int matured = 0;

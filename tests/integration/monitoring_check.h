@@ -2,7 +2,9 @@
 // lived through faults and one that replayed the same stream undisturbed.
 #pragma once
 
+#include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "tests/integration/harness.h"
 
@@ -35,28 +37,33 @@ inline int64_t Watermark(uint16_t port) {
   return j.is_discarded() || !j.contains("watermark_ms") ? 0 : j["watermark_ms"].get<int64_t>();
 }
 
-// The report once the watermark has reached `at_least` and neither it nor the
-// report changed over one poll (all data read, before any partition counts as
-// idle), so two daemons are compared at the same evaluation. A steady
-// watermark alone is not enough: it is the slowest partition's, so the newest
-// predictions of another partition can still be on their way in (CI saw a
-// report taken one second of predictions short), and neither is a report
-// that stayed the same over one poll: under ASan, CI once compared a
-// replaying process's report that was 218 predictions and 0.5 s of stream
-// short, with a lower watermark (fewer labels matured), as when its reading
-// pauses longer than a poll. So every partition must also have been read to
-// its end (no consumer lag).
-inline nlohmann::json SettledReport(uint16_t port, int64_t at_least) {
+// The report once every read is in it, so two daemons are compared at the
+// same evaluation: the watermark has reached `at_least`, every partition has
+// been read to its end (no consumer lag), and then nothing changed for longer
+// than the daemon's monitoring.commit_interval. A report is refreshed at
+// evaluations and at the commit after a read, so one taken before that
+// commit misses the read's counters: CI compared reports 218 and 256
+// predictions short, taken when the watermark and the report had held still
+// over one 1.5 s poll but the commit (every 5 s) had not come yet.
+inline nlohmann::json SettledReport(uint16_t port, int64_t at_least,
+                                    std::chrono::milliseconds commit_interval = std::chrono::seconds(5)) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::minutes(3);
   int64_t last = -1;
   nlohmann::json previous;
-  for (int i = 0; i < 120; ++i) {
+  std::optional<Clock::time_point> settled_since;  // all read, and unchanged since
+  while (Clock::now() < deadline) {
     const int64_t w = Watermark(port);
     auto report = Http(port, "GET", "/v1/monitoring/models/ctr_ranker").json();
-    if (w >= at_least && w == last && !report.is_discarded() && report == previous && TotalConsumerLag(port) == 0)
-      return report;
-    last = w;
-    previous = std::move(report);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    const bool read = w >= at_least && !report.is_discarded() && TotalConsumerLag(port) == 0;
+    if (!read || !settled_since || w != last || report != previous) {
+      settled_since = read ? std::optional(Clock::now()) : std::nullopt;
+      last = w;
+      previous = std::move(report);
+    } else if (Clock::now() - *settled_since > commit_interval) {
+      return previous;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   ADD_FAILURE() << "watermark or report never settled at or above " << at_least << " (last " << last << ")";
   return nlohmann::json();

@@ -72,7 +72,10 @@ struct Scenario {
 
 class MonitoringTest : public ::testing::TestWithParam<Scenario> {};
 
-constexpr char kFirstWindowYaml[] = "monitoring:\n  defaults: {reference: first_window}\n";
+// Commits every second, so a settled report comes a second after the last read
+// (SettledReport).
+constexpr auto kMonitoringCommitInterval = std::chrono::seconds(1);
+constexpr char kFirstWindowYaml[] = "monitoring:\n  defaults: {reference: first_window}\n  commit_interval: 1s\n";
 
 // Produces events [from, to) of the stream (index i has event time start + i * step),
 // adding the event times of the clicks among them to *click_times.
@@ -136,7 +139,7 @@ std::unique_ptr<DaemonProcess> ExpectReplayReportsTheSame(const TempDir& dir, co
   auto replay = std::make_unique<DaemonProcess>(dir.path(), bootstrap, FreePort(), yaml);
   EXPECT_TRUE(replay->WaitReady(std::chrono::seconds(40))) << replay->log();
   EXPECT_TRUE(WaitFor([&] { return Watermark(replay->port()) >= end_watermark; }, std::chrono::seconds(90)));
-  auto replayed = SettledReport(replay->port(), end_watermark);
+  auto replayed = SettledReport(replay->port(), end_watermark, kMonitoringCommitInterval);
   EXPECT_EQ(replayed["versions"]["v1"]["windows"]["evaluated_at_ms"], report["versions"]["v1"]["windows"]["evaluated_at_ms"]);
   ExpectSameJson(replayed["last_retrain_request"], report["last_retrain_request"], "last_retrain_request");
   ExpectSameJson(replayed["versions"], report["versions"], "versions");
@@ -176,7 +179,7 @@ TEST_P(MonitoringTest, RetrainRequestsExactlyWhenTheModelDrifts) {
   ASSERT_TRUE(WaitFor([&] { return Watermark(port) >= end_watermark; }, std::chrono::seconds(90)))
       << "watermark " << Watermark(port) << " < " << end_watermark << "; see " << daemon.log();
 
-  auto report = SettledReport(port, end_watermark);
+  auto report = SettledReport(port, end_watermark, kMonitoringCommitInterval);
   ASSERT_FALSE(report.is_discarded() || report.is_null());
   const auto& v1 = report["versions"]["v1"];
   EXPECT_TRUE(v1["reference_frozen"].get<bool>());
@@ -376,7 +379,7 @@ TEST(MonitoringClusterTest, ThreeInstancesMonitorOnceAndAnyOfThemAnswers) {
   const int64_t end_watermark = start + events * kStepMs - 2 * kMinute;
   ASSERT_TRUE(WaitFor([&] { return Watermark(next->port()) >= end_watermark; }, std::chrono::seconds(90)))
       << "watermark " << Watermark(next->port()) << "; see " << next->log();
-  auto report = SettledReport(next->port(), end_watermark);
+  auto report = SettledReport(next->port(), end_watermark, kMonitoringCommitInterval);
   ASSERT_FALSE(report.is_discarded() || report.is_null());
   EXPECT_GT(report["versions"]["v1"]["matured_labels"].get<double>(), 20000);
   for (auto& d : instances) {
