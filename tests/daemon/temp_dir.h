@@ -1,6 +1,10 @@
-// A fresh directory under /tmp, removed with its contents at scope exit.
+// A fresh directory under /tmp, removed with its contents at scope exit,
+// unless FEATMON_KEEP_TEST_DIRS is set: then it stays, with the logs of the
+// processes a test ran in it, and its path is printed.
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -13,6 +17,10 @@ class TempDir {
     path_ = mkdtemp(tmpl.data());
   }
   ~TempDir() {
+    if (std::getenv("FEATMON_KEEP_TEST_DIRS")) {
+      std::fprintf(stderr, "kept %s (FEATMON_KEEP_TEST_DIRS)\n", path_.c_str());
+      return;
+    }
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
