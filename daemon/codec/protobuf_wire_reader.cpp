@@ -2,9 +2,8 @@
 
 #include <protozero/exception.hpp>
 #include <protozero/pbf_reader.hpp>
-#include <simdjson.h>
 
-#include <cstring>
+#include "common/utf8.h"
 
 namespace featmon {
 
@@ -39,30 +38,13 @@ bool Next(protozero::pbf_reader& fields) {
   return true;
 }
 
-// Whether `text` is UTF-8, as protobuf checks a proto3 string. Ids and
-// names are almost always ASCII, checked a word at a time; simdjson's SIMD
-// validator has a setup cost that strings this short feel (it was 37% of
-// reading a prediction).
-bool IsUtf8(std::string_view text) {
-  uint64_t bits = 0;
-  size_t i = 0;
-  for (; i + sizeof(uint64_t) <= text.size(); i += sizeof(uint64_t)) {
-    uint64_t word;
-    std::memcpy(&word, text.data() + i, sizeof word);
-    bits |= word;
-  }
-  for (; i < text.size(); ++i) bits |= static_cast<uint8_t>(text[i]);
-  if ((bits & 0x8080808080808080ull) == 0) return true;
-  return simdjson::validate_utf8(text.data(), text.size());
-}
-
 // A proto3 string field: length-delimited and UTF-8, else false (protobuf
 // decides about the message).
 bool ReadString(protozero::pbf_reader& field, std::string* out) {
   if (field.wire_type() != pbf_wire_type::length_delimited) return false;
   const protozero::data_view bytes = field.get_view();
   const std::string_view text(bytes.data(), bytes.size());
-  if (!IsUtf8(text)) return false;
+  if (!IsValidUtf8(text)) return false;
   out->assign(text);
   return true;
 }
@@ -86,82 +68,78 @@ bool SkipUnknown(protozero::pbf_reader& field) {
   return true;
 }
 
-// Fills `*entry` from a NumericEntry or CategoricalEntry (key 1, value 2);
-// fields absent keep their defaults.
-template <typename V>
-bool ReadEntry(protozero::pbf_reader entry, std::pair<std::string, V>* out) {
-  while (Next(entry)) {
-    bool ok;
-    if (entry.tag() == 1) ok = ReadString(entry, &out->first);
-    else if (entry.tag() == 2) {
-      if constexpr (std::is_same_v<V, double>) ok = ReadDouble(entry, &out->second);
-      else ok = ReadString(entry, &out->second);
-    } else {
-      ok = SkipUnknown(entry);
-    }
-    if (!ok) return false;
-  }
+// Hands each field of `fields` to `read_field`, which returns false for one
+// protobuf must decide about: then false.
+template <typename ReadField>
+bool ReadEachField(protozero::pbf_reader fields, ReadField read_field) {
+  while (Next(fields))
+    if (!read_field(fields)) return false;
   return true;
 }
 
+// A NumericEntry or CategoricalEntry (key 1, value 2) appended to
+// `entries`; fields absent keep their defaults.
 template <typename V>
 bool AppendEntry(protozero::pbf_reader& field, std::vector<std::pair<std::string, V>>* entries) {
   if (field.wire_type() != pbf_wire_type::length_delimited) return false;
-  entries->emplace_back();
-  return ReadEntry(field.get_message(), &entries->back());
+  auto& [key, value] = entries->emplace_back();
+  return ReadEachField(field.get_message(), [&](protozero::pbf_reader& entry) {
+    switch (entry.tag()) {
+      case 1: return ReadString(entry, &key);
+      case 2:
+        if constexpr (std::is_same_v<V, double>) return ReadDouble(entry, &value);
+        else return ReadString(entry, &value);
+      default: return SkipUnknown(entry);
+    }
+  });
+}
+
+// The whole message, field by field; protozero's errors (a truncated
+// message, a group) leave it to protobuf too.
+template <typename ReadField>
+WireRead ReadMessage(std::string_view payload, ReadField read_field) {
+  try {
+    return ReadEachField(protozero::pbf_reader(payload.data(), payload.size()), read_field) ? WireRead::kRead
+                                                                                             : WireRead::kFallBack;
+  } catch (const protozero::exception&) {
+    return WireRead::kFallBack;
+  }
 }
 
 }  // namespace
 
 WireRead ReadEventWire(std::string_view payload, Event* e) {
   ClearMessageFields(e);
-  try {
-    protozero::pbf_reader msg(payload.data(), payload.size());
-    while (Next(msg)) {
-      bool ok;
-      switch (msg.tag()) {
-        case 1: ok = ReadString(msg, &e->event_id); break;
-        case 2: ok = ReadString(msg, &e->user_id); break;
-        case 3: ok = ReadString(msg, &e->item_id); break;
-        case 4: ok = ReadInt64(msg, &e->ts_ms); break;
-        case 5: ok = ReadString(msg, &e->request_id); break;
-        case 6: ok = ReadString(msg, &e->category); break;
-        case 7: ok = ReadDouble(msg, &e->value); break;
-        default: ok = SkipUnknown(msg); break;
-      }
-      if (!ok) return WireRead::kFallBack;
+  return ReadMessage(payload, [e](protozero::pbf_reader& field) {
+    switch (field.tag()) {
+      case 1: return ReadString(field, &e->event_id);
+      case 2: return ReadString(field, &e->user_id);
+      case 3: return ReadString(field, &e->item_id);
+      case 4: return ReadInt64(field, &e->ts_ms);
+      case 5: return ReadString(field, &e->request_id);
+      case 6: return ReadString(field, &e->category);
+      case 7: return ReadDouble(field, &e->value);
+      default: return SkipUnknown(field);
     }
-  } catch (const protozero::exception&) {
-    return WireRead::kFallBack;
-  }
-  return WireRead::kRead;
+  });
 }
 
 WireRead ReadPredictionWire(std::string_view payload, PredictionRecord* r) {
   ClearMessageFields(r);
-  drift::Prediction& p = r->prediction;
-  try {
-    protozero::pbf_reader msg(payload.data(), payload.size());
-    while (Next(msg)) {
-      bool ok;
-      switch (msg.tag()) {
-        case 1: ok = ReadString(msg, &r->request_id); break;
-        case 2: ok = ReadString(msg, &r->user_id); break;
-        case 3: ok = ReadString(msg, &r->item_id); break;
-        case 4: ok = ReadString(msg, &p.model); break;
-        case 5: ok = ReadString(msg, &p.model_version); break;
-        case 6: ok = ReadDouble(msg, &p.score); break;
-        case 7: ok = ReadInt64(msg, &p.ts_ms); break;
-        case 8: ok = AppendEntry(msg, &p.features); break;
-        case 9: ok = AppendEntry(msg, &p.cat_features); break;
-        default: ok = SkipUnknown(msg); break;
-      }
-      if (!ok) return WireRead::kFallBack;
+  return ReadMessage(payload, [r, &p = r->prediction](protozero::pbf_reader& field) {
+    switch (field.tag()) {
+      case 1: return ReadString(field, &r->request_id);
+      case 2: return ReadString(field, &r->user_id);
+      case 3: return ReadString(field, &r->item_id);
+      case 4: return ReadString(field, &p.model);
+      case 5: return ReadString(field, &p.model_version);
+      case 6: return ReadDouble(field, &p.score);
+      case 7: return ReadInt64(field, &p.ts_ms);
+      case 8: return AppendEntry(field, &p.features);
+      case 9: return AppendEntry(field, &p.cat_features);
+      default: return SkipUnknown(field);
     }
-  } catch (const protozero::exception&) {
-    return WireRead::kFallBack;
-  }
-  return WireRead::kRead;
+  });
 }
 
 }  // namespace featmon
