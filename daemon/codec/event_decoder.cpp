@@ -302,17 +302,30 @@ bool EventDecoder::ReadPrediction(Encoding enc, std::string_view payload, Predic
 }
 
 std::variant<PredictionRecord, Rejection> EventDecoder::DecodePrediction(std::string_view payload, int64_t now_ms) {
+  PredictionRecord r;
+  if (auto rejection = DecodePredictionInto(payload, now_ms, &r)) return std::move(*rejection);
+  return r;
+}
+
+std::variant<Event, Rejection> EventDecoder::Decode(EventType type, std::string_view payload, int64_t now_ms) {
+  Event e;
+  if (auto rejection = DecodeInto(type, payload, now_ms, &e)) return std::move(*rejection);
+  return e;
+}
+
+std::optional<Rejection> EventDecoder::DecodePredictionInto(std::string_view payload, int64_t now_ms,
+                                                            PredictionRecord* r) {
   if (payload.empty()) return Rejection{RejectReason::kDecodeError, "empty message"};
   const Encoding enc = Detect(payload);
   std::string error;
-  PredictionRecord r;
-  bool ok = ReadPrediction(enc, payload, &r, &error);
+  r->prediction.sample_hash = 0;
+  bool ok = ReadPrediction(enc, payload, r, &error);
   // Leading whitespace bytes are also valid protobuf tags; try that reading too.
-  if (!ok && enc == Encoding::kJson && payload[0] != '{') ok = ReadPrediction(Encoding::kProtobuf, payload, &r, &error);
+  if (!ok && enc == Encoding::kJson && payload[0] != '{') ok = ReadPrediction(Encoding::kProtobuf, payload, r, &error);
   if (!ok) return Rejection{RejectReason::kDecodeError, error};
-  const drift::Prediction& p = r.prediction;
-  if (auto rejection = CheckIdsAndTime({&r.user_id, &r.item_id, &r.request_id, &p.model, &p.model_version}, p.ts_ms, now_ms))
-    return *rejection;
+  const drift::Prediction& p = r->prediction;
+  if (auto rejection = CheckIdsAndTime({&r->user_id, &r->item_id, &r->request_id, &p.model, &p.model_version}, p.ts_ms, now_ms))
+    return rejection;
   if (p.model.empty()) return Rejection{RejectReason::kMissingModel, "model is empty"};
   if (!(p.score >= 0.0 && p.score <= 1.0))
     return Rejection{RejectReason::kInvalidScore, "score must be in [0, 1], got " + std::to_string(p.score)};
@@ -323,25 +336,24 @@ std::variant<PredictionRecord, Rejection> EventDecoder::DecodePrediction(std::st
     if (name.size() > options_.max_id_bytes || value.size() > options_.max_id_bytes)
       return Rejection{RejectReason::kIdTooLong, "a categorical feature name or value is too long"};
   }
-  return r;
+  return std::nullopt;
 }
 
-std::variant<Event, Rejection> EventDecoder::Decode(EventType type, std::string_view payload, int64_t now_ms) {
+std::optional<Rejection> EventDecoder::DecodeInto(EventType type, std::string_view payload, int64_t now_ms, Event* e) {
   if (payload.empty()) return Rejection{RejectReason::kDecodeError, "empty message"};
   const Encoding enc = Detect(payload);
   std::string error;
-  Event e;
-  e.type = type;
-  bool ok = ReadEvent(type, enc, payload, &e, &error);
+  e->type = type;
+  bool ok = ReadEvent(type, enc, payload, e, &error);
   // Leading whitespace bytes are also valid protobuf tags; try that reading too.
-  if (!ok && enc == Encoding::kJson && payload[0] != '{') ok = ReadEvent(type, Encoding::kProtobuf, payload, &e, &error);
+  if (!ok && enc == Encoding::kJson && payload[0] != '{') ok = ReadEvent(type, Encoding::kProtobuf, payload, e, &error);
   if (!ok) return Rejection{RejectReason::kDecodeError, error};
 
-  if (auto rejection = CheckIdsAndTime({&e.user_id, &e.item_id, &e.request_id, &e.category, &e.event_id}, e.ts_ms, now_ms))
-    return *rejection;
-  if (!(std::abs(e.value) <= kMaxAbsValue))  // NaN fails every comparison
-    return Rejection{RejectReason::kInvalidValue, "value must be a finite number within +-1e15, got " + std::to_string(e.value)};
-  return e;
+  if (auto rejection = CheckIdsAndTime({&e->user_id, &e->item_id, &e->request_id, &e->category, &e->event_id}, e->ts_ms, now_ms))
+    return rejection;
+  if (!(std::abs(e->value) <= kMaxAbsValue))  // NaN fails every comparison
+    return Rejection{RejectReason::kInvalidValue, "value must be a finite number within +-1e15, got " + std::to_string(e->value)};
+  return std::nullopt;
 }
 
 }  // namespace featmon

@@ -60,6 +60,13 @@ class EventDecoder {
   // PredictionEvent: the same encodings and id/time rules, plus a model name
   // and a score in [0, 1]. Feature names obey max_id_bytes too.
   std::variant<PredictionRecord, Rejection> DecodePrediction(std::string_view payload, int64_t now_ms);
+  // The same two, into a record the caller reuses message after message:
+  // its strings and vectors keep their capacity, so once they have grown a
+  // decode allocates nothing. nullopt when the record holds the message
+  // (a prediction's sample_hash 0); after a Rejection it holds nothing usable.
+  [[nodiscard]] std::optional<Rejection> DecodeInto(EventType type, std::string_view payload, int64_t now_ms, Event* e);
+  [[nodiscard]] std::optional<Rejection> DecodePredictionInto(std::string_view payload, int64_t now_ms,
+                                                              PredictionRecord* r);
   static Encoding Detect(std::string_view payload);
 
  private:

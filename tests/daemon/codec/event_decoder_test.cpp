@@ -7,6 +7,7 @@
 
 #include "featmon/internal/prediction_wire.pb.h"
 #include "featmon/v1/events.pb.h"
+#include "tools/traffic.h"
 
 namespace featmon {
 namespace {
@@ -284,6 +285,67 @@ TEST(EventDecoderTest, NeverCrashesOnMutatedInput) {
     if (x % 5 == 0) m.resize(x % (m.size() + 1));
     (void)d.DecodePrediction(m, kNow);
   }
+}
+
+// One record decoded into message after message (as featmon-export's replay
+// does) reads each as a fresh record would: nothing of an earlier message
+// (a longer id, more features, a sample hash) stays behind, in any
+// encoding, after a rejection or a fallback to protobuf's parser too.
+TEST(EventDecoderTest, AReusedRecordReadsEachMessageAsAFreshOne) {
+  EventDecoder d({});
+  TrafficGenerator gen({.users = 50, .items = 20, .base_ctr = 0.3, .seed = 5});
+  const WireFormat formats[] = {WireFormat::kProtobuf, WireFormat::kConfluent, WireFormat::kJson};
+  PredictionRecord reused_prediction;
+  Event reused_event;
+  size_t predictions = 0, events = 0, rejected = 0;
+  for (int i = 0; i < 3'000; ++i) {
+    GeneratedPrediction generated;
+    bool has_prediction = false;
+    const Event e = gen.Next(kNow - 1'000'000 + i, &generated, &has_prediction);
+    if (i % 7 == 0) generated.features.clear();  // fewer features than the message before
+    if (i % 11 == 0) generated.request_id.clear();
+    const WireFormat format = formats[i % 3];
+    std::string event = EncodeEvent(e, format), prediction = EncodePrediction(generated, format);
+    if (i % 13 == 0) prediction.resize(prediction.size() / 2);  // rejected, or read by protobuf's parser
+    if (i % 17 == 0) event += "\x3a\x02xy";                    // field 7 as a string: protobuf decides
+    reused_prediction.prediction.sample_hash = 42;
+    const auto fresh_prediction = d.DecodePrediction(prediction, kNow);
+    const auto rejection = d.DecodePredictionInto(prediction, kNow, &reused_prediction);
+    ASSERT_EQ(rejection.has_value(), std::holds_alternative<Rejection>(fresh_prediction)) << i;
+    if (rejection) {
+      ++rejected;
+    } else {
+      ++predictions;
+      const PredictionRecord& want = std::get<PredictionRecord>(fresh_prediction);
+      EXPECT_EQ(reused_prediction.request_id, want.request_id) << i;
+      EXPECT_EQ(reused_prediction.user_id, want.user_id) << i;
+      EXPECT_EQ(reused_prediction.item_id, want.item_id) << i;
+      EXPECT_EQ(reused_prediction.prediction.model, want.prediction.model) << i;
+      EXPECT_EQ(reused_prediction.prediction.model_version, want.prediction.model_version) << i;
+      EXPECT_EQ(reused_prediction.prediction.score, want.prediction.score) << i;
+      EXPECT_EQ(reused_prediction.prediction.ts_ms, want.prediction.ts_ms) << i;
+      EXPECT_EQ(reused_prediction.prediction.sample_hash, 0u) << i;
+      EXPECT_EQ(reused_prediction.prediction.features, want.prediction.features) << i;
+      EXPECT_EQ(reused_prediction.prediction.cat_features, want.prediction.cat_features) << i;
+    }
+    const auto fresh_event = d.Decode(e.type, event, kNow);
+    const auto event_rejection = d.DecodeInto(e.type, event, kNow, &reused_event);
+    ASSERT_EQ(event_rejection.has_value(), std::holds_alternative<Rejection>(fresh_event)) << i;
+    if (event_rejection) continue;
+    ++events;
+    const Event& want = std::get<Event>(fresh_event);
+    EXPECT_EQ(reused_event.type, want.type) << i;
+    EXPECT_EQ(reused_event.event_id, want.event_id) << i;
+    EXPECT_EQ(reused_event.user_id, want.user_id) << i;
+    EXPECT_EQ(reused_event.item_id, want.item_id) << i;
+    EXPECT_EQ(reused_event.request_id, want.request_id) << i;
+    EXPECT_EQ(reused_event.category, want.category) << i;
+    EXPECT_EQ(reused_event.ts_ms, want.ts_ms) << i;
+    EXPECT_EQ(reused_event.value, want.value) << i;
+  }
+  EXPECT_GT(predictions, 1'500u);
+  EXPECT_GT(events, 2'500u);
+  EXPECT_GT(rejected, 50u);
 }
 
 }  // namespace
