@@ -81,7 +81,7 @@ void PointInTimeJoin::AddEvent(const Event& event, std::vector<ExampleLabel>* la
 }
 
 const TrainingExample* PointInTimeJoin::AddPrediction(std::string_view request_id, std::string_view user_id,
-                                                      std::string_view item_id, drift::Prediction p,
+                                                      std::string_view item_id, drift::Prediction&& p,
                                                       std::vector<ExampleLabel>* labels, bool in_range) {
   const bool in_order = MoveTo(p.ts_ms, labels);
   const std::string key = request_id.empty() ? drift::JoinKeyByUser(user_id, item_id)
@@ -104,8 +104,8 @@ const TrainingExample* PointInTimeJoin::AddPrediction(std::string_view request_i
   ex.item_id = item_id;
   ex.model_version = p.model_version;
   ex.score = p.score;
-  ex.logged_numeric = std::move(p.features);
-  ex.logged_categorical = std::move(p.cat_features);
+  ex.logged_numeric.swap(p.features);
+  ex.logged_categorical.swap(p.cat_features);
   // Strictly before the prediction: every event replayed so far is older
   // than ts_ms (this prediction precedes the events of its millisecond).
   for (EntityKind kind : {EntityKind::kUser, EntityKind::kItem}) {

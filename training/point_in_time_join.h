@@ -86,9 +86,11 @@ class PointInTimeJoin {
   // nullptr for another model's prediction, one out of event-time order, or
   // one the caller does not want (`in_range` false: outside
   // --from-ms/--to-ms). All of them take part in matching. The prediction's
-  // logged features move into the example.
+  // logged features are swapped into the example: `prediction` gets the
+  // example's previous vectors, whose capacity a caller decoding into it
+  // again reuses.
   const TrainingExample* AddPrediction(std::string_view request_id, std::string_view user_id,
-                                       std::string_view item_id, drift::Prediction prediction,
+                                       std::string_view item_id, drift::Prediction&& prediction,
                                        std::vector<ExampleLabel>* labels, bool in_range = true);
   // Matures the labels due at or before `watermark_ms` and hands out those
   // whose earlier ones are out too.

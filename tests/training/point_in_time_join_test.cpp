@@ -160,7 +160,7 @@ TEST(PointInTimeJoin, MatchesABruteForceOracle) {
       p.ts_ms = r.event.ts_ms;
       p.features = {{"user.views_24h", 1.0}};
       const TrainingExample* example =
-          join.AddPrediction(r.event.request_id, r.event.user_id, r.event.item_id, p, &labels);
+          join.AddPrediction(r.event.request_id, r.event.user_id, r.event.item_id, std::move(p), &labels);
       EXPECT_EQ(example != nullptr, r.model == "m");
       collected.Labels(&labels);
       collected.Example(example);
@@ -224,15 +224,15 @@ TEST(PointInTimeJoin, HandsOutExamplesAtOnceAndTheirLabelsInPredictionOrder) {
   drift::Prediction p;
   p.model = "m";
   p.ts_ms = kStart;
-  const TrainingExample* first = join.AddPrediction("", "u1", "i1", p, &labels);
+  const TrainingExample* first = join.AddPrediction("", "u1", "i1", drift::Prediction(p), &labels);
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(first->user_id, "u1");
   p.ts_ms = kStart + 1;
-  const TrainingExample* second = join.AddPrediction("", "u2", "i2", p, &labels);
+  const TrainingExample* second = join.AddPrediction("", "u2", "i2", drift::Prediction(p), &labels);
   ASSERT_NE(second, nullptr);
   EXPECT_EQ(second->user_id, "u2");
   p.model = "other";
-  EXPECT_EQ(join.AddPrediction("", "u3", "i3", p, &labels), nullptr) << "another model's is not exported";
+  EXPECT_EQ(join.AddPrediction("", "u3", "i3", drift::Prediction(p), &labels), nullptr) << "another model's is not exported";
   Event click;
   click.type = EventType::kClick;
   click.user_id = "u2";
@@ -257,7 +257,7 @@ TEST(PointInTimeJoin, HandsOutExamplesAtOnceAndTheirLabelsInPredictionOrder) {
   labels.clear();
   p.model = "m";
   p.ts_ms = kStart + kWindow + 1;
-  ASSERT_NE(join.AddPrediction("", "u4", "i4", p, &labels), nullptr);
+  ASSERT_NE(join.AddPrediction("", "u4", "i4", drift::Prediction(p), &labels), nullptr);
   join.Finish(kStart + kWindow + 2, &labels);
   ASSERT_EQ(labels.size(), 1u);
   EXPECT_FALSE(labels[0].matured);

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include "daemon/kafka/kafka_handle.h"
@@ -152,25 +153,27 @@ void TopicReplay::Pause(Partition& p) {
 }
 
 void TopicReplay::Buffer(Partition& p, std::string_view payload, int64_t now_ms) {
-  ReplayRecord rec;
-  if (p.predictions) {
-    auto decoded = decoder_->DecodePrediction(payload, now_ms);
-    if (auto* rejection = std::get_if<Rejection>(&decoded)) {
-      ++rejected_[p.topic + "/" + std::string(RejectReasonName(rejection->reason))];
-      return;
-    }
-    rec.ts_ms = std::get<PredictionRecord>(decoded).prediction.ts_ms;
-    rec.record = std::move(std::get<PredictionRecord>(decoded));
-  } else {
-    auto decoded = decoder_->Decode(p.type, payload, now_ms);
-    if (auto* rejection = std::get_if<Rejection>(&decoded)) {
-      ++rejected_[p.topic + "/" + std::string(RejectReasonName(rejection->reason))];
-      return;
-    }
-    rec.ts_ms = std::get<Event>(decoded).ts_ms;
-    rec.record = std::move(std::get<Event>(decoded));
+  if (p.count == p.buffered.size()) {
+    ReplayRecord slot;
+    if (p.predictions) slot.record.emplace<PredictionRecord>();
+    p.buffered.push_back(std::move(slot));
   }
-  p.buffered.push_back(std::move(rec));
+  ReplayRecord& rec = p.buffered[p.count];
+  std::optional<Rejection> rejection;
+  if (p.predictions) {
+    auto& prediction = std::get<PredictionRecord>(rec.record);
+    rejection = decoder_->DecodePredictionInto(payload, now_ms, &prediction);
+    rec.ts_ms = prediction.prediction.ts_ms;
+  } else {
+    auto& event = std::get<Event>(rec.record);
+    rejection = decoder_->DecodeInto(p.type, payload, now_ms, &event);
+    rec.ts_ms = event.ts_ms;
+  }
+  if (rejection) {
+    ++rejected_[p.topic + "/" + std::string(RejectReasonName(rejection->reason))];
+    return;  // the slot is decoded into again
+  }
+  ++p.count;
 }
 
 Status TopicReplay::Fill(Partition& p) {
@@ -185,7 +188,7 @@ Status TopicReplay::Fill(Partition& p) {
   if (n < 0) return KafkaError("reading " + p.topic + "/" + std::to_string(p.partition), rd_kafka_last_error());
   Status st;
   const int64_t now_ms = WallMs();  // what the decoder checks event times against; once per batch
-  p.buffered.clear();  // Refill calls this only once the batch before is used up; its storage is reused
+  p.count = 0;  // Refill calls this only once the batch before is used up; its slots are reused
   p.head = 0;
   for (ssize_t i = 0; i < n; ++i) {
     rd_kafka_message_t* m = batch[i];

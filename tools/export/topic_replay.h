@@ -56,7 +56,8 @@ class TopicReplay {
   ~TopicReplay();
 
   // The next record in event-time order; nullptr at the end. The record is
-  // the caller's to change or move from until the next call. An error when
+  // the caller's to change until the next call; what it swaps in (a
+  // vector with capacity) the next decode into that slot reuses. An error when
   // the broker fails (the replay cannot go on without the missing records).
   Result<ReplayRecord*> Next();
 
@@ -77,12 +78,14 @@ class TopicReplay {
     int64_t end = 0;        // offset the replay stops at
     int64_t next = 0;       // next offset to read
     rd_kafka_queue_t* queue = nullptr;  // its own; not forwarded to the consumer queue
-    // Decoded, at most one batch; buffered[head] is the partition's head.
-    // A vector reused batch after batch: a record is larger than a deque's
-    // node, so a deque allocated for every record.
+    // Decoded, at most one batch: buffered[head, count); buffered[head] is
+    // the partition's head. The slots stay from batch to batch and each
+    // message is decoded into one, so their strings and vectors keep their
+    // capacity (growing a fresh record's vectors cost about 1,200
+    // instructions a prediction; a deque allocated for every record).
     std::vector<ReplayRecord> buffered;
-    size_t head = 0;
-    bool has_buffered() const { return head < buffered.size(); }
+    size_t head = 0, count = 0;
+    bool has_buffered() const { return head < count; }
     bool done() const { return next >= end; }
   };
   // Head order: time, then predictions first, then partition index.
