@@ -182,14 +182,13 @@ Status MonitorPipeline::RunOnce(int poll_timeout_ms) {
 }
 
 Status MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* part) {
-  auto decoded = decoder_.DecodePrediction(msg.payload, batch_.polled_at_ms());
-  if (auto* rejection = std::get_if<Rejection>(&decoded)) {
+  PredictionRecord& rec = decoded_prediction_;
+  if (auto rejection = decoder_.DecodePredictionInto(msg.payload, batch_.polled_at_ms(), &rec)) {
     if (Status st = dead_letters_->Send(msg, RejectReasonName(rejection->reason), rejection->detail); !st.ok()) return st;
     gate_.Sent(dead_letter_sink_);
     reject_counters_[rejection->reason]->Increment();
     return Status::Ok();
   }
-  PredictionRecord& rec = std::get<PredictionRecord>(decoded);
   drift::Prediction& p = rec.prediction;
   part->cp.stream_time_ms = std::max(part->cp.stream_time_ms, p.ts_ms);
   if (p.ts_ms < watermark_.value()) metrics_->MonitorLatePredictions().Increment();
@@ -213,15 +212,14 @@ Status MonitorPipeline::ProcessPrediction(const InputMessage& msg, Partition* pa
 
 void MonitorPipeline::ProcessClick(const InputMessage& msg, Partition* part) {
   // Bad clicks are the ingest pipeline's to dead-letter; here they are skipped.
-  auto decoded = decoder_.Decode(EventType::kClick, msg.payload, batch_.polled_at_ms());
-  const Event* e = std::get_if<Event>(&decoded);
-  if (!e) return;
-  part->cp.stream_time_ms = std::max(part->cp.stream_time_ms, e->ts_ms);
+  if (decoder_.DecodeInto(EventType::kClick, msg.payload, batch_.polled_at_ms(), &decoded_click_).has_value()) return;
+  const Event& e = decoded_click_;
+  part->cp.stream_time_ms = std::max(part->cp.stream_time_ms, e.ts_ms);
   std::vector<std::string> keys;
-  if (!e->request_id.empty()) keys.push_back(drift::JoinKeyByRequest(e->request_id, e->item_id));
-  keys.push_back(drift::JoinKeyByUser(e->user_id, e->item_id));
-  if (auto matched = joiner_.AddClick(keys, e->ts_ms))
-    monitor_.OnClickAttributed(matched->model, matched->model_version, e->ts_ms);
+  if (!e.request_id.empty()) keys.push_back(drift::JoinKeyByRequest(e.request_id, e.item_id));
+  keys.push_back(drift::JoinKeyByUser(e.user_id, e.item_id));
+  if (auto matched = joiner_.AddClick(keys, e.ts_ms))
+    monitor_.OnClickAttributed(matched->model, matched->model_version, e.ts_ms);
 }
 
 void MonitorPipeline::AdvanceWatermark() {

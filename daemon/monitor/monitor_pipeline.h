@@ -107,6 +107,10 @@ class MonitorPipeline final : public RebalanceListener, public MonitoringReports
   const Clock* clock_;
   MessageSource* source_ = nullptr;
   EventDecoder decoder_;
+  // Decoded into message after message: their vectors and strings keep
+  // their capacity (growing a fresh prediction's cost about 1,200 instructions).
+  PredictionRecord decoded_prediction_;
+  Event decoded_click_;
   drift::Monitor monitor_;
   drift::LabelJoiner joiner_;
   std::unique_ptr<ExampleOutbox> outbox_;  // null without an examples sink
