@@ -19,6 +19,15 @@ inline void PutVarint(std::string* out, uint64_t v) {
   }
   out->push_back(static_cast<char>(v));
 }
+// Writes `v` as a varint at `out`, which has room for kMaxVarintBytes;
+// returns the bytes written.
+inline constexpr size_t kMaxVarintBytes = 10;
+inline size_t WriteVarint(char* out, uint64_t v) {
+  size_t n = 0;
+  for (; v >= 0x80; v >>= 7) out[n++] = static_cast<char>(v | 0x80);
+  out[n++] = static_cast<char>(v);
+  return n;
+}
 inline uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 inline int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 inline void PutSigned(std::string* out, int64_t v) { PutVarint(out, ZigZag(v)); }

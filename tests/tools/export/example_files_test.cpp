@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "tests/daemon/temp_dir.h"
@@ -105,6 +108,51 @@ TEST(ExampleFiles, KeepsLongCellsAndQuotesAListAsOneField) {
   const std::string csv = Read(dir.sub("csv") + "/train.csv");
   EXPECT_EQ(csv.substr(csv.find('\n') + 1),
             "1000," + std::string(300, 'r') + ",\"u,\"\"1\"\"\",i1,v1,0.25,1,3,\"" + std::string(127, 'a') + "|b,c|d\",,4,0\n");
+}
+
+// Numbers are formatted in place in the spool: NaN and infinities (logged or
+// computed) are empty cells in CSV and null in JSON Lines, extreme values
+// keep their shortest round-trip text, and rows far longer than the spool
+// writer's look-ahead (1 KiB: 300 logged numbers here) come out whole.
+TEST(ExampleFiles, WritesNonFiniteExtremeAndManyNumbers) {
+  TempDir dir;
+  const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
+  for (Format format : {Format::kCsv, Format::kJsonl}) {
+    const std::string out = dir.sub(FormatExtension(format));
+    auto files = ExampleFiles::Open(out, format, &set);
+    ASSERT_TRUE(files.ok()) << files.status().ToString();
+    training::TrainingExample ex = Example(1000);
+    ex.score = -0.0;
+    ex.item[0] = FeatureValue::Double(std::numeric_limits<double>::quiet_NaN());
+    ex.item[1] = FeatureValue::Int(INT64_MIN);
+    ex.item[2] = FeatureValue::Int(INT64_MAX);
+    ex.logged_numeric = {{"a", std::numeric_limits<double>::infinity()}, {"b", -1.7976931348623157e308},
+                         {"c", 5e-324}};
+    std::string expected_many;
+    for (int i = 0; i < 300; ++i) {
+      char name[8];
+      std::snprintf(name, sizeof name, "m%03d", i);
+      ex.logged_numeric.emplace_back(name, 1.0 / (i + 3));
+      char number[32];
+      const std::string text(number, std::to_chars(number, number + sizeof number, 1.0 / (i + 3)).ptr);
+      expected_many += format == Format::kCsv ? "," + text : ",\"logged." + std::string(name) + "\":" + text;
+    }
+    ASSERT_TRUE(SpoolMatured(**files, ex, true).ok());
+    training::SplitPlan plan;
+    ASSERT_TRUE((*files)->Finish({1.0, 0, 0}, 0, &plan).ok());
+    const std::string text = Read(out + "/train." + FormatExtension(format));
+    if (format == Format::kCsv) {
+      EXPECT_EQ(text.substr(text.find('\n') + 1),
+                "1000,r1000,\"u,\"\"1\"\"\",i1,v1,-0,1,,-1.7976931348623157e+308,5e-324" + expected_many +
+                    ",3,i7|i8,,-9223372036854775808,9223372036854775807\n");
+    } else {
+      EXPECT_EQ(text, "{\"ts_ms\":1000,\"request_id\":\"r1000\",\"user_id\":\"u,\\\"1\\\"\",\"item_id\":\"i1\","
+                      "\"model_version\":\"v1\",\"score\":-0,\"label\":1,\"logged.a\":null,"
+                      "\"logged.b\":-1.7976931348623157e+308,\"logged.c\":5e-324" + expected_many +
+                      ",\"user.views_1h\":3,\"user.last_clicked_items\":[\"i7\",\"i8\"],\"item.ctr_1h\":null,"
+                      "\"item.views_1h\":-9223372036854775808,\"item.clicks_1h\":9223372036854775807}\n");
+    }
+  }
 }
 
 // Left-out rows are counted against the split whose time span held them, and
