@@ -42,9 +42,11 @@ inline int64_t Watermark(uint16_t port) {
 // been read to its end (no consumer lag), and then nothing changed for longer
 // than the daemon's monitoring.commit_interval. A report is refreshed at
 // evaluations and at the commit after a read, so one taken before that
-// commit misses the read's counters: CI compared reports 218 and 256
-// predictions short, taken when the watermark and the report had held still
-// over one 1.5 s poll but the commit (every 5 s) had not come yet.
+// commit misses the read's counters: CI compared a report 256 predictions
+// short, taken when the watermark and the report had held still over one
+// 1.5 s poll with no lag, but the commit (every 5 s) had not come yet. (An
+// earlier one, 218 short under ASan, was taken before every partition had
+// been read: hence the lag.)
 inline nlohmann::json SettledReport(uint16_t port, int64_t at_least,
                                     std::chrono::milliseconds commit_interval = std::chrono::seconds(5)) {
   using Clock = std::chrono::steady_clock;
