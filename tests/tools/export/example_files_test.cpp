@@ -56,25 +56,35 @@ std::string Read(const std::string& path) {
   return s.str();
 }
 
-TEST(ExampleFiles, WritesEachSplitWithTheUnionOfLoggedColumns) {
-  TempDir dir;
-  const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
+// Runs `body(format, out, files)` for CSV and for JSON Lines, each with
+// ExampleFiles of its own in the directory `out` under `dir`.
+template <typename Body>
+void ForEachFormat(const TempDir& dir, const FeatureSet& set, Body body) {
   for (Format format : {Format::kCsv, Format::kJsonl}) {
     const std::string out = dir.sub(FormatExtension(format));
     auto files = ExampleFiles::Open(out, format, &set);
     ASSERT_TRUE(files.ok()) << files.status().ToString();
+    body(format, out, *files);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+TEST(ExampleFiles, WritesEachSplitWithTheUnionOfLoggedColumns) {
+  TempDir dir;
+  const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
+  ForEachFormat(dir, set, [&](Format format, const std::string& out, std::unique_ptr<ExampleFiles>& files) {
     training::TrainingExample a = Example(1000), b = Example(2000), c = Example(3000);
     a.logged_numeric = {{"dwell", 1.5}};
     b.logged_categorical = {{"device", "ios"}};
-    ASSERT_TRUE(SpoolMatured(**files, a, true).ok());
-    for (const auto& ex : {b, c}) ASSERT_TRUE(SpoolMatured(**files, ex, false).ok());
+    ASSERT_TRUE(SpoolMatured(*files, a, true).ok());
+    for (const auto& ex : {b, c}) ASSERT_TRUE(SpoolMatured(*files, ex, false).ok());
     training::SplitPlan plan;
-    auto counts = (*files)->Finish({1.0 / 3, 1.0 / 3, 1.0 / 3}, 0, &plan);
+    auto counts = files->Finish({1.0 / 3, 1.0 / 3, 1.0 / 3}, 0, &plan);
     ASSERT_TRUE(counts.ok()) << counts.status().ToString();
     EXPECT_EQ(counts->rows[0], 1u);
     EXPECT_EQ(counts->positives[0], 1u);
     EXPECT_EQ(counts->rows[2], 1u);
-    files->reset();
+    files.reset();
     EXPECT_FALSE(std::filesystem::exists(out + "/.featmon-export.spool"));
     EXPECT_FALSE(std::filesystem::exists(out + "/.featmon-export.labels"));
     if (format == Format::kCsv) {
@@ -89,7 +99,7 @@ TEST(ExampleFiles, WritesEachSplitWithTheUnionOfLoggedColumns) {
                 "\"score\":0.25,\"label\":0,\"logged.device\":null,\"logged.dwell\":null,\"user.views_1h\":3,"
                 "\"user.last_clicked_items\":[\"i7\",\"i8\"],\"item.ctr_1h\":null,\"item.views_1h\":4,\"item.clicks_1h\":0}\n");
     }
-  }
+  });
 }
 
 // Cells of 128 bytes and more (their spool length takes two varint bytes),
@@ -117,10 +127,7 @@ TEST(ExampleFiles, KeepsLongCellsAndQuotesAListAsOneField) {
 TEST(ExampleFiles, WritesNonFiniteExtremeAndManyNumbers) {
   TempDir dir;
   const FeatureSet set = *FeatureSet::Compile(SmallSpecs());
-  for (Format format : {Format::kCsv, Format::kJsonl}) {
-    const std::string out = dir.sub(FormatExtension(format));
-    auto files = ExampleFiles::Open(out, format, &set);
-    ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ForEachFormat(dir, set, [&](Format format, const std::string& out, std::unique_ptr<ExampleFiles>& files) {
     training::TrainingExample ex = Example(1000);
     ex.score = -0.0;
     ex.item[0] = FeatureValue::Double(std::numeric_limits<double>::quiet_NaN());
@@ -137,9 +144,9 @@ TEST(ExampleFiles, WritesNonFiniteExtremeAndManyNumbers) {
       const std::string text(number, std::to_chars(number, number + sizeof number, 1.0 / (i + 3)).ptr);
       expected_many += format == Format::kCsv ? "," + text : ",\"logged." + std::string(name) + "\":" + text;
     }
-    ASSERT_TRUE(SpoolMatured(**files, ex, true).ok());
+    ASSERT_TRUE(SpoolMatured(*files, ex, true).ok());
     training::SplitPlan plan;
-    ASSERT_TRUE((*files)->Finish({1.0, 0, 0}, 0, &plan).ok());
+    ASSERT_TRUE(files->Finish({1.0, 0, 0}, 0, &plan).ok());
     const std::string text = Read(out + "/train." + FormatExtension(format));
     if (format == Format::kCsv) {
       EXPECT_EQ(text.substr(text.find('\n') + 1),
@@ -152,7 +159,7 @@ TEST(ExampleFiles, WritesNonFiniteExtremeAndManyNumbers) {
                       ",\"user.views_1h\":3,\"user.last_clicked_items\":[\"i7\",\"i8\"],\"item.ctr_1h\":null,"
                       "\"item.views_1h\":-9223372036854775808,\"item.clicks_1h\":9223372036854775807}\n");
     }
-  }
+  });
 }
 
 // Left-out rows are counted against the split whose time span held them, and
