@@ -82,7 +82,9 @@ bool ReadEachField(protozero::pbf_reader fields, ReadField read_field) {
 template <typename V>
 bool AppendEntry(protozero::pbf_reader& field, std::vector<std::pair<std::string, V>>* entries) {
   if (field.wire_type() != pbf_wire_type::length_delimited) return false;
-  auto& [key, value] = entries->emplace_back();
+  auto& entry_pair = entries->emplace_back();
+  std::string& key = entry_pair.first;  // not a structured binding: clang 14 cannot capture one
+  V& value = entry_pair.second;
   return ReadEachField(field.get_message(), [&](protozero::pbf_reader& entry) {
     switch (entry.tag()) {
       case 1: return ReadString(entry, &key);
