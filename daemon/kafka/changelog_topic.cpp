@@ -8,6 +8,7 @@ namespace featmon {
 
 namespace {
 constexpr int kRequestTimeoutMs = 10'000;
+constexpr int kMaxRecordBytes = 64 << 20;
 constexpr auto kAppendTimeout = std::chrono::seconds(30);
 // A read that makes no progress this long gives up; the caller retries.
 constexpr auto kReadStall = std::chrono::seconds(30);
@@ -28,6 +29,15 @@ DeliveryTag Decode(void* opaque) {
   const auto v = reinterpret_cast<uintptr_t>(opaque);
   return {static_cast<uint32_t>(v >> 32), static_cast<uint32_t>(v & 0xffffffffu)};
 }
+// Which record failed, so a size limit can be told from the rest: its
+// key's first bytes and its sizes.
+std::string RecordSizes(const changelog::Record& record) {
+  const std::string key = changelog::RecordKey(record);
+  std::string printable;
+  for (char c : key.substr(0, 48)) printable += c >= 0x20 && c < 0x7f ? c : '.';
+  return "(the record of key '" + printable + (key.size() > 48 ? "...'" : "'") + ", " + std::to_string(key.size()) +
+         " + " + std::to_string(changelog::RecordValue(record).size()) + " bytes)";
+}
 }  // namespace
 
 Result<std::unique_ptr<ChangelogTopic>> ChangelogTopic::Open(const KafkaClientOptions& options, std::string topic) {
@@ -41,6 +51,12 @@ Result<std::unique_ptr<ChangelogTopic>> ChangelogTopic::Open(const KafkaClientOp
                                       {"compression.type", "lz4"},
                                       {"message.timeout.ms", "0"},  // wait for the broker's answer, however long
                                       {"queue.buffering.max.messages", "1000000"},
+                                      // One record holds one key's whole state, and a model's can
+                                      // outgrow librdkafka's 1 MB default: 1.5 MB in monitoring_test,
+                                      // its reference window holding a backlog's predictions until
+                                      // the watermark freezes the bins. The topic needs the same
+                                      // max.message.bytes (README).
+                                      {"message.max.bytes", std::to_string(kMaxRecordBytes)},
                                   },
                                   "producer for " + t->topic_, t.get(), &ChangelogTopic::DeliveryCb);
   if (!rk.ok()) return rk.status();
@@ -93,7 +109,7 @@ Result<std::vector<int64_t>> ChangelogTopic::Append(int32_t task, const std::vec
         RD_KAFKA_V_OPAQUE(Encode({generation_, static_cast<uint32_t>(i)})), RD_KAFKA_V_END);
     if (e) {
       ++generation_;  // what went out may still land; its reports are not this append's
-      return KafkaError("appending to " + where, e);
+      return KafkaError("appending to " + where + " " + RecordSizes(records[i]), e);
     }
   }
   const auto deadline = std::chrono::steady_clock::now() + kAppendTimeout;
@@ -104,7 +120,7 @@ Result<std::vector<int64_t>> ChangelogTopic::Append(int32_t task, const std::vec
                                std::to_string(records.size()) + " records not confirmed within 30 s");
   }
   for (size_t i = 0; i < records.size(); ++i)
-    if (errors_[i]) return KafkaError("appending to " + where, errors_[i]);
+    if (errors_[i]) return KafkaError("appending to " + where + " " + RecordSizes(records[i]), errors_[i]);
   return offsets_;
 }
 

@@ -114,6 +114,26 @@ TEST_F(TaskChangelogTest, ASecondInstanceRestoresTakesOverAndTheFirstIsRefused) 
   EXPECT_EQ(third_store, (Store{{"u1", "2"}, {"u2", "1"}, {"u3", "1"}}));
 }
 
+// A key's state is one record: a model's outgrew librdkafka's 1 MB default
+// (1.5 MB in monitoring_test), and its commits were refused for good.
+TEST_F(TaskChangelogTest, AStateOfSeveralMegabytesIsOneRecordAndRestores) {
+  Store first_store;
+  auto first = ClaimInto(&first_store);
+  ASSERT_TRUE(first);
+  std::string big(3 << 20, '\0');
+  std::mt19937_64 random(7);  // incompressible, as sampled doubles are
+  for (char& c : big) c = static_cast<char>(random());
+  const Status committed = first->Commit(States({{"Sm/model", big}, {"u1", "1"}}), At(10));
+  ASSERT_TRUE(committed.ok()) << committed.ToString();
+
+  Store second_store;
+  auto second = ClaimInto(&second_store);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second_store.size(), 2u);
+  EXPECT_TRUE(second_store["Sm/model"] == big) << "the restored state differs (" << second_store["Sm/model"].size()
+                                               << " bytes)";
+}
+
 TEST_F(TaskChangelogTest, ATailRestoreReadsOnlyWhatCameAfterTheLocalState) {
   Store local;
   auto first = ClaimInto(&local);
