@@ -232,10 +232,11 @@ TEST(ExportTest, ExportLabelsAgreeWithFeatmondsExamplesAndMaturedCounts) {
     ASSERT_TRUE((*producer)->Send("clicks", "end", EncodeEvent(end, WireFormat::kJson)).ok());
     ASSERT_TRUE((*producer)->Flush(30'000).ok());
   }
+  constexpr auto kCommitInterval = std::chrono::milliseconds(200);
   DaemonProcess daemon(dir.path(), broker.bootstrap(), FreePort(),
-                       "monitoring:\n  commit_interval: 200ms\n  partition_idle_timeout: 2s\n");
+                       "monitoring:\n" + CommitIntervalYaml(kCommitInterval) + "  partition_idle_timeout: 2s\n");
   ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(40))) << daemon.log();
-  const nlohmann::json report = SettledReport(daemon.port(), stream.max_ts - kLatenessMs, std::chrono::milliseconds(200));
+  const nlohmann::json report = SettledReport(daemon.port(), stream.max_ts - kLatenessMs, kCommitInterval);
   ASSERT_TRUE(report.is_object()) << report.dump();
   ASSERT_EQ(Watermark(daemon.port()), stream.max_ts - kLatenessMs);
   int matured = 0;

@@ -101,49 +101,12 @@ CutJobs UnfinishedJobs(const std::string& log_path) {
   return {static_cast<int>(open["flush"].size()), static_cast<int>(open["compaction"].size())};
 }
 
-// The monitoring report once every partition is read to its end and idle (3 s
-// without news): the watermark is then at its final place, the newest event
-// time less the allowed lateness (30 s), whatever path led there, and the
-// count of predictions seen has stopped moving for 5 s. Gives up when nothing
-// moved for a minute short of that.
-nlohmann::json FinalReport(uint16_t port, int64_t final_watermark) {
-  int64_t last = -1, stable_since_ms = 0;
-  double last_lag = -1;
-  nlohmann::json last_count;
-  for (int i = 0; i * 200 - stable_since_ms < 60'000; ++i) {
-    const std::string metrics = Http(port, "GET", "/metrics").body;
-    double lag = 0;
-    int series = 0;
-    std::istringstream lines(metrics);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("featmon_consumer_lag_messages{", 0) != 0) continue;
-      lag += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
-      ++series;
-    }
-    const int64_t w = Watermark(port);
-    const auto report = Http(port, "GET", "/v1/monitoring/models/ctr_ranker").json();
-    const nlohmann::json count = report.is_discarded() || !report.contains("versions") || !report["versions"].contains("v1")
-                                     ? nlohmann::json() : report["versions"]["v1"]["predictions"];
-    const bool settled = series > 0 && lag == 0 && !count.is_null() && w == final_watermark;
-    if (count != last_count || w != last || lag != last_lag) {
-      last_count = count;
-      last = w;
-      last_lag = lag;
-      stable_since_ms = i * 200;
-    } else if (settled && i * 200 - stable_since_ms >= 5'000) {
-      return report;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  ADD_FAILURE() << "monitoring stopped short of settling for a minute (watermark " << last << ", expected " << final_watermark << ")";
-  return nlohmann::json();
-}
-
 // Small memtables (64 KB each) and slow background writes (1 MB/s), so flushes and
 // compactions run much of the time; monitoring in minutes instead of hours, so
 // labels mature and windows close within the run; a short session timeout, so
 // a restarted featmond gets its partitions back in seconds.
-constexpr const char* kConfig = R"(kafka:
+constexpr auto kMonitoringCommitInterval = std::chrono::milliseconds(300);
+const std::string kConfig = R"(kafka:
   group_id: featmond-crash
   properties:
     session.timeout.ms: "2500"
@@ -152,8 +115,7 @@ store:
   memtable_memory: 256KB
   background_write_rate: 1MB
 monitoring:
-  commit_interval: 300ms
-  partition_idle_timeout: 3s
+)" + CommitIntervalYaml(kMonitoringCommitInterval) + R"(  partition_idle_timeout: 3s
   defaults:
     window: 5m
     evaluation_period: 1m
@@ -260,8 +222,12 @@ TEST(KillRestartTest, FeaturesAndMonitoringMatchOraclesAfterRepeatedSigkill) {
 
   // Monitoring: the same report as a featmond that read everything once.
   const int64_t final_watermark = load.newest_monitored_ts_ms() - 30'000;
-  const nlohmann::json report = FinalReport(port, final_watermark);
-  ASSERT_TRUE(report.is_object()) << report.dump();
+  // Every partition read to its end and idle (3 s without news) puts the
+  // watermark at its final place, the newest event time less the allowed
+  // lateness (30 s), whatever path led there.
+  const nlohmann::json report = SettledReport(port, final_watermark, kMonitoringCommitInterval);
+  ASSERT_TRUE(report.is_object()) << report.dump() << "\n" << MonitorLogLines(daemon.log(), 20);
+  ASSERT_EQ(Watermark(port), final_watermark);
   const auto& v1 = report["versions"]["v1"];
   const int64_t settled = Watermark(port);
   std::printf("monitoring after the kills: %s labels matured, watermark %lld, last evaluation %s\n",
@@ -316,8 +282,9 @@ TEST(KillRestartTest, FeaturesAndMonitoringMatchOraclesAfterRepeatedSigkill) {
                         "  group_id: featmond-crash-replay\n  examples_topic: featmon.examples.replay\n");
   DaemonProcess replay(replay_dir.path(), broker.bootstrap(), FreePort(), replay_config);
   ASSERT_TRUE(replay.WaitReady(std::chrono::seconds(40))) << std::ifstream(replay.log()).rdbuf();
-  const nlohmann::json replayed = FinalReport(replay.port(), final_watermark);
+  const nlohmann::json replayed = SettledReport(replay.port(), final_watermark, kMonitoringCommitInterval);
   ASSERT_TRUE(replayed.is_object());
+  ASSERT_EQ(Watermark(replay.port()), final_watermark);
   ExpectSameJson(replayed["versions"], report["versions"], "versions");
   ExpectSameJson(replayed["last_retrain_request"], report["last_retrain_request"], "last_retrain_request");
   // The undisturbed run labels every prediction the same way.

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <string>
 
+#include "daemon/monitor/monitor_options.h"
 #include "tests/integration/harness.h"
 
 namespace featmon::testing {
@@ -32,6 +34,11 @@ inline void ExpectSameJson(const nlohmann::json& a, const nlohmann::json& b, con
   }
 }
 
+// The line of a `monitoring:` block that sets its commit interval.
+inline std::string CommitIntervalYaml(std::chrono::milliseconds interval) {
+  return "  commit_interval: " + std::to_string(interval.count()) + "ms\n";
+}
+
 inline int64_t Watermark(uint16_t port) {
   auto j = Http(port, "GET", "/v1/monitoring/models").json();
   return j.is_discarded() || !j.contains("watermark_ms") ? 0 : j["watermark_ms"].get<int64_t>();
@@ -47,27 +54,38 @@ inline int64_t Watermark(uint16_t port) {
 // 1.5 s poll with no lag, but the commit (every 5 s) had not come yet. (An
 // earlier one, 218 short under ASan, was taken before every partition had
 // been read: hence the lag.)
-inline nlohmann::json SettledReport(uint16_t port, int64_t at_least,
-                                    std::chrono::milliseconds commit_interval = std::chrono::seconds(5)) {
+// `commit_interval` is the daemon's: featmond's default unless its YAML set
+// one (CommitIntervalYaml writes that line from the same value).
+inline nlohmann::json SettledReport(
+    uint16_t port, int64_t at_least,
+    std::chrono::milliseconds commit_interval = std::chrono::milliseconds(MonitorPipelineOptions{}.commit_interval_ms)) {
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::minutes(3);
   int64_t last = -1;
+  double last_lag = -1;
   nlohmann::json previous;
   std::optional<Clock::time_point> settled_since;  // all read, and unchanged since
-  while (Clock::now() < deadline) {
+  // A backlog may take minutes to read (the crash soak's); only a minute
+  // without any change fails.
+  auto changed = Clock::now();
+  while (Clock::now() - changed < std::chrono::minutes(1)) {
     const int64_t w = Watermark(port);
     auto report = Http(port, "GET", "/v1/monitoring/models/ctr_ranker").json();
-    const bool read = w >= at_least && !report.is_discarded() && TotalConsumerLag(port) == 0;
+    const double lag = TotalConsumerLag(port);
+    const bool read = w >= at_least && !report.is_discarded() && lag == 0;
+    const bool same_lag = lag == last_lag || (std::isnan(lag) && std::isnan(last_lag));  // NaN: no /metrics
+    if (w != last || !same_lag || report != previous) changed = Clock::now();
     if (!read || !settled_since || w != last || report != previous) {
       settled_since = read ? std::optional(Clock::now()) : std::nullopt;
-      last = w;
-      previous = std::move(report);
     } else if (Clock::now() - *settled_since > commit_interval) {
       return previous;
     }
+    last = w;
+    last_lag = lag;
+    previous = std::move(report);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  ADD_FAILURE() << "watermark or report never settled at or above " << at_least << " (last " << last << ")";
+  ADD_FAILURE() << "watermark or report stopped short of settling at or above " << at_least << " for a minute (last "
+                << last << ", lag " << last_lag << ")";
   return nlohmann::json();
 }
 

@@ -75,7 +75,8 @@ class MonitoringTest : public ::testing::TestWithParam<Scenario> {};
 // Commits every second, so a settled report comes a second after the last read
 // (SettledReport).
 constexpr auto kMonitoringCommitInterval = std::chrono::seconds(1);
-constexpr char kFirstWindowYaml[] = "monitoring:\n  defaults: {reference: first_window}\n  commit_interval: 1s\n";
+const std::string kFirstWindowYaml =
+    "monitoring:\n  defaults: {reference: first_window}\n" + CommitIntervalYaml(kMonitoringCommitInterval);
 
 // Produces events [from, to) of the stream (index i has event time start + i * step),
 // adding the event times of the clicks among them to *click_times.
@@ -153,7 +154,7 @@ TEST_P(MonitoringTest, RetrainRequestsExactlyWhenTheModelDrifts) {
   WebhookReceiver webhook;
   const uint16_t port = FreePort();
   DaemonProcess daemon(dir.path(), broker.bootstrap(), port,
-                       std::string(kFirstWindowYaml) + "  webhooks: [" + webhook.url() + "]\n");
+                       kFirstWindowYaml + "  webhooks: [" + webhook.url() + "]\n");
   ASSERT_TRUE(daemon.WaitReady(std::chrono::seconds(40))) << daemon.log();
 
   const FiveHours stream;
@@ -410,7 +411,7 @@ TEST(MonitoringClusterTest, ThreeInstancesMonitorOnceAndAnyOfThemAnswers) {
   // One featmond alone, replaying the whole stream, reports the same.
   TempDir replay_dir;
   auto replay = ExpectReplayReportsTheSame(replay_dir, broker.bootstrap(),
-                                           "kafka:\n  group_id: featmond-replay\n" + std::string(kFirstWindowYaml),
+                                           "kafka:\n  group_id: featmond-replay\n" + kFirstWindowYaml,
                                            end_watermark, report);
 
   // The last owner restored the one before's state and read on from its
