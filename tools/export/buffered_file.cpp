@@ -1,6 +1,9 @@
 #include "tools/export/buffered_file.h"
 
+#include <fcntl.h>
+
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace featmon::exporter {
@@ -35,6 +38,22 @@ Status BufferedFile::Rewind() {
 
 Status BufferedFile::Read(void* to, size_t n) {
   if (std::fread(to, 1, n, file_) != n) return Status::IOError(path_ + ": truncated");
+  return Status::Ok();
+}
+
+Status BufferedFile::ReleaseRead() {
+  const long read = std::ftell(file_);
+  if (read < 0) return FileError(path_);
+  const long upto = read / static_cast<long>(kBuffer) * static_cast<long>(kBuffer);
+  if (upto <= released_) return Status::Ok();
+  if (fallocate(fileno(file_), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, released_, upto - released_) != 0) {
+    // A file system without holes keeps the space until the file goes: only
+    // the saving is lost.
+    if (errno != EOPNOTSUPP && errno != ENOSYS) return FileError(path_);
+    released_ = LONG_MAX;
+    return Status::Ok();
+  }
+  released_ = upto;
   return Status::Ok();
 }
 

@@ -27,6 +27,12 @@ class BufferedFile {
   Status Rewind();
   // Reads exactly n bytes; an error at the end of the file.
   Status Read(void* to, size_t n);
+  // Gives the file system back the space of what was read (a hole punched
+  // up to the read position, in whole buffers), for a file read once: its
+  // disk and page cache go to the files written while the rest is read,
+  // instead of both being held at once. Reading what was released reads
+  // zeros. Nothing is released where the file system has no holes.
+  Status ReleaseRead();
   // Writes what stdio holds and closes: an error when it did not reach the file.
   Status Close();
   bool is_open() const { return file_ != nullptr; }
@@ -37,6 +43,7 @@ class BufferedFile {
   std::FILE* file_ = nullptr;
   std::vector<char> buffer_;  // stdio's: outlives file_
   std::string path_;
+  long released_ = 0;  // bytes from the start given back by ReleaseRead (LONG_MAX: none can be)
 };
 
 }  // namespace featmon::exporter

@@ -15,6 +15,7 @@ namespace {
 constexpr const char* kFixedColumns[] = {"ts_ms", "request_id", "user_id", "item_id", "model_version", "score", "label"};
 constexpr size_t kFixedCount = std::size(kFixedColumns);
 constexpr size_t kLabelColumn = kFixedCount - 1;  // the last fixed column
+constexpr uint64_t kReleaseEvery = 1024;  // examples read back between ReleaseRead calls (each an lseek)
 // A label as the labels file holds it.
 enum LabelByte : uint8_t { kNegative = 0, kPositive = 1, kNotMatured = 2 };
 
@@ -319,6 +320,9 @@ Result<SplitCounts> ExampleFiles::Finish(const training::SplitFractions& fractio
   LabelRow row;
   for (uint64_t n = 0; n < spooled_; ++n) {
     if (Status read = ReadExample(&record, &row); !read.ok()) return read;
+    // The spool is read once: its space goes to the split files as they grow.
+    if (n % kReleaseEvery == kReleaseEvery - 1)
+      if (Status released = spool_.ReleaseRead(); !released.ok()) return released;
     const int64_t ts = row.ts_ms;
     const uint8_t label = row.label;
     if (label == kNotMatured) continue;

@@ -11,7 +11,9 @@
 // matured) to its split's file, leaving out those within one attribution
 // window before a boundary, and removes both. Memory: two 1 MiB chunks and
 // five 1 MiB stdio buffers; disk: the rows once more, and 9 bytes per
-// example.
+// example. Finish gives the spool's space back as it reads it (a hole
+// punched behind the read), so the split files take its disk and page
+// cache rather than adding to them.
 //
 // Columns: ts_ms, request_id, user_id, item_id, model_version, score, label;
 // logged.<name> for every feature a prediction logged (sorted by name;
@@ -79,6 +81,7 @@ class ExampleFiles {
     Status Wrote() { return chunk_.size() >= kChunk ? Flush() : Status::Ok(); }
     Status Rewind();  // writes what is held, then reads from the start
     Status Read(void* to, size_t n) { return file_.Read(to, n); }
+    Status ReleaseRead() { return file_.ReleaseRead(); }
     const std::string& path() const { return file_.path(); }
 
    private:

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <string>
 
 #include "tests/daemon/temp_dir.h"
@@ -28,6 +30,35 @@ TEST(BufferedFile, ReadsBackWhatItWroteAndSaysWhenItRunsOut) {
   EXPECT_NE(past.ToString().find(dir.sub("spill") + ": truncated"), std::string::npos) << past.ToString();
   EXPECT_TRUE(file.Close().ok());
   EXPECT_TRUE(file.Close().ok()) << "closing twice is harmless";
+}
+
+// A file read once gives its space back as it is read, and what is left
+// still reads as written.
+TEST(BufferedFile, ReleasesWhatWasReadAndKeepsTheRest) {
+  testing::TempDir dir;
+  BufferedFile file;
+  ASSERT_TRUE(file.Open(dir.sub("spill"), "w+b").ok());
+  std::string data(5 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 23);
+  ASSERT_TRUE(file.Write(data).ok());
+  ASSERT_TRUE(file.Rewind().ok());
+  auto allocated = [&] {
+    struct stat st {};
+    EXPECT_EQ(::stat(dir.sub("spill").c_str(), &st), 0);
+    return static_cast<int64_t>(st.st_blocks) * 512;
+  };
+  const int64_t before = allocated();
+  ASSERT_GE(before, static_cast<int64_t>(data.size()));
+  std::string back(data.size(), '\0');
+  const size_t first = (3 << 20) + 12345;
+  ASSERT_TRUE(file.Read(back.data(), first).ok());
+  ASSERT_TRUE(file.ReleaseRead().ok());
+  ASSERT_TRUE(file.ReleaseRead().ok()) << "releasing again is harmless";
+  // Whole 1 MiB buffers up to the read position: 3 MiB.
+  EXPECT_LE(allocated(), before - (3 << 20));
+  ASSERT_TRUE(file.Read(back.data() + first, data.size() - first).ok());
+  EXPECT_EQ(back, data);
+  EXPECT_TRUE(file.Close().ok());
 }
 
 // What fits in the buffer is written only at Close: a full disk shows there.
